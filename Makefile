@@ -1,0 +1,66 @@
+# One entry point for people and CI. Everything runs from .venv, created here.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt device_client/requirements.txt | sha256sum | cut -c1-12)
+METERS ?= 50
+STAGE ?= dev
+
+.PHONY: install run test test-unit test-integration lint site demo bench bench-crypto package deploy create-admin outbox clean
+
+$(STAMP):
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)
+
+## The whole platform locally: emulator, API :8000, SQS functions, portal :8080, demo meters.
+run: install site
+	$(PY) -m devstack.stack
+
+## Everything CI runs: lint, types, unit, integration, package and browser tests.
+test: install
+	bash devstack/ensure_test_tools.sh
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy .
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-unit: install
+	$(PY) -m pytest -q tests/unit
+
+test-integration: install
+	$(PY) -m pytest -q tests/integration
+
+lint: install
+	$(VENV)/bin/ruff check . && $(VENV)/bin/mypy .
+
+site: install
+	$(PY) -m frontend.build
+
+demo: install
+	$(PY) -m devstack.demo --meters $(METERS)
+
+bench: install
+	$(PY) -m bench.bench_billing
+
+bench-crypto: install
+	$(PY) -m bench.bench_crypto
+
+package: install
+	$(PY) -m infra.package
+
+deploy: install
+	$(PY) -m infra.deploy --stage $(STAGE)
+
+create-admin: install
+	$(PY) -m devstack.admin_cli create-admin --email "$(EMAIL)" --name "$(NAME)" --mobile "$(MOBILE)"
+
+outbox: install
+	$(PY) -m devstack.outbox
+
+clean:
+	rm -rf build vendor site .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,71 @@
+"""Serve the Chalice app over HTTP on 127.0.0.1 (what `chalice local` does),
+in-process so tests and `make run` share one adapter.
+
+One difference from stock `chalice local` is deliberate: an authorizer that
+fails with "Unauthorized" answers 401, as API Gateway does, instead of
+dropping the connection.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from chalice import Chalice
+from chalice.config import Config
+from chalice.local import (
+    ChaliceRequestHandler,
+    CustomLocalChalice,
+    LocalChalice,
+    LocalDevServer,
+    ThreadedHTTPServer,
+)
+
+from functions.api.http import Unauthenticated
+
+
+class GatewayLikeHandler(ChaliceRequestHandler):
+    def _generic_handle(self) -> None:
+        try:
+            super()._generic_handle()
+        except Unauthenticated:
+            body = json.dumps({"message": "Unauthorized"}).encode()
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # the app logs structured JSON itself
+
+
+def make_server(app: Chalice, host: str = "127.0.0.1", port: int = 8000) -> LocalDevServer:
+    config = Config.create(chalice_stage="local", app_name=app.app_name)
+    # What chalice.local.create_local_server does: give the app thread-local requests.
+    if not isinstance(app, LocalChalice):
+        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+        app.__class__ = CustomLocalChalice
+    return LocalDevServer(app, config, host, port, handler_cls=GatewayLikeHandler,
+                          server_cls=ThreadedHTTPServer)
+
+
+class ApiThread:
+    def __init__(self, app: Chalice, host: str = "127.0.0.1", port: int = 8000) -> None:
+        self.server = make_server(app, host, port)
+        self.port = self.server.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.server.serve_forever, daemon=True,
+                                       name="api")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ApiThread:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server.server_close()

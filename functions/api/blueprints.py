@@ -1,0 +1,11 @@
+"""Every Blueprint of the API, in registration order. app.py registers them."""
+
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from functions.api import http, system
+
+
+def all_blueprints() -> list[Blueprint]:
+    return [http.auth_blueprint, system.bp]

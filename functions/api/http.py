@@ -1,0 +1,190 @@
+"""The one place where HTTP meets the services.
+
+`route(...)` registers a Chalice view that: checks the caller's role, parses and
+validates the body (and query) with a pydantic model, calls the handler, and
+serialises the result. Domain errors and validation errors become JSON 4xx
+answers here and nowhere else. Every route is also recorded for /openapi.json.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from chalice import Blueprint, CORSConfig, Response
+from pydantic import BaseModel, ValidationError
+
+from functions.core.accounts.sessions import Caller, resolve_session
+from functions.core.errors import DomainError, Forbidden, InvalidInput, PayloadTooLarge
+from functions.core.logs import logger
+from functions.core.settings import get_settings
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+class Access(Enum):
+    PUBLIC = "public"
+    USER = "user"  # any signed-in user (customer or admin)
+    CUSTOMER = "customer"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class RouteDoc:
+    path: str
+    method: str
+    summary: str
+    access: Access
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: Any
+    status: int
+
+
+ROUTES: list[RouteDoc] = []
+
+auth_blueprint = Blueprint(__name__)
+
+
+class Unauthenticated(Exception):
+    """Raised by the authorizer. API Gateway answers 401 for an authorizer
+    that fails with exactly "Unauthorized"; the local server does the same."""
+
+    def __init__(self) -> None:
+        super().__init__("Unauthorized")
+
+
+@auth_blueprint.authorizer(ttl_seconds=0)  # no caching: a revoked session stops at once
+def session_authorizer(auth_request: Any) -> Any:
+    from chalice import AuthResponse
+
+    token = (auth_request.token or "").removeprefix("Bearer ").strip()
+    caller = resolve_session(token)
+    if caller is None:
+        raise Unauthenticated()
+    return AuthResponse(routes=["*"], principal_id=caller.user_id,
+                        context={"role": caller.role, "session_id": caller.session_id})
+
+
+def cors() -> CORSConfig:
+    return CORSConfig(allow_origin=get_settings().portal_origin,
+                      allow_headers=["Authorization", "Content-Type"], max_age=600)
+
+
+def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None
+                  ) -> Response:
+    return Response(body=json.dumps(to_jsonable(payload), separators=(",", ":")),
+                    status_code=status,
+                    headers={"Content-Type": "application/json", **(headers or {})})
+
+
+def to_jsonable(payload: Any) -> Any:
+    if isinstance(payload, BaseModel):
+        return payload.model_dump(mode="json")
+    if isinstance(payload, list | tuple):
+        return [to_jsonable(item) for item in payload]
+    if isinstance(payload, dict):
+        return {key: to_jsonable(value) for key, value in payload.items()}
+    return payload
+
+
+def error_response(error: DomainError) -> Response:
+    body: dict[str, Any] = {"error": error.code, "message": error.message}
+    if error.details is not None:
+        body["details"] = error.details
+    headers = {}
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return json_response(body, error.status, headers)
+
+
+def field_errors(exc: ValidationError) -> list[dict[str, str]]:
+    return [{"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"]}
+            for err in exc.errors(include_url=False, include_input=False)]
+
+
+def parse_json_body(raw: bytes | str | None, model: type[BaseModel], limit: int) -> BaseModel:
+    raw = raw.encode() if isinstance(raw, str) else (raw or b"")
+    if len(raw) > limit:
+        raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
+    try:
+        data = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("Request body is not valid JSON.") from exc
+    if not isinstance(data, dict):
+        raise InvalidInput("Request body must be a JSON object.")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput("Some fields are invalid.", details=field_errors(exc)) from exc
+
+
+def parse_query(params: Any, model: type[BaseModel]) -> BaseModel:
+    try:
+        return model.model_validate(dict(params or {}))
+    except ValidationError as exc:
+        raise InvalidInput("Some query parameters are invalid.",
+                           details=field_errors(exc)) from exc
+
+
+def caller_of(request: Any) -> Caller:
+    context = (request.context or {}).get("authorizer") or {}
+    return Caller(user_id=context["principalId"], role=context["role"],
+                  session_id=context["session_id"])
+
+
+def check_access(caller: Caller, access: Access) -> None:
+    if access is Access.ADMIN and caller.role != "admin":
+        raise Forbidden("This action needs an administrator.")
+    if access is Access.CUSTOMER and caller.role != "customer":
+        raise Forbidden("This action is for customers.")
+
+
+def route(bp: Blueprint, path: str, *, methods: Sequence[str] = ("GET",),
+          access: Access = Access.USER, body: type[BaseModel] | None = None,
+          query: type[BaseModel] | None = None, response: Any = None, status: int = 200,
+          summary: str = "", max_body: int = MAX_BODY_BYTES,
+          content_types: Sequence[str] = ("application/json",)) -> Callable[..., Any]:
+    """Register ``handler`` as a Chalice route. The handler receives URL
+    parameters by name plus ``caller``, ``body`` and ``query`` where they apply,
+    and returns a pydantic model, a list/dict of them, or a chalice Response."""
+
+    def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(handler)
+        def view(**url_params: str) -> Response:
+            request = bp.current_request
+            kwargs: dict[str, Any] = dict(url_params)
+            try:
+                if access is not Access.PUBLIC:
+                    caller = caller_of(request)
+                    check_access(caller, access)
+                    kwargs["caller"] = caller
+                if body is not None:
+                    kwargs["body"] = parse_json_body(request.raw_body, body, max_body)
+                if query is not None:
+                    kwargs["query"] = parse_query(request.query_params, query)
+                result = handler(**kwargs)
+            except DomainError as error:
+                return error_response(error)
+            except Exception:
+                logger.exception("unhandled error", extra={"path": path})
+                return json_response({"error": "internal",
+                                      "message": "Something went wrong on our side."}, 500)
+            if isinstance(result, Response):
+                return result
+            return json_response(result, status)
+
+        for method in methods:
+            ROUTES.append(RouteDoc(path, method.lower(), summary or (handler.__doc__ or "").strip(),
+                                   access, body, query, response, status))
+        bp.route(path, methods=list(methods), cors=cors(),
+                 authorizer=None if access is Access.PUBLIC else session_authorizer,
+                 content_types=list(content_types))(view)
+        return handler
+
+    return decorate

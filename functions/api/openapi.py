@@ -1,0 +1,68 @@
+"""OpenAPI 3.1 built from the pydantic models every route declares."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, get_args, get_origin
+
+from pydantic import BaseModel, TypeAdapter
+
+from functions.api.http import ROUTES, Access, RouteDoc
+
+REF = "#/components/schemas/{model}"
+
+
+def _schema(model: Any, components: dict[str, Any]) -> dict[str, Any]:
+    schema = TypeAdapter(model).json_schema(ref_template=REF)
+    components.update(schema.pop("$defs", {}))
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        components[model.__name__] = schema
+        return {"$ref": REF.format(model=model.__name__)}
+    if get_origin(model) is list and issubclass(get_args(model)[0], BaseModel):
+        inner = get_args(model)[0]
+        components[inner.__name__] = TypeAdapter(inner).json_schema(ref_template=REF)
+        components.update(components[inner.__name__].pop("$defs", {}))
+        return {"type": "array", "items": {"$ref": REF.format(model=inner.__name__)}}
+    return schema
+
+
+def _operation(doc: RouteDoc, components: dict[str, Any]) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": doc.summary or doc.path, "responses": {}}
+    params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+              for name in re.findall(r"{(\w+)}", doc.path)]
+    if doc.query is not None:
+        for name, field in doc.query.model_fields.items():
+            params.append({"name": name, "in": "query", "required": field.is_required(),
+                           "schema": TypeAdapter(field.annotation or Any).json_schema()})
+    if params:
+        op["parameters"] = params
+    if doc.body is not None:
+        op["requestBody"] = {"required": True, "content": {
+            "application/json": {"schema": _schema(doc.body, components)}}}
+    ok: dict[str, Any] = {"description": "OK"}
+    if doc.response is not None:
+        ok["content"] = {"application/json": {"schema": _schema(doc.response, components)}}
+    op["responses"][str(doc.status)] = ok
+    op["responses"]["400"] = {"description": "Invalid input, with the field errors"}
+    if doc.access is not Access.PUBLIC:
+        op["security"] = [{"session": []}]
+        op["responses"]["401"] = {"description": "Not signed in"}
+        op["responses"]["403"] = {"description": "Signed in without access"}
+    op["x-access"] = doc.access.value
+    return op
+
+
+def openapi_document() -> dict[str, Any]:
+    components: dict[str, Any] = {}
+    paths: dict[str, Any] = {}
+    for doc in ROUTES:
+        paths.setdefault(doc.path, {})[doc.method] = _operation(doc, components)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "IoT electricity billing API", "version": "1"},
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"session": {"type": "http", "scheme": "bearer"}},
+        },
+    }

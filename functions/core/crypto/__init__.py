@@ -1,0 +1,125 @@
+"""Server side of the secure meter channel (protocol v1, docs/meter-protocol.md).
+
+Typical use:
+
+    request = new_read_request(run_id=..., meter_id=..., period="2025-01",
+                               reply_to=url, now=now, ttl=timedelta(hours=24))
+    envelope = seal(request, msg_type="read_request", recipient_pub=meter_pub,
+                    sender_priv=server_key, sender_id=SERVER_SENDER_ID)
+
+    env = parse_envelope(body)                         # size, JSON, format, version
+    meter = meters.get(env.sender)                     # key on record, never from the message
+    message = open_envelope(env, recipient_priv=[server_key, previous_server_key],
+                            sender_pub=meter.public_key, expect_type=METER_MESSAGE_TYPES)
+    check_reading(message.payload, request=stored_request, now=now, last_counter=last)
+"""
+
+from .encoding import b64u_decode, b64u_encode, canonical_json
+from .envelope import (
+    ENVELOPE_FIELDS,
+    MAX_ENVELOPE_BYTES,
+    MAX_PLAINTEXT_BYTES,
+    Envelope,
+    OpenedMessage,
+    envelope_to_bytes,
+    open_envelope,
+    parse_envelope,
+    seal,
+    verify_envelope_signature,
+)
+from .errors import (
+    BadMac,
+    BadSignature,
+    CryptoError,
+    InvalidKey,
+    InvalidPayload,
+    MalformedEnvelope,
+    ReplayRejected,
+    UnsupportedVersion,
+)
+from .keys import (
+    PrivateKey,
+    PublicKey,
+    generate_private_key,
+    key_id,
+    load_private_key,
+    load_public_key,
+    load_public_key_b64,
+    private_key_b64,
+    private_key_hex,
+    public_key_b64,
+    public_key_bytes,
+)
+from .payloads import (
+    CLOCK_SKEW,
+    MAX_REQUEST_TTL,
+    MESSAGE_TYPES,
+    METER_MESSAGE_TYPES,
+    PROTOCOL_VERSION,
+    ErrorReport,
+    MsgType,
+    Reading,
+    ReadRequest,
+    check_read_request,
+    check_reading,
+    format_timestamp,
+    new_nonce,
+    new_read_request,
+    parse_timestamp,
+    validate_payload,
+)
+
+# The sender id the server signs read requests with.
+SERVER_SENDER_ID = "server"
+
+__all__ = [
+    "CLOCK_SKEW",
+    "ENVELOPE_FIELDS",
+    "MAX_ENVELOPE_BYTES",
+    "MAX_PLAINTEXT_BYTES",
+    "MAX_REQUEST_TTL",
+    "MESSAGE_TYPES",
+    "METER_MESSAGE_TYPES",
+    "PROTOCOL_VERSION",
+    "SERVER_SENDER_ID",
+    "BadMac",
+    "BadSignature",
+    "CryptoError",
+    "Envelope",
+    "ErrorReport",
+    "InvalidKey",
+    "InvalidPayload",
+    "MalformedEnvelope",
+    "MsgType",
+    "OpenedMessage",
+    "PrivateKey",
+    "PublicKey",
+    "ReadRequest",
+    "Reading",
+    "ReplayRejected",
+    "UnsupportedVersion",
+    "b64u_decode",
+    "b64u_encode",
+    "canonical_json",
+    "check_read_request",
+    "check_reading",
+    "envelope_to_bytes",
+    "format_timestamp",
+    "generate_private_key",
+    "key_id",
+    "load_private_key",
+    "load_public_key",
+    "load_public_key_b64",
+    "new_nonce",
+    "new_read_request",
+    "open_envelope",
+    "parse_envelope",
+    "parse_timestamp",
+    "private_key_b64",
+    "private_key_hex",
+    "public_key_b64",
+    "public_key_bytes",
+    "seal",
+    "validate_payload",
+    "verify_envelope_signature",
+]

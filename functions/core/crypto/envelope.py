@@ -1,0 +1,318 @@
+"""The v1 envelope: ECIES (SEC 1, X9.63 KDF, AES-256-CBC, HMAC-SHA-256) then ECDSA.
+
+Wire form (docs/meter-protocol.md): a JSON object
+    {"v":1, "type", "sender", "rcpt", "epk", "iv", "ct", "mac", "sig"}
+- rcpt: key id of the recipient public key the message is encrypted to;
+- KDF SharedInfo: canonical JSON of {"rcpt","sender","type","v"}, binding the header;
+- mac = HMAC-SHA-256(mac_key, epk || iv || ct);
+- sig = ECDSA-SHA-256 by the sender over canonical JSON of every field except "sig".
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import re
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .encoding import b64u_decode, b64u_encode, canonical_json, strict_json_object
+from .errors import BadMac, BadSignature, InvalidPayload, MalformedEnvelope, UnsupportedVersion
+from .keys import PrivateKey, PublicKey, key_id, load_public_key
+from .payloads import (
+    ID_PATTERN,
+    MESSAGE_TYPES,
+    METER_MESSAGE_TYPES,
+    PROTOCOL_VERSION,
+    validate_payload,
+)
+from .primitives import (
+    IV_LEN,
+    MAC_LEN,
+    SIGNATURE_LEN,
+    aes_cbc_decrypt,
+    aes_cbc_encrypt,
+    check_signature_encoding,
+    derive_keys,
+    ecdh_x,
+    ephemeral_public_key,
+    hmac_sha256,
+    new_ephemeral_key,
+    sign_compact,
+    verify_compact,
+)
+
+MAX_ENVELOPE_BYTES = 8192
+MAX_PLAINTEXT_BYTES = 4096
+# Longest ct field: PKCS#7 adds at most one block; base64url needs 4 chars per 3 bytes.
+_MAX_CT_CHARS = -(-(MAX_PLAINTEXT_BYTES + 16) * 4 // 3)
+ENVELOPE_FIELDS = frozenset({"v", "type", "sender", "rcpt", "epk", "iv", "ct", "mac", "sig"})
+_KEY_ID_PATTERN = re.compile(r"[0-9a-f]{16}")
+
+PublicKeyLike = PublicKey | bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A structurally valid envelope: fields decoded, nothing authenticated yet."""
+
+    msg_type: str
+    sender: str
+    rcpt: str
+    epk: bytes
+    epk_key: PublicKey
+    iv: bytes
+    ct: bytes
+    mac: bytes
+    sig: bytes
+    wire: Mapping[str, Any]
+
+    def signed_bytes(self) -> bytes:
+        return signed_bytes(self.wire)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedMessage:
+    """An authenticated, decrypted and schema-checked message."""
+
+    msg_type: str
+    sender: str
+    payload: dict[str, Any]
+    sender_key_index: int  # which candidate sender key verified: 0 = current, 1 = previous...
+    recipient_key_id: str
+
+
+# ---------------------------------------------------------------- shared definitions
+
+
+def shared_info(msg_type: str, sender: str, rcpt: str) -> bytes:
+    """KDF SharedInfo: a change to the header changes the keys, so the MAC fails."""
+    return canonical_json({"rcpt": rcpt, "sender": sender, "type": msg_type, "v": PROTOCOL_VERSION})
+
+
+def signed_bytes(wire: Mapping[str, Any]) -> bytes:
+    """What the sender signs: canonical JSON of the envelope without its "sig" field."""
+    return canonical_json({name: value for name, value in wire.items() if name != "sig"})
+
+
+def envelope_to_bytes(envelope: Mapping[str, Any]) -> bytes:
+    """The bytes to put on the wire (canonical JSON, so test vectors are exact)."""
+    return canonical_json(dict(envelope))
+
+
+# ---------------------------------------------------------------- sealing
+
+
+def seal(
+    payload: Mapping[str, Any],
+    *,
+    msg_type: str,
+    recipient_pub: PublicKeyLike,
+    sender_priv: PrivateKey,
+    sender_id: str,
+) -> dict[str, Any]:
+    """Encrypt ``payload`` to ``recipient_pub`` and sign the envelope as ``sender_id``."""
+    ephemeral_secret, _ = new_ephemeral_key()
+    return seal_with_fixed_randomness(
+        payload,
+        msg_type=msg_type,
+        recipient_pub=recipient_pub,
+        sender_priv=sender_priv,
+        sender_id=sender_id,
+        ephemeral_secret=ephemeral_secret,
+        iv=os.urandom(IV_LEN),
+    )
+
+
+def seal_with_fixed_randomness(
+    payload: Mapping[str, Any],
+    *,
+    msg_type: str,
+    recipient_pub: PublicKeyLike,
+    sender_priv: PrivateKey,
+    sender_id: str,
+    ephemeral_secret: bytes,
+    iv: bytes,
+) -> dict[str, Any]:
+    """``seal`` with the ephemeral key and IV given. Only for test vectors: reusing either
+    across messages breaks confidentiality."""
+    plaintext = _checked_plaintext(payload, msg_type, sender_id)
+    if len(iv) != IV_LEN:
+        raise ValueError("iv must be 16 bytes")
+    recipient = _as_public_key(recipient_pub)
+    rcpt = key_id(recipient)
+    epk = ephemeral_public_key(ephemeral_secret)
+    enc_key, mac_key = derive_keys(
+        ecdh_x(ephemeral_secret, recipient), shared_info(msg_type, sender_id, rcpt)
+    )
+    ciphertext = aes_cbc_encrypt(enc_key, iv, plaintext)
+    wire: dict[str, Any] = {
+        "v": PROTOCOL_VERSION,
+        "type": msg_type,
+        "sender": sender_id,
+        "rcpt": rcpt,
+        "epk": b64u_encode(epk),
+        "iv": b64u_encode(iv),
+        "ct": b64u_encode(ciphertext),
+        "mac": b64u_encode(hmac_sha256(mac_key, epk + iv + ciphertext)),
+    }
+    wire["sig"] = b64u_encode(sign_compact(sender_priv, signed_bytes(wire)))
+    return wire
+
+
+def _checked_plaintext(payload: Mapping[str, Any], msg_type: str, sender_id: str) -> bytes:
+    """Refuse to send what a conforming receiver would refuse."""
+    if not isinstance(sender_id, str) or not ID_PATTERN.fullmatch(sender_id):
+        raise ValueError(f"invalid sender id {sender_id!r}")
+    validate_payload(msg_type, payload)
+    if msg_type in METER_MESSAGE_TYPES and payload["meter_id"] != sender_id:
+        raise InvalidPayload("sender_mismatch", "a meter message must name its sender meter")
+    plaintext = canonical_json(dict(payload))
+    if len(plaintext) > MAX_PLAINTEXT_BYTES:
+        raise InvalidPayload("too_large", f"payload exceeds {MAX_PLAINTEXT_BYTES} bytes")
+    return plaintext
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def parse_envelope(data: bytes | str | Mapping[str, Any]) -> Envelope:
+    """Check size, JSON, version and field formats; decode the binary fields.
+
+    Raw bytes/str are limited to MAX_ENVELOPE_BYTES before parsing. A mapping (for example
+    a body already parsed by the web framework) is bounded by the per-field limits.
+    """
+    wire = _wire_object(data)
+    _check_version_and_fields(wire)
+    return Envelope(
+        msg_type=wire["type"],
+        sender=wire["sender"],
+        rcpt=wire["rcpt"],
+        epk=(epk := b64u_decode(wire["epk"], field="epk", length=33)),
+        epk_key=load_public_key(epk),
+        iv=b64u_decode(wire["iv"], field="iv", length=IV_LEN),
+        ct=_decode_ciphertext(wire["ct"]),
+        mac=b64u_decode(wire["mac"], field="mac", length=MAC_LEN),
+        sig=b64u_decode(wire["sig"], field="sig", length=SIGNATURE_LEN),
+        wire=wire,
+    )
+
+
+def _wire_object(data: bytes | str | Mapping[str, Any]) -> Mapping[str, Any]:
+    if isinstance(data, Mapping):
+        return data
+    size = len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) else len(data)
+    if size > MAX_ENVELOPE_BYTES:
+        raise MalformedEnvelope("too_large", f"envelope exceeds {MAX_ENVELOPE_BYTES} bytes")
+    return strict_json_object(data, what="envelope")
+
+
+def _check_version_and_fields(wire: Mapping[str, Any]) -> None:
+    # The version is checked first so a future format fails as "unsupported_version".
+    if "v" not in wire:
+        raise MalformedEnvelope("missing_field", "envelope lacks v")
+    if type(wire["v"]) is not int or wire["v"] != PROTOCOL_VERSION:
+        raise UnsupportedVersion("unsupported_version", f"envelope v={wire['v']!r}")
+    missing = ENVELOPE_FIELDS - wire.keys()
+    if missing:
+        raise MalformedEnvelope("missing_field", f"envelope lacks {sorted(missing)}")
+    unknown = wire.keys() - ENVELOPE_FIELDS
+    if unknown:
+        raise MalformedEnvelope("unknown_field", f"envelope has unknown {sorted(unknown)}")
+    if wire["type"] not in MESSAGE_TYPES:
+        raise MalformedEnvelope("unknown_type", f"unknown message type {wire['type']!r}")
+    if not isinstance(wire["sender"], str) or not ID_PATTERN.fullmatch(wire["sender"]):
+        raise MalformedEnvelope("bad_field", "sender is not a valid id")
+    if not isinstance(wire["rcpt"], str) or not _KEY_ID_PATTERN.fullmatch(wire["rcpt"]):
+        raise MalformedEnvelope("bad_field", "rcpt is not a key id")
+
+
+def _decode_ciphertext(text: Any) -> bytes:
+    if isinstance(text, str) and len(text) > _MAX_CT_CHARS:
+        raise MalformedEnvelope("too_large", "ciphertext too long")
+    ciphertext = b64u_decode(text, field="ct")
+    if not ciphertext or len(ciphertext) % 16:
+        raise MalformedEnvelope("bad_field_length", "ct must be a non-empty multiple of 16 bytes")
+    return ciphertext
+
+
+# ---------------------------------------------------------------- opening
+
+
+def open_envelope(
+    envelope: Envelope | bytes | str | Mapping[str, Any],
+    *,
+    recipient_priv: PrivateKey | Sequence[PrivateKey],
+    sender_pub: PublicKeyLike | Sequence[PublicKeyLike],
+    expect_type: str | Collection[str] | None = None,
+) -> OpenedMessage:
+    """Authenticate, then decrypt. Order: structure, type, signature, MAC, decrypt, schema.
+
+    ``sender_pub``: the key(s) on record for ``envelope.sender`` (current first, then keys
+    still in their rotation grace period). Never pass a key taken from the message itself.
+    ``recipient_priv``: own key(s); the one whose key id equals ``rcpt`` is used.
+    """
+    env = envelope if isinstance(envelope, Envelope) else parse_envelope(envelope)
+    _check_expected_type(env.msg_type, expect_type)
+    signer_index = verify_envelope_signature(env, sender_pub)
+    recipient = _select_recipient(env.rcpt, recipient_priv)
+    enc_key, mac_key = derive_keys(
+        ecdh_x(recipient, env.epk_key), shared_info(env.msg_type, env.sender, env.rcpt)
+    )
+    expected_mac = hmac_sha256(mac_key, env.epk + env.iv + env.ct)
+    if not hmac.compare_digest(expected_mac, env.mac):
+        raise BadMac("bad_mac", "HMAC over epk||iv||ct does not verify")
+    plaintext = aes_cbc_decrypt(enc_key, env.iv, env.ct)
+    payload = _parse_payload(env.msg_type, env.sender, plaintext)
+    return OpenedMessage(env.msg_type, env.sender, payload, signer_index, env.rcpt)
+
+
+def verify_envelope_signature(
+    envelope: Envelope, sender_pub: PublicKeyLike | Sequence[PublicKeyLike]
+) -> int:
+    """Index of the first candidate key that verifies the signature; BadSignature if none."""
+    check_signature_encoding(envelope.sig)
+    message = envelope.signed_bytes()
+    for index, candidate in enumerate(_as_list(sender_pub)):
+        if verify_compact(_as_public_key(candidate), envelope.sig, message):
+            return index
+    raise BadSignature("bad_signature", "no key on record for the sender verifies the signature")
+
+
+def _check_expected_type(msg_type: str, expect_type: str | Collection[str] | None) -> None:
+    if expect_type is None:
+        return
+    allowed = (expect_type,) if isinstance(expect_type, str) else expect_type
+    if msg_type not in allowed:
+        raise MalformedEnvelope("unexpected_type", f"{msg_type!r} not accepted here")
+
+
+def _select_recipient(rcpt: str, own_keys: PrivateKey | Sequence[PrivateKey]) -> PrivateKey:
+    keys = [own_keys] if isinstance(own_keys, PrivateKey) else list(own_keys)
+    for key in keys:
+        if key_id(key) == rcpt:
+            return key
+    # Encrypted to a key we do not hold: the MAC cannot verify with any of ours.
+    raise BadMac("unknown_recipient", f"message is encrypted to key {rcpt}")
+
+
+def _parse_payload(msg_type: str, sender: str, plaintext: bytes) -> dict[str, Any]:
+    payload = strict_json_object(plaintext, what="payload")
+    validate_payload(msg_type, payload)
+    # One accepted byte form per payload: the plaintext must already be canonical.
+    if canonical_json(payload) != plaintext:
+        raise MalformedEnvelope("non_canonical_payload", "plaintext is not canonical JSON")
+    if msg_type in METER_MESSAGE_TYPES and payload["meter_id"] != sender:
+        raise InvalidPayload("sender_mismatch", "payload meter_id differs from envelope sender")
+    return payload
+
+
+def _as_list(keys: PublicKeyLike | Sequence[PublicKeyLike]) -> list[PublicKeyLike]:
+    if isinstance(keys, bytes | PublicKey):
+        return [keys]
+    return list(keys)
+
+
+def _as_public_key(key: PublicKeyLike) -> PublicKey:
+    return key if isinstance(key, PublicKey) else load_public_key(key)

@@ -1,0 +1,264 @@
+"""Payloads carried inside envelopes (protocol v1), their schema checks and replay rules.
+
+The payload is the decrypted plaintext (canonical JSON). Each message type has a fixed set
+of fields; unknown or missing fields are refused, so a new field means a new version.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, TypedDict
+
+from .encoding import MAX_SAFE_INTEGER, b64u_decode, b64u_encode
+from .errors import InvalidPayload, MalformedEnvelope, ReplayRejected, UnsupportedVersion
+
+PROTOCOL_VERSION = 1
+NONCE_LEN = 32
+MAX_REPLY_TO_LEN = 512
+MAX_ERROR_MESSAGE_LEN = 256
+CLOCK_SKEW = timedelta(minutes=5)
+MAX_REQUEST_TTL = timedelta(days=7)
+
+MsgType = Literal["read_request", "reading", "error"]
+MESSAGE_TYPES: tuple[MsgType, ...] = ("read_request", "reading", "error")
+# Which side sends which type: readings and errors come from meters, requests from the server.
+METER_MESSAGE_TYPES: tuple[MsgType, ...] = ("reading", "error")
+
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+_TIMESTAMP_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+_PERIOD_PATTERN = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+_ERROR_CODE_PATTERN = re.compile(r"[a-z0-9_]{1,64}")
+_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+class ReadRequest(TypedDict):
+    v: int
+    nonce: str
+    run_id: str
+    meter_id: str
+    period: str
+    issued_at: str
+    expires_at: str
+    reply_to: str
+
+
+class Reading(TypedDict):
+    v: int
+    nonce: str
+    run_id: str
+    meter_id: str
+    counter: int
+    register_wh: int
+    read_at: str
+
+
+class ErrorReport(TypedDict):
+    v: int
+    nonce: str
+    meter_id: str
+    code: str
+    message: str
+
+
+# ---------------------------------------------------------------- timestamps
+
+
+def format_timestamp(moment: datetime) -> str:
+    """UTC, whole seconds, ISO 8601 with a Z suffix: 2025-01-31T10:00:00Z."""
+    if moment.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware")
+    return moment.astimezone(UTC).strftime(_TIMESTAMP_FORMAT)
+
+
+def parse_timestamp(text: str) -> datetime:
+    if not _TIMESTAMP_PATTERN.fullmatch(text):
+        raise ValueError(f"not a UTC timestamp YYYY-MM-DDTHH:MM:SSZ: {text!r}")
+    return datetime.strptime(text, _TIMESTAMP_FORMAT).replace(tzinfo=UTC)
+
+
+# ---------------------------------------------------------------- field checks
+
+FieldCheck = Callable[[Any], bool]
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, str) and ID_PATTERN.fullmatch(value) is not None
+
+
+def _is_nonce(value: Any) -> bool:
+    try:
+        b64u_decode(value, field="nonce", length=NONCE_LEN)
+    except MalformedEnvelope:
+        return False
+    return True
+
+
+def _is_timestamp(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        parse_timestamp(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_count(value: Any) -> bool:
+    return type(value) is int and 0 <= value <= MAX_SAFE_INTEGER
+
+
+def _is_period(value: Any) -> bool:
+    return isinstance(value, str) and _PERIOD_PATTERN.fullmatch(value) is not None
+
+
+def _is_url(value: Any) -> bool:
+    return (
+        isinstance(value, str)
+        and len(value) <= MAX_REPLY_TO_LEN
+        and value.startswith(("https://", "http://"))
+    )
+
+
+def _is_error_code(value: Any) -> bool:
+    return isinstance(value, str) and _ERROR_CODE_PATTERN.fullmatch(value) is not None
+
+
+def _is_error_message(value: Any) -> bool:
+    return isinstance(value, str) and len(value) <= MAX_ERROR_MESSAGE_LEN
+
+
+def _is_version(value: Any) -> bool:
+    return type(value) is int
+
+
+SCHEMAS: dict[str, dict[str, FieldCheck]] = {
+    "read_request": {
+        "v": _is_version,
+        "nonce": _is_nonce,
+        "run_id": _is_id,
+        "meter_id": _is_id,
+        "period": _is_period,
+        "issued_at": _is_timestamp,
+        "expires_at": _is_timestamp,
+        "reply_to": _is_url,
+    },
+    "reading": {
+        "v": _is_version,
+        "nonce": _is_nonce,
+        "run_id": _is_id,
+        "meter_id": _is_id,
+        "counter": _is_count,
+        "register_wh": _is_count,
+        "read_at": _is_timestamp,
+    },
+    "error": {
+        "v": _is_version,
+        "nonce": _is_nonce,
+        "meter_id": _is_id,
+        "code": _is_error_code,
+        "message": _is_error_message,
+    },
+}
+
+
+def validate_payload(msg_type: str, payload: Mapping[str, Any]) -> None:
+    """Check a payload against the schema of its type; raises InvalidPayload/UnsupportedVersion."""
+    schema = SCHEMAS.get(msg_type)
+    if schema is None:
+        raise MalformedEnvelope("unknown_type", f"unknown message type {msg_type!r}")
+    if payload.get("v") != PROTOCOL_VERSION or not _is_version(payload.get("v")):
+        raise UnsupportedVersion("unsupported_version", "payload v must be 1")
+    missing = schema.keys() - payload.keys()
+    if missing:
+        raise InvalidPayload("missing_field", f"{msg_type} lacks {sorted(missing)}")
+    unknown = payload.keys() - schema.keys()
+    if unknown:
+        raise InvalidPayload("unknown_field", f"{msg_type} has unknown {sorted(unknown)}")
+    for name, check in schema.items():
+        if not check(payload[name]):
+            raise InvalidPayload("bad_field", f"{msg_type}.{name} is invalid")
+
+
+# ---------------------------------------------------------------- builders
+
+
+def new_nonce() -> str:
+    """256 bits from the OS CSPRNG, unpadded base64url (43 characters)."""
+    return b64u_encode(os.urandom(NONCE_LEN))
+
+
+def new_read_request(
+    *,
+    run_id: str,
+    meter_id: str,
+    period: str,
+    reply_to: str,
+    now: datetime,
+    ttl: timedelta,
+) -> ReadRequest:
+    """A read request with a fresh nonce, valid from ``now`` for ``ttl``."""
+    if not timedelta(0) < ttl <= MAX_REQUEST_TTL:
+        raise ValueError("ttl must be positive and at most MAX_REQUEST_TTL")
+    request: ReadRequest = {
+        "v": PROTOCOL_VERSION,
+        "nonce": new_nonce(),
+        "run_id": run_id,
+        "meter_id": meter_id,
+        "period": period,
+        "issued_at": format_timestamp(now),
+        "expires_at": format_timestamp(now + ttl),
+        "reply_to": reply_to,
+    }
+    validate_payload("read_request", request)
+    return request
+
+
+# ---------------------------------------------------------------- replay rules
+
+
+def check_read_request(request: Mapping[str, Any], *, meter_id: str, now: datetime) -> None:
+    """What a meter checks before answering an authentic request (raises ReplayRejected)."""
+    if request["meter_id"] != meter_id:
+        raise ReplayRejected("meter_mismatch", "request is for another meter")
+    issued = parse_timestamp(request["issued_at"])
+    expires = parse_timestamp(request["expires_at"])
+    if expires <= issued or expires - issued > MAX_REQUEST_TTL:
+        raise ReplayRejected("bad_validity_window", "expires_at must follow issued_at by <= 7 days")
+    if now + CLOCK_SKEW < issued:
+        raise ReplayRejected("request_not_yet_valid", "issued_at is in the future")
+    if now > expires:
+        raise ReplayRejected("request_expired", "request expired")
+
+
+def check_reading(
+    reading: Mapping[str, Any],
+    *,
+    request: Mapping[str, Any],
+    now: datetime,
+    last_counter: int | None,
+) -> None:
+    """What the server checks before the conditional write that consumes ``request``.
+
+    ``request`` is the outstanding request the server stored for this meter and nonce;
+    ``last_counter`` is the counter of the meter's last accepted message (None if none).
+    The single use of the request is enforced by the caller's conditional write.
+    """
+    if reading["meter_id"] != request["meter_id"]:
+        raise ReplayRejected("meter_mismatch", "reading is from another meter")
+    if not hmac.compare_digest(reading["nonce"], request["nonce"]):
+        raise ReplayRejected("nonce_mismatch", "reading does not answer this request")
+    if reading["run_id"] != request["run_id"]:
+        raise ReplayRejected("run_mismatch", "reading names another billing run")
+    if now > parse_timestamp(request["expires_at"]):
+        raise ReplayRejected("request_expired", "reading arrived after the request expired")
+    if last_counter is not None and reading["counter"] <= last_counter:
+        raise ReplayRejected("counter_replay", "counter not above the last accepted counter")
+    read_at = parse_timestamp(reading["read_at"])
+    if read_at > now + CLOCK_SKEW:
+        raise ReplayRejected("read_in_future", "read_at is in the future")
+    if read_at + CLOCK_SKEW < parse_timestamp(request["issued_at"]):
+        raise ReplayRejected("read_before_request", "read_at precedes the request")

@@ -1,0 +1,144 @@
+"""The primitives of the channel: ECDH (raw x), X9.63 KDF, AES-256-CBC, HMAC, ECDSA (compact).
+
+ECDH and ECDSA go straight to libsecp256k1 through coincurve's cffi binding: coincurve's
+``PrivateKey.ecdh`` returns SHA-256 of the point, while SEC 1 ECIES needs the raw x
+coordinate, and its ``sign``/``verify`` speak DER where the protocol uses compact r||s.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+
+from coincurve import PrivateKey, PublicKey
+from coincurve._libsecp256k1 import ffi, lib
+from coincurve.context import GLOBAL_CONTEXT
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from .errors import BadSignature, MalformedEnvelope
+
+# Group order n of secp256k1; a low-S signature has s <= n // 2.
+CURVE_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+HALF_ORDER = CURVE_ORDER // 2
+
+AES_KEY_LEN = 32
+MAC_KEY_LEN = 32
+IV_LEN = 16
+MAC_LEN = 32
+SIGNATURE_LEN = 64
+BLOCK_LEN = 16
+
+_CTX = GLOBAL_CONTEXT.ctx
+
+
+@ffi.callback("int(unsigned char *, const unsigned char *, const unsigned char *, void *)")
+def _copy_x_coordinate(output, x32, _y32, _data):  # type: ignore[no-untyped-def]
+    """ECDH 'hash' function for secp256k1_ecdh that returns the x coordinate unchanged."""
+    ffi.memmove(output, x32, 32)
+    return 1
+
+
+def ecdh_x(private: PrivateKey | bytes, peer: PublicKey) -> bytes:
+    """SEC 1 ECDH primitive: the 32-byte x coordinate of private * peer.
+
+    Uses secp256k1_ecdh (constant-time scalar multiplication) with a pass-through hash, so
+    the static server key is never fed to the variable-time tweak_mul path.
+    """
+    secret = private.secret if isinstance(private, PrivateKey) else private
+    output = ffi.new("unsigned char[32]")
+    if not lib.secp256k1_ecdh(_CTX, output, peer.public_key, secret, _copy_x_coordinate, ffi.NULL):
+        raise ValueError("ECDH failed: invalid private scalar")
+    return bytes(ffi.buffer(output, 32))
+
+
+def new_ephemeral_key() -> tuple[bytes, bytes]:
+    """A fresh (secret, compressed public key) pair; cheaper than coincurve.PrivateKey()."""
+    while True:
+        secret = os.urandom(32)
+        if lib.secp256k1_ec_seckey_verify(_CTX, secret):
+            return secret, ephemeral_public_key(secret)
+
+
+def ephemeral_public_key(secret: bytes) -> bytes:
+    pubkey = ffi.new("secp256k1_pubkey *")
+    if not lib.secp256k1_ec_pubkey_create(_CTX, pubkey, secret):
+        raise ValueError("ephemeral secret out of range")
+    return PublicKey(pubkey).format(compressed=True)
+
+
+def x963_kdf(shared_secret: bytes, length: int, shared_info: bytes = b"") -> bytes:
+    """ANSI X9.63 KDF with SHA-256: SHA-256(Z || counter32_be || SharedInfo), counter from 1."""
+    blocks = []
+    for counter in range(1, -(-length // 32) + 1):
+        blocks.append(hashlib.sha256(shared_secret + counter.to_bytes(4, "big") + shared_info))
+    return b"".join(block.digest() for block in blocks)[:length]
+
+
+def derive_keys(shared_secret: bytes, shared_info: bytes) -> tuple[bytes, bytes]:
+    """(AES-256 key, HMAC-SHA-256 key) = first and second 32 bytes of the KDF output."""
+    okm = x963_kdf(shared_secret, AES_KEY_LEN + MAC_KEY_LEN, shared_info)
+    return okm[:AES_KEY_LEN], okm[AES_KEY_LEN:]
+
+
+def pkcs7_pad(data: bytes) -> bytes:
+    pad = BLOCK_LEN - len(data) % BLOCK_LEN
+    return data + bytes([pad]) * pad
+
+
+def pkcs7_unpad(data: bytes) -> bytes:
+    # Runs only after the MAC verified, so a padding error here is no oracle for an attacker.
+    if not data or len(data) % BLOCK_LEN:
+        raise MalformedEnvelope("bad_padding", "plaintext is not a whole number of blocks")
+    pad = data[-1]
+    if not 1 <= pad <= BLOCK_LEN or data[-pad:] != bytes([pad]) * pad:
+        raise MalformedEnvelope("bad_padding", "invalid PKCS#7 padding")
+    return data[:-pad]
+
+
+def aes_cbc_encrypt(key: bytes, iv: bytes, plaintext: bytes) -> bytes:
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+    return encryptor.update(pkcs7_pad(plaintext)) + encryptor.finalize()
+
+
+def aes_cbc_decrypt(key: bytes, iv: bytes, ciphertext: bytes) -> bytes:
+    if not ciphertext or len(ciphertext) % BLOCK_LEN:
+        raise MalformedEnvelope("bad_field_length", "ciphertext is not a whole number of blocks")
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
+    return pkcs7_unpad(decryptor.update(ciphertext) + decryptor.finalize())
+
+
+def hmac_sha256(key: bytes, data: bytes) -> bytes:
+    return hmac.digest(key, data, "sha256")
+
+
+def sign_compact(private: PrivateKey, message: bytes) -> bytes:
+    """ECDSA/SHA-256, RFC 6979 nonce, 64-byte r||s; libsecp256k1 always emits low-S."""
+    signature = ffi.new("secp256k1_ecdsa_signature *")
+    digest = hashlib.sha256(message).digest()
+    if not lib.secp256k1_ecdsa_sign(_CTX, signature, digest, private.secret, ffi.NULL, ffi.NULL):
+        raise ValueError("signing failed")
+    output = ffi.new("unsigned char[64]")
+    lib.secp256k1_ecdsa_signature_serialize_compact(_CTX, output, signature)
+    return bytes(ffi.buffer(output, SIGNATURE_LEN))
+
+
+def check_signature_encoding(signature: bytes) -> None:
+    """Reject wrong length, r or s outside [1, n-1], and high-S (malleable) signatures."""
+    if len(signature) != SIGNATURE_LEN:
+        raise BadSignature("sig_encoding", "signature must be 64 bytes r||s")
+    r = int.from_bytes(signature[:32], "big")
+    s = int.from_bytes(signature[32:], "big")
+    if not (0 < r < CURVE_ORDER and 0 < s < CURVE_ORDER):
+        raise BadSignature("sig_encoding", "r or s out of range")
+    if s > HALF_ORDER:
+        raise BadSignature("sig_high_s", "s is not in the lower half of the order")
+
+
+def verify_compact(public: PublicKey, signature: bytes, message: bytes) -> bool:
+    """True when a well-formed low-S signature verifies; call check_signature_encoding first."""
+    parsed = ffi.new("secp256k1_ecdsa_signature *")
+    if not lib.secp256k1_ecdsa_signature_parse_compact(_CTX, parsed, signature):
+        return False
+    digest = hashlib.sha256(message).digest()
+    return bool(lib.secp256k1_ecdsa_verify(_CTX, parsed, digest, public.public_key))

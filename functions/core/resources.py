@@ -1,0 +1,150 @@
+"""The one definition of every table and queue.
+
+`tools/provision.py` creates these on the emulator and `infra/` renders them
+into CloudFormation, so the local stack and the cloud cannot drift (a test
+compares them). pynamodb models take their table names from here too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from functions.core.settings import Settings, get_settings
+
+AttrType = Literal["S", "N"]
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    type: AttrType = "S"
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    hash_key: Key
+    range_key: Key | None = None
+
+
+@dataclass(frozen=True)
+class TableDef:
+    logical: str
+    hash_key: Key
+    range_key: Key | None = None
+    indexes: tuple[Index, ...] = ()
+    ttl_attribute: str | None = None
+
+    def physical(self, settings: Settings | None = None) -> str:
+        return (settings or get_settings()).resource_name(self.logical)
+
+    def attribute_types(self) -> dict[str, AttrType]:
+        keys = [self.hash_key, self.range_key]
+        for index in self.indexes:
+            keys += [index.hash_key, index.range_key]
+        return {k.name: k.type for k in keys if k is not None}
+
+
+@dataclass(frozen=True)
+class QueueDef:
+    logical: str
+    # Lambda's rule of thumb: visibility >= 6 x the function timeout.
+    visibility_timeout: int = 60
+    max_receive_count: int = 3
+    batch_size: int = 10
+    retention_seconds: int = 4 * 24 * 3600
+    dlq_retention_seconds: int = 14 * 24 * 3600
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def physical(self, settings: Settings | None = None) -> str:
+        return (settings or get_settings()).resource_name(self.logical)
+
+    def dlq_physical(self, settings: Settings | None = None) -> str:
+        return f"{self.physical(settings)}-dlq"
+
+
+S = Key
+N = lambda name: Key(name, "N")  # noqa: E731 - reads better in the table list below
+
+
+TABLES: tuple[TableDef, ...] = (
+    TableDef(
+        "users",
+        S("user_id"),
+        indexes=(
+            Index("by_email", S("email")),
+            Index("by_role_status", S("role_status"), S("created_at")),
+        ),
+    ),
+    TableDef("sessions", S("token_hash"), indexes=(Index("by_user", S("user_id")),),
+             ttl_attribute="expires_at_epoch"),
+    TableDef("one_time_codes", S("code_id"), ttl_attribute="expires_at_epoch"),
+    TableDef("rate_limits", S("bucket"), ttl_attribute="expires_at_epoch"),
+    TableDef("properties", S("property_id"), indexes=(Index("by_owner", S("owner_id")),)),
+    TableDef(
+        "tenancies",
+        S("property_id"),
+        S("tenancy_id"),
+        indexes=(Index("by_tenant", S("tenant_id")), Index("by_invite_email", S("invite_email"))),
+    ),
+    TableDef(
+        "meters",
+        S("meter_id"),
+        indexes=(Index("by_property", S("property_id")), Index("by_status", S("status"))),
+    ),
+    TableDef("tariffs", S("category"), S("effective_from")),
+    TableDef("billing_runs", S("run_id")),
+    TableDef(
+        "read_requests",
+        S("nonce"),
+        indexes=(Index("by_run", S("run_id"), S("meter_id")),),
+        ttl_attribute="purge_at_epoch",
+    ),
+    TableDef(
+        "readings",
+        S("meter_id"),
+        S("reading_key"),
+        indexes=(Index("by_run", S("run_id"), S("meter_id")),),
+    ),
+    TableDef(
+        "bills",
+        S("bill_id"),
+        indexes=(
+            Index("by_payer", S("payer_id"), S("period")),
+            Index("by_property", S("property_id"), S("period")),
+            Index("by_period", S("period"), S("bill_id")),
+            Index("by_status", S("status"), S("due_date")),
+        ),
+    ),
+    TableDef("payments", S("payment_id"), indexes=(Index("by_bill", S("bill_id")),)),
+    TableDef(
+        "tickets",
+        S("ticket_id"),
+        indexes=(Index("by_customer", S("customer_id"), S("created_at")),
+                 Index("by_status", S("status"), S("created_at"))),
+    ),
+    TableDef("ticket_comments", S("ticket_id"), S("comment_key")),
+    TableDef("counters", S("name")),
+)
+
+QUEUES: tuple[QueueDef, ...] = (
+    # Batches of meter ids for one billing run -> iot_fanout sends read requests.
+    QueueDef("fanout", visibility_timeout=180, batch_size=1),
+    # Verified raw readings -> billing validates, prices and writes bills.
+    QueueDef("readings", visibility_timeout=120, batch_size=10),
+)
+
+
+def table(logical: str) -> TableDef:
+    for definition in TABLES:
+        if definition.logical == logical:
+            return definition
+    raise KeyError(f"no table named {logical!r} in functions/core/resources.py")
+
+
+def queue(logical: str) -> QueueDef:
+    for definition in QUEUES:
+        if definition.logical == logical:
+            return definition
+    raise KeyError(f"no queue named {logical!r} in functions/core/resources.py")

@@ -1,0 +1,55 @@
+"""Settings from the environment (pydantic-settings).
+
+The only thing that differs between the laptop and AWS is the environment:
+``AWS_ENDPOINT_URL`` points every boto3 and pynamodb client at an emulator,
+and is unset in the cloud. No other code path knows where it runs.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Stage = Literal["local", "dev", "prod"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    stage: Stage = Field(default="local", alias="APP_STAGE")
+    aws_region: str = Field(default="ap-south-1", alias="AWS_DEFAULT_REGION")
+    aws_endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
+    # Every table and queue name is "<prefix>-<logical name>" so stages never collide.
+    resource_prefix: str = Field(default="iotbill-local", alias="RESOURCE_PREFIX")
+    # Public URLs: where meters post readings and where the portal lives
+    # (used in emails and for CORS).
+    api_base_url: str = Field(default="http://127.0.0.1:8000", alias="API_BASE_URL")
+    portal_origin: str = Field(default="http://127.0.0.1:8080", alias="PORTAL_ORIGIN")
+    mail_from: str = Field(default="billing@discom.example.in", alias="MAIL_FROM")
+    server_key_secret_name: str = Field(default="", alias="SERVER_KEY_SECRET_NAME")
+    log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+
+    def resource_name(self, logical: str) -> str:
+        return f"{self.resource_prefix}-{logical}"
+
+    @property
+    def server_key_secret(self) -> str:
+        return self.server_key_secret_name or self.resource_name("iot-server-key")
+
+    @property
+    def is_local(self) -> bool:
+        return self.stage == "local"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reload_settings() -> Settings:
+    """Re-read the environment (tests and the local launcher change it)."""
+    get_settings.cache_clear()
+    return get_settings()

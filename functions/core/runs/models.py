@@ -1,0 +1,36 @@
+"""Billing runs: one per period (a calendar month in IST), id = the period."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.models import Model
+
+from functions.core.db import registered, table_meta
+
+COUNTERS = ("meters_total", "requests_sent", "delivery_failures", "answered", "no_response",
+            "rejected", "held", "bills_issued", "estimated_bills")
+
+
+@registered
+class BillingRunRecord(Model):
+    Meta = table_meta("billing_runs")
+
+    run_id = UnicodeAttribute(hash_key=True)  # == period, e.g. "2026-10": one run per period
+    period = UnicodeAttribute()
+    status = UnicodeAttribute(default="running")  # running -> closed
+    policy = UnicodeAttribute(default="estimate")  # for silent meters: estimate | no_bill
+    started_by = UnicodeAttribute(null=True)
+    started_at = UTCDateTimeAttribute(null=True)
+    window_ends_at = UTCDateTimeAttribute(null=True)
+    closed_at = UTCDateTimeAttribute(null=True)
+
+    # Progress, updated atomically (ADD) by the functions as they work.
+    meters_total = NumberAttribute(default=0)
+    requests_sent = NumberAttribute(default=0)
+    delivery_failures = NumberAttribute(default=0)
+    answered = NumberAttribute(default=0)
+    no_response = NumberAttribute(default=0)
+    rejected = NumberAttribute(default=0)
+    held = NumberAttribute(default=0)
+    bills_issued = NumberAttribute(default=0)
+    estimated_bills = NumberAttribute(default=0)

@@ -18,7 +18,7 @@ from pydantic import AfterValidator
 from functions.core.billing_rules.errors import InvalidPeriod
 from functions.core.clock import IST
 
-_PERIOD_TEXT = re.compile(r"(\d{4})-(\d{2})")
+_PERIOD_TEXT = re.compile(r"([0-9]{4})-([0-9]{2})")  # not \d: it also matches non-ASCII digits
 FIRST_YEAR, LAST_YEAR = 2000, 2100  # a sanity range: catches typos like 0226-10
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")  # not %b: that depends on the locale

@@ -81,6 +81,9 @@ TABLES: tuple[TableDef, ...] = (
              ttl_attribute="expires_at_epoch"),
     TableDef("one_time_codes", S("code_id"), ttl_attribute="expires_at_epoch"),
     TableDef("rate_limits", S("bucket"), ttl_attribute="expires_at_epoch"),
+    # One item per email address: a conditional put makes sign-up unique per email
+    # (a GSI cannot enforce uniqueness).
+    TableDef("user_emails", S("email")),
     TableDef("properties", S("property_id"), indexes=(Index("by_owner", S("owner_id")),)),
     TableDef(
         "tenancies",

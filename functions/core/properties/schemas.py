@@ -1,0 +1,134 @@
+"""What comes in (request bodies, validated) and goes out (views) for
+properties and tenancies. Views are built per viewer: an owner, a tenant and
+an admin see different things of the same property."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
+
+from functions.core.money import ExactDecimal
+
+MAX_SANCTIONED_LOAD_KW = Decimal(1000)
+
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+# Indian PIN codes: six digits, never starting with 0. [0-9], not \d (which
+# also matches other scripts' digits).
+Pincode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[1-9][0-9]{5}$")]
+Category = Literal["residential", "commercial"]
+
+
+class NewProperty(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    line1: Line
+    line2: Line | None = None
+    city: Place
+    state: Place
+    pincode: Pincode
+    category: Category
+    sanctioned_load_kw: ExactDecimal = Field(
+        description='kW as a string or integer, e.g. "7.5"; more than 0, at most 1000')
+
+    @field_validator("sanctioned_load_kw")
+    @classmethod
+    def _load_in_range(cls, value: Decimal) -> Decimal:
+        if value <= 0 or value > MAX_SANCTIONED_LOAD_KW:
+            raise ValueError(f"must be more than 0 and at most {MAX_SANCTIONED_LOAD_KW} kW")
+        if value.as_tuple().exponent < -3:  # type: ignore[operator]
+            raise ValueError("at most three decimals")
+        return value
+
+
+class TenantInvite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr
+
+
+class Address(BaseModel):
+    line1: str
+    line2: str | None
+    city: str
+    state: str
+    pincode: str
+
+
+class TenantSummary(BaseModel):
+    """The current tenant as the owner sees it."""
+
+    tenancy_id: str
+    name: str
+    since: datetime
+
+
+class InvitationSummary(BaseModel):
+    tenancy_id: str
+    email: str
+    invited_at: datetime
+
+
+class PropertyBasics(BaseModel):
+    property_id: str
+    address: Address
+    category: str
+    sanctioned_load_kw: str
+    status: str
+    meter_id: str | None
+    meter_status: str  # "not_assigned" until an admin attaches a meter
+    relationship: Literal["owner", "tenant", "admin"]
+    latest_bill: dict[str, Any] | None = None  # filled by a latest_bill_lookup hook
+
+
+class OwnerPropertyView(PropertyBasics):
+    created_at: datetime
+    tenant: TenantSummary | None
+    pending_invitation: InvitationSummary | None
+
+
+class TenancyView(BaseModel):
+    tenancy_id: str
+    property_id: str
+    status: str
+    invite_email: str
+    invited_at: datetime
+    tenant_name: str | None
+    start_date: datetime | None
+    end_date: datetime | None
+    ended_reason: str | None
+
+
+class TenantPropertyView(PropertyBasics):
+    """What a tenant sees: the property's basics and their own tenancy only."""
+
+    tenancy: TenancyView
+
+
+class AdminPropertyView(OwnerPropertyView):
+    owner_id: str
+
+
+class InvitationView(BaseModel):
+    """A pending invitation, as the invited person sees it."""
+
+    tenancy_id: str
+    property_id: str
+    address: Address
+    category: str
+    invited_at: datetime
+
+
+class AdminPropertyQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    category: Category | None = None
+    city: Place | None = None
+    pincode: Pincode | None = None
+    owner_id: Annotated[str, StringConstraints(max_length=100)] | None = None
+    has_meter: bool | None = None
+    limit: int = Field(default=100, ge=1, le=500)

@@ -1,0 +1,431 @@
+"""Properties and leasing: the rules.
+
+Access, in one sentence: a customer sees the properties they own and the one
+they currently rent (a tenant sees the basics and their own tenancy only);
+anyone else gets 404, so ids reveal nothing. Admins see everything.
+
+Public functions other parts call:
+- get_property(property_id), property_role(user_id, property_id)
+- attach_meter(property_id, meter_id), detach_meter(property_id)  (meters)
+- occupants(property_id, period), current_payer(property_id)      (billing)
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Any, Literal
+
+from functions.core.accounts.models import UserRecord
+from functions.core.accounts.service import find_user, require_verified_customer
+from functions.core.accounts.users import UserRepository, normalise_email
+from functions.core.billing_rules.periods import BillingPeriod
+from functions.core.clock import utcnow
+from functions.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from functions.core.logs import logger, mask_email
+from functions.core.notify import send_email
+from functions.core.properties.models import (
+    ENDED_DELISTED,
+    ENDED_LEFT,
+    PROPERTY_ACTIVE,
+    TENANCY_ACTIVE,
+    TENANCY_INVITED,
+    PropertyRecord,
+    TenancyRecord,
+)
+from functions.core.properties.occupancy import Occupancy, occupants_for_period
+from functions.core.properties.repositories import PropertyRepository, TenancyRepository
+from functions.core.properties.schemas import (
+    Address,
+    AdminPropertyQuery,
+    AdminPropertyView,
+    InvitationSummary,
+    InvitationView,
+    NewProperty,
+    OwnerPropertyView,
+    TenancyView,
+    TenantPropertyView,
+    TenantSummary,
+)
+from functions.core.settings import get_settings
+
+Role = Literal["owner", "tenant"]
+
+# Hooks other parts fill in (the API passes them): the latest bill a viewer may
+# see for a property, and the live status of a meter. Until bills exist the
+# latest bill is None; without a meter lookup an attached meter shows "assigned".
+LatestBillLookup = Callable[[PropertyRecord, str], dict[str, Any] | None]
+MeterStatusLookup = Callable[[str], str | None]
+
+NO_METER = "not_assigned"
+METER_ASSIGNED = "assigned"
+
+
+def _no_bill(_property: PropertyRecord, _viewer_id: str) -> dict[str, Any] | None:
+    return None
+
+
+class PropertyService:
+    """Holds its repositories; the module-level functions below use a default one."""
+
+    def __init__(self, properties: PropertyRepository | None = None,
+                 tenancies: TenancyRepository | None = None,
+                 users: UserRepository | None = None,
+                 latest_bill_lookup: LatestBillLookup | None = None,
+                 meter_status_lookup: MeterStatusLookup | None = None,
+                 mailer: Callable[[str, str, str], Any] = send_email) -> None:
+        self.properties = properties or PropertyRepository()
+        self.tenancies = tenancies or TenancyRepository()
+        self.users = users or UserRepository()
+        self.latest_bill = latest_bill_lookup or _no_bill
+        self.meter_status = meter_status_lookup
+        self.mail = mailer
+
+    # ---- lookups and access -------------------------------------------------
+
+    def get_property(self, property_id: str) -> PropertyRecord:
+        record = self.properties.get(property_id)
+        if record is None:
+            raise NotFound("No such property.")
+        return record
+
+    def active_tenancy(self, record: PropertyRecord) -> TenancyRecord | None:
+        if not record.active_tenancy_id:
+            return None
+        tenancy = self.tenancies.get(record.property_id, record.active_tenancy_id)
+        return tenancy if tenancy is not None and tenancy.status == TENANCY_ACTIVE else None
+
+    def role_of(self, user_id: str, record: PropertyRecord) -> Role | None:
+        if record.owner_id == user_id:
+            return "owner"
+        tenancy = self.active_tenancy(record)
+        if tenancy is not None and tenancy.tenant_id == user_id:
+            return "tenant"
+        return None
+
+    def visible_property(self, user_id: str, property_id: str) -> tuple[PropertyRecord, Role]:
+        """The property and the caller's role in it; NotFound if they have none
+        (the same answer as for an id that does not exist)."""
+        record = self.properties.get(property_id)
+        role = self.role_of(user_id, record) if record is not None else None
+        if record is None or role is None:
+            raise NotFound("No such property.")
+        return record, role
+
+    def owned_property(self, user_id: str, property_id: str) -> PropertyRecord:
+        record, role = self.visible_property(user_id, property_id)
+        if role != "owner":
+            # A tenant knows the property exists, so 403 reveals nothing new.
+            raise Forbidden("Only the owner of the property can do this.")
+        return record
+
+    # ---- registering and viewing --------------------------------------------
+
+    def register(self, owner_id: str, data: NewProperty) -> OwnerPropertyView:
+        require_verified_customer(owner_id, self.users)
+        record = PropertyRecord(
+            property_id=f"prp_{secrets.token_hex(8)}", owner_id=owner_id,
+            line1=data.line1, line2=data.line2, city=data.city, state=data.state,
+            pincode=data.pincode, category=data.category,
+            sanctioned_load_kw=str(data.sanctioned_load_kw), created_at=utcnow(),
+            status=PROPERTY_ACTIVE,
+        )
+        self.properties.create(record)
+        logger.info("property registered", extra={"property_id": record.property_id})
+        return self.owner_view(record, owner_id)
+
+    def view_for(self, user_id: str, property_id: str
+                 ) -> OwnerPropertyView | TenantPropertyView:
+        record, role = self.visible_property(user_id, property_id)
+        if role == "owner":
+            return self.owner_view(record, user_id)
+        return self.tenant_view(record, user_id)
+
+    def list_for(self, user_id: str) -> list[OwnerPropertyView | TenantPropertyView]:
+        """Owned properties (oldest first), then the ones the user rents now."""
+        owned = sorted(self.properties.of_owner(user_id), key=lambda p: p.created_at)
+        views: list[OwnerPropertyView | TenantPropertyView] = [
+            self.owner_view(record, user_id) for record in owned]
+        for tenancy in self.tenancies.of_tenant(user_id):
+            if tenancy.status != TENANCY_ACTIVE:
+                continue
+            record = self.properties.get(tenancy.property_id)
+            if record is not None and record.active_tenancy_id == tenancy.tenancy_id:
+                views.append(self.tenant_view(record, user_id, tenancy))
+        return views
+
+    def admin_search(self, query: AdminPropertyQuery) -> list[AdminPropertyView]:
+        matches = [p for p in self.properties.all() if _matches(p, query)]
+        matches.sort(key=lambda p: p.created_at, reverse=True)
+        return [self.admin_view(p) for p in matches[:query.limit]]
+
+    def admin_get(self, property_id: str) -> AdminPropertyView:
+        return self.admin_view(self.get_property(property_id))
+
+    # ---- views ---------------------------------------------------------------
+
+    def _basics(self, record: PropertyRecord) -> dict[str, Any]:
+        return {
+            "property_id": record.property_id,
+            "address": Address(line1=record.line1, line2=record.line2, city=record.city,
+                               state=record.state, pincode=record.pincode),
+            "category": record.category, "sanctioned_load_kw": record.sanctioned_load_kw,
+            "status": record.status, "meter_id": record.meter_id,
+            "meter_status": self._meter_status(record),
+        }
+
+    def _meter_status(self, record: PropertyRecord) -> str:
+        if not record.meter_id:
+            return NO_METER
+        live = self.meter_status(record.meter_id) if self.meter_status else None
+        return live or METER_ASSIGNED
+
+    def _owner_fields(self, record: PropertyRecord) -> dict[str, Any]:
+        tenancies = self.tenancies.of_property(record.property_id)
+        tenant = next((t for t in tenancies if t.status == TENANCY_ACTIVE
+                       and t.tenancy_id == record.active_tenancy_id), None)
+        pending = [t for t in tenancies if t.status == TENANCY_INVITED]
+        invitation = max(pending, key=lambda t: t.invited_at, default=None)
+        return {
+            "created_at": record.created_at,
+            "tenant": TenantSummary(tenancy_id=tenant.tenancy_id, name=tenant.tenant_name or "",
+                                    since=tenant.start_date)
+            if tenant is not None and tenant.start_date is not None else None,
+            "pending_invitation": InvitationSummary(
+                tenancy_id=invitation.tenancy_id, email=invitation.invite_email,
+                invited_at=invitation.invited_at) if invitation is not None else None,
+        }
+
+    def owner_view(self, record: PropertyRecord, viewer_id: str) -> OwnerPropertyView:
+        return OwnerPropertyView(**self._basics(record), **self._owner_fields(record),
+                                 relationship="owner",
+                                 latest_bill=self.latest_bill(record, viewer_id))
+
+    def tenant_view(self, record: PropertyRecord, viewer_id: str,
+                    tenancy: TenancyRecord | None = None) -> TenantPropertyView:
+        tenancy = tenancy or self.active_tenancy(record)
+        assert tenancy is not None and tenancy.tenant_id == viewer_id
+        return TenantPropertyView(**self._basics(record), relationship="tenant",
+                                  tenancy=tenancy_view(tenancy),
+                                  latest_bill=self.latest_bill(record, viewer_id))
+
+    def admin_view(self, record: PropertyRecord) -> AdminPropertyView:
+        return AdminPropertyView(**self._basics(record), **self._owner_fields(record),
+                                 relationship="admin", owner_id=record.owner_id,
+                                 latest_bill=None)
+
+    # ---- meters (called by the meter service) --------------------------------
+
+    def attach_meter(self, property_id: str, meter_id: str) -> PropertyRecord:
+        self.get_property(property_id)
+        self.properties.set_meter(property_id, meter_id, utcnow())
+        return self.get_property(property_id)
+
+    def detach_meter(self, property_id: str) -> PropertyRecord:
+        self.get_property(property_id)
+        self.properties.clear_meter(property_id)
+        return self.get_property(property_id)
+
+    # ---- leasing -------------------------------------------------------------
+
+    def invite_tenant(self, owner_id: str, property_id: str, email: str) -> TenancyView:
+        owner = require_verified_customer(owner_id, self.users)
+        record = self.owned_property(owner_id, property_id)
+        invite_email = normalise_email(email)
+        if invite_email == normalise_email(owner.email):
+            raise InvalidInput("You cannot invite yourself as the tenant of your own property.")
+        if record.active_tenancy_id:
+            raise Conflict("The property already has a tenant; delist them first.")
+        if any(t.status == TENANCY_INVITED for t in self.tenancies.of_property(property_id)):
+            raise Conflict("There is already a pending invitation; cancel it first.")
+        tenancy = TenancyRecord(
+            property_id=property_id, tenancy_id=f"ten_{secrets.token_hex(8)}",
+            owner_id=owner_id, invite_email=invite_email, status=TENANCY_INVITED,
+            invited_at=utcnow(),
+        )
+        self.tenancies.create(tenancy)
+        portal = get_settings().portal_origin
+        self.mail(
+            invite_email, "You are invited to be a tenant",
+            f"{owner.name} has invited you to be the tenant of {_one_line(record)}.\n\n"
+            f"Sign in to {portal} with this email address (or sign up with it if you are new) "
+            "and accept the invitation under Tenancies. Once you accept, the electricity bills "
+            "of the property for your stay come to you.\n",
+        )
+        logger.info("tenant invited", extra={"property_id": property_id,
+                                              "to": mask_email(invite_email)})
+        return tenancy_view(tenancy)
+
+    def cancel_invitation(self, owner_id: str, property_id: str, tenancy_id: str) -> TenancyView:
+        self.owned_property(owner_id, property_id)
+        tenancy = self.tenancies.get(property_id, tenancy_id)
+        if tenancy is None:
+            raise NotFound("No such invitation.")
+        self.tenancies.cancel(tenancy, utcnow())
+        return tenancy_view(self._reloaded(tenancy))
+
+    def invitations_for(self, user_id: str) -> list[InvitationView]:
+        """Pending invitations addressed to the user's email (works for people
+        who signed up after being invited: they are matched by email)."""
+        user = find_user(user_id, self.users)
+        if user is None:
+            return []
+        views = []
+        for tenancy in self.tenancies.invited_email(normalise_email(user.email)):
+            record = self.properties.get(tenancy.property_id)
+            if tenancy.status != TENANCY_INVITED or record is None:
+                continue
+            views.append(InvitationView(
+                tenancy_id=tenancy.tenancy_id, property_id=record.property_id,
+                address=self._basics(record)["address"], category=record.category,
+                invited_at=tenancy.invited_at))
+        return sorted(views, key=lambda v: v.invited_at)
+
+    def accept_invitation(self, user_id: str, tenancy_id: str) -> TenantPropertyView:
+        tenant = require_verified_customer(user_id, self.users)
+        tenancy = self._invitation_for(tenant, tenancy_id)
+        if tenancy.status != TENANCY_INVITED:
+            raise Conflict(f"This invitation is {tenancy.status}, not pending.")
+        record = self.get_property(tenancy.property_id)
+        if record.owner_id == tenant.user_id:
+            raise InvalidInput("You cannot be the tenant of your own property.")
+        self.tenancies.activate(tenancy, tenant.user_id, tenant.name, utcnow())
+        tenancy = self._reloaded(tenancy)
+        record = self.get_property(tenancy.property_id)
+        self._tell_owner(record, f"{tenant.name} accepted your invitation and is now the "
+                                 f"tenant of {_one_line(record)}.")
+        return self.tenant_view(record, user_id, tenancy)
+
+    def delist_tenant(self, owner_id: str, property_id: str) -> TenancyView:
+        record = self.owned_property(owner_id, property_id)
+        tenancy = self.active_tenancy(record)
+        if tenancy is None:
+            raise Conflict("The property has no tenant.")
+        self.tenancies.end(tenancy, ENDED_DELISTED, utcnow())
+        tenant = find_user(tenancy.tenant_id or "", self.users)
+        if tenant is not None:
+            self.mail(tenant.email, "Your tenancy has ended",
+                      f"The owner has ended your tenancy of {_one_line(record)}. Bills for "
+                      "the days of your stay still come to you; later ones do not.\n")
+        return tenancy_view(self._reloaded(tenancy))
+
+    def leave(self, tenant_id: str, property_id: str) -> TenancyView:
+        record, role = self.visible_property(tenant_id, property_id)
+        if role == "owner":
+            raise Conflict("You own this property; to end a tenancy, delist the tenant.")
+        tenancy = self.active_tenancy(record)
+        assert tenancy is not None
+        self.tenancies.end(tenancy, ENDED_LEFT, utcnow())
+        self._tell_owner(record, f"{tenancy.tenant_name} has left {_one_line(record)}. "
+                                 "Its bills come to you again from today.")
+        return tenancy_view(self._reloaded(tenancy))
+
+    def tenancy_history(self, owner_id: str, property_id: str) -> list[TenancyView]:
+        self.owned_property(owner_id, property_id)
+        history = self.tenancies.of_property(property_id)
+        return [tenancy_view(t) for t in sorted(history, key=lambda t: t.invited_at)]
+
+    def my_tenancies(self, tenant_id: str) -> list[TenancyView]:
+        history = self.tenancies.of_tenant(tenant_id)
+        return [tenancy_view(t) for t in sorted(history, key=lambda t: t.invited_at)]
+
+    # ---- billing -------------------------------------------------------------
+
+    def occupants(self, property_id: str, period: BillingPeriod | str) -> list[Occupancy]:
+        billing_period = BillingPeriod.parse(period) if isinstance(period, str) else period
+        record = self.get_property(property_id)
+        return occupants_for_period(record, self.tenancies.of_property(property_id),
+                                    billing_period.start_utc, billing_period.end_utc)
+
+    def current_payer(self, property_id: str) -> str:
+        record = self.get_property(property_id)
+        tenancy = self.active_tenancy(record)
+        return tenancy.tenant_id if tenancy is not None and tenancy.tenant_id else record.owner_id
+
+    # ---- helpers -------------------------------------------------------------
+
+    def _invitation_for(self, user: UserRecord, tenancy_id: str) -> TenancyRecord:
+        for tenancy in self.tenancies.invited_email(normalise_email(user.email)):
+            if tenancy.tenancy_id == tenancy_id:
+                return self._reloaded(tenancy)  # the index is eventually consistent
+        raise NotFound("No such invitation for your email address.")
+
+    def _reloaded(self, tenancy: TenancyRecord) -> TenancyRecord:
+        fresh = self.tenancies.get(tenancy.property_id, tenancy.tenancy_id)
+        if fresh is None:
+            raise NotFound("No such tenancy.")
+        return fresh
+
+    def _tell_owner(self, record: PropertyRecord, text: str) -> None:
+        owner = find_user(record.owner_id, self.users)
+        if owner is not None:
+            self.mail(owner.email, "Tenancy update", text + "\n")
+
+
+def tenancy_view(tenancy: TenancyRecord) -> TenancyView:
+    return TenancyView(
+        tenancy_id=tenancy.tenancy_id, property_id=tenancy.property_id, status=tenancy.status,
+        invite_email=tenancy.invite_email, invited_at=tenancy.invited_at,
+        tenant_name=tenancy.tenant_name, start_date=tenancy.start_date,
+        end_date=tenancy.end_date, ended_reason=tenancy.ended_reason,
+    )
+
+
+def _one_line(record: PropertyRecord) -> str:
+    parts = [record.line1, record.line2, record.city, record.state, record.pincode]
+    return ", ".join(p for p in parts if p)
+
+
+def _matches(record: PropertyRecord, query: AdminPropertyQuery) -> bool:
+    if query.category and record.category != query.category:
+        return False
+    if query.city and record.city.casefold() != query.city.casefold():
+        return False
+    if query.pincode and record.pincode != query.pincode:
+        return False
+    if query.owner_id and record.owner_id != query.owner_id:
+        return False
+    if query.has_meter is not None and bool(record.meter_id) != query.has_meter:
+        return False
+    if query.q:
+        haystack = " ".join(filter(None, [record.property_id, record.owner_id, record.line1,
+                                          record.line2, record.city, record.state,
+                                          record.pincode, record.meter_id]))
+        return query.q.casefold() in haystack.casefold()
+    return True
+
+
+# ---- module-level entry points (what other parts import) -----------------------
+
+def get_property(property_id: str) -> PropertyRecord:
+    """The property; NotFound if there is none."""
+    return PropertyService().get_property(property_id)
+
+
+def property_role(user_id: str, property_id: str) -> Role | None:
+    """"owner", "tenant" (current tenant) or None: for access checks elsewhere."""
+    service = PropertyService()
+    record = service.properties.get(property_id)
+    return service.role_of(user_id, record) if record is not None else None
+
+
+def attach_meter(property_id: str, meter_id: str) -> PropertyRecord:
+    """Record that `meter_id` measures the property. NotFound for an unknown
+    property; Conflict if another meter is attached (detach it first)."""
+    return PropertyService().attach_meter(property_id, meter_id)
+
+
+def detach_meter(property_id: str) -> PropertyRecord:
+    return PropertyService().detach_meter(property_id)
+
+
+def occupants(property_id: str, period: BillingPeriod | str) -> list[Occupancy]:
+    """Who pays for which IST days of `period` ("2026-10" or a BillingPeriod):
+    see properties.occupancy for the rule."""
+    return PropertyService().occupants(property_id, period)
+
+
+def current_payer(property_id: str) -> str:
+    """The user who occupies the property now: the active tenant, else the owner."""
+    return PropertyService().current_payer(property_id)
+

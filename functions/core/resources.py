@@ -121,6 +121,9 @@ TABLES: tuple[TableDef, ...] = (
         ),
     ),
     TableDef("payments", S("payment_id"), indexes=(Index("by_bill", S("bill_id")),)),
+    # Our side of a payment gateway order: which bill it pays and the amount it was
+    # created for, so a webhook is checked against what we asked for.
+    TableDef("payment_orders", S("order_id"), indexes=(Index("by_bill", S("bill_id")),)),
     TableDef(
         "tickets",
         S("ticket_id"),

@@ -1,0 +1,189 @@
+"""Leasing through the HTTP API: invite, accept, leave, delist, cancel, with
+the emails the emulator captured, and the occupants billing will read."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from functions.core.accounts.sessions import issue_session
+from functions.core.properties.models import TenancyRecord
+from functions.core.properties.service import current_payer, occupants
+from tests.fixtures.stack import create_user, unique_email
+
+HOME = {"line1": "7 Park Street", "city": "Kolkata", "state": "West Bengal",
+        "pincode": "700016", "category": "residential", "sanctioned_load_kw": "5"}
+
+
+def new_property(client) -> str:
+    response = client.post("/properties", json=HOME)
+    assert response.status_code == 201, response.text
+    return response.json()["property_id"]
+
+
+def invite(client, pid: str, email: str) -> str:
+    response = client.post(f"/properties/{pid}/tenants/invite", json={"email": email})
+    assert response.status_code == 201, response.text
+    assert response.json()["status"] == "invited"
+    return response.json()["tenancy_id"]
+
+
+def signed_in(stack, **fields):
+    user = create_user("customer", **fields)
+    return user, stack.api.as_(issue_session(user))
+
+
+def test_full_lease_lifecycle_invite_before_signup_accept_leave_then_delist(stack, customer):
+    owner, owner_client = customer
+    pid = new_property(owner_client)
+
+    # The tenant has no account yet: the invitation waits for their email.
+    email = unique_email("tenant")
+    tid = invite(owner_client, pid, email.upper())  # matched case-insensitively
+    [mail] = stack.emails_to(email)
+    assert "invited you to be the tenant" in mail["body"] and "7 Park Street" in mail["body"]
+    pending = owner_client.get(f"/properties/{pid}").json()["pending_invitation"]
+    assert pending["tenancy_id"] == tid and pending["email"] == email
+
+    tenant, tenant_client = signed_in(stack, email=email, name="Asha Tenant")
+    invitations = tenant_client.get("/tenancies/invitations").json()
+    assert [(i["tenancy_id"], i["property_id"]) for i in invitations] == [(tid, pid)]
+    assert tenant_client.get(f"/properties/{pid}").status_code == 404  # not a tenant yet
+
+    accepted = tenant_client.post(f"/tenancies/{tid}/accept")
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["relationship"] == "tenant"
+    assert accepted.json()["tenancy"]["status"] == "active"
+    assert tenant_client.get("/tenancies/invitations").json() == []
+    assert any("Asha Tenant accepted" in m["body"] for m in stack.emails_to(owner.email))
+
+    # The owner sees the tenant's name; the tenant sees basics and their own tenancy only.
+    owner_view = owner_client.get(f"/properties/{pid}").json()
+    assert owner_view["tenant"]["name"] == "Asha Tenant"
+    assert owner_view["pending_invitation"] is None
+    tenant_view = tenant_client.get(f"/properties/{pid}").json()
+    assert tenant_view["relationship"] == "tenant"
+    assert tenant_view["address"]["line1"] == "7 Park Street"
+    assert tenant_view["tenancy"]["tenancy_id"] == tid
+    for owner_only in ("owner_id", "tenant", "pending_invitation", "created_at"):
+        assert owner_only not in tenant_view
+    assert [p["property_id"] for p in tenant_client.get("/properties").json()] == [pid]
+    assert current_payer(pid) == tenant.user_id
+    # A tenant may not act as the owner.
+    assert tenant_client.get(f"/properties/{pid}/tenancies").status_code == 403
+    assert tenant_client.delete(f"/properties/{pid}/tenant").status_code == 403
+    assert tenant_client.post(f"/properties/{pid}/tenants/invite",
+                              json={"email": unique_email()}).status_code == 403
+    # ...and the owner may not "leave" their own property.
+    assert owner_client.post(f"/properties/{pid}/leave").status_code == 409
+
+    # The tenant leaves.
+    left = tenant_client.post(f"/properties/{pid}/leave")
+    assert left.status_code == 200, left.text
+    assert left.json()["status"] == "ended" and left.json()["ended_reason"] == "left_by_tenant"
+    assert tenant_client.get(f"/properties/{pid}").status_code == 404
+    assert tenant_client.get("/properties").json() == []
+    assert owner_client.get(f"/properties/{pid}").json()["tenant"] is None
+    assert current_payer(pid) == owner.user_id
+    assert tenant_client.post(f"/properties/{pid}/leave").status_code == 404
+
+    # A second tenant, delisted by the owner.
+    second, second_client = signed_in(stack, name="Ravi Second")
+    tid2 = invite(owner_client, pid, second.email)
+    assert second_client.post(f"/tenancies/{tid2}/accept").status_code == 200
+    delisted = owner_client.delete(f"/properties/{pid}/tenant")
+    assert delisted.status_code == 200, delisted.text
+    assert delisted.json()["ended_reason"] == "delisted_by_owner"
+    assert any("ended your tenancy" in m["body"] for m in stack.emails_to(second.email))
+    assert second_client.get(f"/properties/{pid}").status_code == 404
+    assert owner_client.delete(f"/properties/{pid}/tenant").status_code == 409  # none left
+
+    # History is kept, with dates, for both tenancies.
+    history = owner_client.get(f"/properties/{pid}/tenancies").json()
+    assert [(h["tenancy_id"], h["status"], h["tenant_name"]) for h in history] == [
+        (tid, "ended", "Asha Tenant"), (tid2, "ended", "Ravi Second")]
+    for entry in history:
+        assert entry["start_date"] <= entry["end_date"]
+    mine = tenant_client.get("/tenancies").json()
+    assert [(t["tenancy_id"], t["status"]) for t in mine] == [(tid, "ended")]
+
+
+def test_only_a_verified_customer_with_the_invited_email_can_accept(stack, customer,
+                                                                    other_customer):
+    _, owner_client = customer
+    _, stranger_client = other_customer
+    pid = new_property(owner_client)
+    email = unique_email("tenant")
+    tid = invite(owner_client, pid, email)
+
+    assert stranger_client.post(f"/tenancies/{tid}/accept").status_code == 404
+    assert stranger_client.get("/tenancies/invitations").json() == []
+    _, unverified = signed_in(stack, email=email, status="pending_review")
+    assert unverified.post(f"/tenancies/{tid}/accept").status_code == 403
+    assert owner_client.get(f"/properties/{pid}").json()["tenant"] is None
+
+
+def test_owner_cancels_a_pending_invitation(stack, customer):
+    _, owner_client = customer
+    pid = new_property(owner_client)
+    tenant, tenant_client = signed_in(stack)
+    tid = invite(owner_client, pid, tenant.email)
+
+    # One pending invitation at a time.
+    again = owner_client.post(f"/properties/{pid}/tenants/invite", json={"email": unique_email()})
+    assert again.status_code == 409
+
+    cancelled = owner_client.delete(f"/properties/{pid}/invitations/{tid}")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert tenant_client.get("/tenancies/invitations").json() == []
+    assert tenant_client.post(f"/tenancies/{tid}/accept").status_code == 409
+    assert owner_client.delete(f"/properties/{pid}/invitations/{tid}").status_code == 409
+    assert owner_client.delete(f"/properties/{pid}/invitations/ten_nope").status_code == 404
+    invite(owner_client, pid, tenant.email)  # a new invitation is possible again
+
+
+def test_invite_input_and_rules(customer):
+    owner, owner_client = customer
+    pid = new_property(owner_client)
+    for body in ({"email": "not-an-email"}, {}, {"email": unique_email(), "role": "x"}):
+        assert owner_client.post(f"/properties/{pid}/tenants/invite", json=body).status_code \
+            == 400
+    myself = owner_client.post(f"/properties/{pid}/tenants/invite", json={"email": owner.email})
+    assert myself.status_code == 400
+
+
+def test_at_most_one_active_tenancy_even_with_two_open_invitations(stack, customer):
+    _, owner_client = customer
+    pid = new_property(owner_client)
+    first, first_client = signed_in(stack)
+    second, second_client = signed_in(stack)
+    tid1 = invite(owner_client, pid, first.email)
+    # A second open invitation, as a race between two invites could leave behind.
+    TenancyRecord(property_id=pid, tenancy_id="ten_raced", owner_id=first.user_id,
+                  invite_email=second.email, status="invited",
+                  invited_at=datetime.now(UTC)).save()
+
+    assert first_client.post(f"/tenancies/{tid1}/accept").status_code == 200
+    refused = second_client.post("/tenancies/ten_raced/accept")
+    assert refused.status_code == 409, refused.text
+    assert TenancyRecord.get(pid, "ten_raced").status == "invited"  # no partial write
+    assert owner_client.get(f"/properties/{pid}").json()["tenant"]["name"] == first.name
+    # Already an active tenant: another invitation is refused too.
+    assert owner_client.post(f"/properties/{pid}/tenants/invite",
+                             json={"email": unique_email()}).status_code == 409
+
+
+def test_occupants_follow_the_stored_tenancy_dates(stack, customer):
+    owner, owner_client = customer
+    pid = new_property(owner_client)
+    tenant, tenant_client = signed_in(stack)
+    tid = invite(owner_client, pid, tenant.email)
+    assert tenant_client.post(f"/tenancies/{tid}/accept").status_code == 200
+    # Move the tenancy's start into October 2026: 5 Oct, 08:30 IST.
+    record = TenancyRecord.get(pid, tid)
+    record.update(actions=[TenancyRecord.start_date.set(datetime(2026, 10, 5, 3, 0,
+                                                                 tzinfo=UTC))])
+
+    stretches = [(o.payer_id, o.start, o.end, o.days) for o in occupants(pid, "2026-10")]
+    assert stretches == [(owner.user_id, date(2026, 10, 1), date(2026, 10, 4), 4),
+                         (tenant.user_id, date(2026, 10, 5), date(2026, 10, 31), 27)]
+    assert [o.payer_id for o in occupants(pid, "2026-09")] == [owner.user_id]

@@ -1,0 +1,200 @@
+"""Meters, read requests and raw readings in DynamoDB.
+
+meters          one item per meter (meter_id "mtr-..."), plus guard items "serial#<serial>"
+                and "pubkey#<key id>" that keep serials and public keys unique (conditional
+                puts in the transaction that writes the meter).
+read_requests   one item per read request sent to a meter, keyed by its nonce; answered
+                once (a conditional update outstanding -> answered).
+readings        raw readings as received ("reading#<read_at>#<counter>") and rejected
+                messages ("rejected#<received_at>#<id>"), both per meter.
+
+Ids are limited to the protocol's id alphabet ([A-Za-z0-9._:-], docs/meter-protocol.md):
+a meter id is the sender id of the meter's messages.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from functions.core.db import gsi_meta, registered, table_meta
+
+# Meter lifecycle: registered -(assign)-> registered with a property -(activate)-> active
+# <-> inactive; active|inactive -(replace)-> replaced (final). Only "active" meters are read.
+METER_REGISTERED = "registered"
+METER_ACTIVE = "active"
+METER_INACTIVE = "inactive"
+METER_REPLACED = "replaced"
+METER_STATUSES = (METER_REGISTERED, METER_ACTIVE, METER_INACTIVE, METER_REPLACED)
+
+# Read request lifecycle: outstanding -> answered | undeliverable | failed (meter error).
+REQUEST_OUTSTANDING = "outstanding"
+REQUEST_ANSWERED = "answered"
+REQUEST_UNDELIVERABLE = "undeliverable"
+REQUEST_FAILED = "failed"
+
+# Raw reading status: the API stores "received"; billing moves it on
+# (accepted | rejected | held) as it validates.
+READING_RECEIVED = "received"
+
+READING_PREFIX = "reading#"
+REJECTED_PREFIX = "rejected#"
+METER_ERROR_PREFIX = "meter_error#"
+SERIAL_GUARD_PREFIX = "serial#"
+PUBKEY_GUARD_PREFIX = "pubkey#"
+UNKNOWN_METER = "unknown"
+
+
+class MetersByProperty(GlobalSecondaryIndex["MeterRecord"]):
+    Meta = gsi_meta("by_property")
+    property_id = UnicodeAttribute(hash_key=True)
+
+
+class MetersByStatus(GlobalSecondaryIndex["MeterRecord"]):
+    Meta = gsi_meta("by_status")
+    status = UnicodeAttribute(hash_key=True)
+
+
+@registered
+class MeterRecord(Model):
+    Meta = table_meta("meters")
+
+    meter_id = UnicodeAttribute(hash_key=True)
+    serial = UnicodeAttribute()
+    public_key = UnicodeAttribute()  # 33-byte compressed secp256k1 point, unpadded base64url
+    public_key_id = UnicodeAttribute()  # key_id(public_key): rcpt of requests to this meter
+    model = UnicodeAttribute()
+    firmware = UnicodeAttribute()
+    endpoint_url = UnicodeAttribute()  # where the meter listens for read requests
+    status = UnicodeAttribute(default=METER_REGISTERED)
+    property_id = UnicodeAttribute(null=True)
+    owner_id = UnicodeAttribute(null=True)  # the property's owner when assigned
+    initial_register_wh = NumberAttribute(default=0)  # register when installed
+    # The last message accepted from this meter: its counter and register.
+    last_counter = NumberAttribute(null=True)
+    last_register_wh = NumberAttribute(null=True)
+    last_read_at = UTCDateTimeAttribute(null=True)
+    registered_at = UTCDateTimeAttribute()
+    registered_by = UnicodeAttribute(null=True)
+    assigned_at = UTCDateTimeAttribute(null=True)
+    activated_at = UTCDateTimeAttribute(null=True)
+    deactivated_at = UTCDateTimeAttribute(null=True)
+    key_rotated_at = UTCDateTimeAttribute(null=True)
+    key_version = NumberAttribute(default=1)
+    # Replacement: on the old meter ...
+    replaced_by = UnicodeAttribute(null=True)
+    final_register_wh = NumberAttribute(null=True)
+    replaced_at = UTCDateTimeAttribute(null=True)
+    # ... and on the new meter (its first register is initial_register_wh).
+    replaces = UnicodeAttribute(null=True)
+    replaced_meter_final_register_wh = NumberAttribute(null=True)
+    replacement_at = UTCDateTimeAttribute(null=True)
+
+    by_property = MetersByProperty()
+    by_status = MetersByStatus()
+
+
+@registered
+class GuardRecord(Model):
+    """A uniqueness guard in the meters table: "serial#<serial>" or "pubkey#<key id>"
+    exists while a meter holds that serial or public key (claimed by a conditional put)."""
+
+    Meta = table_meta("meters")
+
+    meter_id = UnicodeAttribute(hash_key=True)  # "serial#<serial>" | "pubkey#<key id>"
+    owner_meter_id = UnicodeAttribute()
+
+
+class RequestsByRun(GlobalSecondaryIndex["ReadRequestRecord"]):
+    Meta = gsi_meta("by_run")
+    run_id = UnicodeAttribute(hash_key=True)
+    meter_id = UnicodeAttribute(range_key=True)
+
+
+@registered
+class ReadRequestRecord(Model):
+    Meta = table_meta("read_requests")
+
+    nonce = UnicodeAttribute(hash_key=True)  # 256-bit, unpadded base64url
+    run_id = UnicodeAttribute()
+    meter_id = UnicodeAttribute()
+    period = UnicodeAttribute()
+    status = UnicodeAttribute(default=REQUEST_OUTSTANDING)
+    issued_at = UTCDateTimeAttribute()
+    expires_at = UTCDateTimeAttribute()
+    reply_to = UnicodeAttribute()
+    meter_key_id = UnicodeAttribute()  # the meter key the request was encrypted to
+    server_key_id = UnicodeAttribute()  # the server key that signed it
+    delivered_at = UTCDateTimeAttribute(null=True)
+    delivery_attempts = NumberAttribute(default=0)
+    delivery_error = UnicodeAttribute(null=True)
+    answered_at = UTCDateTimeAttribute(null=True)
+    reading_key = UnicodeAttribute(null=True)
+    error_code = UnicodeAttribute(null=True)  # a meter's "error" message
+    purge_at_epoch = NumberAttribute(null=True)  # TTL: request records are kept ~400 days
+
+    by_run = RequestsByRun()
+
+
+class ReadingsByRun(GlobalSecondaryIndex["RawReadingRecord"]):
+    Meta = gsi_meta("by_run")
+    run_id = UnicodeAttribute(hash_key=True)
+    meter_id = UnicodeAttribute(range_key=True)
+
+
+@registered
+class RawReadingRecord(Model):
+    """A reading whose envelope the API verified, exactly as received plus its payload.
+
+    Rejected messages live in the same table (RejectionRecord) without a run_id, so the
+    by_run index holds only verified readings.
+    """
+
+    Meta = table_meta("readings")
+
+    meter_id = UnicodeAttribute(hash_key=True)
+    reading_key = UnicodeAttribute(range_key=True)  # "reading#<read_at>#<counter:012d>"
+    kind = UnicodeAttribute(default="reading")
+    run_id = UnicodeAttribute()
+    period = UnicodeAttribute()
+    nonce = UnicodeAttribute()
+    counter = NumberAttribute()
+    register_wh = NumberAttribute()
+    read_at = UTCDateTimeAttribute()
+    received_at = UTCDateTimeAttribute()
+    property_id = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default=READING_RECEIVED)
+    envelope = UnicodeAttribute()  # the request body as received (canonical JSON)
+    payload = UnicodeAttribute()  # the decrypted reading (canonical JSON)
+    server_key_id = UnicodeAttribute()  # which server key it was encrypted to
+    # Billing's verdict (it owns these): accepted | rejected | held, with a reason.
+    validation_reason = UnicodeAttribute(null=True)
+    validation_detail = UnicodeAttribute(null=True)
+
+    by_run = ReadingsByRun()
+
+
+@registered
+class RejectionRecord(Model):
+    """A message the reading endpoint refused, with the precise reason (never told to the
+    sender). meter_id is the claimed sender if it names a known meter, else "unknown"."""
+
+    Meta = table_meta("readings")
+
+    meter_id = UnicodeAttribute(hash_key=True)
+    reading_key = UnicodeAttribute(range_key=True)  # "rejected#<received_at>#<id>"
+    kind = UnicodeAttribute(default="rejection")
+    reason = UnicodeAttribute()  # a reason code (docs/meter-protocol.md)
+    detail = UnicodeAttribute(null=True)
+    claimed_sender = UnicodeAttribute(null=True)  # as written in the envelope, truncated
+    claimed_run_id = UnicodeAttribute(null=True)  # not "run_id": stays out of by_run
+    nonce = UnicodeAttribute(null=True)
+    source_ip = UnicodeAttribute(null=True)
+    body_bytes = NumberAttribute(default=0)
+    body_excerpt = UnicodeAttribute(null=True)  # first bytes of the body, for forensics
+    received_at = UTCDateTimeAttribute()

@@ -1,0 +1,279 @@
+"""Small repositories over the meter tables. Services take them as arguments."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.transactions import TransactWrite
+
+from functions.core.errors import Conflict
+from functions.core.meters.models import (
+    METER_ACTIVE,
+    METER_INACTIVE,
+    METER_REGISTERED,
+    METER_REPLACED,
+    METER_STATUSES,
+    PUBKEY_GUARD_PREFIX,
+    READING_PREFIX,
+    REJECTED_PREFIX,
+    REQUEST_OUTSTANDING,
+    REQUEST_UNDELIVERABLE,
+    SERIAL_GUARD_PREFIX,
+    GuardRecord,
+    MeterRecord,
+    RawReadingRecord,
+    ReadRequestRecord,
+    RejectionRecord,
+)
+
+BATCH_GET_MAX = 100
+_connections: dict[tuple[str, str | None], Connection] = {}
+
+
+def _transaction() -> TransactWrite:
+    """A TransactWrite on a connection reused across calls (one botocore client per
+    endpoint, not one per transaction: the reading endpoint runs one per message)."""
+    meta: Any = MeterRecord.Meta
+    key = (meta.region, meta.host)
+    if key not in _connections:
+        _connections[key] = Connection(region=meta.region, host=meta.host)
+    return TransactWrite(connection=_connections[key])
+
+
+def _conditional_failure(error: Exception) -> bool:
+    cause = getattr(error, "cause_response_code", None)
+    return cause in ("ConditionalCheckFailedException", "TransactionCanceledException")
+
+
+class MeterRepository:
+    def get(self, meter_id: str, *, consistent: bool = True) -> MeterRecord | None:
+        if _is_guard_key(meter_id):
+            return None
+        try:
+            return MeterRecord.get(meter_id, consistent_read=consistent)
+        except DoesNotExist:
+            return None
+
+    def get_many(self, meter_ids: Iterable[str]) -> dict[str, MeterRecord]:
+        """Meters by id in BatchGetItem calls of up to 100 keys (missing ids are left out)."""
+        wanted = sorted({m for m in meter_ids if not _is_guard_key(m)})
+        found: dict[str, MeterRecord] = {}
+        for start in range(0, len(wanted), BATCH_GET_MAX):
+            for meter in MeterRecord.batch_get(wanted[start:start + BATCH_GET_MAX]):
+                found[meter.meter_id] = meter
+        return found
+
+    def by_serial(self, serial: str) -> MeterRecord | None:
+        return self._guarded(SERIAL_GUARD_PREFIX + serial)
+
+    def by_public_key_id(self, public_key_id: str) -> MeterRecord | None:
+        return self._guarded(PUBKEY_GUARD_PREFIX + public_key_id)
+
+    def _guarded(self, guard_key: str) -> MeterRecord | None:
+        try:
+            guard = GuardRecord.get(guard_key, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return self.get(guard.owner_meter_id)
+
+    def create(self, meter: MeterRecord) -> None:
+        """Write a new meter and claim its serial and public key in one transaction: a
+        serial or key already taken (even concurrently) raises Conflict, nothing is written."""
+        try:
+            with _transaction() as transaction:
+                _claim(transaction, SERIAL_GUARD_PREFIX + meter.serial, meter.meter_id)
+                _claim(transaction, PUBKEY_GUARD_PREFIX + meter.public_key_id, meter.meter_id)
+                transaction.save(meter, condition=MeterRecord.meter_id.does_not_exist())
+        except TransactWriteError as error:
+            if _conditional_failure(error):
+                raise Conflict("A meter with this serial or public key is already registered."
+                               ) from error
+            raise
+
+    def change_key(self, meter: MeterRecord, new_public_key: str, new_key_id: str,
+                   actions: list[Any]) -> None:
+        """Swap the meter's key and move its public-key guard, atomically. The update is
+        conditional on the key being unchanged since it was read (no lost rotation)."""
+        old_key_id = meter.public_key_id
+        try:
+            with _transaction() as transaction:
+                _claim(transaction, PUBKEY_GUARD_PREFIX + new_key_id, meter.meter_id)
+                transaction.delete(GuardRecord(PUBKEY_GUARD_PREFIX + old_key_id))
+                transaction.update(
+                    meter,
+                    actions=[MeterRecord.public_key.set(new_public_key),
+                             MeterRecord.public_key_id.set(new_key_id), *actions],
+                    condition=MeterRecord.public_key_id == old_key_id)
+        except TransactWriteError as error:
+            if _conditional_failure(error):
+                raise Conflict("This public key is already in use, or the meter's key changed "
+                               "meanwhile.") from error
+            raise
+
+    def replace(self, old: MeterRecord, new: MeterRecord, *, property_id: str,
+                owner_id: str | None, final_register_wh: int, first_register_wh: int,
+                at: datetime) -> None:
+        """Retire ``old`` and fit ``new`` at the property in one transaction, recording
+        the registers at the swap on both. Conflict if either changed meanwhile."""
+        try:
+            with _transaction() as transaction:
+                transaction.update(
+                    old,
+                    actions=[MeterRecord.status.set(METER_REPLACED),
+                             MeterRecord.replaced_by.set(new.meter_id),
+                             MeterRecord.final_register_wh.set(final_register_wh),
+                             MeterRecord.replaced_at.set(at)],
+                    condition=MeterRecord.status.is_in(METER_ACTIVE, METER_INACTIVE)
+                    & (MeterRecord.property_id == property_id))
+                new_actions: list[Any] = [
+                    MeterRecord.status.set(METER_ACTIVE),
+                    MeterRecord.property_id.set(property_id),
+                    MeterRecord.assigned_at.set(at),
+                    MeterRecord.activated_at.set(at),
+                    MeterRecord.initial_register_wh.set(first_register_wh),
+                    MeterRecord.replaces.set(old.meter_id),
+                    MeterRecord.replaced_meter_final_register_wh.set(final_register_wh),
+                    MeterRecord.replacement_at.set(at),
+                ]
+                if owner_id is not None:
+                    new_actions.append(MeterRecord.owner_id.set(owner_id))
+                transaction.update(
+                    new, actions=new_actions,
+                    condition=(MeterRecord.status == METER_REGISTERED)
+                    & (MeterRecord.property_id.does_not_exist()
+                       | (MeterRecord.property_id == property_id)))
+        except TransactWriteError as error:
+            if _conditional_failure(error):
+                raise Conflict("One of the meters changed meanwhile; reload and try again."
+                               ) from error
+            raise
+
+    def update(self, meter: MeterRecord, actions: list[Any],
+               condition: Condition | None = None) -> bool:
+        """Conditional update; False if the condition did not hold (nothing written)."""
+        try:
+            meter.update(actions=actions, condition=condition)
+        except Exception as error:
+            if _conditional_failure(error):
+                return False
+            raise
+        return True
+
+    def search(self, *, status: str | None = None, property_id: str | None = None,
+             limit: int = 500) -> list[MeterRecord]:
+        if property_id is not None:
+            meters = list(MeterRecord.by_property.query(property_id, limit=limit))
+            if status is not None:
+                meters = [m for m in meters if m.status == status]
+        elif status is not None:
+            meters = list(MeterRecord.by_status.query(status, limit=limit))
+        else:
+            meters = [m for s in METER_STATUSES
+                      for m in MeterRecord.by_status.query(s, limit=limit)]
+        meters.sort(key=lambda m: (m.registered_at, m.meter_id))
+        return meters[:limit]
+
+    def iter_active(self) -> Iterator[MeterRecord]:
+        return iter(MeterRecord.by_status.query(METER_ACTIVE))
+
+    def for_property(self, property_id: str) -> list[MeterRecord]:
+        return list(MeterRecord.by_property.query(property_id))
+
+
+def _claim(transaction: TransactWrite, guard_key: str, meter_id: str) -> None:
+    transaction.save(GuardRecord(guard_key, owner_meter_id=meter_id),
+                     condition=GuardRecord.meter_id.does_not_exist())
+
+
+def _is_guard_key(key: str) -> bool:
+    return key.startswith((SERIAL_GUARD_PREFIX, PUBKEY_GUARD_PREFIX))
+
+
+class ReadRequestRepository:
+    def get(self, nonce: str) -> ReadRequestRecord | None:
+        try:
+            return ReadRequestRecord.get(nonce, consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def put_new(self, requests: list[ReadRequestRecord]) -> None:
+        """Store new requests with BatchWriteItem (25 per call). A nonce is 256 random
+        bits, so a collision with an existing item does not happen in practice; the
+        single-use rule is enforced when a request is answered (conditional update)."""
+        with ReadRequestRecord.batch_write() as batch:
+            for request in requests:
+                batch.save(request)
+
+    def put_one(self, request: ReadRequestRecord) -> None:
+        """Store one request; refuses to overwrite an existing nonce."""
+        try:
+            request.save(condition=ReadRequestRecord.nonce.does_not_exist())
+        except PutError as error:
+            if _conditional_failure(error):
+                raise Conflict("A read request with this nonce exists.") from error
+            raise
+
+    def mark_undeliverable(self, request: ReadRequestRecord, error: str, attempts: int) -> None:
+        try:
+            request.update(
+                actions=[ReadRequestRecord.status.set(REQUEST_UNDELIVERABLE),
+                         ReadRequestRecord.delivery_error.set(error[:500]),
+                         ReadRequestRecord.delivery_attempts.set(attempts)],
+                condition=ReadRequestRecord.status == REQUEST_OUTSTANDING)
+        except Exception as exc:
+            if not _conditional_failure(exc):  # already answered: the answer wins
+                raise
+
+    def for_run(self, run_id: str, meter_id: str | None = None) -> list[ReadRequestRecord]:
+        if meter_id is not None:
+            return list(ReadRequestRecord.by_run.query(
+                run_id, ReadRequestRecord.meter_id == meter_id))
+        return list(ReadRequestRecord.by_run.query(run_id))
+
+
+class ReadingRepository:
+    def readings_of(self, meter_id: str, *, newest_first: bool = True,
+                    limit: int | None = None) -> list[RawReadingRecord]:
+        return list(RawReadingRecord.query(
+            meter_id, RawReadingRecord.reading_key.startswith(READING_PREFIX),
+            scan_index_forward=not newest_first, limit=limit))
+
+    def readings_for_run(self, run_id: str) -> list[RawReadingRecord]:
+        return list(RawReadingRecord.by_run.query(run_id))
+
+    def get_reading(self, meter_id: str, reading_key: str) -> RawReadingRecord | None:
+        try:
+            return RawReadingRecord.get(meter_id, reading_key, consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def add_rejection(self, rejection: RejectionRecord) -> None:
+        rejection.save()
+
+    def rejections(self, *, meter_id: str | None = None, run_id: str | None = None,
+                   reason: str | None = None, since: datetime | None = None,
+                   limit: int = 200) -> list[RejectionRecord]:
+        """Recorded rejections, newest first. With a meter id this is one query; without,
+        a filtered scan (an admin screen, not a hot path)."""
+        condition: Condition | None = None
+        for part in (
+            RejectionRecord.claimed_run_id == run_id if run_id else None,
+            RejectionRecord.reason == reason if reason else None,
+            RejectionRecord.received_at >= since if since else None,
+        ):
+            if part is not None:
+                condition = part if condition is None else condition & part
+        if meter_id is not None:
+            found = list(RejectionRecord.query(
+                meter_id, RejectionRecord.reading_key.startswith(REJECTED_PREFIX),
+                filter_condition=condition, scan_index_forward=False))
+        else:
+            kind = RejectionRecord.reading_key.startswith(REJECTED_PREFIX)
+            found = list(RejectionRecord.scan(kind if condition is None else kind & condition))
+        found.sort(key=lambda r: r.received_at, reverse=True)
+        return found[:limit]

@@ -1,0 +1,169 @@
+"""Request bodies and views of the meter registry (pydantic, validated at the edge)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+# Serials and ids use the protocol's id alphabet: a serial is also a URL path segment of
+# the simulated meters and must never need escaping.
+Serial = Annotated[str, StringConstraints(strip_whitespace=True,
+                                          pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+PublicKeyText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                 max_length=200)]
+Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=512,
+                                       pattern=r"^https?://[^\s]+$")]
+RegisterWh = Annotated[int, Field(ge=0, le=2**53 - 1)]
+MeterStatus = Literal["registered", "active", "inactive", "replaced"]
+
+
+class NewMeter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    serial: Serial
+    public_key: PublicKeyText = Field(
+        description="33-byte compressed secp256k1 point: unpadded base64url (or hex)")
+    model: Text
+    firmware: Text
+    endpoint_url: Url = Field(description="where the meter listens for read requests")
+    initial_register_wh: RegisterWh = 0
+
+
+class AssignMeter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    property_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                  max_length=64)]
+
+
+class ReplaceMeter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    new_meter_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                   max_length=64)]
+    final_register_wh: RegisterWh = Field(description="the old meter's register when removed")
+    first_register_wh: RegisterWh = Field(description="the new meter's register when fitted")
+
+
+class RotateMeterKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    public_key: PublicKeyText
+
+
+class UpdateEndpoint(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint_url: Url
+
+
+class MeterQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: MeterStatus | None = None
+    property_id: str | None = None
+    limit: int = Field(default=200, ge=1, le=1000)
+
+
+class RejectionQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    meter_id: str | None = None
+    run_id: str | None = None
+    reason: str | None = None
+    limit: int = Field(default=200, ge=1, le=1000)
+
+
+class RotateServerKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    grace_days: int = Field(default=7, ge=1, le=90)
+
+
+class MeterView(BaseModel):
+    meter_id: str
+    serial: str
+    public_key: str
+    public_key_id: str
+    model: str
+    firmware: str
+    endpoint_url: str
+    status: str
+    property_id: str | None
+    owner_id: str | None
+    initial_register_wh: int
+    last_counter: int | None
+    last_register_wh: int | None
+    last_read_at: datetime | None
+    registered_at: datetime
+    assigned_at: datetime | None
+    activated_at: datetime | None
+    deactivated_at: datetime | None
+    key_rotated_at: datetime | None
+    key_version: int
+    replaced_by: str | None
+    final_register_wh: int | None
+    replaced_at: datetime | None
+    replaces: str | None
+
+
+class ServerPublicKey(BaseModel):
+    key_id: str
+    public_key: str
+    status: Literal["current", "previous"]
+    accept_until: str | None
+
+
+class ProvisioningConfig(BaseModel):
+    """What the meter is configured with when it is assigned ("assign server and device
+    to user"): who it is, whom it trusts and where it posts readings."""
+
+    meter_id: str
+    serial: str
+    property_id: str
+    protocol_version: int
+    server_sender_id: str
+    server_public_keys: list[ServerPublicKey]
+    reading_url: str
+
+
+class AssignedMeter(BaseModel):
+    meter: MeterView
+    provisioning: ProvisioningConfig
+
+
+class ReplacementView(BaseModel):
+    old_meter_id: str
+    final_register_wh: int
+    new_meter_id: str
+    first_register_wh: int
+    replaced_at: datetime
+    property_id: str | None
+
+
+class ReplacedMeter(BaseModel):
+    old_meter: MeterView
+    new_meter: MeterView
+    replacement: ReplacementView
+    provisioning: ProvisioningConfig
+
+
+class RejectionView(BaseModel):
+    meter_id: str
+    reading_key: str
+    reason: str
+    detail: str | None
+    claimed_sender: str | None
+    claimed_run_id: str | None
+    nonce: str | None
+    source_ip: str | None
+    body_bytes: int
+    received_at: datetime
+
+
+class ServerKeysView(BaseModel):
+    keys: list[ServerPublicKey]
+    endorsements: list[dict[str, Any]]

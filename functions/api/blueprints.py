@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from functions.api import http, properties, system
+from functions.api import http, properties, system, tariffs
 
 
 def all_blueprints() -> list[Blueprint]:
-    return [http.auth_blueprint, system.bp, properties.bp]
+    return [http.auth_blueprint, system.bp, properties.bp, tariffs.bp]

@@ -1,0 +1,45 @@
+"""Tariff versions in DynamoDB: (category, effective_from) -> the version.
+
+The version itself is stored as the JSON of billing_rules.TariffVersion, so the
+pure pricing rules and the stored tariff cannot drift apart. A version that has
+priced a bill is locked (`locked_at`): never edited or deleted again, only
+superseded by a version that takes effect later.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.models import Model
+
+from functions.core.billing_rules.tariff import TariffVersion
+from functions.core.db import registered, table_meta
+
+
+@registered
+class TariffRecord(Model):
+    Meta = table_meta("tariffs")
+
+    category = UnicodeAttribute(hash_key=True)  # residential | commercial
+    effective_from = UnicodeAttribute(range_key=True)  # "YYYY-MM-DD" (IST calendar date)
+    name = UnicodeAttribute()
+    definition = UnicodeAttribute()  # TariffVersion as JSON
+    revision = NumberAttribute(default=1)  # +1 on every edit (before it is locked)
+    created_at = UTCDateTimeAttribute()
+    created_by = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+    # Set when the version first priced a bill; from then on it is read-only.
+    locked_at = UTCDateTimeAttribute(null=True)
+    # The latest billing period it priced (a newer version must start after it).
+    last_priced_period = UnicodeAttribute(null=True)
+
+    @property
+    def version_id(self) -> str:
+        return version_id(self.category, self.effective_from)
+
+    def version(self) -> TariffVersion:
+        return TariffVersion.model_validate_json(self.definition)
+
+
+def version_id(category: str, effective_from: str) -> str:
+    """How a bill names the tariff version that priced it: "residential@2019-08-01"."""
+    return f"{category}@{effective_from}"

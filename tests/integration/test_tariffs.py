@@ -1,0 +1,135 @@
+"""Tariff versions through the admin API, and the price preview."""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+
+from functions.core.billing_rules.fixtures import (
+    DERC_DOMESTIC_2019_20_JSON,
+    EXAMPLE_COMMERCIAL_JSON,
+)
+from tests.integration.billing_support import ensure_reference_tariffs
+
+
+def tariff_json(effective_from: str, name: str = "Test Domestic",
+                base: dict | None = None) -> dict:
+    body = copy.deepcopy(base or DERC_DOMESTIC_2019_20_JSON)
+    body.update(effective_from=effective_from, name=name)
+    return body
+
+
+def test_the_derc_example_prices_to_1380_through_the_preview(admin, customer):
+    ensure_reference_tariffs(admin[1])
+    _, as_customer = customer
+    response = as_customer.post("/tariffs/preview", json={
+        "category": "residential", "units": 300, "sanctioned_load_kw": 3, "period": "2026-10"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["total"] == "1380.00"
+    assert body["total_display"] == "\u20b91,380.00"
+    assert body["tariff_version"] == "residential@2019-08-01"
+    lines = {line["label"]: Decimal(line["amount"]) for line in body["priced"]["lines"]}
+    assert lines["Energy 0-200 kWh"] == Decimal("600.00")
+    assert lines["Energy 201-400 kWh"] == Decimal("450.00")
+    assert lines["Pension Trust Surcharge"] == Decimal("84.00")
+    assert lines["Regulatory Asset Surcharge"] == Decimal("96.00")
+    assert body["priced"]["fixed_total"] == "150.00"
+
+
+def test_admin_creates_lists_and_reads_a_version(admin):
+    _, as_admin = admin
+    created = as_admin.post("/admin/tariffs", json=tariff_json("2091-04-01", "FY2091"))
+    assert created.status_code == 201, created.text
+    assert created.json()["version_id"] == "residential@2091-04-01"
+    assert created.json()["locked"] is False
+    again = as_admin.post("/admin/tariffs", json=tariff_json("2091-04-01", "FY2091 again"))
+    assert again.status_code == 409
+    listed = as_admin.get("/admin/tariffs?category=residential").json()
+    assert "residential@2091-04-01" in [v["version_id"] for v in listed]
+    one = as_admin.get("/admin/tariffs/residential/2091-04-01").json()
+    assert one["tariff"]["energy_slabs"][1]["rate_per_kwh"] == "4.50"
+    assert as_admin.get("/admin/tariffs/residential/2091-05-01").status_code == 404
+    assert as_admin.get("/admin/tariffs/industrial/2091-04-01").status_code == 404
+
+
+def test_bad_slabs_are_a_400_with_the_field(admin):
+    _, as_admin = admin
+    overlapping = tariff_json("2092-04-01")
+    overlapping["energy_slabs"][1]["from_units"] = 150
+    gap = tariff_json("2092-04-01")
+    gap["energy_slabs"][1]["from_units"] = 250
+    negative = tariff_json("2092-04-01")
+    negative["energy_slabs"][0]["rate_per_kwh"] = "-3.00"
+    zero = tariff_json("2092-04-01")
+    zero["energy_slabs"][2]["rate_per_kwh"] = "0"
+    not_from_zero = tariff_json("2092-04-01")
+    not_from_zero["load_slabs"][0]["from_kw"] = 1
+    float_rate = tariff_json("2092-04-01")
+    float_rate["energy_slabs"][0]["rate_per_kwh"] = 3.1
+    unknown_field = tariff_json("2092-04-01") | {"discount": "5"}
+    for body in (overlapping, gap, negative, zero, not_from_zero, float_rate, unknown_field):
+        response = as_admin.post("/admin/tariffs", json=body)
+        assert response.status_code == 400, (body, response.text)
+        assert response.json()["details"], response.text
+    assert "overlapping" in as_admin.post("/admin/tariffs", json=overlapping).text
+    assert "gap" in as_admin.post("/admin/tariffs", json=gap).text
+    # Nothing was written by the refused requests.
+    assert as_admin.get("/admin/tariffs/residential/2092-04-01").status_code == 404
+
+
+def test_customers_cannot_manage_tariffs_or_price_a_draft(customer):
+    _, as_customer = customer
+    assert as_customer.post("/admin/tariffs", json=tariff_json("2093-01-01")).status_code == 403
+    assert as_customer.get("/admin/tariffs").status_code == 403
+    draft = as_customer.post("/tariffs/preview", json={
+        "category": "residential", "units": 10, "sanctioned_load_kw": 1,
+        "tariff": tariff_json("2093-01-01")})
+    assert draft.status_code == 403
+
+
+def test_an_unused_version_can_be_corrected_or_deleted(admin):
+    _, as_admin = admin
+    as_admin.post("/admin/tariffs", json=tariff_json("2094-04-01", "Typo"))
+    fixed = tariff_json("2094-04-01", "FY2094")
+    fixed["energy_slabs"][0]["rate_per_kwh"] = "3.25"
+    edited = as_admin.put("/admin/tariffs/residential/2094-04-01", json=fixed)
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["revision"] == 2 and edited.json()["name"] == "FY2094"
+    moved = as_admin.put("/admin/tariffs/residential/2094-04-01",
+                         json=tariff_json("2094-05-01"))
+    assert moved.status_code == 400
+    assert as_admin.delete("/admin/tariffs/residential/2094-04-01").status_code == 204
+    assert as_admin.get("/admin/tariffs/residential/2094-04-01").status_code == 404
+
+
+def test_a_draft_tariff_previews_without_being_saved(admin):
+    _, as_admin = admin
+    draft = tariff_json("2095-01-01", base=EXAMPLE_COMMERCIAL_JSON)
+    response = as_admin.post("/tariffs/preview", json={
+        "category": "commercial", "units": 100, "sanctioned_load_kw": "2.5", "tariff": draft})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    # 100 x 8.50 = 850; 2.5 kW x 250 = 625; 8% of 1475 = 118; 5% of 1593 = 79.65; rent 25.
+    assert body["total"] == "1697.65"
+    assert body["tariff_version"] == "draft"
+    assert as_admin.get("/admin/tariffs/commercial/2095-01-01").status_code == 404
+
+
+def test_preview_rejects_bad_numbers(customer):
+    _, as_customer = customer
+    for body in ({"category": "residential", "units": -1, "sanctioned_load_kw": 3},
+                 {"category": "residential", "units": 10, "sanctioned_load_kw": 0},
+                 {"category": "residential", "units": 10, "sanctioned_load_kw": 2.5},
+                 {"category": "farm", "units": 10, "sanctioned_load_kw": 3},
+                 {"category": "residential", "units": 10, "sanctioned_load_kw": 3,
+                  "period": "2026-13"}):
+        response = as_customer.post("/tariffs/preview", json=body)
+        assert response.status_code == 400, (body, response.text)
+
+
+def test_no_tariff_in_force_is_a_404_not_a_500(customer):
+    _, as_customer = customer
+    response = as_customer.post("/tariffs/preview", json={
+        "category": "commercial", "units": 10, "sanctioned_load_kw": 3, "period": "2001-01"})
+    assert response.status_code == 404

@@ -12,6 +12,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from functions.core.aws import client
+from functions.core.meters.server_key import ensure_server_key
 from functions.core.resources import QUEUES, TABLES, QueueDef, TableDef
 from functions.core.settings import get_settings
 
@@ -96,17 +97,12 @@ def provision(verbose: bool = False) -> dict[str, str]:
         results[f"queue {queue.physical()}"] = ensure_queue(queue)
     if get_settings().is_local:
         ensure_sender_identity()
-    for extra in EXTRA_PROVISIONERS:
-        results.update(extra())
+    # The IoT server's key pair in Secrets Manager (created once, never overwritten).
+    results.update(ensure_server_key())
     if verbose:
         for name, state in results.items():
             print(f"  {state:8} {name}")
     return results
-
-
-# Other parts of the platform add their own idempotent setup here (for example
-# the IoT server key in Secrets Manager). Each returns {resource: state}.
-EXTRA_PROVISIONERS: list[Any] = []
 
 
 if __name__ == "__main__":

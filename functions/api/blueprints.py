@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from functions.api import http, properties, system, tariffs
+from functions.api import accounts, admin_users, http, properties, system, tariffs, tickets
+from functions.core.settings import get_settings
 
 
 def all_blueprints() -> list[Blueprint]:
-    return [http.auth_blueprint, system.bp, properties.bp, tariffs.bp]
+    return [http.auth_blueprint, system.bp, properties.bp, tariffs.bp, tickets.bp,
+            accounts.bp, admin_users.bp, *local_only_blueprints()]
+
+
+def local_only_blueprints(stage: str | None = None) -> list[Blueprint]:
+    """Developer tools that must not exist outside the local stage."""
+    if (stage or get_settings().stage) != "local":
+        return []
+    from functions.api import outbox
+
+    return [outbox.bp]

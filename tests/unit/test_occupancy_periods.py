@@ -30,8 +30,8 @@ def tenancy(tenant: str | None, start: datetime | None, end: datetime | None = N
                          invited_at=datetime(2026, 1, 1, tzinfo=UTC))
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def summary(result):
@@ -91,7 +91,12 @@ def test_result_tiles_the_period_and_feeds_the_bill_splitter():
     a = tenancy("usr_a", utc(2026, 5, 1), utc(2026, 10, 11, 6, 0), tid="ten_a")
     spans = [o.as_span() for o in occupants_for_period(prop(), [a], OCT.start_utc, OCT.end_utc)]
     line = LineItem(kind="energy", label="Energy", amount=Decimal("310.00"))
-    bill = PricedBill.model_construct(lines=(line,), units=Decimal("310"))
+    zero = Decimal("0.00")
+    bill = PricedBill(tariff_name="Test", category="residential",
+                      tariff_effective_from=date(2026, 4, 1), units=Decimal("310"),
+                      sanctioned_load_kw=Decimal("5"), lines=(line,),
+                      energy_total=Decimal("310.00"), fixed_total=zero, percentage_total=zero,
+                      flat_total=zero, total=Decimal("310.00"))
     shares = split_by_days(bill, spans, OCT)
     assert [(s.occupant_id, s.days, s.total) for s in shares] == [
         ("usr_a", 10, Decimal("100.00")), (OWNER, 21, Decimal("210.00"))]

@@ -1,0 +1,84 @@
+"""Tickets, comments and the ticket-number counter behind small repositories."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+
+from functions.core.clock import utcnow
+from functions.core.errors import Conflict
+from functions.core.tickets.models import (
+    TicketCommentRecord,
+    TicketCounterRecord,
+    TicketRecord,
+)
+
+
+class TicketNumbers:
+    def next(self, year: int) -> str:
+        """The next readable ticket number of `year`, from an atomic counter."""
+        counter = TicketCounterRecord(name=f"ticket-number#{year}")
+        counter.update(actions=[TicketCounterRecord.value.add(1)])
+        return f"TKT-{year}-{int(counter.value):06d}"
+
+
+class TicketRepository:
+    def get(self, ticket_id: str) -> TicketRecord | None:
+        try:
+            return TicketRecord.get(ticket_id, consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def create(self, record: TicketRecord) -> None:
+        try:
+            record.save(condition=TicketRecord.ticket_id.does_not_exist())
+        except PutError as error:
+            raise Conflict("That ticket number is taken; please try again.") from error
+
+    def of_customer(self, customer_id: str) -> list[TicketRecord]:
+        return list(TicketRecord.by_customer.query(customer_id, scan_index_forward=False))
+
+    def with_status(self, status: str) -> list[TicketRecord]:
+        return list(TicketRecord.by_status.query(status))
+
+    def all(self) -> list[TicketRecord]:
+        return list(TicketRecord.scan())
+
+    def change(self, record: TicketRecord, expected_status: str, actions: list[Any],
+               admin_response_at: datetime | None = None) -> TicketRecord:
+        """Apply `actions` only if the ticket is still in `expected_status`
+        (Conflict otherwise: someone else changed it meanwhile). With
+        `admin_response_at`, also record the first admin response if none is."""
+        actions = [*actions, TicketRecord.updated_at.set(utcnow())]
+        if admin_response_at is not None:
+            actions.append(TicketRecord.first_admin_response_at.set(
+                TicketRecord.first_admin_response_at | admin_response_at))
+        try:
+            record.update(actions=actions, condition=TicketRecord.status == expected_status)
+        except UpdateError as error:
+            raise Conflict("The ticket was changed meanwhile; reload it and try again.") \
+                from error
+        return record
+
+    def note_admin_response(self, record: TicketRecord, at: datetime) -> None:
+        record.update(actions=[
+            TicketRecord.first_admin_response_at.set(TicketRecord.first_admin_response_at | at),
+            TicketRecord.updated_at.set(at)])
+
+
+class CommentRepository:
+    def add(self, ticket_id: str, *, kind: str, author_id: str, author_role: str,
+            author_name: str, body: str, at: datetime) -> TicketCommentRecord:
+        record = TicketCommentRecord(
+            ticket_id=ticket_id,
+            comment_key=f"{at.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{secrets.token_hex(4)}",
+            kind=kind, author_id=author_id, author_role=author_role,
+            author_name=author_name, body=body, created_at=at)
+        record.save()
+        return record
+
+    def thread(self, ticket_id: str) -> list[TicketCommentRecord]:
+        return list(TicketCommentRecord.query(ticket_id, consistent_read=True))

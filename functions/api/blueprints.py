@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from functions.api import accounts, admin_users, http, properties, system, tariffs, tickets
+from functions.api import (
+    accounts,
+    admin_users,
+    device,
+    http,
+    meters,
+    properties,
+    system,
+    tariffs,
+    tickets,
+)
 from functions.core.settings import get_settings
 
 
 def all_blueprints() -> list[Blueprint]:
     return [http.auth_blueprint, system.bp, properties.bp, tariffs.bp, tickets.bp,
-            accounts.bp, admin_users.bp, *local_only_blueprints()]
+            accounts.bp, admin_users.bp, meters.bp, device.bp, *local_only_blueprints()]
 
 
 def local_only_blueprints(stage: str | None = None) -> list[Blueprint]:

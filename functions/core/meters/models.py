@@ -196,5 +196,6 @@ class RejectionRecord(Model):
     nonce = UnicodeAttribute(null=True)
     source_ip = UnicodeAttribute(null=True)
     body_bytes = NumberAttribute(default=0)
+    body_sha256 = UnicodeAttribute(null=True)
     body_excerpt = UnicodeAttribute(null=True)  # first bytes of the body, for forensics
     received_at = UTCDateTimeAttribute()

@@ -6,6 +6,7 @@ from chalice import Blueprint
 
 from functions.api.http import Access, route
 from functions.core.accounts.sessions import Caller
+from functions.core.meters.service import find_meter
 from functions.core.properties.schemas import (
     AdminPropertyQuery,
     AdminPropertyView,
@@ -24,10 +25,13 @@ bp = Blueprint(__name__)
 PropertyView = OwnerPropertyView | TenantPropertyView
 
 
+def meter_status(meter_id: str) -> str | None:
+    meter = find_meter(meter_id)
+    return meter.status if meter is not None else None
+
+
 def service() -> PropertyService:
-    # The place to wire latest_bill_lookup / meter_status_lookup once bills
-    # and meters exist.
-    return PropertyService()
+    return PropertyService(meter_status_lookup=meter_status)
 
 
 @route(bp, "/properties", methods=["POST"], access=Access.CUSTOMER, body=NewProperty,

@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 
 from functions.core.accounts.sessions import issue_session
+from functions.core.clock import utcnow
 from functions.core.errors import Conflict
+from functions.core.meters.models import MeterRecord
 from functions.core.properties.service import attach_meter, detach_meter
 from tests.fixtures.stack import create_user
 
@@ -162,3 +164,14 @@ def test_meter_attached_by_the_meter_service_shows_on_the_property(customer, adm
     assert view["meter_id"] is None and view["meter_status"] == "not_assigned"
     assert admin_client.get("/admin/properties", params={"has_meter": "true", "q": pid}).json() \
         == []
+
+
+def test_meter_status_comes_from_the_meter_registry(customer):
+    _, client = customer
+    pid = register(client)["property_id"]
+    MeterRecord(meter_id="mtr_live_1", serial="SN-LIVE-1", public_key="AA", public_key_id="k",
+                model="M1", firmware="1.0", endpoint_url="http://127.0.0.1:1/",
+                status="active", property_id=pid, registered_at=utcnow()).save()
+    attach_meter(pid, "mtr_live_1")
+    view = client.get(f"/properties/{pid}").json()
+    assert (view["meter_id"], view["meter_status"]) == ("mtr_live_1", "active")

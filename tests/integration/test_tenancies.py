@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from functions.core.accounts.sessions import issue_session
+from functions.core.bills.models import BillRecord
 from functions.core.properties.models import TenancyRecord
 from functions.core.properties.service import current_payer, occupants
 from tests.fixtures.stack import create_user, unique_email
@@ -187,3 +188,35 @@ def test_occupants_follow_the_stored_tenancy_dates(stack, customer):
     assert stretches == [(owner.user_id, date(2026, 10, 1), date(2026, 10, 4), 4),
                          (tenant.user_id, date(2026, 10, 5), date(2026, 10, 31), 27)]
     assert [o.payer_id for o in occupants(pid, "2026-09")] == [owner.user_id]
+
+
+def bill(pid: str, period: str, payer_id: str, owner_id: str, paise: int, share: int = 1):
+    suffix = "" if share == 1 else f"-{share}"
+    BillRecord(bill_id=f"BILL-{pid}-{period}{suffix}", property_id=pid, period=period,
+               payer_id=payer_id, owner_id=owner_id, meter_id="mtr_t", run_id=period,
+               issued_at=datetime.now(UTC), due_date=f"{period}-28", category="residential",
+               tariff_name="Test", tariff_version="residential@2026-04-01",
+               sanctioned_load_kw="5", late_payment_surcharge_percent="1.25", units=100,
+               share=share, share_first_day=f"{period}-01", share_last_day=f"{period}-28",
+               total=f"{paise // 100}.{paise % 100:02d}", total_paise=paise).save()
+
+
+def test_each_occupant_sees_the_latest_bill_they_pay(stack, customer):
+    owner, owner_client = customer
+    pid = new_property(owner_client)
+    tenant, tenant_client = signed_in(stack)
+    tid = invite(owner_client, pid, tenant.email)
+    assert tenant_client.post(f"/tenancies/{tid}/accept").status_code == 200
+    assert owner_client.get(f"/properties/{pid}").json()["latest_bill"] is None
+
+    bill(pid, "2026-08", owner.user_id, owner.user_id, 90000)
+    bill(pid, "2026-09", owner.user_id, owner.user_id, 41050)  # split: owner's share...
+    bill(pid, "2026-09", tenant.user_id, owner.user_id, 52025, share=2)  # ...and the tenant's
+    bill(pid, "2026-10", tenant.user_id, owner.user_id, 99900)
+
+    owners = owner_client.get(f"/properties/{pid}").json()["latest_bill"]
+    assert (owners["period"], owners["total"], owners["status"]) == ("2026-09", "410.50", "issued")
+    tenants = tenant_client.get(f"/properties/{pid}").json()["latest_bill"]
+    assert (tenants["period"], tenants["total"]) == ("2026-10", "999.00")
+    listed = tenant_client.get("/properties").json()
+    assert listed[0]["latest_bill"]["bill_id"] == f"BILL-{pid}-2026-10"

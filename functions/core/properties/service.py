@@ -20,6 +20,7 @@ from functions.core.accounts.models import UserRecord
 from functions.core.accounts.service import find_user, require_verified_customer
 from functions.core.accounts.users import UserRepository, normalise_email
 from functions.core.billing_rules.periods import BillingPeriod
+from functions.core.bills.repository import BillRepository
 from functions.core.clock import utcnow
 from functions.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from functions.core.logs import logger, mask_email
@@ -51,9 +52,10 @@ from functions.core.settings import get_settings
 
 Role = Literal["owner", "tenant"]
 
-# Hooks other parts fill in (the API passes them): the latest bill a viewer may
-# see for a property, and the live status of a meter. Until bills exist the
-# latest bill is None; without a meter lookup an attached meter shows "assigned".
+# Hooks: the latest bill a viewer may see for a property (default: from the
+# bills table, below), and the live status of a meter (the API passes the meter
+# registry's; the meters package imports this one, so not the other way round).
+# Without a meter lookup an attached meter shows "assigned".
 LatestBillLookup = Callable[[PropertyRecord, str], dict[str, Any] | None]
 MeterStatusLookup = Callable[[str], str | None]
 
@@ -61,7 +63,16 @@ NO_METER = "not_assigned"
 METER_ASSIGNED = "assigned"
 
 
-def _no_bill(_property: PropertyRecord, _viewer_id: str) -> dict[str, Any] | None:
+def latest_bill_of_viewer(record: PropertyRecord, viewer_id: str,
+                          bills: BillRepository | None = None) -> dict[str, Any] | None:
+    """The newest bill of the property that `viewer_id` pays: a tenant sees the
+    bills of their tenancy, the owner those of untenanted stretches (the bills
+    API, not this summary, shows the owner who was billed for the others)."""
+    for bill in (bills or BillRepository()).for_property(record.property_id):
+        if bill.payer_id == viewer_id:
+            return {"bill_id": bill.bill_id, "period": bill.period, "status": bill.status,
+                    "total": str(bill.amount), "amount_due": str(bill.amount_due),
+                    "due_date": bill.due_date, "estimated": bool(bill.estimated)}
     return None
 
 
@@ -77,7 +88,7 @@ class PropertyService:
         self.properties = properties or PropertyRepository()
         self.tenancies = tenancies or TenancyRepository()
         self.users = users or UserRepository()
-        self.latest_bill = latest_bill_lookup or _no_bill
+        self.latest_bill = latest_bill_lookup or latest_bill_of_viewer
         self.meter_status = meter_status_lookup
         self.mail = mailer
 

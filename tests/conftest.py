@@ -16,6 +16,8 @@ os.environ.update({
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}",
+    # The browser tests serve the portal here; the API's CORS allows this origin only.
+    "PORTAL_ORIGIN": f"http://127.0.0.1:{free_port()}",
     "POWERTOOLS_METRICS_NAMESPACE": "iot-billing-test",
 })
 os.environ.pop("AWS_PROFILE", None)

@@ -1,0 +1,142 @@
+"""`make site`: render the portal into a static site.
+
+    python -m frontend.build [--out site] [--api-base-url URL]
+
+Renders every page of frontend.pages.PAGES from templates/pages/ with
+templates/layout/, copies frontend/static/ to <out>/static/ and the front-end
+packages (Bootstrap, Chart.js; npm ci from package-lock.json, no CDN) to
+<out>/vendor/. The API's base URL is written into every page at build time
+(env API_BASE_URL), the only thing that differs between a laptop and the cloud.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from frontend.pages import PAGES, Page, nav_pages
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = ROOT / "templates"
+STATIC = Path(__file__).resolve().parent / "static"
+NODE_MODULES = ROOT / "node_modules"
+DEFAULT_API_BASE_URL = "http://127.0.0.1:8000"
+SITE_NAME = "Discom Smart Billing"
+
+# node_modules file -> name under <out>/vendor/
+VENDOR_FILES = {
+    "bootstrap/dist/css/bootstrap.min.css": "bootstrap.min.css",
+    "bootstrap/dist/css/bootstrap.min.css.map": "bootstrap.min.css.map",
+    "bootstrap/dist/js/bootstrap.bundle.min.js": "bootstrap.bundle.min.js",
+    "bootstrap/dist/js/bootstrap.bundle.min.js.map": "bootstrap.bundle.min.js.map",
+    "chart.js/dist/chart.umd.min.js": "chart.umd.min.js",
+    "chart.js/dist/chart.umd.min.js.map": "chart.umd.min.js.map",
+}
+STAMP = NODE_MODULES / ".portal-lock-sha256"
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise BuildError(f"API base URL must be an http(s) URL, got {url!r}")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,  # a typo in a template fails the build, not the page
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_page(env: Environment, page: Page, api_base_url: str) -> str:
+    template = env.get_template(f"pages/{page.path}")
+    return template.render(
+        page=page,
+        root=page.root,
+        site_name=SITE_NAME,
+        api_base_url=api_base_url.rstrip("/"),
+        api_origin=origin_of(api_base_url),
+        customer_nav=nav_pages("customer"),
+        admin_nav=nav_pages("admin"),
+    )
+
+
+def ensure_node_modules() -> Path:
+    """npm ci when package-lock.json changed since the last install."""
+    lock = ROOT / "package-lock.json"
+    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == digest:
+        return NODE_MODULES
+    npm = shutil.which("npm")
+    if npm is None:
+        raise BuildError("npm is needed to fetch Bootstrap and Chart.js (apt-get install npm)")
+    # A fixed command line (no user input); npm comes from PATH.
+    subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],  # noqa: S603
+                   cwd=ROOT, check=True)
+    STAMP.write_text(digest)
+    return NODE_MODULES
+
+
+def copy_vendor(out: Path, node_modules: Path) -> None:
+    vendor = out / "vendor"
+    vendor.mkdir(parents=True, exist_ok=True)
+    for source, name in VENDOR_FILES.items():
+        path = node_modules / source
+        if not path.exists():
+            raise BuildError(f"{path} is missing: is package.json in step with VENDOR_FILES?")
+        shutil.copyfile(path, vendor / name)
+
+
+def build(out: Path, api_base_url: str = DEFAULT_API_BASE_URL, *,
+          node_modules: Path | None = None) -> list[Path]:
+    """Build the site into ``out`` (emptied first) and return the pages written."""
+    origin_of(api_base_url)  # fail early on a bad URL
+    modules = node_modules or ensure_node_modules()
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    env = environment()
+    written = []
+    for page in PAGES:
+        target = out / page.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(render_page(env, page, api_base_url), encoding="utf-8")
+        written.append(target)
+    shutil.copytree(STATIC, out / "static")
+    copy_vendor(out, modules)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Build the static portal.")
+    parser.add_argument("--out", type=Path, default=ROOT / "site")
+    parser.add_argument("--api-base-url",
+                        default=os.environ.get("API_BASE_URL", DEFAULT_API_BASE_URL))
+    args = parser.parse_args(argv)
+    try:
+        pages = build(args.out, args.api_base_url)
+    except (BuildError, subprocess.CalledProcessError) as error:
+        print(f"site build failed: {error}", file=sys.stderr)
+        return 1
+    print(f"site: {len(pages)} pages in {args.out} (API {args.api_base_url})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,3 @@
+import { boot } from "../ui.js";
+
+await boot("admin");

@@ -1,0 +1,19 @@
+import { post } from "../api.js";
+import { boot, onSubmit } from "../ui.js";
+import { AUTH, showStep, wireEmailStep, wireMobileStep } from "../auth.js";
+
+await boot("public");
+
+// People type "98765 43210"; the API wants +91 followed by ten digits.
+function withCountryCode(mobile) {
+  const digits = mobile.replace(/[\s-]/g, "");
+  return /^[6-9]\d{9}$/.test(digits) ? `+91${digits}` : mobile;
+}
+
+onSubmit(document.getElementById("signup-form"), async (values) => {
+  const body = { ...values, mobile: withCountryCode(values.mobile || "") };
+  await post(AUTH.signup, body);
+  wireEmailStep(values.email);
+  showStep("email");
+});
+wireMobileStep();

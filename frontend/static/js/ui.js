@@ -1,0 +1,391 @@
+// Small DOM helpers shared by every page. Text from the API is only ever put
+// into the page as text (textContent, text nodes), never parsed as HTML.
+
+import { ApiError, api, loginUrl, session, siteUrl } from "./api.js";
+import { label } from "./format.js";
+
+// ---------------------------------------------------------------- elements
+
+/** h("a", {class: "btn", href: "x.html", text: "Go"}, child, ...) */
+export function h(tag, props = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [key, value] of Object.entries(props || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") element.className = value;
+    else if (key === "text") element.textContent = String(value);
+    else if (key === "on") for (const [event, fn] of Object.entries(value)) element.addEventListener(event, fn);
+    else if (key === "dataset") Object.assign(element.dataset, value);
+    else if (value === true) element.setAttribute(key, "");
+    else element.setAttribute(key, String(value));
+  }
+  append(element, children);
+  return element;
+}
+
+function append(parent, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    parent.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+export function $(selector, root = document) {
+  return root.querySelector(selector);
+}
+
+export function $$(selector, root = document) {
+  return Array.from(root.querySelectorAll(selector));
+}
+
+/** Replace a region's content and mark it loaded. */
+export function fill(region, ...children) {
+  const target = typeof region === "string" ? document.getElementById(region) : region;
+  target.replaceChildren();
+  append(target, children);
+  target.setAttribute("aria-busy", "false");
+  return target;
+}
+
+export function loading(text = "Loading") {
+  return h("div", { class: "d-flex align-items-center gap-2 text-body-secondary py-3", role: "status" },
+    h("span", { class: "spinner-border spinner-border-sm", "aria-hidden": "true" }), h("span", { text: `${text}…` }));
+}
+
+export function showLoading(region, text) {
+  const target = typeof region === "string" ? document.getElementById(region) : region;
+  target.setAttribute("aria-busy", "true");
+  target.replaceChildren(loading(text));
+}
+
+export function emptyState(message, ...actions) {
+  return h("div", { class: "empty-state text-center text-body-secondary py-4 px-3 border rounded-3 bg-body-tertiary" },
+    h("p", { class: "mb-2", text: message }), actions.length ? h("div", {}, ...actions) : null);
+}
+
+export function errorState(error) {
+  return h("div", { class: "alert alert-danger", role: "alert" }, errorMessage(error));
+}
+
+export function errorMessage(error) {
+  if (error instanceof ApiError) return error.message;
+  return "Something went wrong. Please reload the page.";
+}
+
+const STATUS_STYLES = {
+  paid: "success", verified: "success", active: "success", completed: "success", closed: "secondary",
+  resolved: "success", accepted: "success", succeeded: "success", issued: "primary", open: "primary",
+  running: "info", in_progress: "info", invited: "info", pending_review: "warning", pending_email: "secondary",
+  pending_mobile: "secondary", overdue: "danger", rejected: "danger", suspended: "danger", failed: "danger",
+  held: "warning", no_response: "warning", estimated: "warning", cancelled: "secondary", ended: "secondary",
+  inactive: "secondary", deactivated: "secondary", not_assigned: "secondary", pending: "warning",
+};
+
+export function badge(status, text) {
+  const style = STATUS_STYLES[status] || "secondary";
+  const dark = ["warning", "info", "light"].includes(style);
+  return h("span", { class: `badge rounded-pill text-bg-${style}${dark ? "" : ""}`, text: text || label(status) });
+}
+
+/**
+ * A table. columns: [{label, cell: row => Node|string, class?, numeric?}].
+ * caption is read by screen readers (visually hidden unless showCaption).
+ */
+export function table(columns, rows, { caption, showCaption = false, rowAttrs } = {}) {
+  const head = h("thead", {}, h("tr", {}, columns.map((col) =>
+    h("th", { scope: "col", class: col.numeric ? "text-end" : col.class, text: col.label }))));
+  const body = h("tbody", {}, rows.map((row) => h("tr", rowAttrs ? rowAttrs(row) : {}, columns.map((col) =>
+    h("td", { class: col.numeric ? "text-end text-nowrap" : col.class }, col.cell(row))))));
+  return h("div", { class: "table-responsive" },
+    h("table", { class: "table table-hover align-middle" },
+      caption ? h("caption", { class: showCaption ? "caption-top" : "visually-hidden", text: caption }) : null,
+      head, body));
+}
+
+export function link(path, text, cls) {
+  return h("a", { href: siteUrl(path), class: cls, text });
+}
+
+export function param(name) {
+  return new URLSearchParams(location.search).get(name);
+}
+
+/** A definition list of [term, value] pairs. */
+export function facts(pairs, cls = "row mb-0") {
+  return h("dl", { class: cls }, pairs.filter(Boolean).map(([term, value]) => [
+    h("dt", { class: "col-sm-5 col-lg-4 text-body-secondary fw-normal", text: term }),
+    h("dd", { class: "col-sm-7 col-lg-8" }, value ?? "—"),
+  ]));
+}
+
+// ---------------------------------------------------------------- messages
+
+/** A dismissible message at the top of the page, announced to screen readers. */
+export function notify(message, kind = "success") {
+  const region = document.getElementById("page-alerts");
+  const close = h("button", { type: "button", class: "btn-close", "aria-label": "Dismiss" });
+  const alert = h("div", { class: `alert alert-${kind} alert-dismissible`, role: kind === "danger" ? "alert" : "status" },
+    h("span", { text: message }), close);
+  close.addEventListener("click", () => alert.remove());
+  region.replaceChildren(alert);
+  return alert;
+}
+
+// ---------------------------------------------------------------- forms
+
+/** The form's named fields as an object: text trimmed, checkboxes as booleans, empty optional fields left out. */
+export function values(form) {
+  const result = {};
+  for (const element of form.elements) {
+    if (!element.name || element.disabled) continue;
+    if (element.type === "checkbox") result[element.name] = element.checked;
+    else if (element.type === "radio") {
+      if (element.checked) result[element.name] = element.value;
+    } else if (element.type === "password") {
+      if (element.value !== "") result[element.name] = element.value;
+    } else {
+      const value = element.value.trim();
+      if (value !== "" || element.required) result[element.name] = value;
+    }
+  }
+  return result;
+}
+
+function fieldFor(form, name) {
+  if (!name) return null;
+  const direct = form.elements.namedItem(name);
+  if (direct) return direct instanceof RadioNodeList ? direct[0] : direct;
+  const byData = form.querySelector(`[data-field="${CSS.escape(name)}"]`);
+  if (byData) return byData;
+  // "slabs.0.rate" -> the first part, "body.email" -> "email"
+  const parts = name.split(".");
+  for (const candidate of [parts[parts.length - 1], parts[0]]) {
+    const element = form.elements.namedItem(candidate);
+    if (element) return element instanceof RadioNodeList ? element[0] : element;
+  }
+  return null;
+}
+
+function errorSlot(form, element) {
+  const id = `${element.id}-error`;
+  let slot = element.id ? document.getElementById(id) : null;
+  if (!slot) {
+    slot = h("div", { id, class: "invalid-feedback" });
+    element.insertAdjacentElement("afterend", slot);
+    const described = element.getAttribute("aria-describedby");
+    element.setAttribute("aria-describedby", described ? `${described} ${id}` : id);
+  }
+  return slot;
+}
+
+export function clearErrors(form) {
+  for (const element of form.querySelectorAll(".is-invalid")) {
+    element.classList.remove("is-invalid");
+    element.removeAttribute("aria-invalid");
+  }
+  for (const slot of form.querySelectorAll(".invalid-feedback")) slot.textContent = "";
+  const alert = form.querySelector("[data-form-alert]");
+  if (alert) alert.replaceChildren();
+}
+
+/** Put each message next to its field; the rest (and the summary) in the form's alert box. */
+export function showErrors(form, error) {
+  clearErrors(form);
+  const leftovers = [];
+  let first = null;
+  const details = error instanceof ApiError ? error.details : [];
+  for (const detail of details) {
+    const element = fieldFor(form, detail.field);
+    if (element && element.type !== "hidden") {
+      element.classList.add("is-invalid");
+      element.setAttribute("aria-invalid", "true");
+      const slot = errorSlot(form, element);
+      slot.textContent = slot.textContent ? `${slot.textContent} ${detail.message}` : detail.message;
+      first = first || element;
+    } else {
+      leftovers.push(detail.field && detail.field !== "body" ? `${detail.field}: ${detail.message}` : detail.message);
+    }
+  }
+  const alert = form.querySelector("[data-form-alert]");
+  const summary = errorMessage(error);
+  if (alert) {
+    alert.replaceChildren(h("div", { class: "alert alert-danger mb-3" },
+      h("div", { text: summary }),
+      leftovers.length ? h("ul", { class: "mb-0 mt-1" }, leftovers.map((text) => h("li", { text }))) : null));
+  } else {
+    notify([summary, ...leftovers].join(" "), "danger");
+  }
+  (first || alert || form).focus?.();
+  return first;
+}
+
+/** The browser's own checks (required, pattern, type) shown in the same places as the API's. */
+function clientErrors(form) {
+  const details = [];
+  for (const element of form.elements) {
+    if (element.name && element.willValidate && !element.checkValidity()) {
+      details.push({ field: element.name, message: element.validationMessage });
+    }
+  }
+  return details;
+}
+
+export function setBusy(form, busy) {
+  for (const button of form.querySelectorAll("button[type=submit]")) {
+    button.disabled = busy;
+    const spinner = button.querySelector(".spinner-border");
+    if (spinner) spinner.classList.toggle("d-none", !busy);
+  }
+  form.setAttribute("aria-busy", busy ? "true" : "false");
+}
+
+/**
+ * Handle a form's submit: client-side checks, a busy button, then
+ * `handler(values, form)`. API errors are shown next to the fields.
+ */
+export function onSubmit(form, handler) {
+  form.noValidate = true;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const problems = clientErrors(form);
+    if (problems.length) {
+      showErrors(form, new ApiError(400, { message: "Please correct the highlighted fields.", details: problems }, ""));
+      return;
+    }
+    setBusy(form, true);
+    try {
+      await handler(values(form), form);
+    } catch (error) {
+      if (!(error instanceof ApiError)) console.error(error);
+      showErrors(form, error);
+    } finally {
+      setBusy(form, false);
+    }
+  });
+}
+
+/** A button that runs an async action, with busy state and errors in the page alert. */
+export function action(button, handler) {
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await handler();
+    } catch (error) {
+      if (!(error instanceof ApiError)) console.error(error);
+      notify(errorMessage(error), "danger");
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return button;
+}
+
+// ---------------------------------------------------------------- session
+
+export const HOME = { customer: "dashboard.html", admin: "admin/index.html" };
+
+export function homeFor(me) {
+  return HOME[me && me.role] || "dashboard.html";
+}
+
+export async function loadMe() {
+  const me = await api("/me");
+  session.remember(me);
+  return me;
+}
+
+export async function logout() {
+  try {
+    await api("/auth/logout", { method: "POST", body: {} });
+  } catch {
+    // Signing out locally is what matters; the server session expires anyway.
+  }
+  session.clear();
+  location.assign(siteUrl("login.html?signed_out=1"));
+}
+
+function showNav(me) {
+  const role = me ? me.role : null;
+  for (const list of $$("[data-nav]")) {
+    const which = list.dataset.nav;
+    list.hidden = !((which === "signed-out" && !role) || (which === "signed-in" && role) || which === role);
+  }
+  if (me) for (const slot of $$("[data-me=name]")) slot.textContent = me.name || "Profile";
+  const brand = $(".navbar-brand");
+  if (brand && role) brand.setAttribute("href", siteUrl(homeFor(me)));
+}
+
+function denied(me, area) {
+  const main = document.getElementById("main");
+  const alerts = document.getElementById("page-alerts");
+  main.replaceChildren(alerts, h("div", { class: "py-5 text-center" },
+    h("h1", { class: "h3", text: area === "admin" ? "This page is for administrators" : "This page is for customers" }),
+    h("p", { class: "text-body-secondary", text: "You are signed in with an account that cannot use it." }),
+    link(homeFor(me), "Go to your home page", "btn btn-primary")));
+}
+
+/** Never resolves: used after a redirect has started. */
+const halt = () => new Promise(() => {});
+
+/**
+ * Start a page: wire the navigation, and for pages behind sign-in make sure
+ * there is a session with the right role. Resolves to the signed-in user
+ * (or null on a public page).
+ */
+export async function boot(area) {
+  for (const button of $$("[data-action=logout]")) button.addEventListener("click", logout);
+  window.addEventListener("unhandledrejection", () => notify("Something went wrong. Please reload the page.", "danger"));
+  if (area === "public") {
+    showNav(session.token() ? session.me() : null);
+    return session.token() ? session.me() : null;
+  }
+  if (!session.token()) {
+    location.replace(loginUrl());
+    return halt();
+  }
+  showNav(session.me());
+  let me = session.me();
+  if (!me) {
+    try {
+      me = await loadMe();
+    } catch (error) {
+      notify(errorMessage(error), "danger");
+      return halt();
+    }
+  }
+  showNav(me);
+  if ((area === "admin" || area === "customer") && me.role !== area) {
+    denied(me, area);
+    return halt();
+  }
+  return me;
+}
+
+/**
+ * A destructive action with an inline confirmation (no window.confirm):
+ * returns a container holding the button; clicking it asks the question with
+ * "confirm" and "keep" buttons next to it.
+ */
+export function confirmButton(text, question, confirmText, handler, cls = "btn btn-outline-danger") {
+  const box = h("div", { class: "d-inline-flex flex-wrap align-items-center gap-2" });
+  const start = h("button", { type: "button", class: cls, text });
+  const show = (asking) => {
+    box.replaceChildren();
+    if (!asking) {
+      box.append(start);
+      return;
+    }
+    const yes = h("button", { type: "button", class: "btn btn-danger", text: confirmText });
+    const no = h("button", { type: "button", class: "btn btn-outline-secondary", text: "Keep" });
+    no.addEventListener("click", () => {
+      show(false);
+      start.focus();
+    });
+    action(yes, handler);
+    box.append(h("span", { class: "fw-semibold", text: question }), yes, no);
+    yes.focus();
+  };
+  start.addEventListener("click", () => show(true));
+  show(false);
+  return box;
+}

@@ -1,0 +1,141 @@
+"""Browser tests: Debian's Chromium driven by Playwright for Python against the
+running local stack (emulator, API over HTTP, event runner) and the built
+portal served on the origin the API's CORS allows (tests/conftest.py fixes
+PORTAL_ORIGIN)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devstack.static_server import StaticSite
+from frontend.build import build
+from functions.core.settings import get_settings
+from tests.fixtures.stack import Stack
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+# The browser runs in another time zone on purpose: the portal must show IST anyway.
+BROWSER_TIME_ZONE = "Europe/London"
+
+
+@dataclass
+class Portal:
+    url: str
+    root: Path
+
+    def page_url(self, path: str) -> str:
+        return f"{self.url}/{path.lstrip('/')}"
+
+
+@pytest.fixture(scope="session")
+def portal(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
+    origin = get_settings().portal_origin
+    port = int(origin.rsplit(":", 1)[1])
+    root = tmp_path_factory.mktemp("portal")
+    build(root, stack.api.base_url)
+    site = StaticSite(root, port).start()
+    assert site.url == origin, "the portal must be served on the origin the API allows"
+    yield Portal(site.url, root)
+    site.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is missing: run devstack/ensure_test_tools.sh "
+                    "(apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class ConsoleWatch:
+    """Console errors and uncaught exceptions of a page. An API answer of 4xx
+    that a test provokes on purpose is logged by Chromium as a console error
+    ("Failed to load resource"): tests declare those with expect_http()."""
+
+    errors: list[str] = field(default_factory=list)
+    allowed_statuses: set[int] = field(default_factory=set)
+
+    allow_cors_block: bool = False
+
+    def expect_http(self, *statuses: int) -> None:
+        self.allowed_statuses.update(statuses)
+
+    def expect_cors_block(self) -> None:
+        self.allow_cors_block = True
+
+    def unexpected(self) -> list[str]:
+        found = []
+        for message in self.errors:
+            status = re.search(r"status of (\d{3})", message)
+            if status and int(status.group(1)) in self.allowed_statuses:
+                continue
+            if self.allow_cors_block and ("CORS policy" in message
+                                          or "net::ERR_FAILED" in message):
+                continue
+            found.append(message)
+        return found
+
+
+def _watch(page: Any, watch: ConsoleWatch) -> None:
+    def on_console(message: Any) -> None:
+        if message.type == "error":
+            watch.errors.append(f"console: {message.text} ({message.location.get('url', '')})")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: watch.errors.append(f"page error: {error}"))
+
+
+@pytest.fixture
+def console() -> ConsoleWatch:
+    return ConsoleWatch()
+
+
+@pytest.fixture
+def context(browser: Any, console: ConsoleWatch) -> Iterator[Any]:
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-IN",
+                              timezone_id=BROWSER_TIME_ZONE)
+    ctx.set_default_timeout(15_000)
+    ctx.on("page", lambda page: _watch(page, console))
+    yield ctx
+    ctx.close()
+    assert not console.unexpected(), "\n".join(console.unexpected())
+
+
+@pytest.fixture
+def page(context: Any) -> Any:
+    return context.new_page()
+
+
+def screenshot(page: Any, name: str, full_page: bool = True) -> Path:
+    """Save a screenshot as a test artifact (test-artifacts/screenshots/<name>.png)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+def start_session(page: Any, portal: Portal, token: str, user: Any = None) -> None:
+    """Sign the tab in with a token issued by the test (as the login page would)."""
+    page.goto(portal.page_url("index.html"))
+    me = None
+    if user is not None:
+        me = {"user_id": user.user_id, "name": user.name, "email": user.email,
+              "role": user.role, "status": user.status}
+    page.evaluate("([token, me]) => { sessionStorage.setItem('iotbill.token', token);"
+                  " if (me) sessionStorage.setItem('iotbill.me', JSON.stringify(me)); }",
+                  [token, me])

@@ -16,11 +16,13 @@ from functions.api import (
     tickets,
 )
 from functions.core.settings import get_settings
+from functions.iot_fanout import handler as iot_fanout
 
 
 def all_blueprints() -> list[Blueprint]:
     return [http.auth_blueprint, system.bp, properties.bp, tariffs.bp, tickets.bp,
-            accounts.bp, admin_users.bp, meters.bp, device.bp, *local_only_blueprints()]
+            accounts.bp, admin_users.bp, meters.bp, device.bp,
+            iot_fanout.bp, *local_only_blueprints()]
 
 
 def local_only_blueprints(stage: str | None = None) -> list[Blueprint]:

@@ -1,0 +1,1 @@
+"""iot_fanout: SQS-triggered read-request fan-out (see handler.py)."""

@@ -37,6 +37,9 @@ class GatewayLikeHandler(ChaliceRequestHandler):
             self.end_headers()
             self.wfile.write(body)
 
+    # The base class binds do_GET etc. to *its* _generic_handle; rebind to ours.
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the app logs structured JSON itself
 

@@ -42,11 +42,16 @@ class UserRecord(Model):
     # "<role>#<status>", so admins can list e.g. customers waiting for review.
     role_status = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute(null=True)
     email_verified = BooleanAttribute(default=False)
     mobile_verified = BooleanAttribute(default=False)
     password_hash = UnicodeAttribute(null=True)
     mfa_enabled = BooleanAttribute(default=False)
     status_reason = UnicodeAttribute(null=True)
+    # The status a suspension interrupted, restored on reactivation.
+    status_before_suspension = UnicodeAttribute(null=True)
+    # Who created an admin account (an admin's user id, or "bootstrap").
+    invited_by = UnicodeAttribute(null=True)
 
     by_email = UsersByEmail()
     by_role_status = UsersByRoleStatus()
@@ -71,3 +76,34 @@ class SessionRecord(Model):
     expires_at_epoch = NumberAttribute()
 
     by_user = SessionsByUser()
+
+
+@registered
+class UserEmailRecord(Model):
+    """Claims an email address for one account (conditional put = uniqueness)."""
+
+    Meta = table_meta("user_emails")
+
+    email = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+
+
+@registered
+class OneTimeCodeRecord(Model):
+    """An email link token or SMS code, stored only as a salted SHA-256."""
+
+    Meta = table_meta("one_time_codes")
+
+    code_id = UnicodeAttribute(hash_key=True)
+    purpose = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    salt = UnicodeAttribute()
+    code_hash = UnicodeAttribute()
+    attempts = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+    expires_at = UTCDateTimeAttribute()
+    expires_at_epoch = NumberAttribute()
+    # What the code confirms beyond "it is you", e.g. the new mobile number or
+    # the MFA setting asked for. Never a secret.
+    subject = UnicodeAttribute(null=True)
+

@@ -78,9 +78,11 @@ def revoke_session(session_id: str, repo: SessionRepository | None = None) -> No
     (repo or SessionRepository()).delete(session_id)
 
 
-def revoke_all_sessions(user_id: str, repo: SessionRepository | None = None) -> int:
+def revoke_all_sessions(user_id: str, repo: SessionRepository | None = None,
+                        keep: str | None = None) -> int:
+    """End every session of ``user_id`` (except ``keep``, a session id); the count ended."""
     repo = repo or SessionRepository()
-    sessions = repo.for_user(user_id)
+    sessions = [r for r in repo.for_user(user_id) if r.token_hash != keep]
     for record in sessions:
         repo.delete(record.token_hash)
     return len(sessions)

@@ -215,7 +215,8 @@ class PropertyService:
     def tenant_view(self, record: PropertyRecord, viewer_id: str,
                     tenancy: TenancyRecord | None = None) -> TenantPropertyView:
         tenancy = tenancy or self.active_tenancy(record)
-        assert tenancy is not None and tenancy.tenant_id == viewer_id
+        if tenancy is None or tenancy.tenant_id != viewer_id:  # ended a moment ago
+            raise NotFound("No such property.")
         return TenantPropertyView(**self._basics(record), relationship="tenant",
                                   tenancy=tenancy_view(tenancy),
                                   latest_bill=self.latest_bill(record, viewer_id))
@@ -325,7 +326,8 @@ class PropertyService:
         if role == "owner":
             raise Conflict("You own this property; to end a tenancy, delist the tenant.")
         tenancy = self.active_tenancy(record)
-        assert tenancy is not None
+        if tenancy is None:  # ended a moment ago
+            raise NotFound("No such property.")
         self.tenancies.end(tenancy, ENDED_LEFT, utcnow())
         self._tell_owner(record, f"{tenancy.tenant_name} has left {_one_line(record)}. "
                                  "Its bills come to you again from today.")

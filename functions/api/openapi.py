@@ -18,8 +18,8 @@ def _schema(model: Any, components: dict[str, Any]) -> dict[str, Any]:
     if isinstance(model, type) and issubclass(model, BaseModel):
         components[model.__name__] = schema
         return {"$ref": REF.format(model=model.__name__)}
-    if get_origin(model) is list and issubclass(get_args(model)[0], BaseModel):
-        inner = get_args(model)[0]
+    inner = get_args(model)[0] if get_origin(model) is list else None
+    if isinstance(inner, type) and issubclass(inner, BaseModel):
         components[inner.__name__] = TypeAdapter(inner).json_schema(ref_template=REF)
         components.update(components[inner.__name__].pop("$defs", {}))
         return {"type": "array", "items": {"$ref": REF.format(model=inner.__name__)}}

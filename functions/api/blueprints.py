@@ -10,6 +10,7 @@ from functions.api import (
     device,
     http,
     meters,
+    payments,
     properties,
     system,
     tariffs,
@@ -21,7 +22,7 @@ from functions.iot_fanout import handler as iot_fanout
 
 def all_blueprints() -> list[Blueprint]:
     return [http.auth_blueprint, system.bp, properties.bp, tariffs.bp, tickets.bp,
-            accounts.bp, admin_users.bp, meters.bp, device.bp,
+            accounts.bp, admin_users.bp, meters.bp, device.bp, payments.bp,
             iot_fanout.bp, *local_only_blueprints()]
 
 
@@ -29,6 +30,6 @@ def local_only_blueprints(stage: str | None = None) -> list[Blueprint]:
     """Developer tools that must not exist outside the local stage."""
     if (stage or get_settings().stage) != "local":
         return []
-    from functions.api import outbox
+    from functions.api import outbox, sandbox_gateway
 
-    return [outbox.bp]
+    return [outbox.bp, sandbox_gateway.bp]

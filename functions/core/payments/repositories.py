@@ -1,0 +1,185 @@
+"""Payments, payment orders, and the one transaction that settles a bill."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.transactions import TransactWrite
+
+from functions.core.accounts.models import UserRecord
+from functions.core.bills.models import BILL_PAID, UNPAID_STATUSES, BillRecord
+from functions.core.payments.models import (
+    ORDER_PAID,
+    PAYMENT_CAPTURED,
+    RECEIPT_SENDING,
+    RECEIPT_SENT,
+    PaymentOrderRecord,
+    PaymentRecord,
+)
+from functions.core.properties.models import PropertyRecord
+
+CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+class OrderRepository:
+    def get(self, order_id: str) -> PaymentOrderRecord | None:
+        try:
+            return PaymentOrderRecord.get(order_id, consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def create(self, order: PaymentOrderRecord) -> None:
+        order.save(condition=PaymentOrderRecord.order_id.does_not_exist())
+
+    def note_attempt(self, order_id: str, status: str, payment_id: str) -> None:
+        """Record the latest attempt's outcome; a paid order stays paid."""
+        try:
+            PaymentOrderRecord(order_id=order_id).update(
+                actions=[PaymentOrderRecord.status.set(status),
+                         PaymentOrderRecord.last_payment_id.set(payment_id)],
+                condition=PaymentOrderRecord.order_id.exists()
+                & (PaymentOrderRecord.status != ORDER_PAID),
+            )
+        except UpdateError as error:
+            if error.cause_response_code != CONDITION_FAILED:
+                raise
+
+
+class PaymentRepository:
+    def get(self, payment_id: str) -> PaymentRecord | None:
+        try:
+            return PaymentRecord.get(payment_id, consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def for_bill(self, bill_id: str) -> list[PaymentRecord]:
+        payments = list(PaymentRecord.by_bill.query(bill_id))
+        return sorted(payments, key=lambda p: (p.recorded_at, p.payment_id))
+
+    def add(self, payment: PaymentRecord) -> bool:
+        """Insert a payment that does not settle a bill; False if the id exists."""
+        try:
+            payment.save(condition=PaymentRecord.payment_id.does_not_exist())
+        except PutError as error:
+            if error.cause_response_code == CONDITION_FAILED:
+                return False
+            raise
+        return True
+
+    def add_or_upgrade_unapplied(self, payment: PaymentRecord,
+                                 previous_status: str | None) -> bool:
+        """Keep a captured payment that could not settle its bill: insert it, or
+        upgrade the failed/cancelled record of the same id. False on a lost race."""
+        if previous_status is None:
+            return self.add(payment)
+        try:
+            PaymentRecord(payment_id=payment.payment_id).update(
+                actions=[PaymentRecord.status.set(PAYMENT_CAPTURED),
+                         PaymentRecord.applied.set(False),
+                         PaymentRecord.not_applied_reason.set(payment.not_applied_reason),
+                         PaymentRecord.method.set(payment.method),
+                         PaymentRecord.paid_at.set(payment.paid_at),
+                         PaymentRecord.recorded_at.set(payment.recorded_at)],
+                condition=PaymentRecord.status == previous_status,
+            )
+        except UpdateError as error:
+            if error.cause_response_code == CONDITION_FAILED:
+                return False
+            raise
+        return True
+
+    def claim_receipt(self, payment_id: str) -> bool:
+        """Only one delivery of a webhook sends the receipt: the one that claims it."""
+        try:
+            PaymentRecord(payment_id=payment_id).update(
+                actions=[PaymentRecord.receipt_state.set(RECEIPT_SENDING)],
+                condition=PaymentRecord.payment_id.exists()
+                & PaymentRecord.receipt_state.does_not_exist(),
+            )
+        except UpdateError as error:
+            if error.cause_response_code == CONDITION_FAILED:
+                return False
+            raise
+        return True
+
+    def receipt_sent(self, payment_id: str, at: datetime) -> None:
+        PaymentRecord(payment_id=payment_id).update(
+            actions=[PaymentRecord.receipt_state.set(RECEIPT_SENT),
+                     PaymentRecord.receipt_sent_at.set(at)])
+
+    def release_receipt(self, payment_id: str) -> None:
+        """Sending failed: let the next delivery of the webhook try again."""
+        PaymentRecord(payment_id=payment_id).update(
+            actions=[PaymentRecord.receipt_state.remove()],
+            condition=PaymentRecord.receipt_state == RECEIPT_SENDING)
+
+
+class SettlementRepository:
+    """Settles a bill with a payment in one DynamoDB transaction: the payment is
+    written (or upgraded from failed to captured) and the bill goes to paid
+    together, or neither happens.
+
+    The bill's condition repeats what the service checked the amount against
+    (status, total, late surcharge), so a surcharge that lands between the
+    check and the write makes the transaction fail instead of settling an
+    overdue bill for its pre-surcharge amount."""
+
+    def settle(self, payment: PaymentRecord, bill: BillRecord,
+               upgrade_from_status: str | None = None) -> bool:
+        """False if a condition failed (the payment exists already, or the bill
+        changed); the caller re-reads to find out which."""
+        payment.applied = True
+        payment.not_applied_reason = None
+        try:
+            with TransactWrite(connection=_connection()) as transaction:
+                if upgrade_from_status is None:
+                    transaction.save(payment,
+                                     condition=PaymentRecord.payment_id.does_not_exist())
+                else:
+                    transaction.update(
+                        PaymentRecord(payment_id=payment.payment_id),
+                        actions=[PaymentRecord.status.set(PAYMENT_CAPTURED),
+                                 PaymentRecord.applied.set(True),
+                                 PaymentRecord.method.set(payment.method),
+                                 PaymentRecord.paid_at.set(payment.paid_at),
+                                 PaymentRecord.recorded_at.set(payment.recorded_at)],
+                        condition=PaymentRecord.status == upgrade_from_status,
+                    )
+                transaction.update(
+                    BillRecord(bill_id=bill.bill_id),
+                    actions=[BillRecord.status.set(BILL_PAID),
+                             BillRecord.payment_id.set(payment.payment_id),
+                             BillRecord.paid_at.set(payment.paid_at)],
+                    condition=_bill_unchanged(bill),
+                )
+        except TransactWriteError:
+            payment.applied = False
+            return False
+        return True
+
+
+def _bill_unchanged(bill: BillRecord) -> Condition:
+    surcharge = (BillRecord.late_surcharge_paise.does_not_exist()
+                 if bill.late_surcharge_paise is None
+                 else BillRecord.late_surcharge_paise == int(bill.late_surcharge_paise))
+    return (BillRecord.status.is_in(*UNPAID_STATUSES)
+            & (BillRecord.status == bill.status)
+            & (BillRecord.total_paise == int(bill.total_paise))
+            & surcharge)
+
+
+def users_by_id(user_ids: set[str]) -> dict[str, UserRecord]:
+    """Many users in one batch read (the accounts repository reads one at a time)."""
+    return {user.user_id: user for user in UserRecord.batch_get(sorted(user_ids))}
+
+
+def properties_by_id(property_ids: set[str]) -> dict[str, PropertyRecord]:
+    return {prop.property_id: prop for prop in PropertyRecord.batch_get(sorted(property_ids))}
+
+
+def _connection() -> Connection:
+    # The model's own connection: one botocore client per container, not one per call.
+    return PaymentRecord._get_connection().connection

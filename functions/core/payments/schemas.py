@@ -1,0 +1,145 @@
+"""Request and response models of the payment routes (pydantic v2).
+
+Money goes out as Decimal rupees with two decimals (JSON strings, "1380.00"),
+plus integer paise where a client needs to compare amounts exactly."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from functions.core.billing_rules.periods import PeriodText
+from functions.core.money import ExactDecimal
+from functions.core.payments.provider import OfflineMethod, OnlineMethod
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PayBill(_Request):
+    method: OnlineMethod = Field(description="How the payer wants to pay: upi, card or "
+                                            "netbanking (they can still change it at checkout)")
+
+
+# A receipt-book or cheque number: printable, no control characters.
+Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
+                                             pattern=r"^[A-Za-z0-9][A-Za-z0-9 /#._\-]*$")]
+
+
+class OfflinePayment(_Request):
+    method: OfflineMethod
+    reference: Reference = Field(description="Receipt or cheque number")
+
+
+class DefaulterQuery(_Request):
+    period: PeriodText | None = Field(default=None, description="Only bills of this period")
+    category: Literal["residential", "commercial"] | None = None
+    min_amount: Annotated[ExactDecimal, Field(ge=0, max_digits=14, decimal_places=2)] | None = (
+        Field(default=None, description="Only payers who owe at least this much (rupees) on "
+                                        "the bills that match the other filters"))
+    min_days_overdue: Annotated[int, Field(ge=0, le=36500)] | None = Field(
+        default=None, description="Only bills at least this many days past their due date")
+
+
+class OrderView(BaseModel):
+    order_id: str
+    bill_id: str
+    amount: Decimal
+    amount_paise: int
+    currency: str
+    method: str
+    checkout_url: str
+    expires_at: datetime
+    status: str
+
+
+class OrderStatusView(BaseModel):
+    order_id: str
+    bill_id: str
+    status: str
+    amount: Decimal
+    bill_status: str
+    last_payment_id: str | None
+
+
+class PaymentView(BaseModel):
+    payment_id: str
+    bill_id: str
+    order_id: str | None
+    provider: str
+    method: str
+    amount: Decimal
+    currency: str
+    status: str
+    applied: bool
+    not_applied_reason: str | None
+    paid_at: datetime
+    reference: str | None
+
+
+class WebhookResult(BaseModel):
+    result: Literal["paid", "recorded", "duplicate", "ignored", "not_applied"]
+    payment_id: str
+    bill_status: str | None = None
+
+
+class DueBill(BaseModel):
+    bill_id: str
+    property_id: str
+    period: str
+    status: str
+    total: Decimal
+    late_surcharge: Decimal
+    amount_due: Decimal
+    due_date: date
+
+
+class BalanceView(BaseModel):
+    currency: str
+    outstanding: Decimal
+    outstanding_paise: int
+    overdue: Decimal
+    bills: list[DueBill]
+
+
+class OverdueRunView(BaseModel):
+    as_of: date = Field(description="The IST date the scan used")
+    marked: int
+    bill_ids: list[str]
+
+
+class DefaulterBill(BaseModel):
+    bill_id: str
+    property_id: str
+    address: str | None
+    category: str
+    period: str
+    status: str
+    total: Decimal
+    late_surcharge: Decimal
+    surcharge_pending: bool = Field(description="Past due but not yet marked overdue: the "
+                                                "surcharge shown is the one that will apply")
+    amount_due: Decimal
+    due_date: date
+    days_overdue: int
+
+
+class Defaulter(BaseModel):
+    payer_id: str
+    name: str | None
+    email: str | None
+    mobile: str | None
+    bills: list[DefaulterBill]
+    total_due: Decimal
+    max_days_overdue: int
+
+
+class DefaulterList(BaseModel):
+    as_of: date
+    count: int
+    total_due: Decimal
+    defaulters: list[Defaulter]

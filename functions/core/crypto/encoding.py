@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 from typing import Any
@@ -12,6 +11,9 @@ from .errors import InvalidPayload, MalformedEnvelope
 # Integers must survive a round trip through any JSON implementation (IEEE double).
 MAX_SAFE_INTEGER = 2**53 - 1
 
+_URL_TO_STD = bytes.maketrans(b"-_", b"+/")
+_STD_TO_URL = bytes.maketrans(b"+/", b"-_")
+
 _ENCODER = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
 )
@@ -19,7 +21,7 @@ _ENCODER = json.JSONEncoder(
 
 def b64u_encode(data: bytes) -> str:
     """base64url (RFC 4648 section 5) without padding."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return binascii.b2a_base64(data, newline=False).translate(_STD_TO_URL).rstrip(b"=").decode()
 
 
 def b64u_decode(text: object, *, field: str, length: int | None = None) -> bytes:
@@ -31,40 +33,47 @@ def b64u_decode(text: object, *, field: str, length: int | None = None) -> bytes
     if not isinstance(text, str):
         raise MalformedEnvelope("bad_base64", f"{field} is not a string")
     try:
-        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        encoded = text.encode("ascii")
+        padding = b"=" * (-len(encoded) % 4)
+        data = binascii.a2b_base64(encoded.translate(_URL_TO_STD) + padding, strict_mode=True)
     except (binascii.Error, ValueError) as exc:
         raise MalformedEnvelope("bad_base64", f"{field} is not base64url") from exc
-    if b64u_encode(data) != text:
+    if binascii.b2a_base64(data, newline=False).translate(_STD_TO_URL).rstrip(b"=") != encoded:
         raise MalformedEnvelope("bad_base64", f"{field} is not canonical unpadded base64url")
     if length is not None and len(data) != length:
         raise MalformedEnvelope("bad_field_length", f"{field} must decode to {length} bytes")
     return data
 
 
-def _check_canonical_value(value: object, path: str) -> None:
+def _check_canonical_value(value: object) -> None:
     """Allow only objects, arrays, strings and safe integers (no float, bool or null)."""
     if isinstance(value, str):
         return
     if isinstance(value, bool) or not isinstance(value, int | dict | list):
-        raise InvalidPayload("non_canonical_value", f"{path}: {type(value).__name__} not allowed")
+        raise InvalidPayload("non_canonical_value", f"{type(value).__name__} is not allowed")
     if isinstance(value, int):
         if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
-            raise InvalidPayload("non_canonical_value", f"{path}: integer out of range")
+            raise InvalidPayload("non_canonical_value", f"integer {value} out of range")
     elif isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
-                raise InvalidPayload("non_canonical_value", f"{path}: object key not a string")
-            _check_canonical_value(item, f"{path}.{key}")
+                raise InvalidPayload("non_canonical_value", f"object key {key!r} is not a string")
+            _check_canonical_value(item)
     else:
-        for index, item in enumerate(value):
-            _check_canonical_value(item, f"{path}[{index}]")
+        for item in value:
+            _check_canonical_value(item)
 
 
-def canonical_json(obj: dict[str, Any]) -> bytes:
-    """Canonical JSON bytes: sorted keys, no whitespace, UTF-8, integers and strings only."""
+def canonical_json(obj: dict[str, Any], *, checked: bool = False) -> bytes:
+    """Canonical JSON bytes: sorted keys, no whitespace, UTF-8, integers and strings only.
+
+    ``checked=True`` skips the value walk for objects already known to hold only strings
+    and safe integers (a schema-validated payload, our own envelope header).
+    """
     if not isinstance(obj, dict):
         raise InvalidPayload("non_canonical_value", "top level must be an object")
-    _check_canonical_value(obj, "$")
+    if not checked:
+        _check_canonical_value(obj)
     try:
         return _ENCODER.encode(obj).encode("utf-8")
     except UnicodeEncodeError as exc:  # a lone surrogate has no UTF-8 form

@@ -13,11 +13,16 @@ from __future__ import annotations
 import hmac
 import os
 import re
+import weakref
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from .encoding import b64u_decode, b64u_encode, canonical_json, strict_json_object
+from .encoding import (
+    b64u_decode,
+    b64u_encode,
+    canonical_json,
+    strict_json_object,
+)
 from .errors import BadMac, BadSignature, InvalidPayload, MalformedEnvelope, UnsupportedVersion
 from .keys import PrivateKey, PublicKey, key_id, load_public_key
 from .payloads import (
@@ -38,7 +43,7 @@ from .primitives import (
     ecdh_x,
     ephemeral_public_key,
     hmac_sha256,
-    new_ephemeral_key,
+    new_ephemeral_secret,
     sign_compact,
     verify_compact,
 )
@@ -53,8 +58,7 @@ _KEY_ID_PATTERN = re.compile(r"[0-9a-f]{16}")
 PublicKeyLike = PublicKey | bytes
 
 
-@dataclass(frozen=True, slots=True)
-class Envelope:
+class Envelope(NamedTuple):
     """A structurally valid envelope: fields decoded, nothing authenticated yet."""
 
     msg_type: str
@@ -66,14 +70,11 @@ class Envelope:
     ct: bytes
     mac: bytes
     sig: bytes
+    signed: bytes  # the exact bytes the signature must cover
     wire: Mapping[str, Any]
 
-    def signed_bytes(self) -> bytes:
-        return signed_bytes(self.wire)
 
-
-@dataclass(frozen=True, slots=True)
-class OpenedMessage:
+class OpenedMessage(NamedTuple):
     """An authenticated, decrypted and schema-checked message."""
 
     msg_type: str
@@ -87,13 +88,27 @@ class OpenedMessage:
 
 
 def shared_info(msg_type: str, sender: str, rcpt: str) -> bytes:
-    """KDF SharedInfo: a change to the header changes the keys, so the MAC fails."""
-    return canonical_json({"rcpt": rcpt, "sender": sender, "type": msg_type, "v": PROTOCOL_VERSION})
+    """KDF SharedInfo: canonical JSON of {"rcpt","sender","type","v"}.
+
+    A change to the header changes the derived keys, so the MAC fails. The values come
+    from format-checked fields (ids, hex, type names) that JSON never escapes, so a
+    template gives exactly the canonical bytes (a unit test compares with canonical_json).
+    """
+    return f'{{"rcpt":"{rcpt}","sender":"{sender}","type":"{msg_type}","v":1}}'.encode()
 
 
 def signed_bytes(wire: Mapping[str, Any]) -> bytes:
     """What the sender signs: canonical JSON of the envelope without its "sig" field."""
     return canonical_json({name: value for name, value in wire.items() if name != "sig"})
+
+
+def _signed_bytes_of_checked(wire: Mapping[str, Any]) -> bytes:
+    """signed_bytes() for a format-checked envelope (base64url, ids, hex: nothing to escape)."""
+    return (
+        f'{{"ct":"{wire["ct"]}","epk":"{wire["epk"]}","iv":"{wire["iv"]}",'
+        f'"mac":"{wire["mac"]}","rcpt":"{wire["rcpt"]}","sender":"{wire["sender"]}",'
+        f'"type":"{wire["type"]}","v":1}}'
+    ).encode()
 
 
 def envelope_to_bytes(envelope: Mapping[str, Any]) -> bytes:
@@ -113,14 +128,13 @@ def seal(
     sender_id: str,
 ) -> dict[str, Any]:
     """Encrypt ``payload`` to ``recipient_pub`` and sign the envelope as ``sender_id``."""
-    ephemeral_secret, _ = new_ephemeral_key()
     return seal_with_fixed_randomness(
         payload,
         msg_type=msg_type,
         recipient_pub=recipient_pub,
         sender_priv=sender_priv,
         sender_id=sender_id,
-        ephemeral_secret=ephemeral_secret,
+        ephemeral_secret=new_ephemeral_secret(),
         iv=os.urandom(IV_LEN),
     )
 
@@ -157,7 +171,8 @@ def seal_with_fixed_randomness(
         "ct": b64u_encode(ciphertext),
         "mac": b64u_encode(hmac_sha256(mac_key, epk + iv + ciphertext)),
     }
-    wire["sig"] = b64u_encode(sign_compact(sender_priv, signed_bytes(wire)))
+    # Every value above is an id, hex or base64url: the template is the canonical form.
+    wire["sig"] = b64u_encode(sign_compact(sender_priv, _signed_bytes_of_checked(wire)))
     return wire
 
 
@@ -170,7 +185,7 @@ def _checked_plaintext(payload: Mapping[str, Any], msg_type: str, sender_id: str
         raise InvalidPayload("sender_mismatch", "a meter message must name its sender meter")
     plaintext = canonical_json(dict(payload))
     if len(plaintext) > MAX_PLAINTEXT_BYTES:
-        raise InvalidPayload("too_large", f"payload exceeds {MAX_PLAINTEXT_BYTES} bytes")
+        raise InvalidPayload("payload_too_large", f"payload exceeds {MAX_PLAINTEXT_BYTES} bytes")
     return plaintext
 
 
@@ -195,6 +210,7 @@ def parse_envelope(data: bytes | str | Mapping[str, Any]) -> Envelope:
         ct=_decode_ciphertext(wire["ct"]),
         mac=b64u_decode(wire["mac"], field="mac", length=MAC_LEN),
         sig=b64u_decode(wire["sig"], field="sig", length=SIGNATURE_LEN),
+        signed=_signed_bytes_of_checked(wire),
         wire=wire,
     )
 
@@ -214,18 +230,22 @@ def _check_version_and_fields(wire: Mapping[str, Any]) -> None:
         raise MalformedEnvelope("missing_field", "envelope lacks v")
     if type(wire["v"]) is not int or wire["v"] != PROTOCOL_VERSION:
         raise UnsupportedVersion("unsupported_version", f"envelope v={wire['v']!r}")
-    missing = ENVELOPE_FIELDS - wire.keys()
-    if missing:
-        raise MalformedEnvelope("missing_field", f"envelope lacks {sorted(missing)}")
-    unknown = wire.keys() - ENVELOPE_FIELDS
-    if unknown:
-        raise MalformedEnvelope("unknown_field", f"envelope has unknown {sorted(unknown)}")
+    if wire.keys() != ENVELOPE_FIELDS:
+        _raise_field_set_error(wire.keys())
     if wire["type"] not in MESSAGE_TYPES:
         raise MalformedEnvelope("unknown_type", f"unknown message type {wire['type']!r}")
     if not isinstance(wire["sender"], str) or not ID_PATTERN.fullmatch(wire["sender"]):
         raise MalformedEnvelope("bad_field", "sender is not a valid id")
     if not isinstance(wire["rcpt"], str) or not _KEY_ID_PATTERN.fullmatch(wire["rcpt"]):
         raise MalformedEnvelope("bad_field", "rcpt is not a key id")
+
+
+def _raise_field_set_error(present: Collection[str]) -> None:
+    missing = ENVELOPE_FIELDS - set(present)
+    if missing:
+        raise MalformedEnvelope("missing_field", f"envelope lacks {sorted(missing)}")
+    unknown = set(present) - ENVELOPE_FIELDS
+    raise MalformedEnvelope("unknown_field", f"envelope has unknown {sorted(unknown)}")
 
 
 def _decode_ciphertext(text: Any) -> bytes:
@@ -273,7 +293,7 @@ def verify_envelope_signature(
 ) -> int:
     """Index of the first candidate key that verifies the signature; BadSignature if none."""
     check_signature_encoding(envelope.sig)
-    message = envelope.signed_bytes()
+    message = envelope.signed
     for index, candidate in enumerate(_as_list(sender_pub)):
         if verify_compact(_as_public_key(candidate), envelope.sig, message):
             return index
@@ -291,17 +311,28 @@ def _check_expected_type(msg_type: str, expect_type: str | Collection[str] | Non
 def _select_recipient(rcpt: str, own_keys: PrivateKey | Sequence[PrivateKey]) -> PrivateKey:
     keys = [own_keys] if isinstance(own_keys, PrivateKey) else list(own_keys)
     for key in keys:
-        if key_id(key) == rcpt:
+        if _own_key_id(key) == rcpt:
             return key
     # Encrypted to a key we do not hold: the MAC cannot verify with any of ours.
     raise BadMac("unknown_recipient", f"message is encrypted to key {rcpt}")
+
+
+# key ids of our own few, long-lived keys: needed for every message, so computed once.
+_OWN_KEY_IDS: weakref.WeakKeyDictionary[PrivateKey, str] = weakref.WeakKeyDictionary()
+
+
+def _own_key_id(key: PrivateKey) -> str:
+    cached = _OWN_KEY_IDS.get(key)
+    if cached is None:
+        cached = _OWN_KEY_IDS[key] = key_id(key)
+    return cached
 
 
 def _parse_payload(msg_type: str, sender: str, plaintext: bytes) -> dict[str, Any]:
     payload = strict_json_object(plaintext, what="payload")
     validate_payload(msg_type, payload)
     # One accepted byte form per payload: the plaintext must already be canonical.
-    if canonical_json(payload) != plaintext:
+    if canonical_json(payload, checked=True) != plaintext:
         raise MalformedEnvelope("non_canonical_payload", "plaintext is not canonical JSON")
     if msg_type in METER_MESSAGE_TYPES and payload["meter_id"] != sender:
         raise InvalidPayload("sender_mismatch", "payload meter_id differs from envelope sender")

@@ -77,7 +77,7 @@ def format_timestamp(moment: datetime) -> str:
 def parse_timestamp(text: str) -> datetime:
     if not _TIMESTAMP_PATTERN.fullmatch(text):
         raise ValueError(f"not a UTC timestamp YYYY-MM-DDTHH:MM:SSZ: {text!r}")
-    return datetime.strptime(text, _TIMESTAMP_FORMAT).replace(tzinfo=UTC)
+    return datetime.fromisoformat(text)  # the pattern above already pinned the format
 
 
 # ---------------------------------------------------------------- field checks
@@ -174,13 +174,13 @@ def validate_payload(msg_type: str, payload: Mapping[str, Any]) -> None:
         raise UnsupportedVersion("unsupported_version", "payload v must be 1")
     missing = schema.keys() - payload.keys()
     if missing:
-        raise InvalidPayload("missing_field", f"{msg_type} lacks {sorted(missing)}")
+        raise InvalidPayload("payload_missing_field", f"{msg_type} lacks {sorted(missing)}")
     unknown = payload.keys() - schema.keys()
     if unknown:
-        raise InvalidPayload("unknown_field", f"{msg_type} has unknown {sorted(unknown)}")
+        raise InvalidPayload("payload_unknown_field", f"{msg_type} has unknown {sorted(unknown)}")
     for name, check in schema.items():
         if not check(payload[name]):
-            raise InvalidPayload("bad_field", f"{msg_type}.{name} is invalid")
+            raise InvalidPayload("payload_bad_field", f"{msg_type}.{name} is invalid")
 
 
 # ---------------------------------------------------------------- builders

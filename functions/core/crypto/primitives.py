@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+from typing import Any
 
 from coincurve import PrivateKey, PublicKey
 from coincurve._libsecp256k1 import ffi, lib
@@ -33,7 +34,7 @@ _CTX = GLOBAL_CONTEXT.ctx
 
 
 @ffi.callback("int(unsigned char *, const unsigned char *, const unsigned char *, void *)")
-def _copy_x_coordinate(output, x32, _y32, _data):  # type: ignore[no-untyped-def]
+def _copy_x_coordinate(output: Any, x32: Any, _y32: Any, _data: Any) -> int:
     """ECDH 'hash' function for secp256k1_ecdh that returns the x coordinate unchanged."""
     ffi.memmove(output, x32, 32)
     return 1
@@ -52,15 +53,16 @@ def ecdh_x(private: PrivateKey | bytes, peer: PublicKey) -> bytes:
     return bytes(ffi.buffer(output, 32))
 
 
-def new_ephemeral_key() -> tuple[bytes, bytes]:
-    """A fresh (secret, compressed public key) pair; cheaper than coincurve.PrivateKey()."""
+def new_ephemeral_secret() -> bytes:
+    """A fresh scalar in [1, n-1] from the OS CSPRNG (rejection sampling, ~never loops)."""
     while True:
         secret = os.urandom(32)
         if lib.secp256k1_ec_seckey_verify(_CTX, secret):
-            return secret, ephemeral_public_key(secret)
+            return secret
 
 
 def ephemeral_public_key(secret: bytes) -> bytes:
+    """Compressed public key of a scalar; skips coincurve.PrivateKey's second (x-only) key."""
     pubkey = ffi.new("secp256k1_pubkey *")
     if not lib.secp256k1_ec_pubkey_create(_CTX, pubkey, secret):
         raise ValueError("ephemeral secret out of range")

@@ -7,6 +7,7 @@ from chalice import Blueprint
 from functions.api import (
     accounts,
     admin_users,
+    bills,
     device,
     http,
     meters,
@@ -16,6 +17,7 @@ from functions.api import (
     tariffs,
     tickets,
 )
+from functions.billing import handler as billing
 from functions.core.settings import get_settings
 from functions.iot_fanout import handler as iot_fanout
 
@@ -23,7 +25,7 @@ from functions.iot_fanout import handler as iot_fanout
 def all_blueprints() -> list[Blueprint]:
     return [http.auth_blueprint, system.bp, properties.bp, tariffs.bp, tickets.bp,
             accounts.bp, admin_users.bp, meters.bp, device.bp, payments.bp,
-            iot_fanout.bp, *local_only_blueprints()]
+            iot_fanout.bp, billing.bp, bills.bp, *local_only_blueprints()]
 
 
 def local_only_blueprints(stage: str | None = None) -> list[Blueprint]:

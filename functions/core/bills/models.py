@@ -62,6 +62,8 @@ class LineItemAttribute(MapAttribute[str, str]):
     unit = UnicodeAttribute(null=True)  # kWh, kW, or INR (the base of a percentage)
     rate = UnicodeAttribute(null=True)  # rupees per unit, or the percent
     amount = UnicodeAttribute()  # rupees, two decimals; negative for a credit
+    # On a split share: the whole property's amount for this line (amount is the share).
+    property_amount = UnicodeAttribute(null=True)
 
 
 class BillsByPayer(GlobalSecondaryIndex["BillRecord"]):
@@ -130,6 +132,7 @@ class BillRecord(Model):
     share_last_day = UnicodeAttribute()
     days_fraction = UnicodeAttribute(null=True)  # "12/31" for a share, null if whole
     share_units = UnicodeAttribute(null=True)  # this share of `units`, to 0.001 kWh
+    property_total = UnicodeAttribute(null=True)  # on a share: the whole property's total
 
     line_items = ListAttribute(of=LineItemAttribute, default=list)
     total = UnicodeAttribute()  # rupees, two decimals, e.g. "1380.00"

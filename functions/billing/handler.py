@@ -1,0 +1,76 @@
+"""The billing function: the readings queue -> validated, priced bills.
+
+A thin handler: it parses the SQS batch, hands each VerifiedReading to the
+bill service (functions/core/bills/service.py) and reports per-message
+failures to SQS through Powertools' batch processor, so one bad message is
+retried (and eventually dead-lettered) without holding up the rest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from chalice import Blueprint
+from pydantic import ValidationError
+
+from functions.billing.faults import CrashAfterBills, SimulatedCrash
+from functions.core.bills.service import BillingService
+from functions.core.logs import logger
+from functions.core.messages import VerifiedReading
+from functions.core.resources import queue
+
+bp = Blueprint(__name__)
+
+_service: BillingService | None = None
+
+
+def billing_service() -> BillingService:
+    """One service per container, so its tariff cache outlives an invocation."""
+    global _service
+    if _service is None:
+        _service = BillingService(after_bills_written=CrashAfterBills())
+    return _service
+
+
+class _Processor(BatchProcessor):
+    """Powertools' SQS batch processor, except that a simulated crash fails the
+    whole invocation (as a dying Lambda would) instead of one record."""
+
+    def failure_handler(self, record: Any, exception: Any) -> Any:
+        if isinstance(exception[1], SimulatedCrash):
+            raise exception[1]
+        return super().failure_handler(record, exception)
+
+
+def _parse(body: str) -> VerifiedReading | None:
+    try:
+        return VerifiedReading.model_validate_json(body)
+    except ValidationError:
+        return None
+
+
+@bp.on_sqs_message(queue=queue("readings").physical(), batch_size=10, name="billing")
+def billing(event: Any) -> dict[str, Any]:
+    raw = event.to_dict()
+    readings = [r for r in (_parse(record["body"]) for record in raw["Records"]) if r]
+    batch = billing_service().start_batch(readings)
+
+    def handle(record: SQSRecord) -> None:
+        # A malformed message raises here: it fails alone and ends in the DLQ.
+        reading = VerifiedReading.model_validate_json(record.body)
+        verdict = batch.bill(reading)
+        logger.info("reading billed" if verdict.bills else "reading not billed",
+                    extra={"meter_id": reading.meter_id, "run_id": reading.run_id,
+                           "status": verdict.status, "reason": verdict.reason})
+
+    try:
+        return dict(process_partial_response(
+            event=raw, record_handler=handle, processor=_Processor(event_type=EventType.SQS)))
+    finally:
+        batch.finish()

@@ -1,0 +1,168 @@
+"""What the bill API shows: amounts as rupee strings with two decimals (and a
+display form with ₹ and Indian digit grouping), instants in UTC with their IST
+display, dates as IST calendar dates."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from functions.core.billing_rules.periods import PeriodText, format_ist, format_ist_date
+from functions.core.bills.models import BillRecord
+from functions.core.bills.service import bill_link, month_label
+from functions.core.money import format_inr
+
+BillStatus = Literal["issued", "paid", "overdue"]
+
+
+def _day(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+class LineItemView(BaseModel):
+    kind: str
+    label: str
+    quantity: str | None
+    unit: str | None
+    rate: str | None
+    amount: str
+    property_amount: str | None  # on a split share: the whole property's line
+
+
+class ReadingView(BaseModel):
+    register_wh: int
+    read_at: datetime
+    read_at_display: str
+
+
+class BillSummary(BaseModel):
+    bill_id: str
+    property_id: str
+    period: str
+    period_label: str
+    payer_id: str
+    status: str
+    estimated: bool
+    units: int
+    total: str
+    total_display: str
+    amount_due: str
+    amount_due_display: str
+    issued_at: datetime
+    issued_on_display: str
+    due_date: str
+    due_date_display: str
+    share: int
+    share_count: int
+    link: str
+
+    @classmethod
+    def fields_of(cls, bill: BillRecord) -> dict[str, object]:
+        return dict(
+            bill_id=bill.bill_id, property_id=bill.property_id, period=bill.period,
+            period_label=month_label(bill.period), payer_id=bill.payer_id, status=bill.status,
+            estimated=bool(bill.estimated), units=int(bill.units), total=f"{bill.amount:.2f}",
+            total_display=format_inr(bill.amount), amount_due=f"{bill.amount_due:.2f}",
+            amount_due_display=format_inr(bill.amount_due), issued_at=bill.issued_at,
+            issued_on_display=format_ist(bill.issued_at), due_date=bill.due_date,
+            due_date_display=format_ist_date(_day(bill.due_date)), share=int(bill.share),
+            share_count=int(bill.share_count), link=bill_link(bill.bill_id))
+
+    @classmethod
+    def of(cls, bill: BillRecord) -> BillSummary:
+        return cls.model_validate(cls.fields_of(bill))
+
+
+class BillDetail(BillSummary):
+    owner_id: str
+    meter_id: str
+    run_id: str
+    category: str
+    tariff_name: str
+    tariff_version: str
+    sanctioned_load_kw: str
+    previous_reading: ReadingView | None
+    current_reading: ReadingView | None
+    actual_units: int | None
+    trued_up_periods: list[str]
+    estimated_units_trued_up: int | None
+    share_first_day: str
+    share_last_day: str
+    share_days_display: str
+    days_fraction: str | None
+    share_units: str | None
+    property_total: str | None
+    line_items: list[LineItemView]
+    late_payment_surcharge_percent: str
+    late_surcharge: str
+    paid_at: datetime | None
+    payment_id: str | None
+
+    @classmethod
+    def of(cls, bill: BillRecord) -> BillDetail:
+        first, last = _day(bill.share_first_day), _day(bill.share_last_day)
+        return cls.model_validate(dict(
+            BillSummary.fields_of(bill), owner_id=bill.owner_id, meter_id=bill.meter_id,
+            run_id=bill.run_id, category=bill.category, tariff_name=bill.tariff_name,
+            tariff_version=bill.tariff_version, sanctioned_load_kw=bill.sanctioned_load_kw,
+            previous_reading=_reading(bill.previous_register_wh, bill.previous_read_at),
+            current_reading=_reading(bill.current_register_wh, bill.current_read_at),
+            actual_units=None if bill.actual_units is None else int(bill.actual_units),
+            trued_up_periods=list(bill.trued_up_periods or []),
+            estimated_units_trued_up=None if bill.estimated_units_trued_up is None
+            else int(bill.estimated_units_trued_up),
+            share_first_day=bill.share_first_day, share_last_day=bill.share_last_day,
+            share_days_display=f"{format_ist_date(first)} to {format_ist_date(last)}",
+            days_fraction=bill.days_fraction, share_units=bill.share_units,
+            property_total=bill.property_total,
+            line_items=[LineItemView(kind=i.kind, label=i.label, quantity=i.quantity,
+                                     unit=i.unit, rate=i.rate, amount=i.amount,
+                                     property_amount=i.property_amount)
+                        for i in bill.line_items],
+            late_payment_surcharge_percent=bill.late_payment_surcharge_percent,
+            late_surcharge=f"{bill.late_surcharge:.2f}", paid_at=bill.paid_at,
+            payment_id=bill.payment_id))
+
+
+def _reading(register_wh: float | None, read_at: datetime | None) -> ReadingView | None:
+    if register_wh is None or read_at is None:
+        return None
+    return ReadingView(register_wh=int(register_wh), read_at=read_at,
+                       read_at_display=format_ist(read_at))
+
+
+class MyBillsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    period: PeriodText | None = None
+    status: BillStatus | None = None
+
+
+class AdminBillsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    period: PeriodText | None = None
+    status: BillStatus | None = None
+    property_id: str | None = None
+    payer_id: str | None = None
+
+
+class BillTotals(BaseModel):
+    """Sums over a list of bills (admin)."""
+
+    bills: int
+    total: str
+    total_display: str
+
+    @classmethod
+    def of(cls, bills: list[BillRecord]) -> BillTotals:
+        total = sum((b.amount for b in bills), Decimal("0.00"))
+        return cls(bills=len(bills), total=f"{total:.2f}", total_display=format_inr(total))
+
+
+class AdminBillList(BaseModel):
+    totals: BillTotals
+    bills: list[BillSummary]

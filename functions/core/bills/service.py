@@ -1,0 +1,490 @@
+"""The bill service: from a verified reading (or a silent meter) to bills.
+
+For each reading the billing function receives:
+1. load what it needs in bulk for the whole SQS batch (meters, properties, the
+   stored readings, the owners: one BatchGetItem each);
+2. read the property's earlier bills (one query): they hold the previous
+   accepted register, the estimated periods since, and the monthly history;
+3. validate the reading (billing_rules.validate_reading): a decrease without a
+   recorded replacement or rollover, a reading from the future, or one taken
+   before the previous is rejected; a spike against the trailing average is
+   held for an admin. Either way the stored reading keeps its verdict and
+   reason, and no bill is made;
+4. price it with the tariff version in force for the period (cached per
+   container), true up earlier estimates, split it by days between the
+   occupants of the period, and write the bill(s) with a condition on the
+   deterministic id (bills.repository.create): a redelivered message, a
+   concurrent handler or a re-run find the bill there and write nothing;
+5. email each payer, then record the verdict (stored readings and run
+   counters are written once per batch, in `finish`).
+
+If the function dies between writing a bill and recording its verdict, the
+redelivered reading finds "its own" bill (same reading key): it sends the
+email again and records the verdict. Emails are at least once; bills exactly
+once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+from functions.core.accounts.models import UserRecord
+from functions.core.accounts.users import UserRepository
+from functions.core.billing_rules import (
+    BillingPeriod,
+    MeterReplacement,
+    PricedBill,
+    ReadingStatus,
+    RegisterReading,
+    TariffNotFound,
+    credit_amount,
+    due_date,
+    estimate_units,
+    format_ist_date,
+    parse_period,
+    split_by_days,
+    true_up,
+    validate_reading,
+)
+from functions.core.billing_rules.readings import ReadingCheck, SpikePolicy
+from functions.core.bills.history import HISTORY_ITEMS, PeriodBill, PropertyHistory
+from functions.core.bills.models import BillRecord, LineItemAttribute, bill_id_for
+from functions.core.bills.repository import BillRepository
+from functions.core.clock import utcnow
+from functions.core.logs import logger
+from functions.core.messages import VerifiedReading
+from functions.core.meters.models import MeterRecord, RawReadingRecord
+from functions.core.meters.repositories import MeterRepository
+from functions.core.money import ZERO, format_inr, to_paise
+from functions.core.notify import send_email
+from functions.core.properties.models import PropertyRecord
+from functions.core.properties.occupancy import Occupancy, occupants_for_period
+from functions.core.properties.repositories import TenancyRepository
+from functions.core.runs import progress
+from functions.core.settings import get_settings
+from functions.core.tariffs.service import PricingTariff, TariffBook, TariffChanged
+
+# Meter registers count up to 999,999 kWh and then wrap to 0.
+REGISTER_ROLLOVER_WH = 1_000_000_000
+
+ACCEPTED, REJECTED, HELD = (ReadingStatus.ACCEPTED.value, ReadingStatus.REJECTED.value,
+                            ReadingStatus.HELD.value)
+VERDICTS = (ACCEPTED, REJECTED, HELD)
+
+# Reasons of our own, next to billing_rules.ReadingReason.
+REASON_ALREADY_BILLED = "period_already_billed"
+REASON_NOT_AT_PROPERTY = "meter_not_at_a_property"
+REASON_NO_TARIFF = "no_tariff"
+REASON_REJECTED_BY_ADMIN = "rejected_by_admin"
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")
+
+BillsHook = Callable[[list[BillRecord]], None]
+
+
+class ReadingNotStored(Exception):
+    """A readings-queue message names a reading that is not in the readings table."""
+
+
+def month_label(period: BillingPeriod | str) -> str:
+    billing_period = parse_period(period) if isinstance(period, str) else period
+    return f"{MONTHS[billing_period.month - 1]} {billing_period.year}"
+
+
+def bill_link(bill_id: str) -> str:
+    return f"{get_settings().portal_origin}/bill.html?id={quote(bill_id, safe='')}"
+
+
+@dataclass(frozen=True)
+class Consumption:
+    """What one bill charges for: units, the registers they come from, and the
+    estimated periods it trues up."""
+
+    units: int  # units to bill this period (after any true-up)
+    actual_units: int | None  # measured since the last actual reading; None if estimated
+    estimated: bool
+    previous: RegisterReading | None
+    current: RegisterReading | None
+    reading_key: str | None
+    trued_up: tuple[PeriodBill, ...] = ()
+    credit: Decimal = ZERO
+
+
+@dataclass
+class Verdict:
+    status: str
+    reason: str | None = None
+    detail: str | None = None
+    bills: list[BillRecord] = field(default_factory=list)
+
+
+class BillingService:
+    """Holds the repositories, the tariff cache and the mailer; cheap to keep
+    for the life of a container (the billing function keeps one)."""
+
+    def __init__(self, bills: BillRepository | None = None, tariffs: TariffBook | None = None,
+                 meters: MeterRepository | None = None,
+                 tenancies: TenancyRepository | None = None,
+                 users: UserRepository | None = None,
+                 mailer: Callable[[str, str, str], Any] = send_email,
+                 clock: Callable[[], datetime] = utcnow,
+                 after_bills_written: BillsHook | None = None) -> None:
+        self.bills = bills or BillRepository()
+        self.tariffs = tariffs or TariffBook()
+        self.meters = meters or MeterRepository()
+        self.tenancies = tenancies or TenancyRepository()
+        self.users = users or UserRepository()
+        self.mail = mailer
+        self.clock = clock
+        self.after_bills_written = after_bills_written
+
+    # ---- readings -----------------------------------------------------------
+
+    def start_batch(self, readings: Sequence[VerifiedReading]) -> ReadingBatch:
+        return ReadingBatch(self, readings)
+
+    # ---- silent meters --------------------------------------------------------
+
+    def estimate(self, meter: MeterRecord, prop: PropertyRecord, run_id: str,
+                 period: BillingPeriod) -> tuple[str, list[BillRecord]]:
+        """An estimated bill for a meter that did not answer: the mean of the
+        property's last actual months. Returns (outcome, bills) where outcome is
+        "estimated", "already_billed" or "no_history" (nothing to estimate from)."""
+        history = self.history(prop.property_id)
+        billed = history.of(str(period))
+        if billed is not None:
+            return "already_billed", list(billed.shares)
+        units = estimate_units(history.monthly_actual_units(str(period)))
+        if units is None:
+            return "no_history", []
+        consumption = Consumption(units=units, actual_units=None, estimated=True,
+                                  previous=None, current=None, reading_key=None)
+        users: dict[str, UserRecord] = {}
+        bills = self.issue(prop, meter, period, run_id, consumption, users)
+        if bills is None:
+            existing = self.history(prop.property_id).of(str(period))
+            return "already_billed", list(existing.shares) if existing else []
+        self.notify(bills, prop, users)
+        return "estimated", bills
+
+    # ---- shared steps ---------------------------------------------------------
+
+    def history(self, property_id: str) -> PropertyHistory:
+        return PropertyHistory(self.bills.for_property(property_id, limit=HISTORY_ITEMS))
+
+    def issue(self, prop: PropertyRecord, meter: MeterRecord, period: BillingPeriod,
+              run_id: str, consumption: Consumption,
+              users: dict[str, UserRecord]) -> list[BillRecord] | None:
+        """Price, split and write the property's bill for the period. None if it
+        already has one (nothing written). TariffNotFound if no tariff is in force."""
+        tariff = self._tariff_for(prop.category, period)
+        priced = tariff.price(consumption.units, Decimal(prop.sanctioned_load_kw),
+                              consumption.credit)
+        occupants = occupants_for_period(prop, self.tenancies.of_property(prop.property_id),
+                                         period.start_utc, period.end_utc)
+        bills = self._records(prop, meter, period, run_id, consumption, tariff, priced,
+                              occupants)
+        if not self.bills.create(bills):
+            return None
+        if self.after_bills_written is not None:
+            self.after_bills_written(bills)
+        return bills
+
+    def notify(self, bills: Iterable[BillRecord], prop: PropertyRecord,
+               users: dict[str, UserRecord]) -> None:
+        for bill in bills:
+            payer = users.get(bill.payer_id) or self.users.get(bill.payer_id)
+            if payer is None:
+                logger.warning("bill payer not found; no email", extra={"bill_id": bill.bill_id})
+                continue
+            users[payer.user_id] = payer
+            subject, text = bill_email(bill, prop, payer)
+            self.mail(payer.email, subject, text)
+
+    def _tariff_for(self, category: str, period: BillingPeriod) -> PricingTariff:
+        try:
+            tariff = self.tariffs.for_period(category, period)
+            self.tariffs.mark_used(tariff, period)
+        except TariffChanged:
+            # Edited between our load and our lock: load the new revision once more.
+            tariff = self.tariffs.for_period(category, period)
+            self.tariffs.mark_used(tariff, period)
+        return tariff
+
+    def _records(self, prop: PropertyRecord, meter: MeterRecord, period: BillingPeriod,
+                 run_id: str, consumption: Consumption, tariff: PricingTariff,
+                 priced: PricedBill, occupants: list[Occupancy]) -> list[BillRecord]:
+        issued_at = self.clock()
+        due = due_date(issued_at, tariff.version.due_days).isoformat()
+        common: dict[str, Any] = dict(
+            property_id=prop.property_id, period=str(period), owner_id=prop.owner_id,
+            meter_id=meter.meter_id, run_id=run_id, issued_at=issued_at, due_date=due,
+            category=tariff.category, tariff_name=tariff.version.name,
+            tariff_version=tariff.version_id, sanctioned_load_kw=prop.sanctioned_load_kw,
+            late_payment_surcharge_percent=str(tariff.late_payment_surcharge_percent),
+            previous_register_wh=consumption.previous.register_wh
+            if consumption.previous else None,
+            previous_read_at=consumption.previous.read_at if consumption.previous else None,
+            current_register_wh=consumption.current.register_wh
+            if consumption.current else None,
+            current_read_at=consumption.current.read_at if consumption.current else None,
+            reading_key=consumption.reading_key, units=consumption.units,
+            actual_units=consumption.actual_units, estimated=consumption.estimated,
+            trued_up_periods=[p.period for p in consumption.trued_up] or None,
+            estimated_units_trued_up=sum(p.units for p in consumption.trued_up)
+            if consumption.trued_up else None,
+            share_count=len(occupants),
+        )
+        if len(occupants) == 1:
+            return [BillRecord(
+                bill_id=bill_id_for(prop.property_id, str(period)),
+                payer_id=occupants[0].payer_id, share=1,
+                share_first_day=period.first_day.isoformat(),
+                share_last_day=period.last_day.isoformat(),
+                line_items=[_line(line) for line in priced.lines],
+                total=f"{priced.total:.2f}", total_paise=to_paise(priced.total), **common)]
+        shares = split_by_days(priced, [o.as_span() for o in occupants], period)
+        return [BillRecord(
+            bill_id=bill_id_for(prop.property_id, str(period), n),
+            payer_id=share.occupant_id, share=n,
+            share_first_day=share.first_day.isoformat(),
+            share_last_day=share.last_day.isoformat(), days_fraction=share.days_fraction,
+            share_units=str(share.units), property_total=f"{priced.total:.2f}",
+            line_items=[_line(full, part.amount) for full, part in
+                        zip(priced.lines, share.lines, strict=True)],
+            total=f"{share.total:.2f}", total_paise=to_paise(share.total), **common)
+            for n, share in enumerate(shares, start=1)]
+
+
+def _line(line: Any, share_amount: Decimal | None = None) -> LineItemAttribute:
+    return LineItemAttribute(
+        kind=line.kind, label=line.label,
+        quantity=None if line.quantity is None else str(line.quantity),
+        unit=line.unit, rate=None if line.rate is None else str(line.rate),
+        amount=f"{(line.amount if share_amount is None else share_amount):.2f}",
+        property_amount=None if share_amount is None else f"{line.amount:.2f}",
+    )
+
+
+def bill_email(bill: BillRecord, prop: PropertyRecord, payer: UserRecord) -> tuple[str, str]:
+    """Subject and text of the "your bill is ready" email (amounts in ₹ with
+    Indian grouping, dates in IST)."""
+    amount = format_inr(bill.amount)
+    due = format_ist_date(datetime.fromisoformat(bill.due_date).date())
+    month = month_label(bill.period)
+    subject = f"Your electricity bill for {month}: {amount}"
+    lines = [
+        f"Dear {payer.name},",
+        "",
+        f"Your electricity bill for {month} is ready.",
+        "",
+        f"Bill:        {bill.bill_id}",
+        f"Property:    {', '.join(p for p in (prop.line1, prop.city) if p)}",
+        f"Units:       {bill.share_units or bill.units} kWh"
+        + (" (estimated: your meter did not answer)" if bill.estimated else ""),
+        f"Amount:      {amount}",
+        f"Pay by:      {due} (IST)",
+        "",
+        f"See the bill and pay: {bill_link(bill.bill_id)}",
+    ]
+    if bill.share_count and int(bill.share_count) > 1:
+        first = format_ist_date(datetime.fromisoformat(bill.share_first_day).date())
+        last = format_ist_date(datetime.fromisoformat(bill.share_last_day).date())
+        whole = format_inr(Decimal(bill.property_total or 0))
+        lines += ["", f"This is your share for {first} to {last} ({bill.days_fraction} of the "
+                      f"month); the property's bill was {whole}."]
+    if bill.estimated:
+        lines += ["", "This bill is estimated from your recent consumption. Your next actual "
+                      "reading corrects it."]
+    lines += ["", "A late-payment surcharge of "
+                  f"{bill.late_payment_surcharge_percent}% applies after the due date."]
+    return subject, "\n".join(lines) + "\n"
+
+
+class ReadingBatch:
+    """One SQS batch of readings: what it loads in bulk, the verdicts and run
+    counters it writes once at the end (`finish`)."""
+
+    def __init__(self, service: BillingService, readings: Sequence[VerifiedReading]) -> None:
+        self.service = service
+        self._lock = threading.Lock()
+        self.counts: dict[str, Counter[str]] = {}
+        self.decided: dict[tuple[str, str], RawReadingRecord] = {}
+        meter_ids = {r.meter_id for r in readings}
+        self.meters = service.meters.get_many(meter_ids) if meter_ids else {}
+        property_ids = {m.property_id for m in self.meters.values() if m.property_id}
+        self.properties = {p.property_id: p for p in PropertyRecord.batch_get(
+            sorted(property_ids), consistent_read=True)} if property_ids else {}
+        keys = sorted({(r.meter_id, r.reading_key) for r in readings})
+        self.stored = {(r.meter_id, r.reading_key): r for r in RawReadingRecord.batch_get(
+            keys, consistent_read=True)} if keys else {}
+        owner_ids = sorted({p.owner_id for p in self.properties.values()})
+        self.users = {u.user_id: u for u in UserRecord.batch_get(owner_ids)} \
+            if owner_ids else {}
+
+    def bill(self, reading: VerifiedReading) -> Verdict:
+        """Validate, price and bill one reading (idempotent)."""
+        stored = self.stored.get((reading.meter_id, reading.reading_key))
+        if stored is None:
+            raise ReadingNotStored(f"{reading.meter_id}/{reading.reading_key} is not stored")
+        if stored.status in VERDICTS:
+            return Verdict(stored.status, stored.validation_reason, stored.validation_detail)
+        meter = self.meters.get(reading.meter_id)
+        prop = self.properties.get(meter.property_id) \
+            if meter is not None and meter.property_id else None
+        if meter is None or prop is None:
+            return self._decide(stored, Verdict(
+                REJECTED, REASON_NOT_AT_PROPERTY, "the meter is not fitted at a property"))
+        verdict = self._bill(stored, reading, meter, prop, SpikePolicy())
+        return self._decide(stored, verdict)
+
+    def release(self, stored: RawReadingRecord, decision: str) -> Verdict:
+        """An admin's decision on a held reading: bill it anyway (no spike check)
+        or reject it."""
+        if decision == "reject":
+            return self._decide(stored, Verdict(REJECTED, REASON_REJECTED_BY_ADMIN,
+                                                "rejected by an administrator after review"))
+        meter = self.meters.get(stored.meter_id)
+        prop = self.properties.get(meter.property_id) \
+            if meter is not None and meter.property_id else None
+        if meter is None or prop is None:
+            return self._decide(stored, Verdict(
+                REJECTED, REASON_NOT_AT_PROPERTY, "the meter is not fitted at a property"))
+        reading = VerifiedReading(
+            reading_key=stored.reading_key, meter_id=stored.meter_id, run_id=stored.run_id,
+            period=stored.period, nonce=stored.nonce, counter=int(stored.counter),
+            register_wh=int(stored.register_wh), read_at=stored.read_at,
+            received_at=stored.received_at)
+        never_spike = SpikePolicy(min_history_months=10**9)
+        return self._decide(stored, self._bill(stored, reading, meter, prop, never_spike))
+
+    def finish(self) -> None:
+        """Write the verdicts (one BatchWriteItem) and the run counters (one
+        update per run). Runs even when the batch fails half way, so what was
+        decided is kept."""
+        with self._lock:
+            decided, self.decided = list(self.decided.values()), {}
+            counts, self.counts = self.counts, {}
+        if decided:
+            with RawReadingRecord.batch_write() as batch:
+                for record in decided:
+                    batch.save(record)
+        for run_id, deltas in counts.items():
+            if any(deltas.values()):
+                progress.count(run_id, **dict(deltas))
+
+    # ---- steps --------------------------------------------------------------
+
+    def _bill(self, stored: RawReadingRecord, reading: VerifiedReading, meter: MeterRecord,
+              prop: PropertyRecord, spike_policy: SpikePolicy) -> Verdict:
+        service = self.service
+        period = parse_period(reading.period)
+        history = service.history(prop.property_id)
+        billed = history.of(str(period))
+        if billed is not None:
+            return self._already_billed(billed, stored, prop)
+
+        current = RegisterReading(int(stored.register_wh), stored.read_at)
+        last = history.last_actual(str(period))
+        previous, replacement, initial = _starting_point(last, meter)
+        estimates = history.estimates_since_last_actual(str(period))
+        check: ReadingCheck = validate_reading(
+            current, previous, now=service.clock(), initial_register_wh=initial,
+            replacement=replacement, rollover_wh=REGISTER_ROLLOVER_WH,
+            history_units=history.monthly_actual_units(str(period)),
+            months_covered=len(estimates) + 1, spike_policy=spike_policy)
+        if check.status is not ReadingStatus.ACCEPTED:
+            reason = check.reason.value if check.reason else None
+            return Verdict(check.status.value, reason, check.detail)
+
+        measured = int(check.units or 0)
+        adjustment = true_up(measured, [p.units for p in estimates])
+        credit = ZERO
+        if adjustment.credit_units:
+            credit = credit_amount(adjustment.credit_units, sum(p.units for p in estimates),
+                                   sum((p.energy_total for p in estimates), ZERO))
+        consumption = Consumption(
+            units=adjustment.units_to_bill, actual_units=measured, estimated=False,
+            previous=previous, current=current, reading_key=stored.reading_key,
+            trued_up=tuple(estimates), credit=credit)
+        try:
+            bills = service.issue(prop, meter, period, reading.run_id, consumption, self.users)
+        except TariffNotFound as error:
+            return Verdict(HELD, REASON_NO_TARIFF, error.message)
+        if bills is None:  # a concurrent handler billed the period first
+            existing = service.history(prop.property_id).of(str(period))
+            if existing is None:
+                raise RuntimeError(f"{prop.property_id} {period}: bill write refused "
+                                   "but no bill found")
+            return self._already_billed(existing, stored, prop)
+        self._count(reading.run_id, bills_issued=len(bills))
+        service.notify(bills, prop, self.users)
+        return Verdict(ACCEPTED, None, _billed_detail(bills), bills)
+
+    def _already_billed(self, billed: PeriodBill, stored: RawReadingRecord,
+                        prop: PropertyRecord) -> Verdict:
+        if billed.first.reading_key == stored.reading_key:
+            # Our own bill: an earlier attempt wrote it but did not finish. Make sure
+            # the payer heard of it, then record the verdict.
+            self.service.notify(billed.shares, prop, self.users)
+            return Verdict(ACCEPTED, None, _billed_detail(list(billed.shares)),
+                           list(billed.shares))
+        kind = "an estimated" if billed.estimated else "an actual"
+        return Verdict(REJECTED, REASON_ALREADY_BILLED,
+                       f"{billed.first.bill_id} is already {kind} bill for {billed.period}; "
+                       "the next reading is billed against the last actual one")
+
+    def _decide(self, stored: RawReadingRecord, verdict: Verdict) -> Verdict:
+        stored.status = verdict.status
+        stored.validation_reason = verdict.reason
+        stored.validation_detail = (verdict.detail or "")[:500] or None
+        with self._lock:
+            self.decided[(stored.meter_id, stored.reading_key)] = stored
+        if verdict.status == REJECTED:
+            self._count(stored.run_id, rejected=1)
+        elif verdict.status == HELD:
+            self._count(stored.run_id, held=1)
+        return verdict
+
+    def _count(self, run_id: str, **deltas: int) -> None:
+        with self._lock:
+            self.counts.setdefault(run_id, Counter()).update(deltas)
+
+
+def _starting_point(last: PeriodBill | None, meter: MeterRecord
+                    ) -> tuple[RegisterReading | None, MeterReplacement | None, int]:
+    """(previous accepted reading, replacement since, initial register) for
+    validate_reading, from the property's last actual bill and the meter."""
+    initial = int(meter.initial_register_wh or 0)
+    if last is None or last.first.current_register_wh is None \
+            or last.first.current_read_at is None:
+        return None, None, initial
+    previous = RegisterReading(int(last.first.current_register_wh), last.first.current_read_at)
+    if last.first.meter_id == meter.meter_id:
+        return previous, None, initial
+    if meter.replaces == last.first.meter_id:
+        replacement = MeterReplacement(
+            old_final_register_wh=int(meter.replaced_meter_final_register_wh or 0),
+            new_initial_register_wh=initial)
+        return previous, replacement, initial
+    # Another meter with no recorded replacement: count from this meter's install.
+    return None, None, initial
+
+
+def _billed_detail(bills: list[BillRecord]) -> str:
+    first = bills[0]
+    detail = f"billed {int(first.units)} kWh on {first.bill_id}"
+    if len(bills) > 1:
+        detail += f" (split in {len(bills)} shares)"
+    return detail
+
+
+__all__ = ["BillingService", "ReadingBatch", "bill_email", "month_label"]

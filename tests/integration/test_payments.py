@@ -370,3 +370,21 @@ def test_unique_ids_are_not_guessable_paths(stack, customer):
     assert client.get(f"/payments/orders/order_{uuid.uuid4().hex[:16]}").status_code == 404
     assert client.post("/bills/BILL-nothing-2026-10/pay", json={"method": "upi"}
                        ).status_code == 404
+
+
+def test_concurrent_deliveries_of_one_capture_settle_once(stack, customer):
+    from concurrent.futures import ThreadPoolExecutor
+
+    user, client = customer
+    bill = make_bill(user.user_id, total="777.00")
+    order = start_payment(client, bill.bill_id)
+    event = event_for(order)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        responses = list(pool.map(lambda _: post_webhook(stack.api.base_url, event), range(6)))
+
+    assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
+    results = sorted(r.json()["result"] for r in responses)
+    assert results == ["duplicate"] * 5 + ["paid"]
+    assert len(payments_of(client, bill.bill_id)) == 1
+    receipts = [m for m in stack.emails_to(user.email) if "Payment received" in m["subject"]]
+    assert len(receipts) == 1

@@ -340,8 +340,8 @@ class ReadingIntake:
 
     def _record(self, received: Received, rejection: ReadingRejected,
                 claimed: dict[str, Any]) -> None:
-        meter_id = claimed.get("meter_id") or UNKNOWN_METER
         sender = claimed.get("sender")
+        meter_id = claimed.get("meter_id") or self._known_sender(sender) or UNKNOWN_METER
         try:
             self.readings.add_rejection(RejectionRecord(
                 meter_id, f"{REJECTED_PREFIX}{iso(received.at)}#{uuid.uuid4().hex[:12]}",
@@ -357,6 +357,18 @@ class ReadingIntake:
             logger.exception("could not record a rejected reading")
         logger.info("reading rejected", extra={
             "reason": rejection.reason, "meter_id": meter_id, "source_ip": received.source_ip})
+
+
+    def _known_sender(self, sender: Any) -> str | None:
+        """The claimed sender of a message refused before its meter was looked up, if it
+        names a registered meter: the rejection is then listed with that meter."""
+        if not isinstance(sender, str) or not _ID.fullmatch(sender):
+            return None
+        try:
+            entry = self.cache.get(sender)
+        except Exception:
+            return None
+        return entry.meter.meter_id if entry else None
 
 
 # ---------------------------------------------------------------- helpers

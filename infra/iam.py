@@ -1,0 +1,198 @@
+"""Least-privilege IAM, one policy per Lambda function.
+
+``FUNCTION_ACCESS`` says which tables (and how), queues, secrets and mail
+services each function reaches; ``policy_document`` turns that into the IAM
+policy that ``infra.package`` hands to ``chalice package`` (one role per
+function). Every resource is named: tables, their indexes, queues, the log
+group, the secret and the KMS key. The one exception is SMS through SNS,
+which AWS only authorises on Resource "*" (see ``SMS_STATEMENT``).
+
+A function whose code starts touching another table needs a one-line change
+here; tests/unit/test_infra_iam.py checks the names against resources.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from functions.core.resources import QUEUES, TABLES, queue, table
+from infra.stages import FUNCTIONS, SECRETS, StageConfig
+
+# Access levels on a table (and its indexes).
+LOOKUP = ("dynamodb:GetItem",)
+READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
+        "dynamodb:ConditionCheckItem")
+READ_WRITE = (*READ, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem")
+FULL = (*READ_WRITE, "dynamodb:DeleteItem", "dynamodb:Scan")
+
+# What Lambda's SQS event source mapping needs from the function's role to
+# poll a queue, and what a producer needs to find and send to one.
+CONSUME = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+           "sqs:GetQueueAttributes")
+SEND = ("sqs:SendMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes")
+
+ALL_TABLES = tuple(t.logical for t in TABLES)
+
+
+@dataclass(frozen=True)
+class FunctionAccess:
+    tables: dict[str, tuple[str, ...]]  # logical table -> allowed actions
+    send_to: tuple[str, ...] = ()       # logical queues it sends to
+    consumes: tuple[str, ...] = ()      # logical queues it is triggered by
+    secrets: tuple[str, ...] = ()       # logical secrets it reads (infra/stages.py SECRETS)
+    email: bool = False                 # SES SendEmail from MAIL_FROM
+    sms: bool = False                   # SNS SMS publish
+    health: bool = False                # DescribeTable / GetQueueUrl on everything (/health)
+
+
+FUNCTION_ACCESS: dict[str, FunctionAccess] = {
+    # Every HTTP route: accounts, properties, meters, runs, readings, bills,
+    # payments, tickets. It starts runs (fanout) and queues verified readings.
+    "api_handler": FunctionAccess(
+        tables=dict.fromkeys(ALL_TABLES, FULL),
+        send_to=("fanout", "readings"),
+        secrets=("server_key", "payment_webhook"), email=True, sms=True, health=True,
+    ),
+    # Resolves a bearer token to its session: one GetItem, nothing else.
+    "session_authorizer": FunctionAccess(tables={"sessions": LOOKUP}),
+    # Builds and sends read requests: looks meters up, records each request's
+    # nonce, counts progress on the run; signs with the server key.
+    "iot_fanout": FunctionAccess(
+        tables={"meters": READ, "read_requests": READ_WRITE, "billing_runs": READ_WRITE},
+        consumes=("fanout",), secrets=("server_key",),
+    ),
+    # Validates and prices readings, writes bills, counts progress, emails the
+    # payer; locks the tariff version that priced a bill (tariffs: update).
+    "billing": FunctionAccess(
+        tables={"readings": READ_WRITE, "bills": READ_WRITE, "billing_runs": READ_WRITE,
+                "tariffs": READ_WRITE, "meters": READ, "properties": READ, "tenancies": READ,
+                "users": READ},
+        consumes=("readings",), email=True,
+    ),
+}
+
+# SNS authorises SMS to a phone number only on Resource "*": a phone number has
+# no ARN and SNS offers no condition key for it (AWS documentation, "Publishing
+# to a mobile phone"). The Sid carries the explanation into the template.
+SMS_STATEMENT: dict[str, Any] = {
+    "Sid": "SmsToPhoneNumbersHasNoArnSoAwsRequiresStarResource",
+    "Effect": "Allow",
+    "Action": ["sns:Publish"],
+    "Resource": "*",
+}
+
+# Template parameters the policies refer to (the app template declares them;
+# infra.deploy fills them from the resources stack's outputs).
+KEY_PARAMETER = "DataKeyArn"
+MAIL_FROM_PARAMETER = "MailFrom"
+
+
+def _arn(service: str, resource: str) -> dict[str, str]:
+    return {"Fn::Sub": f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:"
+                       f"${{AWS::AccountId}}:{resource}"}
+
+
+def table_arns(stage: StageConfig, logical: str) -> list[dict[str, str]]:
+    """The table and each of its indexes, by name (no index wildcard)."""
+    name = stage.name_of(table(logical).logical)
+    return [_arn("dynamodb", f"table/{name}")] + [
+        _arn("dynamodb", f"table/{name}/index/{index.name}") for index in table(logical).indexes]
+
+
+def queue_arn(stage: StageConfig, logical: str, dlq: bool = False) -> dict[str, str]:
+    definition = queue(logical)
+    settings = stage.settings()
+    name = definition.dlq_physical(settings) if dlq else definition.physical(settings)
+    return _arn("sqs", name)
+
+
+def policy_document(function: str, stage: StageConfig) -> dict[str, Any]:
+    """The IAM policy of one function's role, with CloudFormation intrinsics."""
+    access = FUNCTION_ACCESS[function]
+    statements: list[dict[str, Any]] = [{
+        "Sid": "OwnLogGroupOnly",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": [_arn("logs", f"log-group:{stage.log_group(function)}:*")],
+    }]
+    by_actions: dict[tuple[str, ...], list[str]] = {}
+    for logical, actions in access.tables.items():
+        by_actions.setdefault(actions, []).append(logical)
+    for actions, logicals in by_actions.items():
+        statements.append({
+            "Sid": "Tables" + _level_name(actions),
+            "Effect": "Allow",
+            "Action": list(actions),
+            "Resource": [arn for logical in sorted(logicals) for arn in table_arns(stage, logical)],
+        })
+    if access.health:
+        statements.append({
+            "Sid": "HealthChecksDescribeEveryTableAndQueue",
+            "Effect": "Allow",
+            "Action": ["dynamodb:DescribeTable", "sqs:GetQueueUrl"],
+            "Resource": [_arn("dynamodb", f"table/{stage.name_of(t.logical)}") for t in TABLES]
+            + [queue_arn(stage, q.logical, dlq) for q in QUEUES for dlq in (False, True)],
+        })
+    if access.send_to:
+        statements.append({"Sid": "SendToQueues", "Effect": "Allow", "Action": list(SEND),
+                           "Resource": [queue_arn(stage, q) for q in access.send_to]})
+    if access.consumes:
+        statements.append({"Sid": "ConsumeTriggerQueues", "Effect": "Allow",
+                           "Action": list(CONSUME),
+                           "Resource": [queue_arn(stage, q) for q in access.consumes]})
+    if access.secrets:
+        statements += [
+            {"Sid": "ReadSecrets", "Effect": "Allow",
+             "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+             "Resource": [{"Ref": secret_parameter(s)} for s in access.secrets]},
+            # Secrets are encrypted with the stack's KMS key; decrypting is
+            # allowed only on behalf of Secrets Manager.
+            {"Sid": "DecryptSecretsViaSecretsManager", "Effect": "Allow",
+             "Action": ["kms:Decrypt"], "Resource": [{"Ref": KEY_PARAMETER}],
+             "Condition": {"StringEquals": {"kms:ViaService": {
+                 "Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}}},
+        ]
+    if access.email:
+        mail_from = {"Ref": MAIL_FROM_PARAMETER}
+        domain = {"Fn::Select": [1, {"Fn::Split": ["@", mail_from]}]}
+        statements.append({
+            "Sid": "SendEmailFromTheBillingAddressOnly",
+            "Effect": "Allow",
+            "Action": ["ses:SendEmail"],
+            # SES checks the identity that sends: the address or its verified domain.
+            "Resource": [_ses_identity(mail_from), _ses_identity(domain)],
+            "Condition": {"StringEquals": {"ses:FromAddress": mail_from}},
+        })
+    if access.sms:
+        statements.append(dict(SMS_STATEMENT))
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def secret_parameter(logical: str) -> str:
+    """server_key -> ServerKeySecretArn: the app template parameter with its ARN."""
+    return "".join(part.capitalize() for part in logical.split("_")) + "SecretArn"
+
+
+def _ses_identity(identity: Any) -> dict[str, Any]:
+    return {"Fn::Sub": ["arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:"
+                        "identity/${Identity}", {"Identity": identity}]}
+
+
+def _level_name(actions: tuple[str, ...]) -> str:
+    names = {LOOKUP: "Lookup", READ: "Read", READ_WRITE: "ReadWrite", FULL: "Full"}
+    return names.get(actions, "Custom")
+
+
+def check_functions(app_functions: set[str]) -> None:
+    """Every function the app defines has a policy here, and nothing else does."""
+    missing = app_functions - set(FUNCTION_ACCESS)
+    if missing:
+        raise ValueError(f"functions without an IAM policy in infra/iam.py: {sorted(missing)}")
+    secrets = {s.logical for s in SECRETS}
+    for function, access in FUNCTION_ACCESS.items():
+        if set(access.secrets) - secrets:
+            raise ValueError(f"{function} reads secrets infra/stages.py does not define")
+    unknown = set(FUNCTION_ACCESS) - set(FUNCTIONS)
+    if unknown:
+        raise ValueError(f"infra/iam.py has policies for unknown functions: {sorted(unknown)}")

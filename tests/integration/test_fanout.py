@@ -1,0 +1,264 @@
+"""iot_fanout end to end: a FanoutBatch on the fanout queue makes the event runner run
+iot_fanout, which sends signed, encrypted read requests to meters served by a real
+`python -m device_client simulate` process; the meters answer through POST /device/readings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+from device_client.fleet import create_fleet
+from device_client.profiles import register_at
+from devstack.event_runner import LambdaContextStub, lambda_sqs_event
+from devstack.provision import provision
+from functions.core.aws import client
+from functions.core.clock import utcnow
+from functions.core.crypto import parse_timestamp
+from functions.core.messages import FanoutBatch
+from functions.core.meters.models import RawReadingRecord
+from functions.core.meters.service import requests_of_run
+from functions.core.resources import queue, table
+from functions.core.settings import reload_settings
+from functions.iot_fanout.handler import iot_fanout
+from tests.integration.meters_support import (
+    new_property,
+    new_run,
+    run_counters,
+    wait_for,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def reply_to_this_api(stack) -> Iterator[None]:
+    """Read requests carry reply_to = API_BASE_URL + /device/readings: point it at the
+    API the tests started (on a free port)."""
+    before = os.environ.get("API_BASE_URL")
+    os.environ["API_BASE_URL"] = stack.api.base_url
+    reload_settings()
+    yield
+    if before is None:
+        os.environ.pop("API_BASE_URL", None)
+    else:
+        os.environ["API_BASE_URL"] = before
+    reload_settings()
+
+
+class Simulator:
+    def __init__(self, directory: Path, fleet: Path) -> None:
+        self.ready_file = directory / "ready.json"
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "device_client", "simulate", "--fleet", str(fleet),
+             "--port", "0", "--state-dir", str(directory / "state"), "--ready-file",
+             str(self.ready_file), "--attempts", "3", "--backoff", "0.1"],
+            cwd=directory, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.ready = wait_for(self._read_ready, timeout=30)
+        self.base = f"http://127.0.0.1:{self.ready['port']}"
+
+    def _read_ready(self) -> dict[str, Any] | None:
+        if self.process.poll() is not None:
+            raise AssertionError(f"simulator exited: {self.process.stderr.read()!r}")  # type: ignore[union-attr]
+        return json.loads(self.ready_file.read_text()) if self.ready_file.exists() else None
+
+    def meter(self, serial: str) -> dict[str, Any]:
+        return next(m for m in self.ready["meters"] if m["serial"] == serial)
+
+    def status(self, serial: str) -> dict[str, Any]:
+        return dict(requests.get(f"{self.base}/meters/{serial}", timeout=5).json())
+
+    def provision(self, serial: str, provisioning: dict[str, Any]) -> None:
+        response = requests.post(f"{self.base}/meters/{serial}/provision", timeout=5, json={
+            "meter_id": provisioning["meter_id"],
+            "server_public_keys": provisioning["server_public_keys"],
+            "reading_url": provisioning["reading_url"]})
+        assert response.status_code == 200, response.text
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+BEHAVIOURS = {  # serial suffix -> fleet entry changes
+    "0001": {"behaviour": "normal"},
+    "0002": {"behaviour": "normal", "register_wh": 4_567_890},
+    "0003": {"behaviour": "offline"},
+    "0004": {"behaviour": "silent"},
+    "0005": {"behaviour": "tamper"},
+}
+
+
+@pytest.fixture
+def simulator(tmp_path: Path) -> Iterator[tuple[Simulator, dict[str, dict[str, Any]]]]:
+    fleet_file = tmp_path / "fleet.json"
+    prefix = f"F{os.getpid()}{int(time.time() * 1000) % 10**7}"
+    create_fleet(fleet_file, len(BEHAVIOURS), prefix=prefix,
+                 start_at=utcnow() - timedelta(days=10), start_register_wh=100_000)
+    fleet = json.loads(fleet_file.read_text())
+    entries = {}
+    for entry in fleet["meters"]:
+        entry.update(BEHAVIOURS[entry["serial"][-4:]])
+        entries[entry["serial"][-4:]] = entry
+    fleet_file.write_text(json.dumps(fleet))
+    sim = Simulator(tmp_path, fleet_file)
+    yield sim, entries
+    sim.stop()
+
+
+def fit_simulated_meters(sim: Simulator, entries: dict[str, dict[str, Any]], as_admin: Any,
+                         as_customer: Any) -> dict[str, str]:
+    """Register, assign and activate every simulated meter; provision it like an
+    installer would. Returns serial suffix -> meter id."""
+    meter_ids = {}
+    for suffix, entry in entries.items():
+        served = sim.meter(entry["serial"])
+        registered = as_admin.post("/admin/meters", json={
+            "serial": entry["serial"], "public_key": served["public_key"], "model": "SIM",
+            "firmware": "sim-1", "endpoint_url": served["endpoint_url"],
+            "initial_register_wh": entry["start_register_wh"]})
+        assert registered.status_code == 201, registered.text
+        meter_id = registered.json()["meter_id"]
+        assigned = as_admin.post(f"/admin/meters/{meter_id}/assign",
+                                 json={"property_id": new_property(as_customer)})
+        assert assigned.status_code == 200, assigned.text
+        assert as_admin.post(f"/admin/meters/{meter_id}/activate").status_code == 200
+        sim.provision(entry["serial"], assigned.json()["provisioning"])
+        meter_ids[suffix] = meter_id
+    return meter_ids
+
+
+def enqueue(batch: FanoutBatch) -> None:
+    sqs = client("sqs")
+    url = sqs.get_queue_url(QueueName=queue("fanout").physical())["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody=batch.model_dump_json())
+
+
+def readings_of(meter_id: str, run_id: str) -> list[RawReadingRecord]:
+    return [r for r in RawReadingRecord.query(
+        meter_id, RawReadingRecord.reading_key.startswith("reading#")) if r.run_id == run_id]
+
+
+def test_a_batch_reaches_the_simulated_meters_and_their_readings_arrive(
+        stack, admin, customer, simulator, reply_to_this_api):
+    _, as_admin = admin
+    _, as_customer = customer
+    sim, entries = simulator
+    ids = fit_simulated_meters(sim, entries, as_admin, as_customer)
+    run_id = new_run(period="2001-02")
+    enqueue(FanoutBatch(run_id=run_id, period="2001-02", meter_ids=list(ids.values())))
+
+    # normal meters answer; the offline one is undeliverable; silent and tampering ones
+    # got their request (delivered) but produce no accepted reading
+    wait_for(lambda: run_counters(run_id)["answered"] >= 2
+             and run_counters(run_id)["delivery_failures"] >= 1, timeout=60)
+    counters = run_counters(run_id)
+    assert counters == {"requests_sent": 4, "delivery_failures": 1, "answered": 2}
+
+    [profile_reading] = readings_of(ids["0001"], run_id)
+    entry = entries["0001"]
+    start_at = parse_timestamp(entry["start_at"])
+    read_at = profile_reading.read_at
+    expected_low = register_at(entry["seed"], entry["profile"], read_at, start_at=start_at,
+                               start_register_wh=100_000)
+    expected_high = register_at(entry["seed"], entry["profile"], read_at + timedelta(seconds=1),
+                                start_at=start_at, start_register_wh=100_000)
+    assert expected_low <= profile_reading.register_wh <= expected_high
+    assert profile_reading.register_wh > 100_000 + 10 * 1000  # ten days of a household
+    [fixed_reading] = readings_of(ids["0002"], run_id)
+    assert fixed_reading.register_wh == 4_567_890 and fixed_reading.period == "2001-02"
+
+    statuses = {r.meter_id: r.status for r in requests_of_run(run_id)}
+    assert statuses[ids["0001"]] == "answered" and statuses[ids["0002"]] == "answered"
+    assert statuses[ids["0003"]] == "undeliverable"
+    assert statuses[ids["0004"]] == "outstanding"
+    assert statuses[ids["0005"]] == "outstanding"
+    # the tampered reading was refused and recorded for the admin
+    recorded = wait_for(lambda: as_admin.get("/admin/meter-rejections",
+                                             params={"meter_id": ids["0005"]}).json())
+    assert recorded[0]["reason"] == "bad_signature"
+    # the meters saw the same story
+    assert sim.status(entries["0001"]["serial"])["readings_sent"] == 1
+    assert sim.status(entries["0001"]["serial"])["counter"] == 1
+    assert sim.status(entries["0005"]["serial"])["readings_refused"] == 1
+
+
+def test_meters_follow_a_server_key_rotation(stack, admin, customer, simulator,
+                                             reply_to_this_api):
+    _, as_admin = admin
+    _, as_customer = customer
+    sim, entries = simulator
+    ids = fit_simulated_meters(sim, {"0002": entries["0002"]}, as_admin, as_customer)
+    serial = entries["0002"]["serial"]
+    before = sim.status(serial)["server_key_ids"]
+    assert len(before) == 1
+
+    rotated = as_admin.post("/admin/server-keys/rotate", json={"grace_days": 7}).json()
+    new_key_id = rotated["keys"][0]["key_id"]
+    assert new_key_id != before[0]
+    run_id = new_run(period="2001-03")
+    enqueue(FanoutBatch(run_id=run_id, period="2001-03", meter_ids=[ids["0002"]]))
+    wait_for(lambda: run_counters(run_id)["answered"] == 1, timeout=60)
+    # signed with the new key: the meter learnt it from the endorsement by the old one
+    assert sim.status(serial)["server_key_ids"] == [new_key_id, before[0]]
+    [reading] = readings_of(ids["0002"], run_id)
+    assert reading.server_key_id == new_key_id  # and encrypted its answer to it
+
+
+def test_an_unknown_or_inactive_meter_is_skipped_not_an_error(stack, admin, customer,
+                                                              reply_to_this_api):
+    run_id = new_run(period="2001-04")
+    event = lambda_sqs_event([{
+        "MessageId": "m-1", "ReceiptHandle": "r-1",
+        "Body": FanoutBatch(run_id=run_id, period="2001-04",
+                            meter_ids=["mtr-0000000000000000"]).model_dump_json()}],
+        "arn:aws:sqs:ap-south-1:000000000000:fanout")
+    result = iot_fanout(event, LambdaContextStub("iot_fanout"))
+    assert result == {"batchItemFailures": []}
+    assert requests_of_run(run_id) == []
+
+
+def test_an_infrastructure_error_fails_the_message_for_redelivery(stack, admin, customer,
+                                                                  simulator,
+                                                                  reply_to_this_api):
+    _, as_admin = admin
+    _, as_customer = customer
+    sim, entries = simulator
+    ids = fit_simulated_meters(sim, {"0001": entries["0001"]}, as_admin, as_customer)
+    run_id = new_run(period="2001-05")
+    event = lambda_sqs_event([
+        {"MessageId": "bad", "ReceiptHandle": "r-1", "Body": '{"run_id": 1}'},
+        {"MessageId": "good", "ReceiptHandle": "r-2",
+         "Body": FanoutBatch(run_id=run_id, period="2001-05",
+                             meter_ids=[ids["0001"]]).model_dump_json()}],
+        "arn:aws:sqs:ap-south-1:000000000000:fanout")
+    client("dynamodb").delete_table(TableName=table("read_requests").physical())
+    try:
+        # every message failed: Powertools fails the invocation, so SQS redelivers the batch
+        with pytest.raises(BatchProcessingError) as failure:
+            iot_fanout(event, LambdaContextStub("iot_fanout"))
+    finally:
+        provision()
+    assert "ResourceNotFoundException" in str(failure.value)  # the table, not the meter
+    # no request was sent without its record
+    assert sim.status(entries["0001"]["serial"])["requests_received"] == 0
+    # the redelivery (here: the same event again) works; only the malformed message
+    # fails again (to the DLQ after its retries)
+    assert iot_fanout(event, LambdaContextStub("iot_fanout"))["batchItemFailures"] == [
+        {"itemIdentifier": "bad"}]
+    wait_for(lambda: run_counters(run_id)["answered"] == 1, timeout=60)

@@ -10,8 +10,8 @@ export const AUTH = {
   verifyEmail: "/auth/verify-email",
   verifyMobile: "/auth/verify-mobile",
   resendSms: "/auth/sms/resend",
-  loginLink: "/auth/login/link",
-  exchangeLink: "/auth/login/link/exchange",
+  loginLink: "/auth/login/email-link",
+  exchangeLink: "/auth/login/link",
   loginPassword: "/auth/login/password",
   loginMfa: "/auth/login/mfa",
 };
@@ -99,8 +99,8 @@ export async function completeSignIn(outcome) {
     showMfa(outcome.mfa);
     return;
   }
-  session.start(outcome.token, outcome.user || null);
-  const me = outcome.user || (await loadMe());
+  session.start(outcome.token, outcome.profile || null);
+  const me = outcome.profile || (await loadMe());
   const next = new URLSearchParams(location.search).get("next");
   location.assign(safeNext(next, homeFor(me)));
 }

@@ -140,6 +140,10 @@ export function values(form) {
     if (element.type === "checkbox") result[element.name] = element.checked;
     else if (element.type === "radio") {
       if (element.checked) result[element.name] = element.value;
+    } else if (element.type === "number") {
+      // Number inputs hold whole numbers (units, days, Wh) and go out as JSON
+      // numbers; amounts and rates are text inputs and go out as exact strings.
+      if (element.value !== "") result[element.name] = Number.isNaN(element.valueAsNumber) ? element.value : element.valueAsNumber;
     } else if (element.type === "password") {
       if (element.value !== "") result[element.name] = element.value;
     } else {
@@ -192,7 +196,11 @@ export function showErrors(form, error) {
   clearErrors(form);
   const leftovers = [];
   let first = null;
-  const details = error instanceof ApiError ? error.details : [];
+  const details = (error instanceof ApiError ? error.details : []).map((detail) => ({
+    field: detail.field,
+    // pydantic prefixes messages of custom checks; people need only the sentence.
+    message: String(detail.message || "").replace(/^(Value error|Assertion failed), /, ""),
+  }));
   for (const detail of details) {
     const element = fieldFor(form, detail.field);
     if (element && element.type !== "hidden") {

@@ -1,3 +1,140 @@
-import { boot } from "../ui.js";
+import { get, post } from "../api.js";
+import { boot, h, fill, table, badge, emptyState, errorState, onSubmit, action, notify, showLoading } from "../ui.js";
+import { dateTimeIST, units } from "../format.js";
+import { addressLine } from "../property_view.js";
 
 await boot("admin");
+const statusSelect = document.getElementById("meter-status");
+const initial = new URLSearchParams(location.search).get("status");
+if (initial) statusSelect.value = initial;
+const assignForm = document.getElementById("assign-form");
+let meters = [];
+let spare = [];  // registered meters not yet on a property: for assigning and replacing
+
+const meterPath = (id) => `/admin/meters/${encodeURIComponent(id)}`;
+const kwh = (wh) => (wh === null || wh === undefined ? "—" : units((BigInt(wh) / 1000n).toString()));
+
+function registeredSpare() {
+  return spare;
+}
+
+function replaceForm(meter, holder) {
+  const id = `replace-${meter.meter_id}`;
+  const spare = registeredSpare();
+  const form = h("form", { class: "border rounded p-2 mt-2 bg-body-tertiary", "aria-label": `Replace ${meter.serial}` },
+    h("div", { class: "form-alert", "data-form-alert": true, role: "alert" }),
+    h("label", { class: "form-label small", for: `${id}-new`, text: "New meter" }),
+    h("select", { id: `${id}-new`, name: "new_meter_id", class: "form-select form-select-sm", required: true },
+      h("option", { value: "", text: spare.length ? "Choose a registered meter" : "Register the new meter first" }),
+      spare.map((m) => h("option", { value: m.meter_id, text: `${m.serial} (${m.meter_id})` }))),
+    h("label", { class: "form-label small mt-2", for: `${id}-final`, text: "Old meter's final register (Wh)" }),
+    h("input", { id: `${id}-final`, name: "final_register_wh", type: "number", min: 0, step: 1, class: "form-control form-control-sm", required: true }),
+    h("label", { class: "form-label small mt-2", for: `${id}-first`, text: "New meter's first register (Wh)" }),
+    h("input", { id: `${id}-first`, name: "first_register_wh", type: "number", min: 0, step: 1, value: 0, class: "form-control form-control-sm", required: true }),
+    h("div", { class: "d-flex gap-2 mt-2" },
+      h("button", { type: "submit", class: "btn btn-sm btn-primary" }, h("span", { class: "spinner-border spinner-border-sm me-1 d-none", "aria-hidden": "true" }), "Replace"),
+      h("button", { type: "button", class: "btn btn-sm btn-outline-secondary", text: "Cancel", on: { click: () => form.remove() } })));
+  onSubmit(form, async (values) => {
+    const result = await post(`${meterPath(meter.meter_id)}/replace`, values);
+    notify(`${meter.serial} is replaced by ${result.new_meter.serial}.`);
+    await load();
+  });
+  holder.append(form);
+  form.elements.new_meter_id.focus();
+}
+
+function actions(meter) {
+  const box = h("div", { class: "d-flex flex-wrap gap-1" });
+  const holder = h("div", {}, box);
+  const button = (text, cls, handler) => action(h("button", { type: "button", class: `btn btn-sm ${cls}`, text, "aria-label": `${text} ${meter.serial}` }), handler);
+  if (meter.status === "registered" && !meter.property_id) {
+    box.append(h("button", { type: "button", class: "btn btn-sm btn-outline-primary", text: "Assign", "aria-label": `Assign ${meter.serial}`,
+      on: { click: () => { assignForm.elements.meter_id.value = meter.meter_id; assignForm.elements.q.focus(); } } }));
+  }
+  if ((meter.status === "registered" && meter.property_id) || meter.status === "inactive") {
+    box.append(button("Activate", "btn-outline-success", async () => {
+      await post(`${meterPath(meter.meter_id)}/activate`);
+      notify(`${meter.serial} is active.`);
+      await load();
+    }));
+  }
+  if (meter.status === "active") {
+    box.append(button("Deactivate", "btn-outline-danger", async () => {
+      await post(`${meterPath(meter.meter_id)}/deactivate`);
+      notify(`${meter.serial} is deactivated: it is not read and its readings are refused.`);
+      await load();
+    }));
+  }
+  if (meter.property_id && ["registered", "active", "inactive"].includes(meter.status)) {
+    box.append(h("button", { type: "button", class: "btn btn-sm btn-outline-secondary", text: "Replace", "aria-label": `Replace ${meter.serial}`,
+      on: { click: () => { if (!holder.querySelector("form")) replaceForm(meter, holder); } } }));
+  }
+  return holder;
+}
+
+function fillMeterChoices() {
+  const select = assignForm.elements.meter_id;
+  const chosen = select.value;
+  select.replaceChildren(h("option", { value: "", text: "Choose a registered meter" }),
+    ...registeredSpare().map((m) => h("option", { value: m.meter_id, text: `${m.serial} (${m.meter_id})` })));
+  select.value = chosen;
+}
+
+async function load() {
+  showLoading("meter-list", "Loading meters");
+  try {
+    const [listed, registered] = await Promise.all([
+      get("/admin/meters", { status: statusSelect.value }), get("/admin/meters", { status: "registered" })]);
+    meters = listed;
+    spare = registered.filter((m) => !m.property_id);
+    fillMeterChoices();
+    fill("meter-list", meters.length
+      ? table([
+        { label: "Meter", cell: (m) => h("div", {}, h("div", { class: "fw-semibold", text: m.serial }), h("div", { class: "small text-body-secondary font-monospace", text: m.meter_id })) },
+        { label: "Status", cell: (m) => badge(m.status) },
+        { label: "Property", cell: (m) => m.property_id ? h("span", { class: "font-monospace small", text: m.property_id }) : h("span", { class: "text-body-secondary", text: "Not assigned" }) },
+        { label: "Last reading", cell: (m) => m.last_read_at ? h("div", {}, kwh(m.last_register_wh), h("div", { class: "small text-body-secondary", text: dateTimeIST(m.last_read_at) })) : "—" },
+        { label: "Actions", cell: actions },
+      ], meters, { caption: "Meters" })
+      : emptyState("No meters here yet. Register one with the form."));
+  } catch (error) {
+    fill("meter-list", errorState(error));
+  }
+}
+
+// Property search for the assign form: the admin types, we list matches without a meter.
+let searchTimer = null;
+assignForm.elements.q.addEventListener("input", () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(async () => {
+    const q = assignForm.elements.q.value.trim();
+    const select = assignForm.elements.property_id;
+    if (q.length < 2) return;
+    try {
+      const found = await get("/admin/properties", { q, has_meter: false, limit: 20 });
+      select.replaceChildren(h("option", { value: "", text: found.length ? `${found.length} match(es): choose one` : "No property without a meter matches" }),
+        ...found.map((p) => h("option", { value: p.property_id, text: addressLine(p.address) })));
+      if (found.length === 1) select.value = found[0].property_id;
+    } catch (error) {
+      notify(error.message, "danger");
+    }
+  }, 300);
+});
+
+onSubmit(assignForm, async (values, form) => {
+  const assigned = await post(`${meterPath(values.meter_id)}/assign`, { property_id: values.property_id });
+  if (values.activate) await post(`${meterPath(values.meter_id)}/activate`);
+  form.reset();
+  notify(`${assigned.meter.serial} is assigned${values.activate ? " and active" : ""}.`);
+  await load();
+});
+
+onSubmit(document.getElementById("meter-form"), async (values, form) => {
+  const meter = await post("/admin/meters", values);
+  form.reset();
+  notify(`Meter ${meter.serial} is registered as ${meter.meter_id}.`);
+  await load();
+});
+
+statusSelect.addEventListener("change", load);
+await load();

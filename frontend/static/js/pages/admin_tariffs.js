@@ -1,3 +1,239 @@
-import { boot } from "../ui.js";
+import { ApiError, api, get, post } from "../api.js";
+import { boot, h, fill, table, badge, emptyState, errorState, onSubmit, notify, showLoading, confirmButton, clearErrors, showErrors, setBusy } from "../ui.js";
+import { dateIST, label, rupees, period } from "../format.js";
 
 await boot("admin");
+const form = document.getElementById("tariff-form");
+
+// The repeating parts of a tariff: each row is one slab or charge.
+const GROUPS = {
+  energy: {
+    key: "energy_slabs", box: "energy-slabs", title: "Energy slab",
+    fields: [
+      { name: "from_units", label: "From (kWh)", type: "number", int: true },
+      { name: "to_units", label: "To (kWh, empty = no limit)", type: "number", int: true, optional: true },
+      { name: "rate_per_kwh", label: "₹ per kWh", decimal: true },
+    ],
+  },
+  load: {
+    key: "load_slabs", box: "load-slabs", title: "Load slab",
+    fields: [
+      { name: "from_kw", label: "Above (kW)", decimal: true },
+      { name: "to_kw", label: "Up to (kW, empty = no limit)", decimal: true, optional: true },
+      { name: "rate_per_kw", label: "₹ per kW", decimal: true },
+    ],
+  },
+  percentage: {
+    key: "percentage_charges", box: "percentage-charges", title: "Percentage charge",
+    fields: [
+      { name: "name", label: "Name" },
+      { name: "percent", label: "Percent", decimal: true },
+      { name: "base", label: "Charged on", options: [["energy+fixed", "Energy + fixed"], ["energy", "Energy"], ["fixed", "Fixed"], ["subtotal", "Subtotal so far"]] },
+    ],
+  },
+  flat: {
+    key: "flat_charges", box: "flat-charges", title: "Flat charge",
+    fields: [
+      { name: "name", label: "Name" },
+      { name: "amount", label: "₹ per month", decimal: true },
+    ],
+  },
+};
+
+let rowCounter = 0;
+
+function addRow(kind, values = {}) {
+  const group = GROUPS[kind];
+  const box = document.getElementById(group.box);
+  const row = h("div", { class: "row g-2 align-items-end mb-2", dataset: { row: kind } });
+  const uid = ++rowCounter;
+  for (const field of group.fields) {
+    const id = `${kind}-${uid}-${field.name}`;
+    const control = field.options
+      ? h("select", { id, class: "form-select form-select-sm", dataset: { name: field.name } },
+        field.options.map(([value, text]) => h("option", { value, text })))
+      : h("input", { id, class: "form-control form-control-sm", dataset: { name: field.name },
+        type: field.type || "text", inputmode: field.decimal ? "decimal" : null, min: field.int ? 0 : null, step: field.int ? 1 : null });
+    if (values[field.name] !== undefined && values[field.name] !== null) control.value = String(values[field.name]);
+    row.append(h("div", { class: "col" }, h("label", { for: id, class: "form-label small mb-1", text: field.label }), control));
+  }
+  const remove = h("button", { type: "button", class: "btn btn-sm btn-outline-danger", text: "Remove", "aria-label": `Remove ${group.title.toLowerCase()}` });
+  remove.addEventListener("click", () => {
+    row.remove();
+    renumber();
+  });
+  row.append(h("div", { class: "col-auto" }, remove));
+  box.append(row);
+  renumber();
+  return row;
+}
+
+// data-field follows the row's position, so the API's "energy_slabs.1.to_units" finds its input.
+function renumber() {
+  for (const group of Object.values(GROUPS)) {
+    document.querySelectorAll(`#${group.box} [data-row]`).forEach((row, index) => {
+      for (const control of row.querySelectorAll("[data-name]")) control.dataset.field = `${group.key}.${index}.${control.dataset.name}`;
+    });
+  }
+}
+
+function rowsOf(kind) {
+  const group = GROUPS[kind];
+  return Array.from(document.querySelectorAll(`#${group.box} [data-row]`)).map((row) => {
+    const item = {};
+    for (const field of group.fields) {
+      const raw = row.querySelector(`[data-name="${field.name}"]`).value.trim();
+      if (raw === "" && field.optional) item[field.name] = null;
+      else if (field.int && /^\d+$/.test(raw)) item[field.name] = Number(raw);
+      else item[field.name] = raw;
+    }
+    return item;
+  });
+}
+
+function draft() {
+  const f = form.elements;
+  const due = f.due_days.value.trim();
+  return {
+    name: f.name.value.trim(),
+    category: f.category.value,
+    effective_from: f.effective_from.value,
+    due_days: /^\d+$/.test(due) ? Number(due) : due,
+    late_payment_surcharge_percent: f.late_payment_surcharge_percent.value.trim(),
+    energy_slabs: rowsOf("energy"),
+    load_slabs: rowsOf("load"),
+    percentage_charges: rowsOf("percentage"),
+    flat_charges: rowsOf("flat"),
+  };
+}
+
+function load(tariff) {
+  for (const group of Object.values(GROUPS)) document.getElementById(group.box).replaceChildren();
+  const f = form.elements;
+  f.name.value = tariff.name || "";
+  f.category.value = tariff.category || "residential";
+  f.effective_from.value = tariff.effective_from || "";
+  f.due_days.value = tariff.due_days ?? 15;
+  f.late_payment_surcharge_percent.value = tariff.late_payment_surcharge_percent ?? "";
+  (tariff.energy_slabs || []).forEach((row) => addRow("energy", row));
+  (tariff.load_slabs || []).forEach((row) => addRow("load", row));
+  (tariff.percentage_charges || []).forEach((row) => addRow("percentage", row));
+  (tariff.flat_charges || []).forEach((row) => addRow("flat", row));
+  clearErrors(form);
+}
+
+// Delhi DERC domestic FY2019-20: the worked example of the billing rules.
+const DERC = {
+  name: "DERC domestic FY2019-20", category: "residential", due_days: 15, late_payment_surcharge_percent: "1.5",
+  energy_slabs: [
+    { from_units: 0, to_units: 200, rate_per_kwh: "3.00" }, { from_units: 200, to_units: 400, rate_per_kwh: "4.50" },
+    { from_units: 400, to_units: 800, rate_per_kwh: "6.50" }, { from_units: 800, to_units: 1200, rate_per_kwh: "7.00" },
+    { from_units: 1200, to_units: null, rate_per_kwh: "8.00" },
+  ],
+  load_slabs: [
+    { from_kw: "0", to_kw: "2", rate_per_kw: "20" }, { from_kw: "2", to_kw: "5", rate_per_kw: "50" },
+    { from_kw: "5", to_kw: "15", rate_per_kw: "100" }, { from_kw: "15", to_kw: "25", rate_per_kw: "200" },
+    { from_kw: "25", to_kw: null, rate_per_kw: "250" },
+  ],
+  percentage_charges: [
+    { name: "Pension trust surcharge", percent: "7", base: "energy+fixed" },
+    { name: "Regulatory asset surcharge", percent: "8", base: "energy+fixed" },
+  ],
+  flat_charges: [],
+};
+
+for (const button of document.querySelectorAll("[data-add]")) {
+  button.addEventListener("click", () => addRow(button.dataset.add).querySelector("input, select").focus());
+}
+document.querySelector("[data-action=fill-derc]").addEventListener("click", () => load({ ...DERC, effective_from: form.elements.effective_from.value }));
+
+onSubmit(form, async () => {
+  const created = await post("/admin/tariffs", draft());
+  notify(`${created.name} (${label(created.category)}) takes effect on ${dateIST(created.effective_from)}.`);
+  await loadList();
+});
+
+// ------------------------------------------------------------------ list
+
+function versionActions(version) {
+  const copy = h("button", { type: "button", class: "btn btn-sm btn-outline-primary", text: "Copy to form", "aria-label": `Copy ${version.name} to the form` });
+  copy.addEventListener("click", () => {
+    load({ ...version.tariff, effective_from: "" });
+    form.elements.effective_from.focus();
+  });
+  const box = h("div", { class: "d-flex flex-wrap gap-1" }, copy);
+  if (!version.locked) {
+    box.append(confirmButton("Delete", "Delete this version?", "Yes, delete", async () => {
+      await api(`/admin/tariffs/${encodeURIComponent(version.category)}/${encodeURIComponent(version.effective_from)}`, { method: "DELETE" });
+      notify(`${version.name} is deleted.`);
+      await loadList();
+    }, "btn btn-sm btn-outline-danger"));
+  }
+  return box;
+}
+
+function slabSummary(tariff) {
+  return tariff.energy_slabs.map((s) => `${s.to_units === null ? `>${s.from_units}` : `${s.from_units}–${s.to_units}`}: ₹${s.rate_per_kwh}`).join(" · ");
+}
+
+async function loadList() {
+  showLoading("tariff-list", "Loading tariffs");
+  try {
+    const versions = await get("/admin/tariffs");
+    fill("tariff-list", versions.length
+      ? table([
+        { label: "Category", cell: (v) => label(v.category) },
+        { label: "Name", cell: (v) => h("div", {}, h("div", { class: "fw-semibold", text: v.name }), h("div", { class: "small text-body-secondary", text: slabSummary(v.tariff) })) },
+        { label: "Effective from", cell: (v) => dateIST(v.effective_from) },
+        { label: "State", cell: (v) => v.locked ? h("span", {}, badge("closed", "Locked"), v.last_priced_period ? h("div", { class: "small text-body-secondary", text: `priced ${period(v.last_priced_period)}` }) : null) : badge("open", "Editable") },
+        { label: "", cell: versionActions },
+      ], versions, { caption: "Tariff versions" })
+      : emptyState("No tariffs yet. Create the first version below."));
+  } catch (error) {
+    fill("tariff-list", errorState(error));
+  }
+}
+
+// ------------------------------------------------------------------ preview
+
+const previewForm = document.getElementById("preview-form");
+onSubmit(previewForm, async (values) => {
+  const body = { category: values.category, units: values.units, sanctioned_load_kw: values.sanctioned_load_kw };
+  if (values.period) body.period = values.period;
+  if (values.source === "draft") {
+    // Errors in the draft belong to the tariff form's fields.
+    clearErrors(form);
+    body.tariff = draft();
+    body.category = body.tariff.category;
+  }
+  let result;
+  try {
+    result = await post("/tariffs/preview", body);
+  } catch (error) {
+    if (body.tariff && error.details && error.details.some((d) => String(d.field).startsWith("tariff."))) {
+      const details = error.details.map((d) => ({ ...d, field: String(d.field).replace(/^tariff\./, "") }));
+      showErrors(form, new ApiError(error.status, { message: "The draft tariff has errors.", details }, error.message));
+    }
+    throw error;
+  }
+  const lines = result.priced.lines;
+  fill("preview-result",
+    h("p", {}, `${result.tariff_name} (${result.tariff_version}) for ${period(result.period)}: `,
+      h("strong", { class: "amount fs-5", id: "preview-total", text: rupees(result.total) })),
+    table([
+      { label: "Charge", cell: (l) => l.label },
+      { label: "Quantity", cell: (l) => l.quantity === null || l.quantity === undefined ? "" : `${l.quantity} ${l.unit || ""}`, numeric: true },
+      { label: "Rate", cell: (l) => l.rate === null || l.rate === undefined ? "" : (l.kind === "percentage" ? `${l.rate}%` : rupees(l.rate)), numeric: true },
+      { label: "Amount", cell: (l) => rupees(l.amount), numeric: true },
+    ], lines, { caption: "Preview line items" }),
+  );
+  setBusy(previewForm, false);
+});
+
+if (!form.elements.effective_from.value) {
+  const today = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Kolkata" }).format(new Date());
+  form.elements.effective_from.value = today;
+}
+addRow("energy", { from_units: 0, to_units: null });
+addRow("load", { from_kw: "0", to_kw: null, rate_per_kw: "0" });
+await loadList();

@@ -1,3 +1,51 @@
-import { boot } from "../ui.js";
+import { get, post } from "../api.js";
+import { boot, h, fill, table, badge, emptyState, errorState, onSubmit, action, link, notify, showLoading, values } from "../ui.js";
+import { dateTimeIST, label } from "../format.js";
 
-await boot("admin");
+const me = await boot("admin");
+const filter = document.getElementById("ticket-filter");
+for (const [key, value] of new URLSearchParams(location.search)) {
+  if (filter.elements[key]) filter.elements[key].value = value;
+}
+
+function assignee(ticket) {
+  if (!ticket.assignee_id) return h("span", { class: "text-body-secondary", text: "Nobody" });
+  return ticket.assignee_id === me.user_id ? "You" : h("span", { class: "font-monospace small", text: ticket.assignee_id });
+}
+
+function assignButton(ticket) {
+  if (ticket.assignee_id === me.user_id || ticket.status === "completed") return "";
+  return action(h("button", { type: "button", class: "btn btn-sm btn-outline-primary", text: "Assign to me", "aria-label": `Assign ${ticket.ticket_id} to me` }), async () => {
+    await post(`/admin/tickets/${encodeURIComponent(ticket.ticket_id)}/assign`);
+    notify(`${ticket.ticket_id} is assigned to you.`);
+    await load(values(filter));
+  });
+}
+
+async function load(query) {
+  showLoading("ticket-list", "Loading tickets");
+  const tickets = await get("/admin/tickets", query);
+  fill("ticket-list", tickets.length
+    ? table([
+      { label: "Number", cell: (t) => link(`admin/ticket.html?id=${encodeURIComponent(t.ticket_id)}`, t.ticket_id, "font-monospace") },
+      { label: "Subject", cell: (t) => t.subject },
+      { label: "Category", cell: (t) => label(t.category) },
+      { label: "Status", cell: (t) => badge(t.status) },
+      { label: "Age", cell: (t) => `${t.age_days} d`, numeric: true },
+      { label: "Raised", cell: (t) => dateTimeIST(t.created_at) },
+      { label: "Assigned", cell: assignee },
+      { label: "", cell: assignButton },
+    ], tickets, { caption: "Tickets, longest waiting first" })
+    : emptyState("No tickets match."));
+}
+
+onSubmit(filter, async (query) => {
+  history.replaceState(null, "", `?${new URLSearchParams(query)}`);
+  await load(query);
+});
+
+try {
+  await load(values(filter));
+} catch (error) {
+  fill("ticket-list", errorState(error));
+}

@@ -1,3 +1,100 @@
-import { boot } from "../ui.js";
+import { get } from "../api.js";
+import { boot, h, fill, facts, table, errorState, link, param, badge } from "../ui.js";
+import { dateIST, dateTimeIST, label, period, rupees, units } from "../format.js";
+import { owes, payHref, statusBadges } from "../bill_view.js";
+import { addressLine } from "../property_view.js";
 
-await boot("customer");
+const me = await boot("user");
+const id = param("id") || "";
+
+const kwh = (wh) => `${(BigInt(wh) / 1000n).toString()}.${String(BigInt(wh) % 1000n).padStart(3, "0")} kWh`;
+
+function reading(title, value) {
+  return h("div", { class: "col-sm-6" }, h("div", { class: "border rounded p-3 h-100" },
+    h("div", { class: "stat-label", text: title }),
+    value ? [h("div", { class: "fs-5 fw-semibold amount", text: kwh(value.register_wh) }),
+      h("div", { class: "small text-body-secondary", text: dateTimeIST(value.read_at) })]
+      : h("div", { class: "text-body-secondary", text: "Not read (estimated)" })));
+}
+
+function lineItems(bill) {
+  const split = bill.share_count > 1;
+  const columns = [
+    { label: "Charge", cell: (l) => l.label },
+    { label: "Quantity", cell: (l) => (l.quantity === null ? "" : `${l.quantity}${l.unit && l.unit !== "INR" ? ` ${l.unit}` : ""}`), numeric: true },
+    { label: "Rate", cell: (l) => (l.rate === null ? "" : l.kind === "percentage" ? `${l.rate}%` : rupees(l.rate)), numeric: true },
+  ];
+  if (split) columns.push({ label: "Whole property", cell: (l) => (l.property_amount === null ? "" : rupees(l.property_amount)), numeric: true });
+  columns.push({ label: split ? "Your share" : "Amount", cell: (l) => h("span", { class: "amount", text: rupees(l.amount) }), numeric: true });
+  const wrapper = table(columns, bill.line_items, { caption: "Charges" });
+  const foot = h("tfoot", {}, h("tr", { class: "fw-semibold" },
+    h("th", { scope: "row", colspan: String(columns.length - 1), text: "Total" }),
+    h("td", { class: "text-end amount", id: "bill-total", text: rupees(bill.total) })));
+  wrapper.querySelector("table").append(foot);
+  return wrapper;
+}
+
+async function load() {
+  try {
+    const bill = await get(`/bills/${encodeURIComponent(id)}`);
+    const [payments, property] = await Promise.all([
+      get(`/bills/${encodeURIComponent(id)}/payments`).catch(() => []),
+      me.role === "customer" ? get(`/properties/${encodeURIComponent(bill.property_id)}`).catch(() => null) : null,
+    ]);
+    document.title = `Bill ${period(bill.period)} · ${document.title.split(" · ").pop()}`;
+    const paid = payments.filter((p) => p.applied);
+    fill("bill",
+      h("div", { class: "d-flex flex-wrap align-items-start gap-3 mb-3" },
+        h("div", { class: "flex-grow-1" },
+          h("h1", { class: "page-title", text: `Electricity bill, ${period(bill.period)}` }),
+          h("p", { class: "text-body-secondary mb-1" }, h("span", { class: "font-monospace", text: bill.bill_id })),
+          statusBadges(bill)),
+        h("div", { class: "d-flex gap-2 no-print" },
+          h("button", { type: "button", class: "btn btn-outline-secondary", text: "Print", on: { click: () => window.print() } }),
+          owes(bill) && me.role === "customer" ? link(payHref(bill.bill_id), `Pay ${rupees(bill.amount_due)}`, "btn btn-primary") : null)),
+      h("div", { class: "row g-4" },
+        h("div", { class: "col-lg-8" },
+          h("section", { class: "card mb-4", "aria-labelledby": "charges-title" }, h("div", { class: "card-body" },
+            h("h2", { class: "h5", id: "charges-title", text: "Charges" }),
+            lineItems(bill),
+            bill.share_count > 1 ? h("p", { class: "small text-body-secondary mb-0", text: `The occupant changed during the month: this is your share for ${bill.share_days_display} (${bill.days_fraction} of the month). The whole property's bill was ${rupees(bill.property_total)}.` }) : null,
+            bill.estimated ? h("p", { class: "small text-body-secondary mb-0", text: "The meter did not answer this month, so the units are estimated from your recent consumption. The next actual reading corrects it." }) : null,
+            bill.trued_up_periods.length ? h("p", { class: "small text-body-secondary mb-0", text: `This bill corrects the estimated ${bill.trued_up_periods.map((p) => period(p)).join(", ")} (${bill.estimated_units_trued_up} kWh estimated then).` }) : null)),
+          h("section", { class: "card mb-4", "aria-labelledby": "registers-title" }, h("div", { class: "card-body" },
+            h("h2", { class: "h5", id: "registers-title", text: "Meter readings" }),
+            h("div", { class: "row g-3 mb-3" }, reading("Previous reading", bill.previous_reading), reading("Current reading", bill.current_reading)),
+            facts([
+              ["Units billed", units(bill.units)],
+              bill.actual_units !== null && bill.actual_units !== bill.units ? ["Units measured", units(bill.actual_units)] : null,
+              bill.share_units ? ["Your share of units", units(bill.share_units)] : null,
+              ["Meter", h("span", { class: "font-monospace", text: bill.meter_id })],
+            ])))),
+        h("div", { class: "col-lg-4" },
+          h("section", { class: "card mb-4", "aria-labelledby": "summary-title" }, h("div", { class: "card-body" },
+            h("h2", { class: "h5", id: "summary-title", text: "Summary" }),
+            facts([
+              ["Amount due", h("strong", { class: "amount", id: "bill-amount-due", text: rupees(bill.amount_due) })],
+              ["Due date", dateIST(bill.due_date)],
+              Number(bill.late_surcharge) > 0 ? ["Late surcharge", rupees(bill.late_surcharge)] : null,
+              ["Late-payment surcharge", `${bill.late_payment_surcharge_percent}% after the due date`],
+              bill.paid_at ? ["Paid", dateTimeIST(bill.paid_at)] : null,
+              ["Issued", dateIST(bill.issued_at)],
+              ["Period", bill.share_days_display],
+              ["Property", property ? link(`property.html?id=${encodeURIComponent(bill.property_id)}`, addressLine(property.address)) : h("span", { class: "font-monospace small", text: bill.property_id })],
+              ["Category", label(bill.category)],
+              ["Sanctioned load", `${bill.sanctioned_load_kw} kW`],
+              ["Tariff", h("span", {}, bill.tariff_name, h("div", { class: "small text-body-secondary", text: bill.tariff_version }))],
+            ], "row mb-0 small"))),
+          h("section", { class: "card mb-4", "aria-labelledby": "payments-title" }, h("div", { class: "card-body" },
+            h("h2", { class: "h5", id: "payments-title", text: "Payments" }),
+            payments.length ? h("ul", { class: "list-unstyled mb-0" }, payments.map((p) => h("li", { class: "mb-2" },
+              h("div", {}, badge(p.status), " ", h("span", { class: "amount", text: rupees(p.amount) }), ` by ${label(p.method)}`),
+              h("div", { class: "small text-body-secondary", text: `${dateTimeIST(p.paid_at)}${p.reference ? ` · ref ${p.reference}` : ""}` }))))
+              : h("p", { class: "text-body-secondary mb-0", text: "No payments yet." }),
+            paid.length === 0 && me.role === "customer" ? link(`tickets.html?bill=${encodeURIComponent(bill.bill_id)}#raise`, "Question about this bill?", "small no-print") : null)))));
+  } catch (error) {
+    fill("bill", errorState(error));
+  }
+}
+
+await load();

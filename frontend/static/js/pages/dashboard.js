@@ -1,3 +1,112 @@
-import { boot } from "../ui.js";
+import { get } from "../api.js";
+import { boot, h, fill, facts, emptyState, errorState, link, badge, table } from "../ui.js";
+import { dateIST, label, period, rupees, units } from "../format.js";
+import { billActions, lastMonths, owes, payHref, statusBadges, unitsByMonth } from "../bill_view.js";
+import { addressLine } from "../property_view.js";
 
-await boot("customer");
+const me = await boot("customer");
+
+const WAITING = {
+  pending_review: ["Your account is waiting for an administrator's review.", "We email you as soon as it is verified. Then you can add your properties and see your bills."],
+  rejected: ["Your account was not approved.", "Please contact the office."],
+  suspended: ["Your account is suspended.", "Please contact the office."],
+};
+
+function outstanding(balance) {
+  const overdue = balance.overdue && Number(balance.overdue) > 0;
+  return [
+    h("p", { class: "stat-value amount mb-1", id: "outstanding-amount", text: rupees(balance.outstanding) }),
+    h("p", { class: "small text-body-secondary mb-2", text: balance.bills.length
+      ? `${balance.bills.length} unpaid bill${balance.bills.length === 1 ? "" : "s"}` : "Nothing to pay. Thank you!" }),
+    overdue ? h("p", { class: "small text-danger fw-semibold mb-2", text: `${rupees(balance.overdue)} is overdue` }) : null,
+    balance.bills.length === 1 ? link(payHref(balance.bills[0].bill_id), "Pay now", "btn btn-primary btn-sm") : null,
+    balance.bills.length > 1 ? link("bills.html?status=unpaid", "See unpaid bills", "btn btn-primary btn-sm") : null,
+  ];
+}
+
+function latestBill(bill) {
+  if (!bill) return emptyState("No bills yet. Your first bill appears after the next monthly meter reading.");
+  return h("div", { class: "row g-3 align-items-center" },
+    h("div", { class: "col-sm-5" },
+      h("p", { class: "mb-1 fw-semibold", text: period(bill.period) }),
+      h("p", { class: "stat-value amount mb-1", id: "latest-amount", text: rupees(bill.total) }),
+      statusBadges(bill)),
+    h("div", { class: "col-sm-7" },
+      facts([
+        ["Units", units(bill.units)],
+        ["Due date", dateIST(bill.due_date)],
+        owes(bill) ? ["Amount due", rupees(bill.amount_due)] : ["Paid", "Yes"],
+      ]),
+      billActions(bill)));
+}
+
+let chart = null;
+function drawChart(bills) {
+  const data = unitsByMonth(bills, lastMonths(12));
+  const canvas = document.getElementById("usage-chart");
+  if (window.Chart) {
+    chart?.destroy();
+    chart = new window.Chart(canvas, {
+      type: "bar",
+      data: {
+        labels: data.map((d) => d.label),
+        datasets: [{ label: "Units (kWh)", data: data.map((d) => d.units), backgroundColor: "#0b4f6c", borderRadius: 4 }],
+      },
+      options: {
+        responsive: true, maintainAspectRatio: false, animation: false,
+        plugins: { legend: { display: false }, tooltip: { callbacks: { label: (item) => `${item.parsed.y} kWh` } } },
+        scales: { y: { beginAtZero: true, title: { display: true, text: "kWh" } } },
+      },
+    });
+  }
+  // The same numbers as a table, for screen readers and for people who prefer numbers.
+  fill("usage-table", h("details", {}, h("summary", { text: "Show as a table" }),
+    table([
+      { label: "Month", cell: (d) => d.label },
+      { label: "Units (kWh)", cell: (d) => String(d.units), numeric: true },
+    ], data, { caption: "Units consumed per month" })));
+}
+
+if (WAITING[me.status]) {
+  const [title, text] = WAITING[me.status];
+  document.getElementById("dashboard-body").hidden = true;
+  fill("account-state", h("div", { class: `alert ${me.status === "pending_review" ? "alert-info" : "alert-warning"}`, role: "status" },
+    h("h2", { class: "h5", text: title }), h("p", { class: "mb-0", text: text }),
+    me.status_reason ? h("p", { class: "mb-0 mt-2", text: `Reason: ${me.status_reason}` }) : null));
+} else {
+  const [balance, bills, properties, tickets] = await Promise.allSettled([
+    get("/me/balance"), get("/bills"), get("/properties"), get("/tickets")]);
+
+  fill("outstanding", ...(balance.status === "fulfilled" ? outstanding(balance.value) : [errorState(balance.reason)]));
+
+  if (bills.status === "fulfilled") {
+    const sorted = [...bills.value].sort((a, b) => (b.period + b.bill_id).localeCompare(a.period + a.bill_id));
+    fill("latest-bill", latestBill(sorted[0]));
+    drawChart(bills.value);
+  } else {
+    fill("latest-bill", errorState(bills.reason));
+  }
+
+  if (properties.status === "fulfilled") {
+    const list = properties.value;
+    fill("dash-properties", list.length
+      ? h("ul", { class: "list-unstyled mb-2" }, list.slice(0, 4).map((p) => h("li", { class: "mb-2" },
+        link(`property.html?id=${encodeURIComponent(p.property_id)}`, addressLine(p.address)),
+        h("div", { class: "small text-body-secondary", text: `${label(p.relationship)} · ${label(p.category)} · ${p.meter_id ? "meter fitted" : "no meter yet"}` }))))
+      : emptyState("No properties yet.", link("properties.html#register", "Register a property", "btn btn-sm btn-primary")),
+    list.length ? link("properties.html", "All properties", "small") : null);
+  } else {
+    fill("dash-properties", errorState(properties.reason));
+  }
+
+  if (tickets.status === "fulfilled") {
+    const open = tickets.value.filter((t) => t.status !== "completed");
+    fill("dash-tickets", tickets.value.length
+      ? h("ul", { class: "list-unstyled mb-2" }, tickets.value.slice(0, 4).map((t) => h("li", { class: "mb-2 d-flex gap-2 align-items-start" },
+        badge(t.status), link(`ticket.html?id=${encodeURIComponent(t.ticket_id)}`, t.subject))))
+      : emptyState("No support requests."),
+    h("p", { class: "small mb-0" }, `${open.length} open · `, link("tickets.html#raise", "Ask for help")));
+  } else {
+    fill("dash-tickets", errorState(tickets.reason));
+  }
+}

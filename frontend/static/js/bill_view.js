@@ -1,0 +1,48 @@
+// Bills as lists and charts: shared by the dashboard and the bills pages.
+
+import { h, badge, link } from "./ui.js";
+import { period, toPaise } from "./format.js";
+
+export const billHref = (id) => `bill.html?id=${encodeURIComponent(id)}`;
+export const payHref = (id) => `pay.html?bill=${encodeURIComponent(id)}`;
+
+export function owes(bill) {
+  return toPaise(bill.amount_due) > 0n;
+}
+
+export function statusBadges(bill) {
+  return h("span", { class: "d-inline-flex flex-wrap gap-1" }, badge(bill.status),
+    bill.estimated ? badge("estimated", "Estimated") : null,
+    bill.share_count > 1 ? badge("info", `Share ${bill.share} of ${bill.share_count}`) : null);
+}
+
+export function billActions(bill) {
+  return h("div", { class: "d-flex flex-wrap gap-1" },
+    link(billHref(bill.bill_id), "View", "btn btn-sm btn-outline-primary"),
+    owes(bill) ? link(payHref(bill.bill_id), "Pay", "btn btn-sm btn-primary") : null);
+}
+
+/** The last `count` months up to this month in IST, as "YYYY-MM", oldest first. */
+export function lastMonths(count = 12, now = new Date()) {
+  const [year, month] = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Kolkata", year: "numeric", month: "2-digit" })
+    .format(now).split("-").map(Number);
+  const months = [];
+  for (let i = count - 1; i >= 0; i -= 1) {
+    const index = year * 12 + (month - 1) - i;
+    months.push(`${Math.floor(index / 12)}-${String((index % 12) + 1).padStart(2, "0")}`);
+  }
+  return months;
+}
+
+/** Units per month: each property's units once per period (a split bill repeats them). */
+export function unitsByMonth(bills, months) {
+  const seen = new Set();
+  const totals = Object.fromEntries(months.map((m) => [m, 0]));
+  for (const bill of bills) {
+    const key = `${bill.property_id}|${bill.period}`;
+    if (!(bill.period in totals) || seen.has(key)) continue;
+    seen.add(key);
+    totals[bill.period] += Number(bill.units) || 0;
+  }
+  return months.map((m) => ({ month: m, label: period(m, true), units: totals[m] }));
+}

@@ -1,0 +1,73 @@
+// A support ticket and its thread, shared by the customer's and the admin's pages.
+
+import { get, post } from "./api.js";
+import { h, badge, facts, onSubmit, link } from "./ui.js";
+import { dateTimeIST, label } from "./format.js";
+
+export const ticketPath = (id) => `/tickets/${encodeURIComponent(id)}`;
+
+export function ticketHeader(ticket) {
+  return h("div", { class: "mb-3" },
+    h("div", { class: "d-flex flex-wrap align-items-center gap-2" },
+      h("h1", { class: "page-title mb-0 me-2", text: ticket.subject }), badge(ticket.status)),
+    h("p", { class: "text-body-secondary mb-0" }, h("span", { class: "font-monospace", text: ticket.ticket_id }),
+      ` · ${label(ticket.category)} · raised ${dateTimeIST(ticket.created_at)}`));
+}
+
+export function ticketFacts(ticket, { billHref, propertyHref } = {}) {
+  return facts([
+    ["Status", badge(ticket.status)],
+    ["Raised", dateTimeIST(ticket.created_at)],
+    ["First reply", ticket.first_admin_response_at ? dateTimeIST(ticket.first_admin_response_at) : "Waiting for a reply"],
+    ticket.resolved_at ? ["Resolved", dateTimeIST(ticket.resolved_at)] : null,
+    ticket.bill_id ? ["Bill", billHref ? link(billHref(ticket.bill_id), ticket.bill_id) : ticket.bill_id] : null,
+    ticket.property_id ? ["Property", propertyHref ? link(propertyHref(ticket.property_id), "View property") : ticket.property_id] : null,
+    ticket.reopen_count ? ["Reopened", `${ticket.reopen_count} time(s)`] : null,
+  ]);
+}
+
+export function resolution(ticket) {
+  if (!ticket.resolution_note) return null;
+  return h("div", { class: "alert alert-success", role: "status" },
+    h("h2", { class: "h6", text: "Resolution" }), h("p", { class: "comment-body mb-0", text: ticket.resolution_note }));
+}
+
+function comment(entry) {
+  if (entry.kind === "status") {
+    return h("li", { class: "small text-body-secondary mb-3" }, h("span", { text: dateTimeIST(entry.created_at) }), " · ",
+      h("span", { text: `${entry.author_name}: ${entry.body}` }));
+  }
+  const admin = entry.author_role === "admin";
+  return h("li", { class: `comment${admin ? " from-admin" : ""}` },
+    h("div", { class: "small text-body-secondary" }, h("strong", { class: "text-body", text: entry.author_name }),
+      admin ? h("span", { class: "badge text-bg-light border ms-1", text: "Support team" }) : null,
+      ` · ${dateTimeIST(entry.created_at)}`),
+    h("p", { class: "comment-body mb-0", text: entry.body }));
+}
+
+/** The description and the conversation, with a form to add to it. */
+export function thread(ticket, onChange) {
+  const form = h("form", { id: "comment-form", class: "mt-3" },
+    h("div", { class: "form-alert", "data-form-alert": true, role: "alert" }),
+    h("label", { for: "comment-body", class: "form-label", text: "Add a comment" }),
+    h("textarea", { id: "comment-body", name: "body", class: "form-control", rows: 3, required: true, maxlength: 4000, "aria-describedby": "comment-body-error" }),
+    h("div", { id: "comment-body-error", class: "invalid-feedback" }),
+    h("button", { type: "submit", class: "btn btn-primary mt-2" },
+      h("span", { class: "spinner-border spinner-border-sm me-1 d-none", "aria-hidden": "true" }), "Send comment"));
+  onSubmit(form, async (values) => {
+    await post(`${ticketPath(ticket.ticket_id)}/comments`, { body: values.body });
+    await onChange("Your comment is added.");
+  });
+  const comments = ticket.comments || [];
+  return h("section", { "aria-labelledby": "thread-title" },
+    h("h2", { class: "h5", id: "thread-title", text: "Conversation" }),
+    h("div", { class: "comment" }, h("div", { class: "small text-body-secondary", text: `Description · ${dateTimeIST(ticket.created_at)}` }),
+      h("p", { class: "comment-body mb-0", text: ticket.description })),
+    comments.length ? h("ol", { class: "list-unstyled mt-3", "aria-label": "Comments" }, comments.map(comment))
+      : h("p", { class: "text-body-secondary mt-3", text: "No comments yet." }),
+    form);
+}
+
+export async function loadTicket(id) {
+  return get(ticketPath(id));
+}

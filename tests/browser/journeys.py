@@ -46,7 +46,8 @@ def sign_up(page: Page, portal: Portal, stack: Stack, person: Person, shots: str
         screenshot(page, f"{shots}-signup-mobile-step")
     page.locator("#mobile-form").get_by_label("SMS code").fill(sms_code(stack, person.mobile))
     page.get_by_role("button", name="Confirm mobile").click()
-    expect(page.get_by_role("heading", name="Thank you, your details are confirmed")).to_be_visible()
+    done = page.get_by_role("heading", name="Thank you, your details are confirmed")
+    expect(done).to_be_visible()
     if shots:
         screenshot(page, f"{shots}-signup-done")
 

@@ -101,9 +101,9 @@ def consumption_wh(seed: int, profile_name: str, start: datetime, end: datetime,
 
 def _cumulative(seed: int, profile_name: str, start: datetime, end: datetime,
                 daily_kwh: float | None) -> int:
+    prof = profile(profile_name)  # an unknown profile is an error even for an empty span
     if end <= start:
         return 0
-    prof = profile(profile_name)
     mean = daily_kwh if daily_kwh is not None else meter_daily_kwh(seed, profile_name)
     start, end = start.astimezone(IST), end.astimezone(IST)
     energy = 0.0

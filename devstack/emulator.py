@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import urllib.request
 from typing import Any
@@ -26,6 +27,8 @@ class Emulator:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Emulator:
+        # moto's werkzeug logs every request; the platform's own logs are what matter.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self.server.start()
         return self
 

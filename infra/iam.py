@@ -41,6 +41,7 @@ class FunctionAccess:
     send_to: tuple[str, ...] = ()       # logical queues it sends to
     consumes: tuple[str, ...] = ()      # logical queues it is triggered by
     secrets: tuple[str, ...] = ()       # logical secrets it reads (infra/stages.py SECRETS)
+    rotates: tuple[str, ...] = ()       # ... and those it writes a new version of
     email: bool = False                 # SES SendEmail from MAIL_FROM
     sms: bool = False                   # SNS SMS publish
     health: bool = False                # DescribeTable / GetQueueUrl on everything (/health)
@@ -53,6 +54,7 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
         tables=dict.fromkeys(ALL_TABLES, FULL),
         send_to=("fanout", "readings"),
         secrets=("server_key", "payment_webhook"), email=True, sms=True, health=True,
+        rotates=("server_key",),  # POST /admin/server-keys/rotate
     ),
     # Resolves a bearer token to its session: one GetItem, nothing else.
     "session_authorizer": FunctionAccess(tables={"sessions": LOOKUP}),
@@ -146,13 +148,18 @@ def policy_document(function: str, stage: StageConfig) -> dict[str, Any]:
             {"Sid": "ReadSecrets", "Effect": "Allow",
              "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
              "Resource": [{"Ref": secret_parameter(s)} for s in access.secrets]},
-            # Secrets are encrypted with the stack's KMS key; decrypting is
-            # allowed only on behalf of Secrets Manager.
-            {"Sid": "DecryptSecretsViaSecretsManager", "Effect": "Allow",
-             "Action": ["kms:Decrypt"], "Resource": [{"Ref": KEY_PARAMETER}],
+            # Secrets are encrypted with the stack's KMS key; it is usable only
+            # on behalf of Secrets Manager (a new version needs a data key).
+            {"Sid": "UseKeyOnlyViaSecretsManager", "Effect": "Allow",
+             "Action": ["kms:Decrypt", *(["kms:GenerateDataKey"] if access.rotates else [])],
+             "Resource": [{"Ref": KEY_PARAMETER}],
              "Condition": {"StringEquals": {"kms:ViaService": {
                  "Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}}},
         ]
+    if access.rotates:
+        statements.append({"Sid": "WriteNewSecretVersions", "Effect": "Allow",
+                           "Action": ["secretsmanager:PutSecretValue"],
+                           "Resource": [{"Ref": secret_parameter(s)} for s in access.rotates]})
     if access.email:
         mail_from = {"Ref": MAIL_FROM_PARAMETER}
         domain = {"Fn::Select": [1, {"Fn::Split": ["@", mail_from]}]}
@@ -191,7 +198,7 @@ def check_functions(app_functions: set[str]) -> None:
         raise ValueError(f"functions without an IAM policy in infra/iam.py: {sorted(missing)}")
     secrets = {s.logical for s in SECRETS}
     for function, access in FUNCTION_ACCESS.items():
-        if set(access.secrets) - secrets:
+        if (set(access.secrets) | set(access.rotates)) - secrets:
             raise ValueError(f"{function} reads secrets infra/stages.py does not define")
     unknown = set(FUNCTION_ACCESS) - set(FUNCTIONS)
     if unknown:

@@ -13,6 +13,7 @@ from functions.api import (
     meters,
     payments,
     properties,
+    runs,
     system,
     tariffs,
     tickets,
@@ -25,7 +26,7 @@ from functions.iot_fanout import handler as iot_fanout
 def all_blueprints() -> list[Blueprint]:
     return [http.auth_blueprint, system.bp, properties.bp, tariffs.bp, tickets.bp,
             accounts.bp, admin_users.bp, meters.bp, device.bp, payments.bp,
-            iot_fanout.bp, billing.bp, bills.bp, *local_only_blueprints()]
+            iot_fanout.bp, billing.bp, bills.bp, runs.bp, *local_only_blueprints()]
 
 
 def local_only_blueprints(stage: str | None = None) -> list[Blueprint]:

@@ -21,6 +21,7 @@ from functions.core.billing_rules.fixtures import (
     EXAMPLE_COMMERCIAL_JSON,
 )
 from functions.core.clock import iso, utcnow
+from functions.core.crypto import generate_private_key, key_id, public_key_b64
 from functions.core.messages import VerifiedReading
 from functions.core.meters.models import METER_ACTIVE, MeterRecord, RawReadingRecord
 from functions.core.meters.repositories import MeterRepository
@@ -98,9 +99,10 @@ def a_meter(prop: PropertyRecord | None, initial_register_wh: int = 0,
     fitted: dict[str, Any] = dict(
         status=METER_ACTIVE, property_id=prop.property_id, owner_id=prop.owner_id,
         assigned_at=utcnow(), activated_at=utcnow()) if prop else dict(status="registered")
+    public_key = generate_private_key().public_key  # a real key nobody holds
     meter = MeterRecord(
-        meter_id=meter_id, serial=f"SN-{meter_id}", public_key=f"key-{meter_id}",
-        public_key_id=f"kid-{meter_id}", model="TestMeter", firmware="1.0",
+        meter_id=meter_id, serial=f"SN-{meter_id}", public_key=public_key_b64(public_key),
+        public_key_id=key_id(public_key), model="TestMeter", firmware="1.0",
         endpoint_url="http://127.0.0.1:9/none", initial_register_wh=initial_register_wh,
         registered_at=utcnow(), **fitted, **fields)
     MeterRepository().create(meter)
@@ -166,3 +168,23 @@ def decided(reading: VerifiedReading, timeout: float = 30.0) -> RawReadingRecord
                       timeout=timeout)
     assert record, f"billing did not decide on {reading.reading_key} in {timeout}s"
     return record
+
+
+def retire(meters: Iterable[MeterRecord]) -> None:
+    """Deactivate test meters, so later runs in the session do not ask them."""
+    for meter in meters:
+        MeterRepository().update(meter, actions=[MeterRecord.status.set("inactive")])
+
+
+def wait_run(as_admin: Any, run_id: str, condition: Callable[[dict[str, Any]], bool],
+             timeout: float = 60.0) -> dict[str, Any]:
+    """Poll the run's progress until `condition(view)` holds."""
+    view: dict[str, Any] = {}
+
+    def check() -> bool:
+        nonlocal view
+        view = as_admin.get(f"/admin/runs/{run_id}").json()
+        return condition(view)
+
+    assert wait_for(check, timeout=timeout, step=0.5), view
+    return view

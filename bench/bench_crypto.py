@@ -48,24 +48,39 @@ class Result:
         return 1.0 / self.seconds_per_op
 
 
-def measure(
-    name: str, operation: Callable[[], object], batch_seconds: float, batches: int
-) -> Result:
-    """Median time per call over `batches` batches of about `batch_seconds` each."""
-    operation()
-    started = time.perf_counter()
+Operation = tuple[str, Callable[[], object]]
+
+
+def _calls_per_batch(operation: Callable[[], object], batch_seconds: float) -> int:
+    operation()  # warm up
+    started = time.process_time()
     calls = 0
-    while time.perf_counter() - started < batch_seconds / 10:  # calibration
+    while time.process_time() - started < batch_seconds / 10:
         operation()
         calls += 1
-    per_batch = max(1, round(calls * batch_seconds / (time.perf_counter() - started)))
-    timings = []
-    for _ in range(batches):
-        started = time.perf_counter()
-        for _ in range(per_batch):
-            operation()
-        timings.append((time.perf_counter() - started) / per_batch)
-    return Result(name, statistics.median(timings))
+    return max(1, round(calls * batch_seconds / (time.process_time() - started)))
+
+
+def measure_interleaved(
+    operations: dict[str, Operation], batch_seconds: float, rounds: int
+) -> dict[str, Result]:
+    """Median time per call of each operation over `rounds` rounds.
+
+    Each round times one batch of every operation in turn, so background load on a shared
+    machine hits the floor and the measured paths alike and the ratios stay meaningful.
+    """
+    sizes = {key: _calls_per_batch(op, batch_seconds) for key, (_, op) in operations.items()}
+    timings: dict[str, list[float]] = {key: [] for key in operations}
+    for _ in range(rounds):
+        for key, (_, operation) in operations.items():
+            started = time.process_time()
+            for _ in range(sizes[key]):
+                operation()
+            timings[key].append((time.process_time() - started) / sizes[key])
+    return {
+        key: Result(name, statistics.median(timings[key]))
+        for key, (name, _) in operations.items()
+    }
 
 
 def pin_to_one_core() -> str:
@@ -79,7 +94,7 @@ def pin_to_one_core() -> str:
 # ---------------------------------------------------------------- workloads
 
 
-def library_floor(batch_seconds: float, batches: int) -> dict[str, Result]:
+def library_floor() -> dict[str, Operation]:
     own = coincurve.PrivateKey()
     peers = [coincurve.PrivateKey().public_key.format() for _ in range(POOL_SIZE)]
     peer_iter = cycle(peers)
@@ -103,11 +118,11 @@ def library_floor(batch_seconds: float, batches: int) -> dict[str, Result]:
         return coincurve.PublicKey(next(peer_iter))
 
     return {
-        "keygen": measure("keygen (PublicKey.from_secret)", keygen, batch_seconds, batches),
-        "ecdh": measure("ECDH (PrivateKey.ecdh, from bytes)", ecdh, batch_seconds, batches),
-        "sign": measure("ECDSA sign (RFC 6979)", sign, batch_seconds, batches),
-        "verify": measure("ECDSA verify (parsed key)", verify, batch_seconds, batches),
-        "parse": measure("point decompression (info)", parse_point, batch_seconds, batches),
+        "keygen": ("keygen (PublicKey.from_secret)", keygen),
+        "ecdh": ("ECDH (PrivateKey.ecdh, from bytes)", ecdh),
+        "sign": ("ECDSA sign (RFC 6979)", sign),
+        "verify": ("ECDSA verify (parsed key)", verify),
+        "parse": ("point decompression (info)", parse_point),
     }
 
 
@@ -132,7 +147,7 @@ def _fixtures() -> tuple[server.PrivateKey, list[MeterFixture]]:
     return server.generate_private_key(), meters
 
 
-def server_workloads(batch_seconds: float, batches: int) -> dict[str, Result]:
+def server_workloads() -> dict[str, Operation]:
     server_key, meters = _fixtures()
     meter_keys = {meter_id: key for meter_id, key, _ in meters}
     meter_pubs = {m: server.public_key_bytes(key) for m, key in meter_keys.items()}
@@ -185,15 +200,13 @@ def server_workloads(batch_seconds: float, batches: int) -> dict[str, Result]:
         return accept_reading
 
     return {
-        "build": measure("build read request", build_request, batch_seconds, batches),
-        "accept": measure("accept reading (key bytes)", accept(meter_pubs), batch_seconds, batches),
-        "accept_cached": measure(
-            "accept reading (parsed key cached)", accept(parsed_pubs), batch_seconds, batches
-        ),
+        "build": ("build read request", build_request),
+        "accept": ("accept reading (key bytes)", accept(meter_pubs)),
+        "accept_cached": ("accept reading (parsed key cached)", accept(parsed_pubs)),
     }
 
 
-def meter_workloads(batch_seconds: float, batches: int) -> dict[str, Result]:
+def meter_workloads() -> dict[str, Operation]:
     server_key = meter.load_private_key(hashlib.sha256(b"bench server").digest())
     meter_key = meter.load_private_key(hashlib.sha256(b"bench meter").digest())
     server_pub = meter.public_key_bytes(server_key)
@@ -232,8 +245,8 @@ def meter_workloads(batch_seconds: float, batches: int) -> dict[str, Result]:
         )
 
     return {
-        "meter_open": measure("meter: open read request", open_request, batch_seconds, batches),
-        "meter_seal": measure("meter: seal reading", seal_reading, batch_seconds, batches),
+        "meter_open": ("meter: open read request", open_request),
+        "meter_seal": ("meter: seal reading", seal_reading),
     }
 
 
@@ -248,7 +261,8 @@ def _row(result: Result, floor: float | None = None) -> str:
     return line
 
 
-def report(lib: dict[str, Result], srv: dict[str, Result], mtr: dict[str, Result]) -> bool:
+def report(results: dict[str, Result]) -> bool:
+    lib = srv = mtr = results
     build_floor = 1 / (
         lib["keygen"].seconds_per_op + lib["ecdh"].seconds_per_op + lib["sign"].seconds_per_op
     )
@@ -280,8 +294,8 @@ def report(lib: dict[str, Result], srv: dict[str, Result], mtr: dict[str, Result
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch-seconds", type=float, default=0.2)
-    parser.add_argument("--batches", type=int, default=5)
+    parser.add_argument("--batch-seconds", type=float, default=0.15)
+    parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
     pinning = pin_to_one_core()
     print(
@@ -290,10 +304,10 @@ def main() -> int:
         f"{version('cryptography')}, ecdsa {version('ecdsa')}, pyaes {version('pyaes')}"
     )
     print()
-    lib = library_floor(args.batch_seconds, args.batches)
-    srv = server_workloads(args.batch_seconds, args.batches)
-    mtr = meter_workloads(args.batch_seconds, args.batches)
-    report(lib, srv, mtr)
+    server_side = {**library_floor(), **server_workloads()}
+    results = measure_interleaved(server_side, args.batch_seconds, args.rounds)
+    results |= measure_interleaved(meter_workloads(), args.batch_seconds, 3)
+    report(results)
     return 0
 
 

@@ -382,7 +382,14 @@ def _is_count(value: Any) -> bool:
 
 
 def _is_url(value: Any) -> bool:
-    return isinstance(value, str) and len(value) <= 512 and value.startswith(("https://", "http://"))
+    """http(s) URL of printable ASCII without spaces, at most 512 characters."""
+    if not isinstance(value, str) or len(value) > 512:
+        return False
+    for scheme in ("https://", "http://"):
+        if value.startswith(scheme):
+            rest = value[len(scheme) :]
+            return bool(rest) and all("!" <= char <= "~" for char in rest)
+    return False
 
 
 _SCHEMAS: dict[str, dict[str, Any]] = {
@@ -410,7 +417,9 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
         "nonce": _is_nonce,
         "meter_id": _matches(_ID),
         "code": _matches(_ERROR_CODE),
-        "message": lambda value: isinstance(value, str) and len(value) <= 256,
+        "message": lambda value: isinstance(value, str)
+        and len(value) <= 256
+        and value.isprintable(),
     },
 }
 
@@ -592,19 +601,21 @@ def parse_envelope(data: bytes | str | Mapping[str, Any]) -> Envelope:
         raise MalformedEnvelope("bad_field", "sender is not a valid id")
     if not isinstance(wire["rcpt"], str) or not _KEY_ID.fullmatch(wire["rcpt"]):
         raise MalformedEnvelope("bad_field", "rcpt is not a key id")
+    epk = b64u_decode(wire["epk"], field="epk", length=33)
+    epk_key = load_public_key(epk)
+    iv = b64u_decode(wire["iv"], field="iv", length=16)
     if isinstance(wire["ct"], str) and len(wire["ct"]) > _MAX_CT_CHARS:
         raise MalformedEnvelope("too_large", "ciphertext too long")
     ciphertext = b64u_decode(wire["ct"], field="ct")
     if not ciphertext or len(ciphertext) % _BLOCK:
         raise MalformedEnvelope("bad_field_length", "ct must be a non-empty multiple of 16")
-    epk = b64u_decode(wire["epk"], field="epk", length=33)
     return Envelope(
         msg_type=wire["type"],
         sender=wire["sender"],
         rcpt=wire["rcpt"],
         epk=epk,
-        epk_key=load_public_key(epk),
-        iv=b64u_decode(wire["iv"], field="iv", length=16),
+        epk_key=epk_key,
+        iv=iv,
         ct=ciphertext,
         mac=b64u_decode(wire["mac"], field="mac", length=32),
         sig=b64u_decode(wire["sig"], field="sig", length=64),
@@ -634,10 +645,8 @@ def open_envelope(
     if not hmac.compare_digest(expected_mac, env.mac):
         raise BadMac("bad_mac", "HMAC over epk||iv||ct does not verify")
     plaintext = aes_cbc_decrypt(okm[:32], env.iv, env.ct)
-    payload = _parse_json_object(plaintext, what="payload")
+    payload = _parse_json_object(plaintext, what="payload")  # strict; formatting is free
     validate_payload(env.msg_type, payload)
-    if canonical_json(payload) != plaintext:
-        raise MalformedEnvelope("non_canonical_payload", "plaintext is not canonical JSON")
     if env.msg_type in _METER_TYPES and payload["meter_id"] != env.sender:
         raise InvalidPayload("sender_mismatch", "payload meter_id differs from sender")
     return OpenedMessage(env.msg_type, env.sender, payload, signer_index, env.rcpt)

@@ -9,6 +9,7 @@ import pytest
 
 import device_client.crypto as meter
 import functions.core.crypto as server
+from functions.core.crypto import payloads
 
 IMPLS = pytest.mark.parametrize("impl", [server, meter], ids=["server", "meter"])
 NOW = datetime(2025, 2, 1, 12, 0, 0, tzinfo=UTC)
@@ -46,6 +47,19 @@ def test_new_read_request_is_valid_and_fresh() -> None:
     meter.validate_payload("read_request", first)
 
 
+def test_nonce_pattern_accepts_exactly_the_canonical_encodings_of_32_bytes() -> None:
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    for last in alphabet:
+        candidate = "A" * 42 + last
+        try:
+            server.b64u_decode(candidate, field="nonce", length=32)
+            decodes = True
+        except server.MalformedEnvelope:
+            decodes = False
+        assert payloads._is_nonce(candidate) == decodes == meter._is_nonce(candidate), last
+    assert sum(payloads._is_nonce("A" * 42 + last) for last in alphabet) == 16
+
+
 @pytest.mark.parametrize("ttl", [timedelta(0), timedelta(seconds=-1), timedelta(days=8)])
 def test_read_request_ttl_bounds(ttl: timedelta) -> None:
     with pytest.raises(ValueError, match="ttl"):
@@ -72,6 +86,10 @@ def test_read_request_ttl_bounds(ttl: timedelta) -> None:
         ("run_id", ""),
         ("reply_to", "ftp://example"),
         ("reply_to", "https://" + "a" * 600),
+        ("reply_to", "https://"),
+        ("reply_to", "https://example.com/a b"),
+        ("reply_to", "https://exämple.com/"),
+        ("reply_to", "https://example.com/\n"),
     ],
 )
 def test_bad_read_request_fields(impl: Any, field: str, value: Any) -> None:
@@ -102,7 +120,14 @@ def test_bad_reading_fields(impl: Any, field: str, value: Any) -> None:
 def test_error_payload_limits(impl: Any) -> None:
     error = meter.make_error("A" * 43, meter_id="MTR-1", code="busy", message="m" * 256)
     impl.validate_payload("error", error)
-    for field, value in (("message", "m" * 257), ("code", "Bad-Code"), ("code", "")):
+    bad_values = (
+        ("message", "m" * 257),
+        ("message", "line\nbreak"),
+        ("message", "lone \ud800 surrogate"),
+        ("code", "Bad-Code"),
+        ("code", ""),
+    )
+    for field, value in bad_values:
         with pytest.raises(impl.InvalidPayload):
             impl.validate_payload("error", {**error, field: value})
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import hmac
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Set
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypedDict
 
-from .encoding import MAX_SAFE_INTEGER, b64u_decode, b64u_encode
+from .encoding import MAX_SAFE_INTEGER, b64u_encode
 from .errors import InvalidPayload, MalformedEnvelope, ReplayRejected, UnsupportedVersion
 
 PROTOCOL_VERSION = 1
@@ -32,6 +32,7 @@ ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 _TIMESTAMP_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 _PERIOD_PATTERN = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 _ERROR_CODE_PATTERN = re.compile(r"[a-z0-9_]{1,64}")
+_URL_PATTERN = re.compile(r"https?://[!-~]+")  # printable ASCII, no spaces
 _TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -89,12 +90,12 @@ def _is_id(value: Any) -> bool:
     return isinstance(value, str) and ID_PATTERN.fullmatch(value) is not None
 
 
+# 32 bytes = 43 base64url characters; the last one carries 4 bits and 2 zero bits.
+_NONCE_PATTERN = re.compile(r"[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]")
+
+
 def _is_nonce(value: Any) -> bool:
-    try:
-        b64u_decode(value, field="nonce", length=NONCE_LEN)
-    except MalformedEnvelope:
-        return False
-    return True
+    return isinstance(value, str) and _NONCE_PATTERN.fullmatch(value) is not None
 
 
 def _is_timestamp(value: Any) -> bool:
@@ -119,7 +120,7 @@ def _is_url(value: Any) -> bool:
     return (
         isinstance(value, str)
         and len(value) <= MAX_REPLY_TO_LEN
-        and value.startswith(("https://", "http://"))
+        and _URL_PATTERN.fullmatch(value) is not None
     )
 
 
@@ -128,7 +129,8 @@ def _is_error_code(value: Any) -> bool:
 
 
 def _is_error_message(value: Any) -> bool:
-    return isinstance(value, str) and len(value) <= MAX_ERROR_MESSAGE_LEN
+    # Printable only: no control characters for logs and admin pages, no lone surrogates.
+    return isinstance(value, str) and len(value) <= MAX_ERROR_MESSAGE_LEN and value.isprintable()
 
 
 def _is_version(value: Any) -> bool:
@@ -172,15 +174,19 @@ def validate_payload(msg_type: str, payload: Mapping[str, Any]) -> None:
         raise MalformedEnvelope("unknown_type", f"unknown message type {msg_type!r}")
     if payload.get("v") != PROTOCOL_VERSION or not _is_version(payload.get("v")):
         raise UnsupportedVersion("unsupported_version", "payload v must be 1")
-    missing = schema.keys() - payload.keys()
-    if missing:
-        raise InvalidPayload("payload_missing_field", f"{msg_type} lacks {sorted(missing)}")
-    unknown = payload.keys() - schema.keys()
-    if unknown:
-        raise InvalidPayload("payload_unknown_field", f"{msg_type} has unknown {sorted(unknown)}")
+    if payload.keys() != schema.keys():
+        _raise_field_set_error(msg_type, schema.keys(), payload.keys())
     for name, check in schema.items():
         if not check(payload[name]):
             raise InvalidPayload("payload_bad_field", f"{msg_type}.{name} is invalid")
+
+
+def _raise_field_set_error(msg_type: str, expected: Set[str], present: Set[str]) -> None:
+    missing = expected - present
+    if missing:
+        raise InvalidPayload("payload_missing_field", f"{msg_type} lacks {sorted(missing)}")
+    unknown = present - expected
+    raise InvalidPayload("payload_unknown_field", f"{msg_type} has unknown {sorted(unknown)}")
 
 
 # ---------------------------------------------------------------- builders

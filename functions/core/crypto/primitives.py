@@ -78,9 +78,14 @@ def x963_kdf(shared_secret: bytes, length: int, shared_info: bytes = b"") -> byt
 
 
 def derive_keys(shared_secret: bytes, shared_info: bytes) -> tuple[bytes, bytes]:
-    """(AES-256 key, HMAC-SHA-256 key) = first and second 32 bytes of the KDF output."""
-    okm = x963_kdf(shared_secret, AES_KEY_LEN + MAC_KEY_LEN, shared_info)
-    return okm[:AES_KEY_LEN], okm[AES_KEY_LEN:]
+    """(AES-256 key, HMAC-SHA-256 key) = x963_kdf(Z, 64, SharedInfo) split in two halves.
+
+    Unrolled: with SHA-256 the two 32-byte keys are exactly the KDF blocks for counters
+    1 and 2 (a unit test compares with x963_kdf and cryptography's X963KDF).
+    """
+    aes_key = hashlib.sha256(shared_secret + b"\x00\x00\x00\x01" + shared_info).digest()
+    mac_key = hashlib.sha256(shared_secret + b"\x00\x00\x00\x02" + shared_info).digest()
+    return aes_key, mac_key
 
 
 def pkcs7_pad(data: bytes) -> bytes:
@@ -138,7 +143,7 @@ def check_signature_encoding(signature: bytes) -> None:
 
 
 def verify_compact(public: PublicKey, signature: bytes, message: bytes) -> bool:
-    """True when a well-formed low-S signature verifies; call check_signature_encoding first."""
+    """True only for a valid, low-S signature (libsecp256k1 refuses high-S and r, s >= n)."""
     parsed = ffi.new("secp256k1_ecdsa_signature *")
     if not lib.secp256k1_ecdsa_signature_parse_compact(_CTX, parsed, signature):
         return False

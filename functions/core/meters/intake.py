@@ -2,20 +2,20 @@
 
 Order (docs/meter-protocol.md sections 9 and 12): size; envelope structure; the meter named
 in the clear by ``sender`` must be known and active; signature with the meter's key ON
-RECORD and MAC with the server key named by ``rcpt``; decryption and payload schema; the
-outstanding request of that meter and nonce; expiry, run and counter rules; then ONE
-DynamoDB transaction that consumes the request (outstanding -> answered), advances the
-meter's counter (only upwards, only while the meter is active and its key unchanged) and
-stores the raw reading. Only then is the reading put on the readings queue.
+RECORD and MAC with the server key named by ``rcpt``; decryption and payload schema; then
+ONE DynamoDB transaction whose conditions are the replay rules: it consumes the request
+(answerable -> answered, only for this meter and run, before expiry, issued before the
+reading), advances the meter's counter (only upwards, only while the meter is active and
+its key unchanged) and stores the raw reading. Only then is the reading put on the readings
+queue. A refused transaction reads the request back to name the precise reason.
 
 Every refusal raises ``ReadingRejected`` carrying the precise reason, and is recorded in the
 readings table; the HTTP layer answers all of them with the same generic 400.
 
-AWS calls per accepted reading: read request GetItem, one TransactWriteItems, one SQS
-SendMessage, one run-counter UpdateItem. Meter keys and the server keys are cached in
-memory (the transaction's conditions keep a stale cache from ever accepting a reading
-from a deactivated meter or with a rotated-out key).
-"""
+AWS calls per accepted reading: the meter's GetItem (cached for a minute), one
+TransactWriteItems, one SQS SendMessage, one run-counter UpdateItem. The server keys and
+each run's period are cached in memory; the transaction's conditions keep a stale cache
+from ever accepting a reading from a deactivated meter or with a rotated-out key."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ from pynamodb.exceptions import TransactWriteError
 from functions.core.aws import client
 from functions.core.clock import iso, utcnow
 from functions.core.crypto import (
+    CLOCK_SKEW,
     MAX_ENVELOPE_BYTES,
     METER_MESSAGE_TYPES,
     CryptoError,
@@ -73,6 +74,7 @@ from functions.core.meters.repositories import (
 from functions.core.meters.schemas import RejectionView
 from functions.core.meters.server_key import ServerKeys, server_keys
 from functions.core.resources import queue
+from functions.core.runs.models import BillingRunRecord
 from functions.core.runs.progress import count
 
 # A delivery that timed out may still have reached the meter: its answer is accepted.
@@ -157,6 +159,13 @@ class MeterKeyCache:
             self._entries[meter_id] = entry
         return entry
 
+    def remember_counter(self, meter_id: str, counter: int) -> None:
+        """Keep the cached record's counter current after an accepted reading."""
+        with self._lock:
+            entry = self._entries.get(meter_id)
+            if entry is not None:
+                entry.meter.last_counter = counter
+
     def forget(self, meter_id: str | None = None) -> None:
         with self._lock:
             if meter_id is None:
@@ -166,6 +175,29 @@ class MeterKeyCache:
 
 
 meter_cache = MeterKeyCache()
+
+
+class RunPeriods:
+    """run_id -> period, from the billing run records (a run's period never changes)."""
+
+    def __init__(self) -> None:
+        self._periods: dict[str, str] = {}
+
+    def get(self, run_id: str) -> str | None:
+        period = self._periods.get(run_id)
+        if period is None:
+            try:
+                period = str(BillingRunRecord.get(run_id).period)
+            except BillingRunRecord.DoesNotExist:
+                return None
+            if len(self._periods) > 1000:
+                self._periods.clear()
+            self._periods[run_id] = period
+        return period
+
+
+run_periods = RunPeriods()
+UNKNOWN_PERIOD = "unknown"
 
 
 # ---------------------------------------------------------------- the service
@@ -206,14 +238,9 @@ class ReadingIntake:
         opened, entry = self._open(envelope, entry, keys)
         claimed["nonce"] = opened.payload.get("nonce")
         claimed["run_id"] = opened.payload.get("run_id")
-        request = self.requests.get(opened.payload["nonce"])
-        if request is None or request.meter_id != entry.meter.meter_id:
-            raise ReadingRejected("unknown_request", "no request with this nonce for the meter")
-        if request.status not in ANSWERABLE:
-            raise ReadingRejected("duplicate_reading", f"request is already {request.status}")
         if opened.msg_type == "error":
-            return self._meter_error(opened, request, received)
-        return self._reading(envelope, opened, entry.meter, request, received)
+            return self._meter_error(opened, entry.meter, received)
+        return self._reading(opened, entry.meter, received)
 
     # ---- steps ---------------------------------------------------------------
 
@@ -250,25 +277,30 @@ class ReadingIntake:
         return open_envelope(envelope, recipient_priv=keys.private_keys(),
                              sender_pub=entry.key, expect_type=METER_MESSAGE_TYPES)
 
-    def _reading(self, envelope: Envelope, opened: OpenedMessage, meter: MeterRecord,
-                 request: ReadRequestRecord, received: Received) -> Accepted:
+    def _reading(self, opened: OpenedMessage, meter: MeterRecord, received: Received
+                 ) -> Accepted:
+        """Consume the request and store the reading in ONE transaction whose conditions
+        are the replay rules (docs/meter-protocol.md section 9): the request exists for
+        this meter and run, is still answerable, has not expired and was issued before the
+        reading was taken; the counter is above the last accepted one; the meter is still
+        active with the key that verified the signature. Only a refused transaction reads
+        the request back, to record the precise reason."""
         payload = opened.payload
-        last_counter = None if meter.last_counter is None else int(meter.last_counter)
-        try:
-            check_reading(payload, request=_request_mapping(request), now=received.at,
-                          last_counter=last_counter)
-        except ReplayRejected as error:
-            raise ReadingRejected(error.reason, error.detail) from error
         read_at = parse_timestamp(payload["read_at"])
         counter = int(payload["counter"])
+        if read_at > received.at + CLOCK_SKEW:
+            raise ReadingRejected("read_in_future", "read_at is in the future")
+        run_id = str(payload["run_id"])
+        period = self._period_of(run_id, payload["nonce"])
         reading_key = f"{READING_PREFIX}{iso(read_at)}#{counter:012d}"
         reading = RawReadingRecord(
-            meter.meter_id, reading_key, run_id=request.run_id, period=request.period,
-            nonce=request.nonce, counter=counter, register_wh=int(payload["register_wh"]),
-            read_at=read_at, received_at=received.at, property_id=meter.property_id,
+            meter.meter_id, reading_key, run_id=run_id, period=period, nonce=payload["nonce"],
+            counter=counter, register_wh=int(payload["register_wh"]), read_at=read_at,
+            received_at=received.at, property_id=meter.property_id,
             envelope=received.body.decode("utf-8"),
             payload=json.dumps(payload, sort_keys=True, separators=(",", ":")),
             server_key_id=opened.recipient_key_id)
+        request = ReadRequestRecord(payload["nonce"])
         try:
             with _transaction() as transaction:
                 transaction.update(
@@ -278,7 +310,9 @@ class ReadingIntake:
                              ReadRequestRecord.reading_key.set(reading_key)],
                     condition=ReadRequestRecord.status.is_in(*ANSWERABLE)
                     & (ReadRequestRecord.meter_id == meter.meter_id)
-                    & (ReadRequestRecord.expires_at >= received.at))
+                    & (ReadRequestRecord.run_id == run_id)
+                    & (ReadRequestRecord.expires_at >= received.at)
+                    & (ReadRequestRecord.issued_at <= read_at + CLOCK_SKEW))
                 transaction.update(
                     meter,
                     actions=[MeterRecord.last_counter.set(counter),
@@ -290,53 +324,78 @@ class ReadingIntake:
                        | (MeterRecord.last_counter < counter)))
                 transaction.save(reading, condition=RawReadingRecord.reading_key.does_not_exist())
         except TransactWriteError as error:
-            raise self._why_not_consumed(error, request, meter, counter) from error
-        self.cache.forget(meter.meter_id)  # its counter moved on
+            raise self._why_not_consumed(error, payload, meter, received) from error
+        self.cache.remember_counter(meter.meter_id, counter)
         send_verified_reading(reading)
-        count(request.run_id, answered=1)
-        return Accepted("reading", meter.meter_id, reading_key, request.run_id)
+        count(run_id, answered=1)
+        return Accepted("reading", meter.meter_id, reading_key, run_id)
 
-    def _meter_error(self, opened: OpenedMessage, request: ReadRequestRecord,
-                     received: Received) -> Accepted:
+    def _period_of(self, run_id: str, nonce: str) -> str:
+        """The billing period of the run (cached: one run serves thousands of readings);
+        for a run without a record, the period stored on the request."""
+        period = run_periods.get(run_id)
+        if period is None:
+            request = self.requests.get(nonce)
+            period = request.period if request is not None else UNKNOWN_PERIOD
+        return period
+
+    def _meter_error(self, opened: OpenedMessage, meter: MeterRecord, received: Received
+                     ) -> Accepted:
         """An authentic "cannot read" answer: it consumes the request (status failed)."""
-        if received.at > request.expires_at:
-            raise ReadingRejected("request_expired", "error answer after expiry")
+        nonce = opened.payload["nonce"]
         try:
-            request.update(
+            ReadRequestRecord(nonce).update(
                 actions=[ReadRequestRecord.status.set(REQUEST_FAILED),
                          ReadRequestRecord.answered_at.set(received.at),
                          ReadRequestRecord.error_code.set(opened.payload["code"])],
-                condition=ReadRequestRecord.status.is_in(*ANSWERABLE))
+                condition=ReadRequestRecord.status.is_in(*ANSWERABLE)
+                & (ReadRequestRecord.meter_id == meter.meter_id)
+                & (ReadRequestRecord.expires_at >= received.at))
         except Exception as error:
             if getattr(error, "cause_response_code", "") == "ConditionalCheckFailedException":
-                raise ReadingRejected("duplicate_reading", "request already consumed") from error
+                raise self._request_refusal(opened.payload, meter, received) from error
             raise
         logger.warning("meter reported an error", extra={
-            "meter_id": request.meter_id, "run_id": request.run_id,
-            "code": opened.payload["code"], "detail": opened.payload["message"][:256]})
-        return Accepted("error", request.meter_id, None, request.run_id)
+            "meter_id": meter.meter_id, "code": opened.payload["code"],
+            "detail": opened.payload["message"][:256]})
+        return Accepted("error", meter.meter_id, None, None)
 
-    def _why_not_consumed(self, error: TransactWriteError, request: ReadRequestRecord,
-                          meter: MeterRecord, counter: int) -> Exception:
+    def _request_refusal(self, payload: dict[str, Any], meter: MeterRecord,
+                         received: Received) -> ReadingRejected:
+        """Why the request could not be consumed: read it back and apply the rules."""
+        request = self.requests.get(payload["nonce"])
+        if request is None or request.meter_id != meter.meter_id:
+            return ReadingRejected("unknown_request", "no request with this nonce for the meter")
+        if request.status not in ANSWERABLE:
+            return ReadingRejected("duplicate_reading", f"request is already {request.status}")
+        if "run_id" not in payload:  # an error answer: only expiry is left
+            return ReadingRejected("request_expired", "answer after the request expired")
+        try:
+            check_reading(payload, request=_request_mapping(request), now=received.at,
+                          last_counter=None)
+        except ReplayRejected as error:
+            return ReadingRejected(error.reason, error.detail)
+        return ReadingRejected("request_changed", "request changed while being answered")
+
+    def _why_not_consumed(self, error: TransactWriteError, payload: dict[str, Any],
+                          meter: MeterRecord, received: Received) -> Exception:
+        """The precise reason a refused transaction was refused, found by reading the items
+        back (emulators do not all report per-item cancellation reasons)."""
         if getattr(error, "cause_response_code", "") != "TransactionCanceledException":
             return error  # infrastructure trouble: a 500, the meter retries
-        reasons = [getattr(r, "code", None) for r in (error.cancellation_reasons or [])]
-        if reasons and reasons[0] == "ConditionalCheckFailed":
-            current = self.requests.get(request.nonce)
-            if current is not None and current.status not in ANSWERABLE:
-                return ReadingRejected("duplicate_reading", f"request is {current.status}")
-            return ReadingRejected("request_expired", "request expired before it was consumed")
-        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-            fresh = self.cache.get(meter.meter_id, fresh=True)
-            if fresh is None or fresh.meter.status != METER_ACTIVE:
-                return ReadingRejected("meter_inactive", "meter deactivated meanwhile")
-            if fresh.meter.public_key_id != meter.public_key_id:
-                return ReadingRejected("bad_signature", "meter key rotated meanwhile")
-            return ReadingRejected("counter_replay", f"counter {counter} is not above "
-                                   f"{fresh.meter.last_counter}")
-        if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
-            return ReadingRejected("duplicate_reading", "same reading stored already")
-        return error
+        refusal = self._request_refusal(payload, meter, received)
+        if refusal.reason != "request_changed":
+            return refusal
+        fresh = self.cache.get(meter.meter_id, fresh=True)
+        if fresh is None or fresh.meter.status != METER_ACTIVE:
+            return ReadingRejected("meter_inactive", "meter deactivated meanwhile")
+        if fresh.meter.public_key_id != meter.public_key_id:
+            return ReadingRejected("bad_signature", "meter key rotated meanwhile")
+        last = fresh.meter.last_counter
+        if last is not None and int(payload["counter"]) <= int(last):
+            return ReadingRejected("counter_replay", f"counter {payload['counter']} is not "
+                                   f"above {int(last)}")
+        return ReadingRejected("duplicate_reading", "the same reading is stored already")
 
     def _record(self, received: Received, rejection: ReadingRejected,
                 claimed: dict[str, Any]) -> None:

@@ -163,7 +163,8 @@ def deploy_stack(target: Target, name: str, template_url: str,
         cfn.get_waiter("stack_delete_complete").wait(StackName=name)
         existing = None
     change_set = f"deploy-{int(time.time())}"
-    kind = "UPDATE" if existing else "CREATE"
+    # REVIEW_IN_PROGRESS: a first change set was made but never executed.
+    kind = "UPDATE" if existing and existing["StackStatus"] != "REVIEW_IN_PROGRESS" else "CREATE"
     cfn.create_change_set(
         StackName=name, ChangeSetName=change_set, ChangeSetType=kind, TemplateURL=template_url,
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
@@ -186,10 +187,18 @@ def deploy_stack(target: Target, name: str, template_url: str,
     try:
         cfn.get_waiter(waiter).wait(StackName=name, WaiterConfig={"Delay": 10, "MaxAttempts": 360})
     except WaiterError as exc:
-        raise DeployError(f"{name}: {kind.lower()} failed; see the stack's events in the "
-                          f"CloudFormation console ({exc})") from exc
+        raise DeployError(f"{name}: {kind.lower()} failed:\n{failure_reasons(target, name)}"
+                          ) from exc
     print(f"  {name}: {kind.lower()}d")
     return stack_outputs(describe_stack(target, name) or {})
+
+
+def failure_reasons(target: Target, name: str, limit: int = 10) -> str:
+    """The stack's most recent failed resources and why, newest first."""
+    events = target.client("cloudformation").describe_stack_events(StackName=name)["StackEvents"]
+    failed = [f"  {e['LogicalResourceId']}: {e.get('ResourceStatusReason', '')}"
+              for e in events if e["ResourceStatus"].endswith("_FAILED")]
+    return "\n".join(failed[:limit]) or "  (no failed resource reported; see the console)"
 
 
 def write_json(path: Path, document: dict[str, Any]) -> Path:

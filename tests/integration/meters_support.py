@@ -18,8 +18,13 @@ from typing import Any
 from device_client import crypto as meter_crypto
 from functions.core.clock import epoch, utcnow
 from functions.core.crypto import new_read_request, parse_timestamp
-from functions.core.meters.models import ReadRequestRecord
-from functions.core.meters.repositories import ReadRequestRepository
+from functions.core.meters.models import (
+    METER_ACTIVE,
+    METER_INACTIVE,
+    MeterRecord,
+    ReadRequestRecord,
+)
+from functions.core.meters.repositories import MeterRepository, ReadRequestRepository
 from functions.core.runs.models import BillingRunRecord
 
 HOME = {"line1": "7 Residency Road", "city": "Bengaluru", "state": "Karnataka",
@@ -49,11 +54,25 @@ def register_meter(admin_client: Any, *, key: Any = None, serial: str | None = N
     return response.json(), key
 
 
+FITTED: list[str] = []  # meter ids activated by a test, retired after it
+
+
+def retire_fitted() -> None:
+    """Deactivate the meters the test activated, so later billing runs in the session do
+    not try to reach them (their endpoints are gone)."""
+    repository = MeterRepository()
+    while FITTED:
+        meter = repository.get(FITTED.pop())
+        if meter is not None and meter.status == METER_ACTIVE:
+            repository.update(meter, actions=[MeterRecord.status.set(METER_INACTIVE)])
+
+
 def fitted_meter(admin_client: Any, customer_client: Any, **options: Any
                  ) -> tuple[dict[str, Any], Any, dict[str, Any]]:
     """A meter registered, assigned to a new property of the customer and activated.
     Returns (meter view, private key, provisioning config)."""
     meter, key = register_meter(admin_client, **options)
+    FITTED.append(meter["meter_id"])
     property_id = new_property(customer_client)
     assigned = admin_client.post(f"/admin/meters/{meter['meter_id']}/assign",
                                  json={"property_id": property_id})

@@ -32,12 +32,24 @@ from functions.core.meters.service import requests_of_run
 from functions.core.resources import queue, table
 from functions.core.settings import reload_settings
 from functions.iot_fanout.handler import iot_fanout
+from tests.integration.billing_support import ensure_reference_tariffs
 from tests.integration.meters_support import (
+    FITTED,
     new_property,
     new_run,
+    retire_fitted,
     run_counters,
     wait_for,
 )
+
+
+@pytest.fixture(autouse=True)
+def _retire_meters_after_each_test(admin) -> Iterator[None]:
+    """Reference tariffs exist before any reading reaches billing (its tariff cache), and
+    the meters a test activated are retired after it (later runs must not ask them)."""
+    ensure_reference_tariffs(admin[1])
+    yield
+    retire_fitted()
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -134,6 +146,7 @@ def fit_simulated_meters(sim: Simulator, entries: dict[str, dict[str, Any]], as_
             "initial_register_wh": entry["start_register_wh"]})
         assert registered.status_code == 201, registered.text
         meter_id = registered.json()["meter_id"]
+        FITTED.append(meter_id)
         assigned = as_admin.post(f"/admin/meters/{meter_id}/assign",
                                  json={"property_id": new_property(as_customer)})
         assert assigned.status_code == 200, assigned.text

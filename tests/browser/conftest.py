@@ -91,13 +91,27 @@ class ConsoleWatch:
         return found
 
 
-def _watch(page: Any, watch: ConsoleWatch) -> None:
+def watch_console(page: Any, watch: ConsoleWatch) -> None:
     def on_console(message: Any) -> None:
         if message.type == "error":
             watch.errors.append(f"console: {message.text} ({message.location.get('url', '')})")
 
     page.on("console", on_console)
     page.on("pageerror", lambda error: watch.errors.append(f"page error: {error}"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Any:
+    """On a failure, keep a screenshot of every open page (test-artifacts/screenshots/)."""
+    report = yield
+    if report.when == "call" and report.failed:
+        ctx = item.funcargs.get("context") if hasattr(item, "funcargs") else None
+        for index, open_page in enumerate(getattr(ctx, "pages", []) if ctx else []):
+            try:
+                screenshot(open_page, f"FAILED-{item.name}-{index}")
+            except Exception:  # noqa: S112 - a screenshot must not hide the failure
+                continue
+    return report
 
 
 @pytest.fixture
@@ -110,7 +124,7 @@ def context(browser: Any, console: ConsoleWatch) -> Iterator[Any]:
     ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-IN",
                               timezone_id=BROWSER_TIME_ZONE)
     ctx.set_default_timeout(15_000)
-    ctx.on("page", lambda page: _watch(page, console))
+    ctx.on("page", lambda page: watch_console(page, console))
     yield ctx
     ctx.close()
     assert not console.unexpected(), "\n".join(console.unexpected())

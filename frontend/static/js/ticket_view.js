@@ -23,7 +23,7 @@ export function ticketFacts(ticket, { billHref, propertyHref } = {}) {
     ticket.bill_id ? ["Bill", billHref ? link(billHref(ticket.bill_id), ticket.bill_id) : ticket.bill_id] : null,
     ticket.property_id ? ["Property", propertyHref ? link(propertyHref(ticket.property_id), "View property") : ticket.property_id] : null,
     ticket.reopen_count ? ["Reopened", `${ticket.reopen_count} time(s)`] : null,
-  ]);
+  ], "row mb-2 small facts-wide");
 }
 
 export function resolution(ticket) {

@@ -111,9 +111,10 @@ export function param(name) {
 
 /** A definition list of [term, value] pairs. */
 export function facts(pairs, cls = "row mb-0") {
+  const wide = cls.includes("facts-wide");  // a narrow card: terms get half the width
   return h("dl", { class: cls }, pairs.filter(Boolean).map(([term, value]) => [
-    h("dt", { class: "col-sm-5 col-lg-4 text-body-secondary fw-normal", text: term }),
-    h("dd", { class: "col-sm-7 col-lg-8" }, value ?? "—"),
+    h("dt", { class: `${wide ? "col-6" : "col-sm-5 col-lg-4"} text-body-secondary fw-normal`, text: term }),
+    h("dd", { class: wide ? "col-6" : "col-sm-7 col-lg-8" }, value ?? "—"),
   ]));
 }
 

@@ -9,19 +9,26 @@ const id = param("id") || "";
 
 const kwh = (wh) => `${(BigInt(wh) / 1000n).toString()}.${String(BigInt(wh) % 1000n).padStart(3, "0")} kWh`;
 
-function reading(title, value) {
+function reading(title, value, missing) {
   return h("div", { class: "col-sm-6" }, h("div", { class: "border rounded p-3 h-100" },
     h("div", { class: "stat-label", text: title }),
     value ? [h("div", { class: "fs-5 fw-semibold amount", text: kwh(value.register_wh) }),
       h("div", { class: "small text-body-secondary", text: dateTimeIST(value.read_at) })]
-      : h("div", { class: "text-body-secondary", text: "Not read (estimated)" })));
+      : h("div", { class: "text-body-secondary", text: missing })));
+}
+
+function quantity(line) {
+  if (line.quantity === null) return "";
+  // A percentage charge's quantity is its base, an amount of money.
+  if (line.unit === "INR") return rupees(line.quantity);
+  return `${line.quantity}${line.unit ? ` ${line.unit}` : ""}`;
 }
 
 function lineItems(bill) {
   const split = bill.share_count > 1;
   const columns = [
     { label: "Charge", cell: (l) => l.label },
-    { label: "Quantity", cell: (l) => (l.quantity === null ? "" : `${l.quantity}${l.unit && l.unit !== "INR" ? ` ${l.unit}` : ""}`), numeric: true },
+    { label: "Quantity", cell: quantity, numeric: true },
     { label: "Rate", cell: (l) => (l.rate === null ? "" : l.kind === "percentage" ? `${l.rate}%` : rupees(l.rate)), numeric: true },
   ];
   if (split) columns.push({ label: "Whole property", cell: (l) => (l.property_amount === null ? "" : rupees(l.property_amount)), numeric: true });
@@ -42,7 +49,6 @@ async function load() {
       me.role === "customer" ? get(`/properties/${encodeURIComponent(bill.property_id)}`).catch(() => null) : null,
     ]);
     document.title = `Bill ${period(bill.period)} · ${document.title.split(" · ").pop()}`;
-    const paid = payments.filter((p) => p.applied);
     fill("bill",
       h("div", { class: "d-flex flex-wrap align-items-start gap-3 mb-3" },
         h("div", { class: "flex-grow-1" },
@@ -62,7 +68,8 @@ async function load() {
             bill.trued_up_periods.length ? h("p", { class: "small text-body-secondary mb-0", text: `This bill corrects the estimated ${bill.trued_up_periods.map((p) => period(p)).join(", ")} (${bill.estimated_units_trued_up} kWh estimated then).` }) : null)),
           h("section", { class: "card mb-4", "aria-labelledby": "registers-title" }, h("div", { class: "card-body" },
             h("h2", { class: "h5", id: "registers-title", text: "Meter readings" }),
-            h("div", { class: "row g-3 mb-3" }, reading("Previous reading", bill.previous_reading), reading("Current reading", bill.current_reading)),
+            h("div", { class: "row g-3 mb-3" }, reading("Previous reading", bill.previous_reading, "First bill: counted from the register when the meter was fitted"),
+              reading("Current reading", bill.current_reading, "Not read: the units are estimated")),
             facts([
               ["Units billed", units(bill.units)],
               bill.actual_units !== null && bill.actual_units !== bill.units ? ["Units measured", units(bill.actual_units)] : null,
@@ -84,14 +91,14 @@ async function load() {
               ["Category", label(bill.category)],
               ["Sanctioned load", `${bill.sanctioned_load_kw} kW`],
               ["Tariff", h("span", {}, bill.tariff_name, h("div", { class: "small text-body-secondary", text: bill.tariff_version }))],
-            ], "row mb-0 small"))),
+            ], "row mb-0 small facts-wide"))),
           h("section", { class: "card mb-4", "aria-labelledby": "payments-title" }, h("div", { class: "card-body" },
             h("h2", { class: "h5", id: "payments-title", text: "Payments" }),
             payments.length ? h("ul", { class: "list-unstyled mb-0" }, payments.map((p) => h("li", { class: "mb-2" },
               h("div", {}, badge(p.status), " ", h("span", { class: "amount", text: rupees(p.amount) }), ` by ${label(p.method)}`),
               h("div", { class: "small text-body-secondary", text: `${dateTimeIST(p.paid_at)}${p.reference ? ` · ref ${p.reference}` : ""}` }))))
               : h("p", { class: "text-body-secondary mb-0", text: "No payments yet." }),
-            paid.length === 0 && me.role === "customer" ? link(`tickets.html?bill=${encodeURIComponent(bill.bill_id)}#raise`, "Question about this bill?", "small no-print") : null)))));
+            me.role === "customer" ? link(`tickets.html?bill=${encodeURIComponent(bill.bill_id)}#raise`, "Question about this bill?", "small no-print") : null)))));
   } catch (error) {
     fill("bill", errorState(error));
   }

@@ -24,7 +24,7 @@ try {
         ["Due date", dateIST(bill.due_date)],
         ["Status", badge(bill.status)],
         bill.late_surcharge && Number(bill.late_surcharge) > 0 ? ["Late-payment surcharge", rupees(bill.late_surcharge)] : null,
-      ]))));
+      ], "row mb-0 facts-wide"))));
     form.hidden = false;
   }
 } catch (error) {

@@ -2,12 +2,12 @@
 
     python -m infra.deploy --stage dev [--alarm-email ops@example.in] [--no-site]
 
+0. ``make package`` and cfn-lint: nothing in AWS changes unless both templates are clean.
 1. An artifacts bucket (``<prefix>-artifacts-<account>``) for templates and code.
 2. The resources stack (tables, queues, key, secret, site bucket, CDN), by change set.
-3. ``make package`` with the stage's settings, the zip uploaded, the app stack
-   (API, functions, roles, event sources) deployed by change set. On the first
-   deploy the API's URL is only known afterwards, so a second, parameter-only
-   update hands it to the functions.
+3. The zip uploaded, the app stack (API, functions, roles, event sources)
+   deployed by change set. On the first deploy the API's URL is only known
+   afterwards, so a second, parameter-only update hands it to the functions.
 4. The app's one-time setup (``ensure_server_key``: the IoT server key pair
    into its secret), run against the stage; then a check that the secret holds
    a key. The payment webhook secret is the operator's (docs/runbook.md).
@@ -38,6 +38,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
 from infra.iam import secret_parameter
+from infra.lint import lint
+from infra.package import Build, build
 from infra.resources_template import render
 from infra.stages import DEPLOYABLE_STAGES, ROOT, SECRETS, StageConfig, stage_config
 
@@ -218,11 +220,20 @@ def deploy_resources(target: Target, options: argparse.Namespace) -> dict[str, s
     })
 
 
-def deploy_app(target: Target, resources: dict[str, str]) -> dict[str, str]:
-    from infra.package import build
-
-    stage = target.stage
+def build_and_lint(stage: StageConfig) -> Build:
+    """The package and both templates, cfn-lint clean, before anything in AWS changes."""
     built = build(stage.name)
+    problems = lint([built.app_template, built.resources_template])
+    if problems:
+        raise DeployError(f"cfn-lint found problems; nothing was deployed:\n{problems}")
+    if built.missing_functions:
+        raise DeployError(f"the app does not define {', '.join(built.missing_functions)}; "
+                          "nothing was deployed")
+    return built
+
+
+def deploy_app(target: Target, resources: dict[str, str], built: Build) -> dict[str, str]:
+    stage = target.stage
     code_key, _ = upload_file(target, built.zip_path, "code")
     template = json.loads(built.app_template.read_text())
     for resource in template["Resources"].values():
@@ -339,11 +350,13 @@ def deploy(options: argparse.Namespace) -> int:
     target = connect(stage)
     where = target.endpoint or f"AWS account {target.account}"
     print(f"deploying {stage.name} ({stage.prefix}) to {where}, {target.region}")
+    print("package and templates")
+    built = build_and_lint(stage)
     ensure_artifacts_bucket(target)
     print("resources stack")
     resources = deploy_resources(target, options)
     print("app stack")
-    app = deploy_app(target, resources)
+    app = deploy_app(target, resources, built)
     api_url = app.get("EndpointURL", "").rstrip("/")
     print("app setup")
     run_app_setup(target)

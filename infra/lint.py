@@ -56,7 +56,7 @@ def main() -> int:
         templates = args.templates or default_templates(Path(scratch))
         problems = lint(templates)
     for template in templates:
-        print(f"linted {template.name}")
+        print(f"linted {template.parent.name}/{template.name}")
     print(problems or "cfn-lint: clean")
     return 1 if problems else 0
 

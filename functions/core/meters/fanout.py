@@ -177,6 +177,7 @@ class Fanout:
             logger.warning("meters skipped: unknown or not active",
                            extra={"run_id": batch.run_id, "meter_ids": result.skipped[:20]})
         if not meters:
+            count(batch.run_id, delivery_failures=len(result.skipped))
             return result
         keys = self.keys()
         expires_at = self._expiry(batch.run_id, now)
@@ -195,7 +196,10 @@ class Fanout:
                 logger.info("read request undeliverable", extra={
                     "run_id": batch.run_id, "meter_id": delivery.request.meter_id,
                     "error": outcome.error, "attempts": outcome.attempts})
-        count(batch.run_id, requests_sent=result.sent, delivery_failures=result.failed)
+        # A skipped meter counts as a delivery failure: sent + failures = meters asked, so
+        # the run's progress completes even if a meter was deactivated after the run began.
+        count(batch.run_id, requests_sent=result.sent,
+              delivery_failures=result.failed + len(result.skipped))
         return result
 
     def _expiry(self, run_id: str, now: datetime) -> datetime:

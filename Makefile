@@ -51,7 +51,7 @@ bench-crypto: install
 	$(PY) -m bench.bench_crypto
 
 package: install
-	$(PY) -m infra.package
+	$(PY) -m infra.package --stage $(STAGE)
 
 deploy: install
 	$(PY) -m infra.deploy --stage $(STAGE)

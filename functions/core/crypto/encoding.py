@@ -45,35 +45,37 @@ def b64u_decode(text: object, *, field: str, length: int | None = None) -> bytes
     return data
 
 
+def _is_plain_scalar(value: object) -> bool:
+    """A str, or an int (not bool) in the safe range: the common, flat case, checked fast."""
+    if type(value) is str:
+        return True
+    return type(value) is int and -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+
+
 def _check_canonical_value(value: object) -> None:
     """Allow only objects, arrays, strings and safe integers (no float, bool or null)."""
-    if isinstance(value, str):
+    if _is_plain_scalar(value) or isinstance(value, str):
         return
-    if isinstance(value, bool) or not isinstance(value, int | dict | list):
-        raise InvalidPayload("non_canonical_value", f"{type(value).__name__} is not allowed")
-    if isinstance(value, int):
-        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
-            raise InvalidPayload("non_canonical_value", f"integer {value} out of range")
-    elif isinstance(value, dict):
+    if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise InvalidPayload("non_canonical_value", f"object key {key!r} is not a string")
-            _check_canonical_value(item)
-    else:
+            if not _is_plain_scalar(item):
+                _check_canonical_value(item)
+    elif isinstance(value, list):
         for item in value:
             _check_canonical_value(item)
+    elif type(value) is int:
+        raise InvalidPayload("non_canonical_value", f"integer {value} out of range")
+    else:
+        raise InvalidPayload("non_canonical_value", f"{type(value).__name__} is not allowed")
 
 
-def canonical_json(obj: dict[str, Any], *, checked: bool = False) -> bytes:
-    """Canonical JSON bytes: sorted keys, no whitespace, UTF-8, integers and strings only.
-
-    ``checked=True`` skips the value walk for objects already known to hold only strings
-    and safe integers (a schema-validated payload, our own envelope header).
-    """
+def canonical_json(obj: dict[str, Any]) -> bytes:
+    """Canonical JSON bytes: sorted keys, no whitespace, UTF-8, integers and strings only."""
     if not isinstance(obj, dict):
         raise InvalidPayload("non_canonical_value", "top level must be an object")
-    if not checked:
-        _check_canonical_value(obj)
+    _check_canonical_value(obj)
     try:
         return _ENCODER.encode(obj).encode("utf-8")
     except UnicodeEncodeError as exc:  # a lone surrogate has no UTF-8 form

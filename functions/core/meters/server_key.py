@@ -186,23 +186,38 @@ class ServerKeyStore:
             return cached
 
     def ensure(self) -> str:
-        """Create the secret with a fresh key if it does not exist. Idempotent."""
+        """Give the secret a key if it has none. Idempotent.
+
+        Locally the secret does not exist yet; in AWS the resources stack creates
+        it empty (no key material in a template), so both cases are handled."""
         secrets = client("secretsmanager")
+        keys = ServerKeys(current=new_server_key(utcnow()))
         try:
             secrets.describe_secret(SecretId=self.secret_name)
-            return "exists"
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ResourceNotFoundException":
                 raise
-        keys = ServerKeys(current=new_server_key(utcnow()))
-        try:
-            secrets.create_secret(Name=self.secret_name, SecretString=_to_secret(keys),
-                                  Description="IoT billing: the server's secp256k1 key pair")
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ResourceExistsException":  # a racing setup
-                raise
+            try:
+                secrets.create_secret(Name=self.secret_name, SecretString=_to_secret(keys),
+                                      Description="IoT billing: the server's secp256k1 key pair")
+            except ClientError as race:
+                if race.response["Error"]["Code"] != "ResourceExistsException":  # racing setup
+                    raise
+                return "exists"
+            return "created"
+        if self._has_value(secrets):
             return "exists"
-        return "created"
+        secrets.put_secret_value(SecretId=self.secret_name, SecretString=_to_secret(keys))
+        return "filled"
+
+    def _has_value(self, secrets: Any) -> bool:
+        try:
+            secrets.get_secret_value(SecretId=self.secret_name)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+                return False  # the secret exists but has no version yet
+            raise
+        return True
 
     def rotate(self, grace: timedelta = DEFAULT_GRACE, now: datetime | None = None
                ) -> ServerKeys:

@@ -72,6 +72,9 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
                 "users": READ},
         consumes=("readings",), email=True,
     ),
+    # Daily at midnight IST: issued bills past due -> overdue with the late
+    # surcharge (conditional update), and one email to each payer.
+    "overdue_sweep": FunctionAccess(tables={"bills": READ_WRITE, "users": READ}, email=True),
 }
 
 # SNS authorises SMS to a phone number only on Resource "*": a phone number has

@@ -22,7 +22,7 @@ DEPLOYABLE_STAGES = ("dev", "prod")
 
 # The Lambda functions of the Chalice app, by Chalice name. api_handler serves
 # every HTTP route; the other three come from decorators in the code.
-FUNCTIONS = ("api_handler", "session_authorizer", "iot_fanout", "billing")
+FUNCTIONS = ("api_handler", "session_authorizer", "iot_fanout", "billing", "overdue_sweep")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from functions.api import (
     tickets,
 )
 from functions.billing import handler as billing
+from functions.billing import schedules as billing_schedules
 from functions.core.settings import get_settings
 from functions.iot_fanout import handler as iot_fanout
 
@@ -26,7 +27,8 @@ from functions.iot_fanout import handler as iot_fanout
 def all_blueprints() -> list[Blueprint]:
     return [http.auth_blueprint, system.bp, properties.bp, tariffs.bp, tickets.bp,
             accounts.bp, admin_users.bp, meters.bp, device.bp, payments.bp,
-            iot_fanout.bp, billing.bp, bills.bp, runs.bp, *local_only_blueprints()]
+            iot_fanout.bp, billing.bp, billing_schedules.bp, bills.bp, runs.bp,
+            *local_only_blueprints()]
 
 
 def local_only_blueprints(stage: str | None = None) -> list[Blueprint]:

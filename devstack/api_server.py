@@ -23,6 +23,7 @@ from chalice.local import (
 )
 
 from functions.api.http import Unauthenticated
+from functions.core.settings import get_settings
 
 
 class GatewayLikeHandler(ChaliceRequestHandler):
@@ -33,6 +34,8 @@ class GatewayLikeHandler(ChaliceRequestHandler):
             body = json.dumps({"message": "Unauthorized"}).encode()
             self.send_response(401)
             self.send_header("Content-Type", "application/json")
+            # As the API Gateway UNAUTHORIZED gateway response must: the portal can read it.
+            self.send_header("Access-Control-Allow-Origin", get_settings().portal_origin)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)

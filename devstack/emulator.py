@@ -10,6 +10,8 @@ from typing import Any
 
 from moto.server import ThreadedMotoServer
 
+from devstack.moto_patches import serialize_dynamodb
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -20,6 +22,7 @@ def free_port() -> int:
 class Emulator:
     def __init__(self, port: int = 5000) -> None:
         self.port = port or free_port()
+        serialize_dynamodb()  # moto's transactions are not isolated from concurrent writes
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
 
     @property

@@ -84,3 +84,12 @@ def test_small_screen_has_a_menu_button(context, portal, people):
     menu.click()
     expect(phone.get_by_role("link", name="Properties", exact=True)).to_be_visible()
     screenshot(phone, "phone-dashboard-menu", full_page=False)
+
+
+def test_an_ended_session_goes_back_to_sign_in(page, portal, people, console):
+    console.expect_http(401)
+    user, _ = people["customer"]
+    start_session(page, portal, "revoked-or-expired-token", user)
+    page.goto(portal.page_url("bills.html"))
+    expect(page).to_have_url(portal.page_url("login.html?next=bills.html"))
+    assert page.evaluate("sessionStorage.getItem('iotbill.token')") is None

@@ -1,7 +1,7 @@
 // Bills as lists and charts: shared by the dashboard and the bills pages.
 
 import { h, badge, link } from "./ui.js";
-import { period, toPaise } from "./format.js";
+import { period, rupees, toPaise } from "./format.js";
 
 export const billHref = (id) => `bill.html?id=${encodeURIComponent(id)}`;
 export const payHref = (id) => `pay.html?bill=${encodeURIComponent(id)}`;
@@ -45,4 +45,16 @@ export function unitsByMonth(bills, months) {
     totals[bill.period] += Number(bill.units) || 0;
   }
   return months.map((m) => ({ month: m, label: period(m, true), units: totals[m] }));
+}
+
+/** A line item's quantity: kWh or kW, or for a percentage charge its base (money). */
+export function lineQuantity(line) {
+  if (line.quantity === null || line.quantity === undefined) return "";
+  if (line.unit === "INR") return rupees(line.quantity);
+  return `${line.quantity}${line.unit ? ` ${line.unit}` : ""}`;
+}
+
+export function lineRate(line) {
+  if (line.rate === null || line.rate === undefined) return "";
+  return line.kind === "percentage" ? `${line.rate}%` : rupees(line.rate);
 }

@@ -1,6 +1,6 @@
 import { get, post } from "../api.js";
 import { boot, h, fill, table, badge, emptyState, errorState, onSubmit, action, notify, showLoading } from "../ui.js";
-import { dateTimeIST, units } from "../format.js";
+import { dateTimeIST, label, units } from "../format.js";
 import { addressLine } from "../property_view.js";
 
 await boot("admin");
@@ -23,7 +23,7 @@ function replaceForm(meter, holder) {
   const spare = registeredSpare();
   const form = h("form", { class: "border rounded p-2 mt-2 bg-body-tertiary", "aria-label": `Replace ${meter.serial}` },
     h("div", { class: "form-alert", "data-form-alert": true, role: "alert" }),
-    h("label", { class: "form-label small", for: `${id}-new`, text: "New meter" }),
+    h("label", { class: "form-label small", for: `${id}-new`, text: "Replacement meter" }),
     h("select", { id: `${id}-new`, name: "new_meter_id", class: "form-select form-select-sm", required: true },
       h("option", { value: "", text: spare.length ? "Choose a registered meter" : "Register the new meter first" }),
       spare.map((m) => h("option", { value: m.meter_id, text: `${m.serial} (${m.meter_id})` }))),
@@ -136,5 +136,20 @@ onSubmit(document.getElementById("meter-form"), async (values, form) => {
   await load();
 });
 
+async function loadRefused() {
+  try {
+    const refused = await get("/admin/meter-rejections", { limit: 20 });
+    fill("refused-list", refused.length
+      ? table([
+        { label: "Meter", cell: (r) => h("span", { class: "font-monospace small", text: r.meter_id }) },
+        { label: "Reason", cell: (r) => h("div", {}, h("div", { text: label(r.reason) }), r.detail ? h("div", { class: "small text-body-secondary", text: r.detail }) : null) },
+        { label: "Received", cell: (r) => dateTimeIST(r.received_at) },
+      ], refused, { caption: "Refused messages, newest first" })
+      : emptyState("No message has been refused."));
+  } catch (error) {
+    fill("refused-list", errorState(error));
+  }
+}
+
 statusSelect.addEventListener("change", load);
-await load();
+await Promise.all([load(), loadRefused()]);

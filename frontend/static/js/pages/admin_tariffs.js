@@ -1,6 +1,7 @@
 import { ApiError, api, get, post } from "../api.js";
 import { boot, h, fill, table, badge, emptyState, errorState, onSubmit, notify, showLoading, confirmButton, clearErrors, showErrors, setBusy } from "../ui.js";
 import { dateIST, label, rupees, period } from "../format.js";
+import { lineQuantity, lineRate } from "../bill_view.js";
 
 await boot("admin");
 const form = document.getElementById("tariff-form");
@@ -26,7 +27,7 @@ const GROUPS = {
   percentage: {
     key: "percentage_charges", box: "percentage-charges", title: "Percentage charge",
     fields: [
-      { name: "name", label: "Name" },
+      { name: "name", label: "Charge name" },
       { name: "percent", label: "Percent", decimal: true },
       { name: "base", label: "Charged on", options: [["energy+fixed", "Energy + fixed"], ["energy", "Energy"], ["fixed", "Fixed"], ["subtotal", "Subtotal so far"]] },
     ],
@@ -34,7 +35,7 @@ const GROUPS = {
   flat: {
     key: "flat_charges", box: "flat-charges", title: "Flat charge",
     fields: [
-      { name: "name", label: "Name" },
+      { name: "name", label: "Charge name" },
       { name: "amount", label: "₹ per month", decimal: true },
     ],
   },
@@ -222,8 +223,8 @@ onSubmit(previewForm, async (values) => {
       h("strong", { class: "amount fs-5", id: "preview-total", text: rupees(result.total) })),
     table([
       { label: "Charge", cell: (l) => l.label },
-      { label: "Quantity", cell: (l) => l.quantity === null || l.quantity === undefined ? "" : `${l.quantity} ${l.unit || ""}`, numeric: true },
-      { label: "Rate", cell: (l) => l.rate === null || l.rate === undefined ? "" : (l.kind === "percentage" ? `${l.rate}%` : rupees(l.rate)), numeric: true },
+      { label: "Quantity", cell: lineQuantity, numeric: true },
+      { label: "Rate", cell: lineRate, numeric: true },
       { label: "Amount", cell: (l) => rupees(l.amount), numeric: true },
     ], lines, { caption: "Preview line items" }),
   );

@@ -1,7 +1,7 @@
 import { get } from "../api.js";
 import { boot, h, fill, facts, table, errorState, link, param, badge } from "../ui.js";
 import { dateIST, dateTimeIST, label, period, rupees, units } from "../format.js";
-import { owes, payHref, statusBadges } from "../bill_view.js";
+import { lineQuantity, lineRate, owes, payHref, statusBadges } from "../bill_view.js";
 import { addressLine } from "../property_view.js";
 
 const me = await boot("user");
@@ -17,19 +17,13 @@ function reading(title, value, missing) {
       : h("div", { class: "text-body-secondary", text: missing })));
 }
 
-function quantity(line) {
-  if (line.quantity === null) return "";
-  // A percentage charge's quantity is its base, an amount of money.
-  if (line.unit === "INR") return rupees(line.quantity);
-  return `${line.quantity}${line.unit ? ` ${line.unit}` : ""}`;
-}
 
 function lineItems(bill) {
   const split = bill.share_count > 1;
   const columns = [
     { label: "Charge", cell: (l) => l.label },
-    { label: "Quantity", cell: quantity, numeric: true },
-    { label: "Rate", cell: (l) => (l.rate === null ? "" : l.kind === "percentage" ? `${l.rate}%` : rupees(l.rate)), numeric: true },
+    { label: "Quantity", cell: lineQuantity, numeric: true },
+    { label: "Rate", cell: lineRate, numeric: true },
   ];
   if (split) columns.push({ label: "Whole property", cell: (l) => (l.property_amount === null ? "" : rupees(l.property_amount)), numeric: true });
   columns.push({ label: split ? "Your share" : "Amount", cell: (l) => h("span", { class: "amount", text: rupees(l.amount) }), numeric: true });

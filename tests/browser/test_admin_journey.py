@@ -1,0 +1,264 @@
+"""The admin pages in a real browser: review customers, tariffs with a preview,
+a billing run with misbehaving and silent meters, meter replacement, defaulters
+with the CSV export and an offline payment, and ticket filters."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from functions.core.accounts.sessions import issue_session
+from functions.core.crypto import generate_private_key, public_key_b64
+from tests.browser.conftest import Portal, screenshot, start_session
+from tests.browser.journeys import row_of
+from tests.browser.simulated_meters import Simulator, simulated_meters
+from tests.fixtures.stack import Stack, create_user
+from tests.integration.billing_support import ensure_reference_tariffs
+from tests.integration.payments_support import make_bill, today_ist
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def admin(page: Page, portal: Portal, stack: Stack) -> tuple[Page, Any]:
+    """The page signed in as a new administrator, and an API client with the same session."""
+    user = create_user("admin", name="Farhan Qureshi")
+    token = issue_session(user)
+    start_session(page, portal, token, user)
+    return page, stack.api.as_(token)
+
+
+def months_ago(count: int) -> str:
+    today = today_ist()
+    index = today.year * 12 + today.month - 1 - count
+    return f"{index // 12}-{index % 12 + 1:02d}"
+
+
+def test_reject_a_customer_with_a_reason(admin, portal, stack):
+    page, _ = admin
+    waiting = create_user("customer", status="pending_review", name="Suresh Pillai")
+    page.goto(portal.page_url("admin/customers.html"))
+    row = row_of(page, waiting.email)
+    row.get_by_role("button", name="Reject Suresh Pillai").click()
+    reason = row.get_by_label("Reason (sent to Suresh Pillai)")
+    row.get_by_role("button", name="Confirm reject").click()
+    expect(reason).to_have_attribute("aria-invalid", "true")  # a reason is required
+    reason.fill("The address proof does not match the property.")
+    screenshot(page, "admin-customers-reject")
+    row.get_by_role("button", name="Confirm reject").click()
+    expect(page.get_by_text("Suresh Pillai is rejected")).to_be_visible()
+    expect(row_of(page, waiting.email)).to_have_count(0)
+    page.get_by_label("Status").select_option("rejected")
+    expect(row_of(page, waiting.email)).to_contain_text("The address proof does not match")
+    email = [m for m in stack.emails_to(waiting.email) if "could not be verified" in m["subject"]]
+    assert email and "The address proof does not match the property." in email[-1]["body"]
+
+
+def test_tariff_version_preview_and_slab_errors(admin, portal, console):
+    page, _ = admin
+    console.expect_http(400)
+    page.goto(portal.page_url("admin/tariffs.html"))
+    form = page.locator("#tariff-form")
+    form.get_by_role("button", name="Fill with the DERC 2019-20 example").click()
+    form.get_by_label("Effective from").fill("2099-01-01")
+    form.get_by_role("textbox", name="Name", exact=True).fill("DERC copy for the browser test")
+
+    # A gap between slabs is refused, and the message is shown by the slabs.
+    second_from = page.locator('[data-field="energy_slabs.1.from_units"]')
+    second_from.fill("250")
+    form.get_by_role("button", name="Create version").click()
+    expect(page.locator("#energy-slabs-error")).to_contain_text("gap")
+    screenshot(page, "admin-tariffs-slab-error")
+    second_from.fill("200")
+
+    # The DERC worked example: 3 kW and 300 units cost ₹1,380.00 with the draft.
+    preview = page.locator("#preview-form")
+    preview.get_by_label("Units (kWh)").fill("300")
+    preview.get_by_label("Load (kW)").fill("3")
+    preview.get_by_label("Price with").select_option("draft")
+    preview.get_by_role("button", name="Preview").click()
+    expect(page.locator("#preview-total")).to_have_text("₹1,380.00")
+    lines = page.get_by_role("table", name="Preview line items")
+    expect(lines).to_contain_text("₹600.00")
+    expect(lines).to_contain_text("₹1,200.00")  # the surcharges' base: energy + fixed
+
+    form.get_by_role("button", name="Create version").click()
+    expect(page.get_by_text("takes effect on 1 Jan 2099")).to_be_visible()
+    row = row_of(page, "DERC copy for the browser test")
+    expect(row).to_contain_text("Editable")
+    screenshot(page, "admin-tariffs-created")
+    row.get_by_role("button", name="Delete").click()
+    row.get_by_role("button", name="Yes, delete").click()
+    expect(page.get_by_text("DERC copy for the browser test is deleted")).to_be_visible()
+    expect(row_of(page, "DERC copy for the browser test")).to_have_count(0)
+
+
+def fit(as_admin: Any, sim: Simulator, serial: str, property_id: str, initial_wh: int) -> str:
+    meter = next(m for m in sim.meters if m["serial"] == serial)
+    registered = as_admin.post("/admin/meters", json={
+        "serial": serial, "public_key": meter["public_key"], "model": "SIM",
+        "firmware": "sim-1", "endpoint_url": meter["endpoint_url"],
+        "initial_register_wh": initial_wh})
+    assert registered.status_code == 201, registered.text
+    meter_id = str(registered.json()["meter_id"])
+    assigned = as_admin.post(f"/admin/meters/{meter_id}/assign", json={"property_id": property_id})
+    assert assigned.status_code == 200, assigned.text
+    assert as_admin.post(f"/admin/meters/{meter_id}/activate").status_code == 200
+    sim.provision(serial, assigned.json()["provisioning"])
+    return meter_id
+
+
+def properties_of_a_customer(stack: Stack, count: int) -> list[str]:
+    owner = create_user("customer", name="Lakshmi Narayan")
+    as_owner = stack.api.as_(issue_session(owner))
+    ids = []
+    for number in range(count):
+        created = as_owner.post("/properties", json={
+            "line1": f"{number + 1} Residency Road", "city": "Bengaluru", "state": "Karnataka",
+            "pincode": "560025", "category": "residential", "sanctioned_load_kw": "3"})
+        assert created.status_code == 201, created.text
+        ids.append(created.json()["property_id"])
+    return ids
+
+
+def reload_until(page: Page, locator: Any, count: int, tries: int = 30) -> None:
+    for _ in range(tries):
+        if locator.count() >= count:
+            return
+        page.wait_for_timeout(1000)
+        page.reload()
+    expect(locator).to_have_count(count)
+
+
+def test_billing_run_with_rejected_and_silent_meters(admin, portal, stack, tmp_path: Path):
+    page, as_admin = admin
+    ensure_reference_tariffs(as_admin)
+    start_wh = 3_000_000
+    with simulated_meters(tmp_path, stack.api.base_url,
+                          ["normal", "normal", "tamper", "silent"], start_wh) as sim:
+        serials = [m["serial"] for m in sim.meters]
+        homes = properties_of_a_customer(stack, 4)
+        good = fit(as_admin, sim, serials[0], homes[0], start_wh)
+        # Fitted with a register typed wrongly: the first reading is below it.
+        fit(as_admin, sim, serials[1], homes[1], start_wh + 50_000_000)
+        tampered = fit(as_admin, sim, serials[2], homes[2], start_wh)
+        silent = fit(as_admin, sim, serials[3], homes[3], start_wh)
+
+        period = months_ago(2)
+        page.goto(portal.page_url("admin/runs.html"))
+        run_form = page.locator("#run-form")
+        run_form.get_by_label("Billing month").fill(period)
+        run_form.get_by_label("Answer window (hours)").fill("1")
+        run_form.get_by_role("button", name="Start run").click()
+        expect(page.get_by_text("4 meter(s) asked")).to_be_visible()
+        expect(page.locator('[data-counter="Bills issued"]')).to_have_text("1", timeout=60_000)
+
+        rejected = page.get_by_role("table", name="Rejected readings").locator("tbody tr")
+        reload_until(page, rejected, 1)
+        expect(rejected.filter(has_text="Decrease without replacement")).to_have_count(1)
+        screenshot(page, "admin-run-rejected")
+
+        page.get_by_role("button", name="Close run").click()
+        page.get_by_role("button", name="Yes, close").click()
+        expect(page.get_by_text("The run is closed.")).to_be_visible()
+        silent_rows = page.get_by_role("table", name="Silent meters").locator("tbody tr")
+        expect(silent_rows.filter(has_text=silent)).to_have_count(1)
+        # The tampered meter's reading never counted: it is silent for the run too.
+        expect(silent_rows.filter(has_text=tampered)).to_have_count(1)
+        expect(page.get_by_role("button", name="Close run")).to_have_count(0)
+        screenshot(page, "admin-run-closed")
+
+        # The meter with the good reading is replaced by a spare, which is then deactivated;
+        # the old meter is kept as "replaced".
+        spare = as_admin.post("/admin/meters", json={
+            "serial": f"SPARE-{uuid.uuid4().hex[:8]}", "public_key": fresh_public_key(),
+            "model": "SIM", "firmware": "sim-1", "endpoint_url": "http://127.0.0.1:9/none"})
+        assert spare.status_code == 201, spare.text
+        page.goto(portal.page_url("admin/meters.html?status=active"))
+        refused = page.get_by_role("table", name="Refused messages, newest first")
+        expect(refused.locator("tbody tr").filter(has_text=tampered).first).to_be_visible()
+        row = row_of(page, good)
+        row.get_by_role("button", name=re.compile("^Replace")).click()
+        row.get_by_label("Replacement meter").select_option(spare.json()["meter_id"])
+        row.get_by_label("Old meter's final register (Wh)").fill(str(start_wh + 400_000))
+        row.get_by_label("New meter's first register (Wh)").fill("0")
+        screenshot(page, "admin-meters-replace")
+        row.get_by_role("button", name="Replace", exact=True).click()
+        expect(page.get_by_text(f"is replaced by {spare.json()['serial']}")).to_be_visible()
+        # The spare took the old meter's place: assigned and active.
+        page.get_by_label("Status").select_option("active")
+        spare_row = row_of(page, spare.json()["meter_id"])
+        expect(spare_row).to_contain_text("Active")
+        spare_row.get_by_role("button", name=re.compile("^Deactivate")).click()
+        expect(page.get_by_text("is deactivated")).to_be_visible()
+        page.get_by_label("Status").select_option("replaced")
+        expect(row_of(page, good)).to_contain_text("Replaced")
+
+
+def fresh_public_key() -> str:
+    """A real key nobody holds: the spare meter never answers in this test."""
+    return str(public_key_b64(generate_private_key().public_key))
+
+
+def test_defaulters_csv_and_an_offline_payment(admin, portal, stack):
+    page, _ = admin
+    payer = create_user("customer", name="Devika Rao")
+    bill = make_bill(payer.user_id, total="2345.60", period="2024-02",
+                     due=today_ist() - timedelta(days=20))
+    page.goto(portal.page_url("admin/payments.html"))
+    page.get_by_role("tab", name="Payments").click()
+    page.get_by_role("button", name="Mark overdue bills now").click()
+    expect(page.get_by_text(re.compile(r"\d+ bill\(s\) marked overdue"))).to_be_visible()
+
+    page.get_by_role("tab", name="Defaulters").click()
+    filters = page.locator("#defaulter-filter")
+    filters.get_by_label("Period").fill("2024-02")
+    filters.get_by_role("button", name="Filter").click()
+    row = row_of(page, bill.bill_id)
+    expect(row).to_contain_text("Devika Rao")
+    expect(row).to_contain_text("Overdue")
+    # ₹2,345.60 plus the 2% late-payment surcharge.
+    expect(row).to_contain_text("₹2,392.51")
+    screenshot(page, "admin-defaulters")
+    with page.expect_download() as download:
+        filters.get_by_role("button", name="Download CSV").click()
+    csv = Path(download.value.path()).read_text(encoding="utf-8")
+    assert bill.bill_id in csv and "Devika Rao" in csv
+
+    page.get_by_role("tab", name="Record offline payment").click()
+    offline = page.locator("#offline-form")
+    offline.get_by_label("Bill number").fill(bill.bill_id)
+    offline.get_by_label("Method").select_option("cheque")
+    offline.get_by_label("Reference (receipt or cheque number)").fill("CHQ 004512")
+    offline.get_by_role("button", name="Record payment").click()
+    expect(page.get_by_text(f"Recorded ₹2,392.51 by cheque for {bill.bill_id}")).to_be_visible()
+
+    page.get_by_role("tab", name="Defaulters").click()
+    filters.get_by_role("button", name="Filter").click()
+    expect(row_of(page, bill.bill_id)).to_have_count(0)
+
+
+def test_ticket_filters(admin, portal, stack):
+    page, _ = admin
+    customer = create_user("customer", name="Imran Sheikh")
+    subject = f"Meter blinking red {uuid.uuid4().hex[:6]}"
+    raised = stack.api.as_(issue_session(customer)).post("/tickets", json={
+        "category": "meter", "subject": subject, "description": "It blinks red at night."})
+    assert raised.status_code == 201, raised.text
+    page.goto(portal.page_url("admin/tickets.html"))
+    filters = page.locator("#ticket-filter")
+    filters.get_by_label("Category").select_option("meter")
+    filters.get_by_label("Status").select_option("open")
+    filters.get_by_role("button", name="Filter").click()
+    expect(row_of(page, subject)).to_have_count(1)
+    expect(page).to_have_url(re.compile(r"category=meter"))
+    screenshot(page, "admin-tickets-filtered")
+    filters.get_by_label("Category").select_option("payment")
+    filters.get_by_role("button", name="Filter").click()
+    expect(row_of(page, subject)).to_have_count(0)

@@ -11,6 +11,12 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import Portal, screenshot
 from tests.fixtures.stack import Stack
 from tests.integration.accounts_flow import Person, sms_code
+from tests.integration.payments_support import today_ist
+
+# Billing runs are one per month for the whole test session: the journeys bill
+# months that no other test bills (the end-to-end billing test takes last month).
+CUSTOMER_JOURNEY_MONTHS_AGO = 3
+ADMIN_JOURNEY_MONTHS_AGO = 4
 
 LINK = re.compile(r"(https?://\S+/([\w-]+\.html)\?token=\S+)")
 
@@ -72,3 +78,10 @@ def mfa(page: Page, stack: Stack, mobile: str) -> None:
 def row_of(page: Page, text: str) -> Any:
     """The table row that contains ``text``."""
     return page.locator("tr", has_text=text)
+
+
+def months_ago(count: int) -> str:
+    """The IST calendar month `count` months before this one, as YYYY-MM."""
+    today = today_ist()
+    index = today.year * 12 + today.month - 1 - count
+    return f"{index // 12}-{index % 12 + 1:02d}"

@@ -15,8 +15,9 @@ import pytest
 
 from devstack.static_server import StaticSite
 from frontend.build import build
+from functions.core.accounts.sessions import issue_session
 from functions.core.settings import get_settings
-from tests.fixtures.stack import Stack
+from tests.fixtures.stack import Stack, create_user
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -153,3 +154,40 @@ def start_session(page: Any, portal: Portal, token: str, user: Any = None) -> No
     page.evaluate("([token, me]) => { sessionStorage.setItem('iotbill.token', token);"
                   " if (me) sessionStorage.setItem('iotbill.me', JSON.stringify(me)); }",
                   [token, me])
+
+
+@pytest.fixture(scope="session")
+def people(stack: Stack) -> dict[str, Any]:
+    """Somebody for every page: a verified customer with a property, a ticket and
+    a bill, an admin, and a billing run (of a month no other test bills)."""
+    from tests.integration.payments_support import make_bill
+
+    customer = create_user("customer", name="Meera Iyer")
+    admin = create_user("admin", name="Arjun Rao")
+    customer_token, admin_token = issue_session(customer), issue_session(admin)
+    api = stack.api.as_(customer_token)
+    prop = api.post("/properties", json={
+        "line1": "14 Lodhi Road", "city": "New Delhi", "state": "Delhi", "pincode": "110003",
+        "category": "residential", "sanctioned_load_kw": "3"})
+    assert prop.status_code == 201, prop.text
+    ticket = api.post("/tickets", json={"category": "meter", "subject": "Meter display is blank",
+                                        "description": "Since Monday the display shows nothing."})
+    assert ticket.status_code == 201, ticket.text
+    bill = make_bill(customer.user_id, total="1234567.89", period="2018-06")
+    run = stack.api.as_(admin_token).post("/admin/runs", json={"period": "2018-05"})
+    assert run.status_code == 202, run.text
+    return {"customer": (customer, customer_token), "admin": (admin, admin_token),
+            "property_id": prop.json()["property_id"], "ticket_id": ticket.json()["ticket_id"],
+            "bill_id": bill.bill_id, "run_id": run.json()["run"]["run_id"]}
+
+
+def query_for(path: str, people: dict[str, Any]) -> str:
+    """The query string that makes a page show one of `people`'s things."""
+    return {
+        "property.html": f"?id={people['property_id']}",
+        "ticket.html": f"?id={people['ticket_id']}",
+        "admin/ticket.html": f"?id={people['ticket_id']}",
+        "bill.html": f"?id={people['bill_id']}",
+        "pay.html": f"?bill={people['bill_id']}",
+        "admin/run.html": f"?id={people['run_id']}",
+    }.get(path, "")

@@ -215,7 +215,7 @@ def test_customer_journey_from_sign_up_to_a_resolved_ticket(
 
     admin_page.goto(portal.page_url("admin/tickets.html?status=open"))
     ticket_row = row_of(admin_page, ticket_id)
-    ticket_row.get_by_role("button", name=f"Assign {ticket_id} to me").click()
+    ticket_row.get_by_role("button", name=f"Assign to me: {ticket_id}").click()
     expect(admin_page.get_by_text(f"{ticket_id} is assigned to you")).to_be_visible()
     row_of(admin_page, ticket_id).get_by_role("link", name=ticket_id).click()
     admin_page.get_by_label("Add a comment").fill(

@@ -3,50 +3,15 @@ screenshot of each is kept (test-artifacts/screenshots/)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from playwright.sync_api import expect
 
 from frontend.pages import PAGES
-from functions.core.accounts.sessions import issue_session
-from tests.browser.conftest import screenshot, start_session
-from tests.fixtures.stack import create_user
+from tests.browser.conftest import query_for, screenshot, start_session
 
 pytestmark = pytest.mark.browser
 
-# Pages that are not ready to be visited on their own yet (their API is still missing).
-PENDING: set[str] = {"bill.html", "bills.html", "admin/runs.html", "admin/run.html"}
-
-
-@pytest.fixture(scope="module")
-def people(stack) -> dict[str, Any]:
-    """A verified customer with a property and a ticket, and an admin."""
-    customer = create_user("customer", name="Meera Iyer")
-    admin = create_user("admin", name="Arjun Rao")
-    customer_token = issue_session(customer)
-    api = stack.api.as_(customer_token)
-    prop = api.post("/properties", json={
-        "line1": "14 Lodhi Road", "city": "New Delhi", "state": "Delhi", "pincode": "110003",
-        "category": "residential", "sanctioned_load_kw": "3"})
-    assert prop.status_code == 201, prop.text
-    ticket = api.post("/tickets", json={"category": "meter", "subject": "Meter display is blank",
-                                        "description": "Since Monday the display shows nothing."})
-    assert ticket.status_code == 201, ticket.text
-    return {"customer": (customer, customer_token), "admin": (admin, issue_session(admin)),
-            "property_id": prop.json()["property_id"], "ticket_id": ticket.json()["ticket_id"]}
-
-
-def query_for(path: str, people: dict[str, Any]) -> str:
-    return {
-        "property.html": f"?id={people['property_id']}",
-        "ticket.html": f"?id={people['ticket_id']}",
-        "admin/ticket.html": f"?id={people['ticket_id']}",
-        "pay.html": "?bill=BILL-none",
-    }.get(path, "")
-
-
-SIGNED_IN = [p for p in PAGES if p.area != "public" and p.path not in PENDING]
+SIGNED_IN = [p for p in PAGES if p.area != "public"]
 
 
 @pytest.mark.parametrize("entry", SIGNED_IN, ids=lambda p: p.path)

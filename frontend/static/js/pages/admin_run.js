@@ -51,8 +51,8 @@ function readingsTable(rows, held) {
   ];
   if (held) {
     columns.push({ label: "Decision", cell: (r) => h("div", { class: "d-flex gap-1" },
-      action(h("button", { type: "button", class: "btn btn-sm btn-success", text: "Bill it", "aria-label": `Bill the reading of ${r.meter_id}` }), () => release(r, "bill")),
-      action(h("button", { type: "button", class: "btn btn-sm btn-outline-danger", text: "Reject", "aria-label": `Reject the reading of ${r.meter_id}` }), () => release(r, "reject"))) });
+      action(h("button", { type: "button", class: "btn btn-sm btn-success", text: "Bill it", "aria-label": `Bill it: the reading of ${r.meter_id}` }), () => release(r, "bill")),
+      action(h("button", { type: "button", class: "btn btn-sm btn-outline-danger", text: "Reject", "aria-label": `Reject: the reading of ${r.meter_id}` }), () => release(r, "reject"))) });
   }
   return table(columns, rows, { caption: held ? "Readings held for review" : "Rejected readings" });
 }

@@ -157,7 +157,7 @@ onSubmit(form, async () => {
 // ------------------------------------------------------------------ list
 
 function versionActions(version) {
-  const copy = h("button", { type: "button", class: "btn btn-sm btn-outline-primary", text: "Copy to form", "aria-label": `Copy ${version.name} to the form` });
+  const copy = h("button", { type: "button", class: "btn btn-sm btn-outline-primary", text: "Copy to form", "aria-label": `Copy to form: ${version.name}` });
   copy.addEventListener("click", () => {
     load({ ...version.tariff, effective_from: "" });
     form.elements.effective_from.focus();

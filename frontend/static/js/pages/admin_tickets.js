@@ -15,7 +15,7 @@ function assignee(ticket) {
 
 function assignButton(ticket) {
   if (ticket.assignee_id === me.user_id || ticket.status === "completed") return "";
-  return action(h("button", { type: "button", class: "btn btn-sm btn-outline-primary", text: "Assign to me", "aria-label": `Assign ${ticket.ticket_id} to me` }), async () => {
+  return action(h("button", { type: "button", class: "btn btn-sm btn-outline-primary", text: "Assign to me", "aria-label": `Assign to me: ${ticket.ticket_id}` }), async () => {
     await post(`/admin/tickets/${encodeURIComponent(ticket.ticket_id)}/assign`);
     notify(`${ticket.ticket_id} is assigned to you.`);
     await load(values(filter));

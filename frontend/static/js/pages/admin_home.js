@@ -13,12 +13,13 @@ function card(title, value, text, href, action) {
 }
 
 const unavailable = h("span", { class: "text-body-secondary", text: "—" });
-const [pending, open, runs, defaulters, registered] = await Promise.allSettled([
+const [pending, open, runs, defaulters, registered, tariffs] = await Promise.allSettled([
   get("/admin/users", { role: "customer", status: "pending_review" }),
   get("/admin/tickets", { status: "open" }),
   get("/admin/runs"),
   get("/admin/defaulters"),
   get("/admin/meters", { status: "registered" }),
+  get("/admin/tariffs"),
 ]);
 const value = (result, fn) => (result.status === "fulfilled" ? fn(result.value) : unavailable);
 const latestRun = runs.status === "fulfilled" ? runs.value[0] : null;
@@ -26,11 +27,11 @@ const latestRun = runs.status === "fulfilled" ? runs.value[0] : null;
 fill("overview", h("div", { class: "row g-3" },
   card("Customers to verify", value(pending, (list) => String(list.length)), "New customers who confirmed their email and mobile.", "admin/customers.html", "Review customers"),
   card("Open tickets", value(open, (list) => String(list.length)), "Questions and complaints nobody has picked up yet.", "admin/tickets.html?status=open", "See tickets"),
-  card("Latest billing run", latestRun ? h("span", {}, period(latestRun.period), " ", badge(latestRun.status)) : value(runs, () => "None yet"),
-    latestRun ? `${latestRun.progress.answered} of ${latestRun.progress.meters_asked} meters answered, ${latestRun.progress.bills_issued} bill(s) issued.` : "Start the monthly run when the month is over.",
+  card("Latest billing run", latestRun ? period(latestRun.period) : value(runs, () => "None yet"),
+    latestRun ? h("span", {}, badge(latestRun.status), ` ${latestRun.progress.answered} of ${latestRun.progress.meters_asked} meters answered, ${latestRun.progress.bills_issued} bill(s) issued.`) : "Start the monthly run when the month is over.",
     latestRun ? `admin/run.html?id=${encodeURIComponent(latestRun.run_id)}` : "admin/runs.html", latestRun ? "Open the run" : "Billing runs"),
   card("Defaulters", value(defaulters, (list) => String(list.count)),
     defaulters.status === "fulfilled" ? `${rupees(defaulters.value.total_due)} unpaid after the due date.` : "Bills unpaid after their due date.", "admin/payments.html", "See defaulters"),
   card("Meters waiting", value(registered, (list) => String(list.length)), "Registered meters not active yet: assign and activate them.", "admin/meters.html?status=registered", "Manage meters"),
-  card("Tariffs", "₹", "Versions per category; preview a bill for any number of units.", "admin/tariffs.html", "Tariffs"),
+  card("Tariff versions", value(tariffs, (list) => String(list.length)), "Per category, with the date each takes effect; preview a bill for any number of units.", "admin/tariffs.html", "Tariffs"),
 ));

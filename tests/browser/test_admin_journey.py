@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,16 @@ from tests.browser.conftest import Portal, screenshot, start_session
 from tests.browser.journeys import ADMIN_JOURNEY_MONTHS_AGO, months_ago, row_of
 from tests.browser.simulated_meters import Simulator, simulated_meters
 from tests.fixtures.stack import Stack, create_user
-from tests.integration.billing_support import ensure_reference_tariffs
+from tests.integration.billing_support import (
+    a_customer,
+    a_meter,
+    a_property,
+    decided,
+    ensure_reference_tariffs,
+    retire,
+    send_readings,
+    stored_reading,
+)
 from tests.integration.payments_support import make_bill, today_ist
 
 pytestmark = pytest.mark.browser
@@ -256,3 +265,41 @@ def test_ticket_filters(admin, portal, stack):
     filters.get_by_label("Category").select_option("payment")
     filters.get_by_role("button", name="Filter").click()
     expect(row_of(page, subject)).to_have_count(0)
+
+
+def test_a_held_reading_is_billed_by_the_admin(admin, portal, stack):
+    """A spike against the meter's history is held for review; the admin bills it."""
+    page, as_admin = admin
+    ensure_reference_tariffs(as_admin)
+    owner = a_customer(name="Gopal Krishnan")
+    prop = a_property(owner)
+    meter = a_meter(prop)
+    try:
+        for month, register in ((9, 100_000), (10, 200_000), (11, 300_000)):
+            reading = stored_reading(meter, f"2019-{month:02d}", register,
+                                     at(f"2019-{month + 1:02d}-01T00:00:00"))
+            send_readings([reading])
+            assert decided(reading).status == "accepted"
+        started = as_admin.post("/admin/runs", json={"period": "2019-12"})
+        assert started.status_code == 202, started.text
+        spike = stored_reading(meter, "2019-12", 2_300_000, at("2020-01-01T00:00:00"))
+        send_readings([spike])
+        assert decided(spike).status == "held"
+    finally:
+        retire([meter])
+
+    page.goto(portal.page_url("admin/run.html?id=2019-12"))
+    held = page.get_by_role("table", name="Readings held for review").locator("tbody tr")
+    expect(held).to_have_count(1)
+    expect(held).to_contain_text("Spike")
+    expect(held).to_contain_text("2300 kWh")
+    screenshot(page, "admin-run-held")
+    held.get_by_role("button", name=re.compile("^Bill it")).click()
+    expect(page.get_by_text("The reading is billed (1 bill(s))")).to_be_visible()
+    expect(page.get_by_text("No readings are waiting for review.")).to_be_visible()
+    bill = as_admin.get(f"/bills/BILL-{prop.property_id}-2019-12")
+    assert bill.status_code == 200 and bill.json()["units"] == 2000
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)

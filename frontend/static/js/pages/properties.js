@@ -1,9 +1,10 @@
 import { get, post, siteUrl } from "../api.js";
-import { boot, h, fill, emptyState, errorState, onSubmit, badge, link } from "../ui.js";
+import { boot, h, fill, emptyState, errorState, onSubmit, badge, link, notify, param } from "../ui.js";
 import { label } from "../format.js";
 import { addressLine, meterBadge, latestBillSummary } from "../property_view.js";
 
 await boot("customer");
+if (param("left")) notify("You have left the property. Bills from today go to its owner.");
 
 function propertyCard(property) {
   const owner = property.relationship === "owner";

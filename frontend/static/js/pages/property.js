@@ -1,4 +1,4 @@
-import { get, post, del } from "../api.js";
+import { get, post, del, siteUrl } from "../api.js";
 import { boot, h, fill, errorState, facts, badge, table, link, onSubmit, notify, param, confirmButton, emptyState } from "../ui.js";
 import { dateIST, dateTimeIST, label } from "../format.js";
 import { addressLine, meterBadge, latestBillSummary } from "../property_view.js";
@@ -71,8 +71,8 @@ function tenantSection(property) {
       h("p", {}, `You rent this property since ${dateIST(tenancy.start_date)}. `, badge(tenancy.status)),
       tenancy.status === "active" ? confirmButton("Leave property", "Leave this property today?", "Yes, leave", async () => {
         await post(`${path}/leave`);
-        notify("You have left the property.");
-        await load();
+        // The property is no longer yours to see: back to the list.
+        location.assign(siteUrl("properties.html?left=1"));
       }) : null));
 }
 

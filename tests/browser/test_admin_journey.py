@@ -16,9 +16,10 @@ from playwright.sync_api import Page, expect
 from functions.core.accounts.sessions import issue_session
 from functions.core.crypto import generate_private_key, public_key_b64
 from tests.browser.conftest import Portal, screenshot, start_session
-from tests.browser.journeys import ADMIN_JOURNEY_MONTHS_AGO, months_ago, row_of
+from tests.browser.journeys import ADMIN_JOURNEY_MONTHS_AGO, emailed_link, months_ago, row_of
 from tests.browser.simulated_meters import Simulator, simulated_meters
-from tests.fixtures.stack import Stack, create_user
+from tests.fixtures.stack import Stack, create_user, unique_email, unique_mobile
+from tests.integration.accounts_flow import clear_rate_limits, sms_code
 from tests.integration.billing_support import (
     a_customer,
     a_meter,
@@ -303,3 +304,23 @@ def test_a_held_reading_is_billed_by_the_admin(admin, portal, stack):
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def test_invite_an_administrator_who_confirms_by_email_and_sms(admin, portal, stack, context):
+    page, _ = admin
+    clear_rate_limits()
+    email, mobile = unique_email("newadmin"), unique_mobile()
+    page.goto(portal.page_url("admin/customers.html"))
+    form = page.locator("#invite-admin-form")
+    form.get_by_label("Full name").fill("Zoya Akhtar")
+    form.get_by_label("Email address").fill(email)
+    form.get_by_label("Mobile number").fill(mobile)
+    form.get_by_role("button", name="Send invitation").click()
+    expect(page.get_by_text("Zoya Akhtar is invited as an administrator")).to_be_visible()
+
+    invited = context.new_page()
+    invited.goto(emailed_link(stack, email, "verify-email.html"))
+    expect(invited.get_by_role("heading", name="Confirm your mobile number")).to_be_visible()
+    invited.locator("#mobile-form").get_by_label("SMS code").fill(sms_code(stack, mobile))
+    invited.get_by_role("button", name="Confirm mobile").click()
+    expect(invited.get_by_text("Your account is ready. You can sign in now.")).to_be_visible()

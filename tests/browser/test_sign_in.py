@@ -104,3 +104,13 @@ def test_profile_name_mobile_password_and_two_step_sign_in(page, portal, stack):
     password_login(page, portal, customer.email, "river-delta-2031")
     mfa(page, stack, new_mobile)
     expect(page).to_have_url(portal.page_url("dashboard.html"))
+
+
+def test_a_customer_waiting_for_review_sees_why_there_is_nothing_yet(page, portal):
+    waiting = create_user("customer", status="pending_review", name="Anil Joshi")
+    start_session(page, portal, issue_session(waiting), waiting)
+    page.goto(portal.page_url("dashboard.html"))
+    banner = page.get_by_text("Your account is waiting for an administrator's review.")
+    expect(banner).to_be_visible()
+    expect(page.locator("#dashboard-body")).to_be_hidden()
+    screenshot(page, "dashboard-waiting-for-review")

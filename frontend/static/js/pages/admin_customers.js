@@ -79,5 +79,13 @@ async function load() {
   }
 }
 
+onSubmit(document.getElementById("invite-admin-form"), async (values, form) => {
+  const digits = (values.mobile || "").replace(/[\s-]/g, "");
+  const mobile = /^[6-9]\d{9}$/.test(digits) ? `+91${digits}` : values.mobile;
+  const invited = await post("/admin/invitations", { ...values, mobile });
+  form.reset();
+  notify(`${invited.name} is invited as an administrator: they have been emailed a link to confirm.`);
+});
+
 statusSelect.addEventListener("change", load);
 await load();

@@ -1,4 +1,4 @@
-import { post } from "../api.js";
+import { get, post } from "../api.js";
 import { boot, h, fill, errorState, notify, param, action, onSubmit } from "../ui.js";
 import { loadTicket, ticketFacts, ticketHeader, resolution, thread } from "../ticket_view.js";
 
@@ -40,6 +40,7 @@ function statusForm(ticket) {
 async function load(message) {
   try {
     const ticket = await loadTicket(id);
+    const customer = await get(`/admin/users/${encodeURIComponent(ticket.customer_id)}`).catch(() => null);
     document.title = `${ticket.ticket_id} · ${document.title.split(" · ").pop()}`;
     const mine = ticket.assignee_id === me.user_id;
     const assign = mine ? h("p", { class: "mb-0", text: "Assigned to you." })
@@ -55,7 +56,10 @@ async function load(message) {
           h("section", { class: "card mb-3" }, h("div", { class: "card-body" },
             h("h2", { class: "h6", text: "Details" }),
             ticketFacts(ticket),
-            h("p", { class: "small text-body-secondary mb-0" }, "Customer: ", h("span", { class: "font-monospace", text: ticket.customer_id })))),
+            h("h3", { class: "h6 mt-3", text: "Customer" }),
+            customer ? h("p", { class: "small mb-0" }, h("span", { class: "fw-semibold", text: customer.name }), h("br"),
+              h("span", { text: customer.email }), h("br"), h("span", { text: customer.mobile }))
+              : h("p", { class: "small font-monospace mb-0", text: ticket.customer_id }))),
           h("section", { class: "card" }, h("div", { class: "card-body" },
             h("h2", { class: "h6", text: "Handle" }), assign, statusForm(ticket))))));
     if (message) notify(message);

@@ -10,7 +10,7 @@ from tests.browser.conftest import screenshot
 
 pytestmark = pytest.mark.browser
 
-PUBLIC = [page for page in PAGES if page.area == "public" and page.path != "login-link.html"]
+PUBLIC = [page for page in PAGES if page.area == "public"]
 
 
 @pytest.mark.parametrize("entry", PUBLIC, ids=lambda p: p.path)

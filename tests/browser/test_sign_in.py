@@ -22,7 +22,7 @@ def fresh_rate_limits(stack):
     clear_rate_limits()
 
 
-def test_admin_signs_in_with_an_email_link_and_an_sms_code(page, portal, stack):
+def test_admin_signs_in_with_an_email_link_and_an_sms_code(page, portal, stack, console):
     admin = create_user("admin", name="Nandini Bose")
     page.goto(portal.page_url("login.html?next=admin/tickets.html"))
     form = page.locator("#link-form")
@@ -33,6 +33,13 @@ def test_admin_signs_in_with_an_email_link_and_an_sms_code(page, portal, stack):
     page.goto(emailed_link(stack, admin.email, "login-link.html"))
     # The single-use token does not stay in the address bar.
     expect(page).to_have_url(portal.page_url("login-link.html"))
+    # A wrong code is refused and says how many tries are left.
+    console.expect_http(400)
+    expect(page.get_by_role("heading", name="Enter your SMS code")).to_be_visible()
+    code = page.locator("#mfa-form").get_by_label("SMS code")
+    code.fill("000000" if sms_code(stack, admin.mobile) != "000000" else "111111")
+    page.get_by_role("button", name="Verify and sign in").click()
+    expect(page.locator("#mfa-alert")).to_contain_text("The code is not correct. 4 tries left.")
     mfa(page, stack, admin.mobile)
     expect(page).to_have_url(portal.page_url("admin/index.html"))
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()

@@ -67,8 +67,13 @@ export function errorState(error) {
 }
 
 export function errorMessage(error) {
-  if (error instanceof ApiError) return error.message;
-  return "Something went wrong. Please reload the page.";
+  if (!(error instanceof ApiError)) return "Something went wrong. Please reload the page.";
+  const details = error.body && error.body.details;
+  // A wrong one-time code says how many tries are left.
+  if (details && !Array.isArray(details) && typeof details.tries_left === "number") {
+    return `${error.message} ${details.tries_left} ${details.tries_left === 1 ? "try" : "tries"} left.`;
+  }
+  return error.message;
 }
 
 const STATUS_STYLES = {

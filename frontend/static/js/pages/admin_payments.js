@@ -1,5 +1,5 @@
 import { api, get, post } from "../api.js";
-import { boot, h, fill, table, badge, emptyState, errorState, onSubmit, action, notify, showLoading, values } from "../ui.js";
+import { boot, h, fill, table, badge, emptyState, errorState, onSubmit, action, notify, showLoading, values, link } from "../ui.js";
 import { dateIST, dateTimeIST, label, period, rupees } from "../format.js";
 
 await boot("admin");
@@ -23,7 +23,7 @@ async function loadDefaulters(query) {
         ? table([
           { label: "Payer", cell: (r) => h("div", {}, h("div", { class: "fw-semibold", text: r.person.name || r.person.payer_id }),
             h("div", { class: "small text-body-secondary", text: [r.person.email, r.person.mobile].filter(Boolean).join(" · ") })) },
-          { label: "Bill", cell: (r) => h("span", { class: "font-monospace small", text: r.bill.bill_id }) },
+          { label: "Bill", cell: (r) => link(`bill.html?id=${encodeURIComponent(r.bill.bill_id)}`, r.bill.bill_id, "font-monospace small") },
           { label: "Property", cell: (r) => h("div", { class: "small" }, r.bill.address || r.bill.property_id, h("div", { class: "text-body-secondary", text: label(r.bill.category) })) },
           { label: "Period", cell: (r) => period(r.bill.period) },
           { label: "Due date", cell: (r) => dateIST(r.bill.due_date) },

@@ -44,6 +44,11 @@ let chart = null;
 function drawChart(bills) {
   const data = unitsByMonth(bills, lastMonths(12));
   const canvas = document.getElementById("usage-chart");
+  if (data.every((d) => d.units === 0)) {
+    fill("usage-chart-box", emptyState("No consumption to show yet: it appears here month by month as your meter is read."));
+    document.getElementById("usage-chart-box").classList.remove("chart-box");
+    return;
+  }
   if (window.Chart) {
     chart?.destroy();
     chart = new window.Chart(canvas, {

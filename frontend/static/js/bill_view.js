@@ -17,9 +17,12 @@ export function statusBadges(bill) {
 }
 
 export function billActions(bill) {
-  return h("div", { class: "d-flex flex-wrap gap-1" },
-    link(billHref(bill.bill_id), "View", "btn btn-sm btn-outline-primary"),
-    owes(bill) ? link(payHref(bill.bill_id), "Pay", "btn btn-sm btn-primary") : null);
+  // Link names say which bill, for people who list a page's links with a screen reader.
+  const view = link(billHref(bill.bill_id), "View", "btn btn-sm btn-outline-primary");
+  view.setAttribute("aria-label", `View bill, ${period(bill.period)}`);
+  const pay = owes(bill) ? link(payHref(bill.bill_id), "Pay", "btn btn-sm btn-primary") : null;
+  if (pay) pay.setAttribute("aria-label", `Pay bill, ${period(bill.period)}`);
+  return h("div", { class: "d-flex flex-wrap gap-1" }, view, pay);
 }
 
 /** The last `count` months up to this month in IST, as "YYYY-MM", oldest first. */

@@ -10,6 +10,7 @@ if (initial) statusSelect.value = initial;
 const assignForm = document.getElementById("assign-form");
 let meters = [];
 let spare = [];  // registered meters not yet on a property: for assigning and replacing
+let addresses = {};  // property id -> address, for the list
 
 const meterPath = (id) => `/admin/meters/${encodeURIComponent(id)}`;
 const kwh = (wh) => (wh === null || wh === undefined ? "—" : units((BigInt(wh) / 1000n).toString()));
@@ -83,16 +84,20 @@ function fillMeterChoices() {
 async function load() {
   showLoading("meter-list", "Loading meters");
   try {
-    const [listed, registered] = await Promise.all([
-      get("/admin/meters", { status: statusSelect.value }), get("/admin/meters", { status: "registered" })]);
+    const [listed, registered, properties] = await Promise.all([
+      get("/admin/meters", { status: statusSelect.value }), get("/admin/meters", { status: "registered" }),
+      get("/admin/properties", { has_meter: true, limit: 500 }).catch(() => [])]);
+    addresses = Object.fromEntries(properties.map((p) => [p.property_id, addressLine(p.address)]));
     meters = listed;
     spare = registered.filter((m) => !m.property_id);
     fillMeterChoices();
     fill("meter-list", meters.length
       ? table([
-        { label: "Meter", cell: (m) => h("div", {}, h("div", { class: "fw-semibold", text: m.serial }), h("div", { class: "small text-body-secondary font-monospace", text: m.meter_id })) },
+        { label: "Meter", cell: (m) => h("div", {}, h("div", { class: "fw-semibold", text: m.serial }), h("div", { class: "small text-body-secondary font-monospace text-nowrap", text: m.meter_id })) },
         { label: "Status", cell: (m) => badge(m.status) },
-        { label: "Property", cell: (m) => m.property_id ? h("span", { class: "font-monospace small", text: m.property_id }) : h("span", { class: "text-body-secondary", text: "Not assigned" }) },
+        { label: "Property", cell: (m) => m.property_id
+          ? h("div", { class: "small" }, addresses[m.property_id] || "", h("div", { class: "font-monospace text-body-secondary", text: m.property_id }))
+          : h("span", { class: "text-body-secondary", text: "Not assigned" }) },
         { label: "Last reading", cell: (m) => m.last_read_at ? h("div", {}, kwh(m.last_register_wh), h("div", { class: "small text-body-secondary", text: dateTimeIST(m.last_read_at) })) : "—" },
         { label: "Actions", cell: actions },
       ], meters, { caption: "Meters" })

@@ -82,11 +82,11 @@ def a_customer(**fields: Any) -> UserRecord:
 
 
 def a_property(owner: UserRecord, category: str = "residential",
-               load_kw: str = "3") -> PropertyRecord:
+               load_kw: str = "3", created_at: datetime | None = None) -> PropertyRecord:
     record = PropertyRecord(
         property_id=f"prp_{secrets.token_hex(8)}", owner_id=owner.user_id,
         line1="12 Test Lane", city="New Delhi", state="Delhi", pincode="110001",
-        category=category, sanctioned_load_kw=load_kw, created_at=utcnow())
+        category=category, sanctioned_load_kw=load_kw, created_at=created_at or utcnow())
     PropertyRepository().create(record)
     return record
 

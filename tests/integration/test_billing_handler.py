@@ -185,3 +185,19 @@ def test_a_recorded_meter_replacement_bills_across_the_swap(stack, tariffs, admi
     bill = admin[1].get(f"/bills/BILL-{prop.property_id}-2021-02").json()
     assert bill["units"] == 120 + 300
     assert Decimal(bill["total"]) == derc_total(420, Decimal(3))
+
+
+def test_a_reading_after_a_long_silence_bills_from_the_last_actual_register(
+        stack, tariffs, admin):
+    # Billed for September 2019; no bill again until March 2021, 18 months later.
+    owner = a_customer()
+    prop = a_property(owner, created_at=at("2019-08-15T00:00:00"))
+    meter = a_meter(prop)
+    first = stored_reading(meter, "2019-09", 400_000, at("2019-10-01T00:00:00"))
+    send_readings([first])
+    assert decided(first).status == "accepted"
+    later = stored_reading(meter, "2021-03", 1_600_000, at("2021-04-01T00:00:00"))
+    send_readings([later])
+    assert decided(later).status == "accepted"
+    bill = admin[1].get(f"/bills/BILL-{prop.property_id}-2021-03").json()
+    assert bill["units"] == 1200 and bill["previous_reading"]["register_wh"] == 400_000

@@ -2,9 +2,15 @@
 periods since, and the monthly consumption that spike checks and estimates use.
 
 Bills are the record of accepted readings: a reading is accepted exactly when
-it is billed, and the bill keeps its register and time. So one query of the
-property's bills (newest first) gives billing everything it needs to know
-about the past.
+it is billed, and the bill keeps its register and time. Bill ids are
+deterministic (BILL-<property>-<period>), so the bills of the last
+HISTORY_MONTHS periods are fetched by key, for a whole SQS batch in one or two
+BatchGetItem calls, instead of one query per reading. Only a property older
+than that window with no bill inside it (a long silence) needs a query.
+
+Only the first share of a split bill is used: it carries the property-level
+figures (units, registers, estimated), and its line items keep the whole
+property's amount of each line (`property_amount`).
 """
 
 from __future__ import annotations
@@ -13,24 +19,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from functions.core.bills.models import BillRecord
+from functions.core.billing_rules import BillingPeriod
+from functions.core.bills.models import BillRecord, bill_id_for
+from functions.core.bills.repository import BillRepository
 from functions.core.money import sum_money
+from functions.core.properties.models import PropertyRecord
 
-# Bills fetched per property: 36 items cover at least a year even if every
-# period was split three ways (the spike window is 6 months, estimates use 3).
-HISTORY_ITEMS = 36
+# Periods looked up by key before a reading's period: covers the spike window
+# (6 months) and the estimate window (3 months) with room for silent months.
+HISTORY_MONTHS = 12
 
 
 @dataclass(frozen=True)
 class PeriodBill:
-    """A property's bill for one period: one record, or the shares of a split."""
+    """A property's bill for one period, as its first share records it."""
 
     period: str
-    shares: tuple[BillRecord, ...]  # in share order; the first carries the plain id
-
-    @property
-    def first(self) -> BillRecord:
-        return self.shares[0]
+    first: BillRecord
 
     @property
     def estimated(self) -> bool:
@@ -41,10 +46,14 @@ class PeriodBill:
         return int(self.first.units)
 
     @property
+    def share_count(self) -> int:
+        return int(self.first.share_count or 1)
+
+    @property
     def energy_total(self) -> Decimal:
-        """The whole property's energy charge (the energy lines of every share)."""
-        return sum_money(Decimal(line.amount) for share in self.shares
-                         for line in share.line_items if line.kind == "energy")
+        """The whole property's energy charge for the period."""
+        return sum_money(Decimal(line.property_amount or line.amount)
+                         for line in self.first.line_items if line.kind == "energy")
 
     def monthly_actual_units(self) -> list[int]:
         """Actual units per month this bill measured: a bill that trued up k
@@ -58,13 +67,9 @@ class PeriodBill:
 
 class PropertyHistory:
     def __init__(self, bills: Iterable[BillRecord]) -> None:
-        by_period: dict[str, list[BillRecord]] = {}
-        for bill in bills:
-            by_period.setdefault(bill.period, []).append(bill)
-        self.periods: list[PeriodBill] = [
-            PeriodBill(period, tuple(sorted(shares, key=lambda b: int(b.share))))
-            for period, shares in sorted(by_period.items())
-        ]
+        firsts = {b.period: b for b in bills if int(b.share or 1) == 1}
+        self.periods: list[PeriodBill] = [PeriodBill(period, bill)
+                                          for period, bill in sorted(firsts.items())]
 
     def of(self, period: str) -> PeriodBill | None:
         return next((p for p in self.periods if p.period == period), None)
@@ -86,3 +91,33 @@ class PropertyHistory:
         """Actual monthly units before `period`, oldest first (estimates excluded)."""
         return [units for p in self.before(period) if not p.estimated
                 for units in p.monthly_actual_units()]
+
+
+def window(period: BillingPeriod) -> list[BillingPeriod]:
+    """`period` and the HISTORY_MONTHS periods before it."""
+    periods = [period]
+    for _ in range(HISTORY_MONTHS):
+        periods.append(periods[-1].previous())
+    return periods
+
+
+def histories(wanted: Iterable[tuple[PropertyRecord, BillingPeriod]],
+              bills: BillRepository) -> dict[tuple[str, str], PropertyHistory]:
+    """The history of each (property, period) asked for, keyed by
+    (property_id, "YYYY-MM"): one BatchGetItem per 100 keys for all of them."""
+    asked = {(prop.property_id, str(period)): (prop, period) for prop, period in wanted}
+    keys = [bill_id_for(pid, str(p)) for (pid, _), (_, period) in asked.items()
+            for p in window(period)]
+    found: dict[str, list[BillRecord]] = {pid: [] for pid, _ in asked}
+    for bill in bills.get_many(keys) if keys else []:
+        found[bill.property_id].append(bill)
+    result = {}
+    for (pid, text), (prop, period) in asked.items():
+        known = found[pid]
+        # No actual bill in the window, yet the property is older than it: its
+        # last actual reading (if any) is further back. Rare: ask the index.
+        actual_in_window = any(not b.estimated for b in known if b.period < text)
+        if not actual_in_window and prop.created_at < window(period)[-1].start_utc:
+            known = bills.for_property(pid)
+        result[(pid, text)] = PropertyHistory(known)
+    return result

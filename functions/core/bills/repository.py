@@ -30,7 +30,7 @@ class BillRepository:
             return None
 
     def get_many(self, bill_ids: Iterable[str]) -> list[BillRecord]:
-        return list(BillRecord.batch_get(list(dict.fromkeys(bill_ids))))
+        return list(BillRecord.batch_get(list(dict.fromkeys(bill_ids)), consistent_read=True))
 
     def create(self, shares: Sequence[BillRecord],
                extra: TransactionExtra | None = None) -> bool:

@@ -54,7 +54,7 @@ from functions.core.billing_rules import (
     validate_reading,
 )
 from functions.core.billing_rules.readings import ReadingCheck, SpikePolicy
-from functions.core.bills.history import HISTORY_ITEMS, PeriodBill, PropertyHistory
+from functions.core.bills.history import PeriodBill, PropertyHistory, histories
 from functions.core.bills.models import BillRecord, LineItemAttribute, bill_id_for
 from functions.core.bills.repository import BillRepository
 from functions.core.clock import utcnow
@@ -158,10 +158,10 @@ class BillingService:
         """An estimated bill for a meter that did not answer: the mean of the
         property's last actual months. Returns (outcome, bills) where outcome is
         "estimated", "already_billed" or "no_history" (nothing to estimate from)."""
-        history = self.history(prop.property_id)
+        history = self.history_of(prop, period)
         billed = history.of(str(period))
         if billed is not None:
-            return "already_billed", list(billed.shares)
+            return "already_billed", self.shares_of(billed)
         units = estimate_units(history.monthly_actual_units(str(period)))
         if units is None:
             return "no_history", []
@@ -170,15 +170,28 @@ class BillingService:
         users: dict[str, UserRecord] = {}
         bills = self.issue(prop, meter, period, run_id, consumption, users)
         if bills is None:
-            existing = self.history(prop.property_id).of(str(period))
-            return "already_billed", list(existing.shares) if existing else []
+            existing = self.billed(prop.property_id, period)
+            return "already_billed", self.shares_of(existing) if existing else []
         self.notify(bills, prop, users)
         return "estimated", bills
 
     # ---- shared steps ---------------------------------------------------------
 
-    def history(self, property_id: str) -> PropertyHistory:
-        return PropertyHistory(self.bills.for_property(property_id, limit=HISTORY_ITEMS))
+    def history_of(self, prop: PropertyRecord, period: BillingPeriod) -> PropertyHistory:
+        return histories([(prop, period)], self.bills)[(prop.property_id, str(period))]
+
+    def billed(self, property_id: str, period: BillingPeriod) -> PeriodBill | None:
+        """The property's bill for the period (strongly consistent), if any."""
+        first = self.bills.get(bill_id_for(property_id, str(period)))
+        return PeriodBill(first.period, first) if first is not None else None
+
+    def shares_of(self, billed: PeriodBill) -> list[BillRecord]:
+        """Every share of a period's bill (one record unless it was split)."""
+        if billed.share_count == 1:
+            return [billed.first]
+        ids = [bill_id_for(billed.first.property_id, billed.period, n)
+               for n in range(1, billed.share_count + 1)]
+        return sorted(self.bills.get_many(ids), key=lambda b: int(b.share))
 
     def issue(self, prop: PropertyRecord, meter: MeterRecord, period: BillingPeriod,
               run_id: str, consumption: Consumption,
@@ -329,6 +342,10 @@ class ReadingBatch:
         owner_ids = sorted({p.owner_id for p in self.properties.values()})
         self.users = {u.user_id: u for u in UserRecord.batch_get(owner_ids)} \
             if owner_ids else {}
+        self.histories = histories(
+            [(self.properties[m.property_id], parse_period(r.period)) for r in readings
+             if (m := self.meters.get(r.meter_id)) is not None
+             and m.property_id in self.properties], service.bills)
 
     def bill(self, reading: VerifiedReading) -> Verdict:
         """Validate, price and bill one reading (idempotent)."""
@@ -387,7 +404,8 @@ class ReadingBatch:
               prop: PropertyRecord, spike_policy: SpikePolicy) -> Verdict:
         service = self.service
         period = parse_period(reading.period)
-        history = service.history(prop.property_id)
+        history = self.histories.get((prop.property_id, str(period))) \
+            or service.history_of(prop, period)
         billed = history.of(str(period))
         if billed is not None:
             return self._already_billed(billed, stored, prop)
@@ -420,12 +438,15 @@ class ReadingBatch:
         except TariffNotFound as error:
             return Verdict(HELD, REASON_NO_TARIFF, error.message)
         if bills is None:  # a concurrent handler billed the period first
-            existing = service.history(prop.property_id).of(str(period))
+            existing = service.billed(prop.property_id, period)
             if existing is None:
                 raise RuntimeError(f"{prop.property_id} {period}: bill write refused "
                                    "but no bill found")
             return self._already_billed(existing, stored, prop)
         self._count(reading.run_id, bills_issued=len(bills))
+        # A later reading of this property in the same batch must see this bill.
+        self.histories = {key: value for key, value in self.histories.items()
+                          if key[0] != prop.property_id}
         service.notify(bills, prop, self.users)
         return Verdict(ACCEPTED, None, _billed_detail(bills), bills)
 
@@ -434,9 +455,9 @@ class ReadingBatch:
         if billed.first.reading_key == stored.reading_key:
             # Our own bill: an earlier attempt wrote it but did not finish. Make sure
             # the payer heard of it, then record the verdict.
-            self.service.notify(billed.shares, prop, self.users)
-            return Verdict(ACCEPTED, None, _billed_detail(list(billed.shares)),
-                           list(billed.shares))
+            shares = self.service.shares_of(billed)
+            self.service.notify(shares, prop, self.users)
+            return Verdict(ACCEPTED, None, _billed_detail(shares), shares)
         kind = "an estimated" if billed.estimated else "an actual"
         return Verdict(REJECTED, REASON_ALREADY_BILLED,
                        f"{billed.first.bill_id} is already {kind} bill for {billed.period}; "

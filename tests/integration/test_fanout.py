@@ -27,12 +27,12 @@ from functions.core.aws import client
 from functions.core.clock import utcnow
 from functions.core.crypto import parse_timestamp
 from functions.core.messages import FanoutBatch
-from functions.core.meters.models import RawReadingRecord
+from functions.core.meters.models import MeterRecord, RawReadingRecord
 from functions.core.meters.service import requests_of_run
 from functions.core.resources import queue, table
 from functions.core.settings import reload_settings
 from functions.iot_fanout.handler import iot_fanout
-from tests.integration.billing_support import ensure_reference_tariffs
+from tests.integration.billing_support import a_meter, a_property, ensure_reference_tariffs
 from tests.integration.meters_support import (
     FITTED,
     new_property,
@@ -245,6 +245,30 @@ def test_an_unknown_or_inactive_meter_is_skipped_not_an_error(stack, reply_to_th
     assert requests_of_run(run_id) == []
     # counted, so the run's progress (sent + failures = meters asked) completes
     assert run_counters(run_id) == {"requests_sent": 0, "delivery_failures": 1, "answered": 0}
+
+
+def test_a_meter_with_a_corrupt_key_on_record_does_not_hold_up_the_others(
+        stack, customer, reply_to_this_api):
+    owner, _ = customer
+    corrupt = a_meter(a_property(owner))
+    corrupt.update(actions=[MeterRecord.public_key.set("AA")])  # damaged on record
+    healthy = a_meter(a_property(owner))
+    run_id = new_run(period="2001-05")
+    event = lambda_sqs_event([{
+        "MessageId": "m-1", "ReceiptHandle": "r-1",
+        "Body": FanoutBatch(run_id=run_id, period="2001-05",
+                            meter_ids=[corrupt.meter_id, healthy.meter_id]).model_dump_json()}],
+        "arn:aws:sqs:ap-south-1:000000000000:fanout")
+    try:
+        result = iot_fanout(event, LambdaContextStub("iot_fanout"))
+    finally:
+        for meter in (corrupt, healthy):
+            meter.update(actions=[MeterRecord.status.set("inactive")])
+    assert result == {"batchItemFailures": []}
+    # the healthy meter was asked (its endpoint does not answer: undeliverable), the
+    # corrupt one was not, and both count, so the run's progress still completes
+    assert [r.meter_id for r in requests_of_run(run_id)] == [healthy.meter_id]
+    assert run_counters(run_id) == {"requests_sent": 0, "delivery_failures": 2, "answered": 0}
 
 
 def test_an_infrastructure_error_fails_the_message_for_redelivery(stack, admin, customer,

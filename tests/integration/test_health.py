@@ -16,11 +16,11 @@ def test_health_reports_every_table_and_queue_ok(stack):
 
 
 def test_health_is_503_when_a_table_is_missing(stack):
-    client("dynamodb").delete_table(TableName=table("counters").physical())
+    client("dynamodb").delete_table(TableName=table("rate_limits").physical())
     try:
         response = stack.api.get("/health")
         assert response.status_code == 503
-        assert response.json()["tables"]["counters"].startswith("down")
+        assert response.json()["tables"]["rate_limits"].startswith("down")
         assert response.json()["tables"]["users"] == "ok"
     finally:
         provision()

@@ -173,5 +173,9 @@ def test_meter_status_comes_from_the_meter_registry(customer):
                 model="M1", firmware="1.0", endpoint_url="http://127.0.0.1:1/",
                 status="active", property_id=pid, registered_at=utcnow()).save()
     attach_meter(pid, "mtr_live_1")
-    view = client.get(f"/properties/{pid}").json()
+    try:
+        view = client.get(f"/properties/{pid}").json()
+    finally:
+        # a fake meter must not stay active: later billing runs would ask it
+        MeterRecord(meter_id="mtr_live_1").update(actions=[MeterRecord.status.set("inactive")])
     assert (view["meter_id"], view["meter_status"]) == ("mtr_live_1", "active")

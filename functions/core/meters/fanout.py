@@ -35,6 +35,7 @@ from functions.core.clock import epoch, utcnow
 from functions.core.crypto import (
     MAX_REQUEST_TTL,
     SERVER_SENDER_ID,
+    InvalidKey,
     PublicKey,
     b64u_encode,
     canonical_json,
@@ -100,6 +101,7 @@ class FanoutResult:
     sent: int = 0
     failed: int = 0
     skipped: list[str] = field(default_factory=list)  # unknown or not active meters
+    unusable: list[str] = field(default_factory=list)  # active, but the stored key is invalid
 
 
 # ---------------------------------------------------------------- HTTP delivery
@@ -176,12 +178,20 @@ class Fanout:
         if result.skipped:
             logger.warning("meters skipped: unknown or not active",
                            extra={"run_id": batch.run_id, "meter_ids": result.skipped[:20]})
-        if not meters:
-            count(batch.run_id, delivery_failures=len(result.skipped))
-            return result
         keys = self.keys()
         expires_at = self._expiry(batch.run_id, now)
-        deliveries = [self._build(batch, meter, keys, now, expires_at) for meter in meters]
+        deliveries = []
+        for meter in meters:
+            try:
+                deliveries.append(self._build(batch, meter, keys, now, expires_at))
+            except InvalidKey as exc:
+                # One corrupt record must not hold up the batch (and the run) for everyone.
+                result.unusable.append(meter.meter_id)
+                logger.error("meter key on record is unusable; meter not asked", extra={
+                    "run_id": batch.run_id, "meter_id": meter.meter_id, "reason": exc.reason})
+        if not deliveries:
+            count(batch.run_id, delivery_failures=len(result.skipped) + len(result.unusable))
+            return result
         # Stored as outstanding before anything is sent: an answer can never beat its record.
         self.requests.put_new([d.request for d in deliveries])
         outcomes = list(_thread_pool(self.policy).map(
@@ -199,7 +209,7 @@ class Fanout:
         # A skipped meter counts as a delivery failure: sent + failures = meters asked, so
         # the run's progress completes even if a meter was deactivated after the run began.
         count(batch.run_id, requests_sent=result.sent,
-              delivery_failures=result.failed + len(result.skipped))
+              delivery_failures=result.failed + len(result.skipped) + len(result.unusable))
         return result
 
     def _expiry(self, run_id: str, now: datetime) -> datetime:

@@ -19,6 +19,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# Emulators started in this process: their captured mail is read from memory,
+# not through /moto-api/data.json (which serialises every object moto holds and
+# grows slow as a test session piles up data).
+_IN_PROCESS: set[str] = set()
+
+
 class Emulator:
     def __init__(self, port: int = 5000) -> None:
         self.port = port or free_port()
@@ -33,9 +39,11 @@ class Emulator:
         # moto's werkzeug logs every request; the platform's own logs are what matter.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self.server.start()
+        _IN_PROCESS.add(self.url)
         return self
 
     def stop(self) -> None:
+        _IN_PROCESS.discard(self.url)
         self.server.stop()
 
 
@@ -45,8 +53,10 @@ def captured_messages(endpoint: str) -> dict[str, list[dict[str, Any]]]:
     moto exposes them under /moto-api/data.json; LocalStack under /_aws/ses and
     /_aws/sns/sms-messages.
     """
+    if endpoint.rstrip("/") in _IN_PROCESS:
+        return _captured_in_memory()
     try:
-        with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=10) as resp:
+        with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=60) as resp:
             data = json.load(resp)
         emails = [{"to": m.get("destinations", {}).get("ToAddresses", []),
                    "subject": m.get("subject", ""), "body": m.get("body", ""),
@@ -69,3 +79,17 @@ def captured_messages(endpoint: str) -> dict[str, list[dict[str, Any]]]:
         "sms": [{"to": number, "message": m.get("Message", "")}
                 for number, items in sms_by_number.items() for m in items],
     }
+
+
+def _captured_in_memory() -> dict[str, list[dict[str, Any]]]:
+    from moto.ses.models import ses_backends
+    from moto.sns.models import sns_backends
+
+    emails = [{"to": m.destinations.get("ToAddresses", []), "subject": m.subject,
+               "body": m.body, "source": m.source}
+              for regions in ses_backends.values() for backend in regions.values()
+              for m in list(backend.sent_messages) if hasattr(m, "subject")]
+    sms = [{"to": number, "message": text}
+           for regions in sns_backends.values() for backend in regions.values()
+           for number, text in list(backend.sms_messages.values())]
+    return {"emails": emails, "sms": sms}

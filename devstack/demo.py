@@ -1,8 +1,9 @@
 """`make demo METERS=N`: one full billing cycle on the local stack.
 
 Uses the stack of `make run` if one answers on 127.0.0.1:8000 (its emulator on
-127.0.0.1:5000, or wherever AWS_ENDPOINT_URL says); otherwise starts one in this process (emulator, API, the SQS
-functions) on the default ports, or free ones if those are taken. Then it
+127.0.0.1:5000, or wherever AWS_ENDPOINT_URL says); otherwise starts one in
+this process (emulator, API, the SQS functions) on the default ports, or free
+ones if those are taken. Then it
 creates demo customers, properties and N meters simulated by
 `python -m device_client simulate` (a few of them misbehave or stay silent, as
 real fleets do), the reference tariffs, runs the billing run of the last

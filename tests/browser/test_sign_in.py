@@ -121,3 +121,27 @@ def test_a_customer_waiting_for_review_sees_why_there_is_nothing_yet(page, porta
     expect(banner).to_be_visible()
     expect(page.locator("#dashboard-body")).to_be_hidden()
     screenshot(page, "dashboard-waiting-for-review")
+
+
+def test_sign_in_returns_to_the_page_asked_for(page, portal, stack):
+    customer = create_user("customer", name="Harpreet Gill")
+    as_customer = stack.api.as_(issue_session(customer))
+    assert as_customer.put("/me/password", json={"new_password": "tea-garden-4455"}).ok
+    page.goto(portal.page_url("tickets.html"))
+    expect(page).to_have_url(portal.page_url("login.html?next=tickets.html"))
+    page.get_by_role("tab", name="Password").click()
+    form = page.locator("#password-form")
+    form.get_by_label("Email address").fill(customer.email)
+    form.get_by_label("Password").fill("tea-garden-4455")
+    form.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(portal.page_url("tickets.html"))
+    expect(page.get_by_role("heading", name="Support")).to_be_visible()
+
+
+def test_next_never_leaves_the_portal(page, portal, stack):
+    customer = create_user("customer", name="Ila Sen")
+    assert stack.api.as_(issue_session(customer)).put(
+        "/me/password", json={"new_password": "tea-garden-4455"}).ok
+    password_login(page, portal, customer.email, "tea-garden-4455",
+                   next_page="https://evil.example/steal.html")
+    expect(page).to_have_url(portal.page_url("dashboard.html"))

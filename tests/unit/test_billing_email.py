@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from functions.core.accounts.models import UserRecord
 from functions.core.bills.models import BillRecord
@@ -11,8 +12,8 @@ from functions.core.properties.models import PropertyRecord
 from functions.core.settings import get_settings
 
 
-def a_bill(**fields) -> BillRecord:
-    values = dict(
+def a_bill(**fields: Any) -> BillRecord:
+    values: dict[str, Any] = dict(
         bill_id="BILL-prp_1-2026-10", property_id="prp_1", period="2026-10", payer_id="usr_1",
         owner_id="usr_1", meter_id="mtr-1", run_id="2026-10",
         issued_at=datetime(2026, 11, 3, 20, 0, tzinfo=UTC), due_date="2026-11-19",

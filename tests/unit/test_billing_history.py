@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TypeVar
 
 import pytest
 
@@ -17,8 +19,8 @@ from functions.core.meters.models import MeterRecord
 
 def bill(period: str, units: int, *, estimated: bool = False, share: int = 1,
          register: int | None = None, meter: str = "mtr-1", actual: int | None = None,
-         trued_up: list[str] | None = None, energy: list[tuple[str, str | None]] = ()
-         ) -> BillRecord:
+         trued_up: list[str] | None = None,
+         energy: Sequence[tuple[str, str | None]] = ()) -> BillRecord:
     return BillRecord(
         bill_id=bill_id_for("prp-1", period, share), property_id="prp-1", period=period,
         payer_id="usr-1", owner_id="usr-1", meter_id=meter, run_id=period,
@@ -35,19 +37,27 @@ def bill(period: str, units: int, *, estimated: bool = False, share: int = 1,
         total="0.00", total_paise=0)
 
 
+T = TypeVar("T")
+
+
+def must(value: T | None) -> T:
+    assert value is not None
+    return value
+
+
 def test_the_last_actual_bill_and_the_estimates_since_it():
     history = PropertyHistory([
         bill("2026-01", 100, register=100_000), bill("2026-02", 120, register=220_000),
         bill("2026-03", 110, estimated=True), bill("2026-04", 110, estimated=True),
     ])
-    assert history.last_actual("2026-05").period == "2026-02"
+    assert must(history.last_actual("2026-05")).period == "2026-02"
     assert [p.period for p in history.estimates_since_last_actual("2026-05")] == [
         "2026-03", "2026-04"]
     # Estimates never count as actual consumption.
     assert history.monthly_actual_units("2026-05") == [100, 120]
     # Only periods before the one being billed count.
-    assert history.last_actual("2026-02").period == "2026-01"
-    assert history.of("2026-03").estimated is True and history.of("2026-06") is None
+    assert must(history.last_actual("2026-02")).period == "2026-01"
+    assert must(history.of("2026-03")).estimated is True and history.of("2026-06") is None
 
 
 def test_a_true_up_bill_spreads_what_it_measured_over_the_months_it_covers():
@@ -87,9 +97,9 @@ def test_the_starting_point_follows_a_recorded_replacement():
     new = meter("mtr-new", initial_register_wh=5_000, replaces="mtr-old",
                 replaced_meter_final_register_wh=950_000)
     previous, replacement, initial = _starting_point(last, new)
-    assert previous.register_wh == 900_000 and initial == 5_000
-    assert (replacement.old_final_register_wh, replacement.new_initial_register_wh) == (
-        950_000, 5_000)
+    assert must(previous).register_wh == 900_000 and initial == 5_000
+    assert (must(replacement).old_final_register_wh,
+            must(replacement).new_initial_register_wh) == (950_000, 5_000)
     # The same meter: no replacement. A different meter without a record: count
     # from that meter's installation register.
     assert _starting_point(last, meter("mtr-old"))[1] is None

@@ -237,6 +237,10 @@ def test_customer_journey_from_sign_up_to_a_resolved_ticket(
     screenshot(page, "journey-ticket-resolved")
     assert any(ticket_id in m["subject"] or ticket_id in m["body"]
                for m in stack.emails_to(person.email))
+    # Not satisfied after all: the customer reopens it within the 14 days.
+    page.get_by_role("button", name="Reopen request").click()
+    expect(page.get_by_text("Your request is open again.")).to_be_visible()
+    expect(page.locator(".badge", has_text="Open").first).to_be_visible()
 
     page.goto(portal.page_url("dashboard.html"))
     expect(page.locator("#outstanding-amount")).to_have_text("₹0.00")

@@ -160,6 +160,13 @@ def finish_api(api: dict[str, Any], stage: StageConfig) -> None:
         "ThrottlingRateLimit": stage.api_rate_limit,
         "ThrottlingBurstLimit": stage.api_burst_limit,
     }]
+    # API Gateway's own answers (the authorizer's 401, 403, throttling 429, 5xx)
+    # must carry the CORS origin too, or the portal cannot read them and never
+    # sends an expired session back to sign-in.
+    origin = {"Access-Control-Allow-Origin": {"Fn::Sub": "'${PortalOrigin}'"}}
+    properties["GatewayResponses"] = {
+        kind: {"ResponseParameters": {"Headers": dict(origin)}}
+        for kind in ("DEFAULT_4XX", "DEFAULT_5XX")}
 
 
 def _cors_origin_from_parameter(node: Any) -> None:

@@ -72,7 +72,8 @@ def session_authorizer(auth_request: Any) -> Any:
 
 def cors() -> CORSConfig:
     return CORSConfig(allow_origin=get_settings().portal_origin,
-                      allow_headers=["Authorization", "Content-Type"], max_age=600)
+                      allow_headers=["Authorization", "Content-Type"],
+                      expose_headers=["Retry-After"], max_age=600)
 
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None

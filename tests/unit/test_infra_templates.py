@@ -155,6 +155,10 @@ def test_finish_adds_partial_batch_failures_names_and_least_privilege() -> None:
     assert api["MethodSettings"][0]["ThrottlingRateLimit"] == DEV.api_rate_limit
     assert "127.0.0.1" not in json.dumps(api["DefinitionBody"])
     assert "${PortalOrigin}" in json.dumps(api["DefinitionBody"])
+    # the gateway's own 401/403/429/5xx answers are readable by the portal
+    for kind in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        headers = api["GatewayResponses"][kind]["ResponseParameters"]["Headers"]
+        assert headers["Access-Control-Allow-Origin"] == {"Fn::Sub": "'${PortalOrigin}'"}
 
 
 def test_finish_refuses_a_queue_resources_py_does_not_define() -> None:

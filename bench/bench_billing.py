@@ -53,6 +53,9 @@ from devstack.emulator import free_port  # noqa: E402  (needs ROOT on the path)
 RATIO_TARGET = 0.5
 CALLS_TARGET = 6.0
 SAMPLES_PER_OPERATION = 40
+# Concurrent invocations per SQS function (what Lambda's event source mapping would
+# run on a busy queue; the local runner alone runs one per function).
+CONCURRENCY = {"billing": 4, "iot_fanout": 2}
 RUNNER_OPERATIONS = {"ReceiveMessage", "DeleteMessageBatch", "GetQueueUrl",
                      "GetQueueAttributes"}
 
@@ -146,9 +149,7 @@ class Stack:
     extra: list[Any] = field(default_factory=list)
 
     def restart_runner(self) -> None:
-        from devstack.event_runner import EventRunner, mappings_from_app
-
-        self.runner = EventRunner(mappings_from_app(self.app)).start()
+        self.runner = start_runners(self.app)
 
     def stop(self) -> None:
         self.runner.stop()
@@ -183,15 +184,39 @@ def start_stack() -> Stack:
             time.sleep(0.2)
     COUNTER.install()
     from devstack.api_server import ApiThread
-    from devstack.event_runner import EventRunner, mappings_from_app
     from devstack.provision import provision
 
     provision()
     from app import app
 
     api = ApiThread(app, port=api_port).start()
-    runner = EventRunner(mappings_from_app(app)).start()
-    return Stack(emulator, url, api, runner, app)
+    return Stack(emulator, url, api, start_runners(app), app)
+
+
+class Runners:
+    """Several local event runners side by side: Lambda runs up to that many
+    invocations of a function at once on a busy queue (the event source mapping
+    scales out); the local runner alone runs one per function."""
+
+    def __init__(self, runners: list[Any]) -> None:
+        self.runners = runners
+
+    def stop(self) -> None:
+        for runner in self.runners:
+            runner.stop_event.set()
+        for runner in self.runners:
+            runner.stop()
+
+
+def start_runners(app: Any) -> Runners:
+    from devstack.event_runner import EventRunner, mappings_from_app
+
+    mappings = mappings_from_app(app)
+    runners = []
+    for mapping in mappings:
+        for _ in range(CONCURRENCY.get(mapping.function_name, 1)):
+            runners.append(EventRunner([mapping]).start())
+    return Runners(runners)
 
 
 # ---- setting up a run (bulk, not measured) ---------------------------------------
@@ -501,7 +526,8 @@ def main() -> int:
                 period = period.previous()
     finally:
         stack.stop()
-    print(f"\nbench finished in {time.monotonic() - started:.0f} s")
+    print(f"\nbench finished in {time.monotonic() - started:.0f} s (SQS functions run with "
+          f"{', '.join(f'{n} x {f}' for f, n in CONCURRENCY.items())} concurrent invocations)")
     return 0
 
 

@@ -45,6 +45,8 @@ class FunctionAccess:
     email: bool = False                 # SES SendEmail from MAIL_FROM
     sms: bool = False                   # SNS SMS publish
     health: bool = False                # DescribeTable / GetQueueUrl on everything (/health)
+    keyed_select: tuple[str, ...] = ()  # logical tables it reads with a PartiQL SELECT on
+    #                                     partition keys (never a full table scan)
 
 
 FUNCTION_ACCESS: dict[str, FunctionAccess] = {
@@ -70,6 +72,8 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
         tables={"readings": READ_WRITE, "bills": READ_WRITE, "billing_runs": READ_WRITE,
                 "tariffs": READ_WRITE, "meters": READ, "properties": READ, "tenancies": READ,
                 "users": READ},
+        # The tenancies of a whole SQS batch in one SELECT ... WHERE property_id = ? OR ...
+        keyed_select=("tenancies",),
         consumes=("readings",), email=True,
     ),
     # Daily at midnight IST: issued bills past due -> overdue with the late
@@ -130,6 +134,15 @@ def policy_document(function: str, stage: StageConfig) -> dict[str, Any]:
             "Effect": "Allow",
             "Action": list(actions),
             "Resource": [arn for logical in sorted(logicals) for arn in table_arns(stage, logical)],
+        })
+    if access.keyed_select:
+        statements.append({
+            "Sid": "PartiQLSelectByPartitionKeyOnly",
+            "Effect": "Allow",
+            "Action": ["dynamodb:PartiQLSelect"],
+            "Resource": [arn for logical in access.keyed_select
+                         for arn in table_arns(stage, logical)],
+            "Condition": {"Bool": {"dynamodb:FullTableScan": "false"}},
         })
     if access.health:
         statements.append({

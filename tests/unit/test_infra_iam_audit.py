@@ -84,6 +84,10 @@ def authorisations(call: Call) -> list[tuple[str, str]]:
             return [(f"dynamodb:{DYNAMO_TRANSACT[kind]}",
                      arn("dynamodb", f"table/{body['TableName']}"))
                     for item in p["TransactItems"] for kind, body in item.items()]
+        if call.operation == "ExecuteStatement":  # PartiQL: the table is named in the text
+            verb = p["Statement"].split(None, 1)[0].capitalize()
+            table = p["Statement"].split('"')[1]
+            return [(f"dynamodb:PartiQL{verb}", arn("dynamodb", f"table/{table}"))]
         resource = f"table/{p['TableName']}" + (f"/index/{p['IndexName']}"
                                                 if p.get("IndexName") else "")
         return [(f"dynamodb:{call.operation}", arn("dynamodb", resource))]

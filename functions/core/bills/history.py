@@ -101,16 +101,26 @@ def window(period: BillingPeriod) -> list[BillingPeriod]:
     return periods
 
 
+def history_keys(wanted: Iterable[tuple[str, BillingPeriod]]) -> list[str]:
+    """The bill ids that make up the histories of these (property_id, period) pairs."""
+    return list(dict.fromkeys(bill_id_for(pid, str(p)) for pid, period in wanted
+                              for p in window(period)))
+
+
 def histories(wanted: Iterable[tuple[PropertyRecord, BillingPeriod]],
-              bills: BillRepository) -> dict[tuple[str, str], PropertyHistory]:
+              bills: BillRepository, prefetched: Iterable[BillRecord] | None = None
+              ) -> dict[tuple[str, str], PropertyHistory]:
     """The history of each (property, period) asked for, keyed by
-    (property_id, "YYYY-MM"): one BatchGetItem per 100 keys for all of them."""
+    (property_id, "YYYY-MM"): one BatchGetItem per 100 keys for all of them, or
+    none when the caller already fetched `history_keys` (`prefetched`)."""
     asked = {(prop.property_id, str(period)): (prop, period) for prop, period in wanted}
-    keys = [bill_id_for(pid, str(p)) for (pid, _), (_, period) in asked.items()
-            for p in window(period)]
     found: dict[str, list[BillRecord]] = {pid: [] for pid, _ in asked}
-    for bill in bills.get_many(keys) if keys else []:
-        found[bill.property_id].append(bill)
+    if prefetched is None:
+        keys = history_keys((pid, period) for (pid, _), (_, period) in asked.items())
+        prefetched = bills.get_many(keys) if keys else []
+    for bill in prefetched:
+        if bill.property_id in found:
+            found[bill.property_id].append(bill)
     result = {}
     for (pid, text), (prop, period) in asked.items():
         known = found[pid]

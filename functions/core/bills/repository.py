@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
+from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from functions.core.aws import client
 from functions.core.bills.models import (
     BILL_ISSUED,
     BILL_OVERDUE,
@@ -16,6 +19,7 @@ from functions.core.bills.models import (
     BillRecord,
 )
 from functions.core.errors import Conflict
+from functions.core.properties.models import TenancyRecord
 
 # Extra writes to commit in the same transaction as new bills (for example the
 # reading's status), so a bill and what it consumed can never disagree.
@@ -114,6 +118,74 @@ class BillRepository:
                 return False
             raise
         return True
+
+
+# One BatchGetItem carries at most 100 keys; one PartiQL statement at most this many ORs.
+BATCH_GET_MAX = 100
+TENANCY_STATEMENT_MAX = 25
+
+# (model, hash key, range key or None)
+ItemKey = tuple[type[Model], str, str | None]
+
+
+def get_items(keys: Sequence[ItemKey]) -> list[Model]:
+    """Items of several tables, strongly consistent, in as few BatchGetItem calls as
+    possible (100 keys each; unprocessed keys are asked again). Missing items are left
+    out. The billing function loads a whole SQS batch this way: one call for the meters
+    and stored readings, one or two for the properties, owners and earlier bills."""
+    models: dict[str, type[Model]] = {}
+    requests: list[tuple[str, dict[str, Any]]] = []
+    for model, hash_key, range_key in dict.fromkeys(keys):
+        table = model.Meta.table_name
+        models[table] = model
+        requests.append((table, _key(model, hash_key, range_key)))
+    dynamodb = client("dynamodb")
+    found: list[Model] = []
+    for start in range(0, len(requests), BATCH_GET_MAX):
+        pending: dict[str, Any] = {}
+        for table, key in requests[start:start + BATCH_GET_MAX]:
+            pending.setdefault(table, {"Keys": [], "ConsistentRead": True})["Keys"].append(key)
+        while pending:
+            answer = dynamodb.batch_get_item(RequestItems=pending)
+            for table, items in answer.get("Responses", {}).items():
+                found.extend(models[table].from_raw_data(item) for item in items)
+            pending = answer.get("UnprocessedKeys") or {}
+    return found
+
+
+def _key(model: type[Model], hash_key: str, range_key: str | None) -> dict[str, Any]:
+    hash_attribute = model._hash_key_attribute()
+    key = {hash_attribute.attr_name: {hash_attribute.attr_type: hash_key}}
+    if range_key is not None:
+        range_attribute = model._range_key_attribute()
+        key[range_attribute.attr_name] = {range_attribute.attr_type: range_key}
+    return key
+
+
+def tenancies_of(property_ids: Iterable[str]) -> dict[str, list[TenancyRecord]]:
+    """Every tenancy of each property, strongly consistent: one PartiQL SELECT per 25
+    properties (partition-key equalities joined by OR: a keyed read, not a scan) instead
+    of one Query per property."""
+    wanted = sorted(set(property_ids))
+    result: dict[str, list[TenancyRecord]] = {pid: [] for pid in wanted}
+    dynamodb = client("dynamodb")
+    table = TenancyRecord.Meta.table_name
+    for start in range(0, len(wanted), TENANCY_STATEMENT_MAX):
+        chunk = wanted[start:start + TENANCY_STATEMENT_MAX]
+        # Only our own table name is interpolated; the ids are bound parameters.
+        where = " OR ".join('"property_id" = ?' for _ in chunk)
+        statement = f'SELECT * FROM "{table}" WHERE {where}'  # noqa: S608
+        request: dict[str, Any] = {"Statement": statement, "ConsistentRead": True,
+                                   "Parameters": [{"S": pid} for pid in chunk]}
+        while True:
+            answer = dynamodb.execute_statement(**request)
+            for item in answer.get("Items", []):
+                tenancy = TenancyRecord.from_raw_data(item)
+                result.setdefault(tenancy.property_id, []).append(tenancy)
+            if not answer.get("NextToken"):
+                break
+            request["NextToken"] = answer["NextToken"]
+    return result
 
 
 def _connection() -> Connection:

@@ -54,9 +54,9 @@ from functions.core.billing_rules import (
     validate_reading,
 )
 from functions.core.billing_rules.readings import ReadingCheck, SpikePolicy
-from functions.core.bills.history import PeriodBill, PropertyHistory, histories
+from functions.core.bills.history import PeriodBill, PropertyHistory, histories, history_keys
 from functions.core.bills.models import BillRecord, LineItemAttribute, bill_id_for
-from functions.core.bills.repository import BillRepository
+from functions.core.bills.repository import BillRepository, ItemKey, get_items, tenancies_of
 from functions.core.clock import utcnow
 from functions.core.logs import logger
 from functions.core.messages import VerifiedReading
@@ -64,7 +64,7 @@ from functions.core.meters.models import MeterRecord, RawReadingRecord
 from functions.core.meters.repositories import MeterRepository
 from functions.core.money import ZERO, format_inr, to_paise
 from functions.core.notify import send_email
-from functions.core.properties.models import PropertyRecord
+from functions.core.properties.models import PropertyRecord, TenancyRecord
 from functions.core.properties.occupancy import Occupancy, occupants_for_period
 from functions.core.properties.repositories import TenancyRepository
 from functions.core.runs import progress
@@ -194,14 +194,17 @@ class BillingService:
         return sorted(self.bills.get_many(ids), key=lambda b: int(b.share))
 
     def issue(self, prop: PropertyRecord, meter: MeterRecord, period: BillingPeriod,
-              run_id: str, consumption: Consumption,
-              users: dict[str, UserRecord]) -> list[BillRecord] | None:
+              run_id: str, consumption: Consumption, users: dict[str, UserRecord],
+              tenancies: list[TenancyRecord] | None = None) -> list[BillRecord] | None:
         """Price, split and write the property's bill for the period. None if it
-        already has one (nothing written). TariffNotFound if no tariff is in force."""
+        already has one (nothing written). TariffNotFound if no tariff is in force.
+        `tenancies`: the property's tenancies if the caller loaded them already."""
         tariff = self._tariff_for(prop.category, period)
         priced = tariff.price(consumption.units, Decimal(prop.sanctioned_load_kw),
                               consumption.credit)
-        occupants = occupants_for_period(prop, self.tenancies.of_property(prop.property_id),
+        if tenancies is None:
+            tenancies = self.tenancies.of_property(prop.property_id)
+        occupants = occupants_for_period(prop, tenancies,
                                          period.start_utc, period.end_utc)
         bills = self._records(prop, meter, period, run_id, consumption, tariff, priced,
                               occupants)
@@ -331,21 +334,50 @@ class ReadingBatch:
         self._lock = threading.Lock()
         self.counts: dict[str, Counter[str]] = {}
         self.decided: dict[tuple[str, str], RawReadingRecord] = {}
-        meter_ids = {r.meter_id for r in readings}
-        self.meters = service.meters.get_many(meter_ids) if meter_ids else {}
-        property_ids = {m.property_id for m in self.meters.values() if m.property_id}
-        self.properties = {p.property_id: p for p in PropertyRecord.batch_get(
-            sorted(property_ids), consistent_read=True)} if property_ids else {}
-        keys = sorted({(r.meter_id, r.reading_key) for r in readings})
-        self.stored = {(r.meter_id, r.reading_key): r for r in RawReadingRecord.batch_get(
-            keys, consistent_read=True)} if keys else {}
-        owner_ids = sorted({p.owner_id for p in self.properties.values()})
-        self.users = {u.user_id: u for u in UserRecord.batch_get(owner_ids)} \
-            if owner_ids else {}
+        self.meters: dict[str, MeterRecord] = {}
+        self.stored: dict[tuple[str, str], RawReadingRecord] = {}
+        self.properties: dict[str, PropertyRecord] = {}
+        self.users: dict[str, UserRecord] = {}
+        self.tenancies: dict[str, list[TenancyRecord]] = {}
+        self.histories: dict[tuple[str, str], PropertyHistory] = {}
+        if readings:
+            self._load(readings)
+
+    def _load(self, readings: Sequence[VerifiedReading]) -> None:
+        """Everything the batch needs, in two rounds of BatchGetItem (the second needs
+        the meters' properties) and one tenancy SELECT: meters and stored readings;
+        then properties, owners and the properties' bills of the history window."""
+        first = get_items([(MeterRecord, r.meter_id, None) for r in readings]
+                          + [(RawReadingRecord, r.meter_id, r.reading_key) for r in readings])
+        for item in first:
+            if isinstance(item, MeterRecord):
+                self.meters[item.meter_id] = item
+            elif isinstance(item, RawReadingRecord):
+                self.stored[(item.meter_id, item.reading_key)] = item
+        wanted = {(m.property_id, r.period) for r in readings
+                  if (m := self.meters.get(r.meter_id)) is not None and m.property_id}
+        if not wanted:
+            return
+        property_ids = sorted({pid for pid, _ in wanted})
+        # Owners by the meters' record of them: only a cache for the emails (a payer
+        # not found here, a tenant for instance, is read when mailed).
+        owner_ids = sorted({m.owner_id for m in self.meters.values() if m.owner_id})
+        keys: list[ItemKey] = [(PropertyRecord, pid, None) for pid in property_ids]
+        keys += [(UserRecord, uid, None) for uid in owner_ids]
+        keys += [(BillRecord, bill_id, None)
+                 for bill_id in history_keys((pid, parse_period(p)) for pid, p in wanted)]
+        bills: list[BillRecord] = []
+        for item in get_items(keys):
+            if isinstance(item, PropertyRecord):
+                self.properties[item.property_id] = item
+            elif isinstance(item, UserRecord):
+                self.users[item.user_id] = item
+            elif isinstance(item, BillRecord):
+                bills.append(item)
+        self.tenancies = tenancies_of(self.properties)
         self.histories = histories(
-            [(self.properties[m.property_id], parse_period(r.period)) for r in readings
-             if (m := self.meters.get(r.meter_id)) is not None
-             and m.property_id in self.properties], service.bills)
+            [(self.properties[pid], parse_period(p)) for pid, p in sorted(wanted)
+             if pid in self.properties], self.service.bills, prefetched=bills)
 
     def bill(self, reading: VerifiedReading) -> Verdict:
         """Validate, price and bill one reading (idempotent)."""
@@ -359,9 +391,10 @@ class ReadingBatch:
             if meter is not None and meter.property_id else None
         if meter is None or prop is None:
             return self._decide(stored, Verdict(
-                REJECTED, REASON_NOT_AT_PROPERTY, "the meter is not fitted at a property"))
+                REJECTED, REASON_NOT_AT_PROPERTY, "the meter is not fitted at a property"),
+                answered=True)
         verdict = self._bill(stored, reading, meter, prop, SpikePolicy())
-        return self._decide(stored, verdict)
+        return self._decide(stored, verdict, answered=True)
 
     def release(self, stored: RawReadingRecord, decision: str) -> Verdict:
         """An admin's decision on a held reading: bill it anyway (no spike check)
@@ -434,7 +467,8 @@ class ReadingBatch:
             previous=previous, current=current, reading_key=stored.reading_key,
             trued_up=tuple(estimates), credit=credit)
         try:
-            bills = service.issue(prop, meter, period, reading.run_id, consumption, self.users)
+            bills = service.issue(prop, meter, period, reading.run_id, consumption, self.users,
+                                  self.tenancies.get(prop.property_id))
         except TariffNotFound as error:
             return Verdict(HELD, REASON_NO_TARIFF, error.message)
         if bills is None:  # a concurrent handler billed the period first
@@ -443,7 +477,6 @@ class ReadingBatch:
                 raise RuntimeError(f"{prop.property_id} {period}: bill write refused "
                                    "but no bill found")
             return self._already_billed(existing, stored, prop)
-        self._count(reading.run_id, bills_issued=len(bills))
         # A later reading of this property in the same batch must see this bill.
         self.histories = {key: value for key, value in self.histories.items()
                           if key[0] != prop.property_id}
@@ -463,16 +496,25 @@ class ReadingBatch:
                        f"{billed.first.bill_id} is already {kind} bill for {billed.period}; "
                        "the next reading is billed against the last actual one")
 
-    def _decide(self, stored: RawReadingRecord, verdict: Verdict) -> Verdict:
+    def _decide(self, stored: RawReadingRecord, verdict: Verdict, *,
+                answered: bool = False) -> Verdict:
+        """Record the verdict and its counts, both written in `finish`. `answered`: a
+        reading judged for the first time. The reading endpoint does not count answers;
+        they are counted here with the verdict, so a crash before `finish` loses both
+        and the redelivered reading counts them once (the progress bar lags a batch)."""
         stored.status = verdict.status
         stored.validation_reason = verdict.reason
         stored.validation_detail = (verdict.detail or "")[:500] or None
         with self._lock:
             self.decided[(stored.meter_id, stored.reading_key)] = stored
+        deltas: dict[str, int] = {"answered": 1} if answered else {}
         if verdict.status == REJECTED:
-            self._count(stored.run_id, rejected=1)
+            deltas["rejected"] = 1
         elif verdict.status == HELD:
-            self._count(stored.run_id, held=1)
+            deltas["held"] = 1
+        elif verdict.status == ACCEPTED:
+            deltas["bills_issued"] = len(verdict.bills)
+        self._count(stored.run_id, **deltas)
         return verdict
 
     def _count(self, run_id: str, **deltas: int) -> None:

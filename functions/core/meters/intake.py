@@ -13,7 +13,9 @@ Every refusal raises ``ReadingRejected`` carrying the precise reason, and is rec
 readings table; the HTTP layer answers all of them with the same generic 400.
 
 AWS calls per accepted reading: the meter's GetItem (cached for a minute), one
-TransactWriteItems, one SQS SendMessage, one run-counter UpdateItem. The server keys and
+TransactWriteItems, one SQS SendMessage. The run's `answered` counter is not touched here:
+the billing function adds it with its once-per-batch counter update (docs/billing.md), so
+the progress bar may lag by one SQS batch; closing a run recounts. The server keys and
 each run's period are cached in memory; the transaction's conditions keep a stale cache
 from ever accepting a reading from a deactivated meter or with a rotated-out key."""
 
@@ -75,7 +77,6 @@ from functions.core.meters.schemas import RejectionView
 from functions.core.meters.server_key import ServerKeys, server_keys
 from functions.core.resources import queue
 from functions.core.runs.models import BillingRunRecord
-from functions.core.runs.progress import count
 
 # A delivery that timed out may still have reached the meter: its answer is accepted.
 ANSWERABLE = (REQUEST_OUTSTANDING, REQUEST_UNDELIVERABLE)
@@ -326,8 +327,7 @@ class ReadingIntake:
         except TransactWriteError as error:
             raise self._why_not_consumed(error, payload, meter, received) from error
         self.cache.remember_counter(meter.meter_id, counter)
-        send_verified_reading(reading)
-        count(run_id, answered=1)
+        send_verified_reading(reading)  # billing counts it as answered (once per batch)
         return Accepted("reading", meter.meter_id, reading_key, run_id)
 
     def _period_of(self, run_id: str, nonce: str) -> str:

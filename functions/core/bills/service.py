@@ -35,6 +35,10 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
 from functions.core.accounts.models import UserRecord
 from functions.core.accounts.users import UserRepository
 from functions.core.billing_rules import (
@@ -68,6 +72,7 @@ from functions.core.properties.models import PropertyRecord, TenancyRecord
 from functions.core.properties.occupancy import Occupancy, occupants_for_period
 from functions.core.properties.repositories import TenancyRepository
 from functions.core.runs import progress
+from functions.core.runs.models import BillingRunRecord
 from functions.core.settings import get_settings
 from functions.core.tariffs.service import PricingTariff, TariffBook, TariffChanged
 
@@ -88,6 +93,9 @@ MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augus
           "September", "October", "November", "December")
 
 BillsHook = Callable[[list[BillRecord]], None]
+
+# DynamoDB's limit on the items of one TransactWriteItems.
+TRANSACTION_MAX_ITEMS = 100
 
 
 class ReadingNotStored(Exception):
@@ -417,19 +425,36 @@ class ReadingBatch:
         return self._decide(stored, self._bill(stored, reading, meter, prop, never_spike))
 
     def finish(self) -> None:
-        """Write the verdicts (one BatchWriteItem) and the run counters (one
-        update per run). Runs even when the batch fails half way, so what was
-        decided is kept."""
+        """Write the verdicts and the run counters together: one TransactWriteItems
+        (so a verdict is never recorded without its counts). Runs even when the batch
+        fails half way, so what was decided is kept. If the transaction is refused (a
+        conflict on the busy run item) or too big, the verdicts go in one
+        BatchWriteItem and the counters in one UpdateItem per run, as separate writes
+        (closing the run recounts if a crash falls between them)."""
         with self._lock:
             decided, self.decided = list(self.decided.values()), {}
             counts, self.counts = self.counts, {}
+        updates = {run_id: actions for run_id, deltas in counts.items()
+                   if (actions := progress.counter_actions(**dict(deltas)))}
+        if not decided and not updates:
+            return
+        if len(decided) + len(updates) <= TRANSACTION_MAX_ITEMS:
+            try:
+                with TransactWrite(connection=_readings_connection()) as transaction:
+                    for record in decided:
+                        transaction.save(record)
+                    for run_id, actions in updates.items():
+                        transaction.update(BillingRunRecord(run_id=run_id), actions=actions)
+                return
+            except TransactWriteError as error:
+                logger.warning("verdicts transaction refused; writing them apart",
+                               extra={"code": error.cause_response_code})
         if decided:
             with RawReadingRecord.batch_write() as batch:
                 for record in decided:
                     batch.save(record)
-        for run_id, deltas in counts.items():
-            if any(deltas.values()):
-                progress.count(run_id, **dict(deltas))
+        for run_id, actions in updates.items():
+            BillingRunRecord(run_id=run_id).update(actions=actions)
 
     # ---- steps --------------------------------------------------------------
 
@@ -520,6 +545,11 @@ class ReadingBatch:
     def _count(self, run_id: str, **deltas: int) -> None:
         with self._lock:
             self.counts.setdefault(run_id, Counter()).update(deltas)
+
+
+def _readings_connection() -> Connection:
+    # The model's own connection: one botocore client per container.
+    return RawReadingRecord._get_connection().connection
 
 
 def _starting_point(last: PeriodBill | None, meter: MeterRecord

@@ -11,7 +11,9 @@ bulk-loaded and not measured; the run itself goes through the whole chain:
 
 Printed per size:
 - meters billed per second (bills issued / time from starting the run to the last bill);
-- time per stage (start, read requests sent, readings in, last bill, close);
+- time per stage (start, read requests sent, readings in, last bill, close); "readings in"
+  is the run's `answered` counter, which the billing function adds with its verdicts (the
+  reading endpoint makes no counter write), so it is reached with or just before the last bill;
 - AWS calls per billed meter, by stage and by service, counted with a botocore
   event hook registered on every client the process creates ('before-parameter-
   build'); the local event runner's own SQS polling stands in for Lambda's event
@@ -65,6 +67,8 @@ import sys, threading
 sys.path.insert(0, {root!r})
 from devstack.moto_patches import serialize_dynamodb
 serialize_dynamodb()
+from bench.moto_partiql import keyed_partiql_select
+keyed_partiql_select()  # moto's PartiQL serialises every table per statement
 import logging
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
 from moto.server import ThreadedMotoServer

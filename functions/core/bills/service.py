@@ -27,7 +27,6 @@ once.
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -369,12 +368,8 @@ class ReadingBatch:
             return
         property_ids = sorted({pid for pid, _ in wanted})
         # Owners by the meters' record of them: only a cache for the emails (a payer
-        # not found here, a tenant for instance, is read when mailed). An owner of many
-        # properties is read once a minute per container, not once per batch.
-        self.users.update(_recent_owners.get_many(
-            m.owner_id for m in self.meters.values() if m.owner_id))
-        owner_ids = sorted({m.owner_id for m in self.meters.values()
-                            if m.owner_id and m.owner_id not in self.users})
+        # not found here, a tenant for instance, is read when mailed).
+        owner_ids = sorted({m.owner_id for m in self.meters.values() if m.owner_id})
         keys: list[ItemKey] = [(PropertyRecord, pid, None) for pid in property_ids]
         keys += [(UserRecord, uid, None) for uid in owner_ids]
         keys += [(BillRecord, bill_id, None)
@@ -385,7 +380,6 @@ class ReadingBatch:
                 self.properties[item.property_id] = item
             elif isinstance(item, UserRecord):
                 self.users[item.user_id] = item
-                _recent_owners.put(item)
             elif isinstance(item, BillRecord):
                 bills.append(item)
         self.tenancies = tenancies_of(self.properties)
@@ -551,31 +545,6 @@ class ReadingBatch:
     def _count(self, run_id: str, **deltas: int) -> None:
         with self._lock:
             self.counts.setdefault(run_id, Counter()).update(deltas)
-
-
-class _RecentOwners:
-    """user_id -> owner record, kept OWNER_CACHE_SECONDS per container: only the
-    recipient of a bill email, so a minute-old copy is good enough."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entries: dict[str, tuple[UserRecord, float]] = {}
-
-    def get_many(self, user_ids: Iterable[str]) -> dict[str, UserRecord]:
-        now = time.monotonic()
-        with self._lock:
-            return {uid: entry[0] for uid in set(user_ids)
-                    if (entry := self._entries.get(uid)) and now - entry[1] < OWNER_CACHE_SECONDS}
-
-    def put(self, user: UserRecord) -> None:
-        with self._lock:
-            if len(self._entries) > 10_000:
-                self._entries.clear()
-            self._entries[user.user_id] = (user, time.monotonic())
-
-
-OWNER_CACHE_SECONDS = 60
-_recent_owners = _RecentOwners()
 
 
 def _readings_connection() -> Connection:

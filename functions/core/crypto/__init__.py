@@ -12,6 +12,10 @@ Typical use:
     message = open_envelope(env, recipient_priv=[server_key, previous_server_key],
                             sender_pub=meter.public_key, expect_type=METER_MESSAGE_TYPES)
     check_reading(message.payload, request=stored_request, now=now, last_counter=last)
+
+Other signed statements (server key endorsements) use the envelope's signature scheme:
+``sign_compact(private_key, canonical_json(statement))`` gives the 64-byte r||s, and
+``verify_compact(public_key, signature, message)`` is True only for a valid low-S one.
 """
 
 from .encoding import b64u_decode, b64u_encode, canonical_json
@@ -68,6 +72,7 @@ from .payloads import (
     parse_timestamp,
     validate_payload,
 )
+from .primitives import sign_compact, verify_compact
 
 # The sender id the server signs read requests with.
 SERVER_SENDER_ID = "server"
@@ -120,6 +125,8 @@ __all__ = [
     "public_key_b64",
     "public_key_bytes",
     "seal",
+    "sign_compact",
     "validate_payload",
+    "verify_compact",
     "verify_envelope_signature",
 ]

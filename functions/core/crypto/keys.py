@@ -113,4 +113,9 @@ def public_key_b64(key: KeyLike) -> str:
 
 def key_id(key: KeyLike) -> str:
     """Short public identifier of a key; selects a key, never authenticates anything."""
-    return hashlib.sha256(public_key_bytes(key)).digest()[:8].hex()
+    return key_id_of_bytes(public_key_bytes(key))
+
+
+def key_id_of_bytes(compressed: bytes) -> str:
+    """key_id() of a public key given as its (already validated) 33-byte compressed form."""
+    return hashlib.sha256(compressed).digest()[:8].hex()

@@ -44,8 +44,8 @@ from functions.core.crypto import (
     parse_timestamp,
     private_key_hex,
     public_key_b64,
+    sign_compact,
 )
-from functions.core.crypto.primitives import sign_compact
 from functions.core.settings import get_settings
 
 SECRET_FORMAT = 1

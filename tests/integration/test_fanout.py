@@ -32,24 +32,16 @@ from functions.core.meters.service import requests_of_run
 from functions.core.resources import queue, table
 from functions.core.settings import reload_settings
 from functions.iot_fanout.handler import iot_fanout
-from tests.integration.billing_support import a_meter, a_property, ensure_reference_tariffs
+from tests.integration.billing_support import a_meter, a_property
 from tests.integration.meters_support import (
     FITTED,
     new_property,
     new_run,
-    retire_fitted,
     run_counters,
     wait_for,
 )
 
-
-@pytest.fixture(autouse=True)
-def _retire_meters_after_each_test(admin) -> Iterator[None]:
-    """Reference tariffs exist before any reading reaches billing (its tariff cache), and
-    the meters a test activated are retired after it (later runs must not ask them)."""
-    ensure_reference_tariffs(admin[1])
-    yield
-    retire_fitted()
+pytestmark = pytest.mark.usefixtures("meters_retired_after_each_test")
 
 ROOT = Path(__file__).resolve().parents[2]
 

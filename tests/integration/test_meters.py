@@ -3,8 +3,6 @@ replace, rotate a meter key, and the server key with its rotation."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from device_client import crypto as meter_crypto
@@ -16,24 +14,15 @@ from functions.core.clock import utcnow
 from functions.core.meters.service import replacement_into
 from functions.core.settings import get_settings
 from tests.fixtures.stack import create_user
-from tests.integration.billing_support import ensure_reference_tariffs
 from tests.integration.meters_support import (
     current_server_key,
     fitted_meter,
     new_property,
     new_serial,
     register_meter,
-    retire_fitted,
 )
 
-
-@pytest.fixture(autouse=True)
-def _retire_meters_after_each_test(admin) -> Iterator[None]:
-    """Reference tariffs exist before any reading reaches billing (its tariff cache), and
-    the meters a test activated are retired after it (later runs must not ask them)."""
-    ensure_reference_tariffs(admin[1])
-    yield
-    retire_fitted()
+pytestmark = pytest.mark.usefixtures("meters_retired_after_each_test")
 
 
 def test_admin_registers_a_meter_and_finds_it(admin):

@@ -5,7 +5,6 @@ of issue 4 is refused with the same generic answer and recorded with its reason.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +16,6 @@ from functions.core.clock import utcnow
 from functions.core.meters.models import RawReadingRecord, ReadRequestRecord
 from functions.core.meters.service import find_meter
 from functions.core.resources import queue
-from tests.integration.billing_support import ensure_reference_tariffs
 from tests.integration.meters_support import (
     current_server_key,
     fitted_meter,
@@ -25,21 +23,13 @@ from tests.integration.meters_support import (
     issue_request,
     new_run,
     resign,
-    retire_fitted,
     run_counters,
     seal_reading,
     wait_for,
     wire,
 )
 
-
-@pytest.fixture(autouse=True)
-def _retire_meters_after_each_test(admin) -> Iterator[None]:
-    """Reference tariffs exist before any reading reaches billing (its tariff cache), and
-    the meters a test activated are retired after it (later runs must not ask them)."""
-    ensure_reference_tariffs(admin[1])
-    yield
-    retire_fitted()
+pytestmark = pytest.mark.usefixtures("meters_retired_after_each_test")
 
 REJECTED = {"error": "rejected"}
 

@@ -281,7 +281,7 @@ def meter_workloads() -> dict[str, Operation]:
 
 HEADER = (
     f"{'operation':40s} {'us/op':>8s} {'ops/s':>9s} {'floor/s':>9s} "
-    f"{'ratio':>6s} {'middle half':>11s}  target"
+    f"{'ratio':>6s} {'middle half':>13s}  target"
 )
 
 
@@ -299,7 +299,7 @@ def _path_row(timings: Timings, key: str, name: str) -> tuple[str, bool]:
     if key.startswith("accept"):
         met = met and 1 / seconds >= ACCEPT_TARGET_PER_SECOND
     line = (
-        f"{_row(name, seconds)} {floor:9,.0f} {ratio:6.2f} {f'{low:.2f}-{high:.2f}':>11s}  "
+        f"{_row(name, seconds)} {floor:9,.0f} {ratio:6.3f} {f'{low:.3f}-{high:.3f}':>13s}  "
         f"{'met' if met else 'NOT met'}"
     )
     return line, met

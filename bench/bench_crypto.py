@@ -2,8 +2,9 @@
 
 Measures, in one process on one core:
 - the raw libsecp256k1 operations through coincurve's own API (the floor);
-- building a read request on the server (ephemeral key, ECDH, KDF, AES, HMAC, ECDSA sign,
-  JSON) and accepting a reading (parse, ECDSA verify, ECDH, HMAC, AES, JSON, schema);
+- building a read request on the server (schema check, ephemeral key, ECDH, KDF, AES,
+  HMAC, ECDSA sign, wire bytes: seal_to_bytes) and accepting a reading (parse, ECDSA verify,
+  ECDH, KDF, HMAC, AES, JSON, schema: parse_envelope + open_envelope);
 - for information, the pure-Python meter implementation.
 
 Floors: request build = 1 / (t_keygen + t_ecdh + t_sign); reading accept =
@@ -205,14 +206,13 @@ def server_workloads() -> dict[str, Operation]:
 
     def build_request() -> bytes:
         meter_id, _, request = next(request_iter)
-        envelope = server.seal(
+        return server.seal_to_bytes(
             request,
             msg_type="read_request",
             recipient_pub=meter_pubs[meter_id],
             sender_priv=server_key,
             sender_id=server.SERVER_SENDER_ID,
         )
-        return server.envelope_to_bytes(envelope)
 
     def accept(keys: dict[str, bytes] | dict[str, server.PublicKey]) -> Callable[[], object]:
         bodies = cycle(reading_bodies)

@@ -363,3 +363,22 @@ def test_own_key_ids_are_remembered_per_key_object_and_forgotten_with_it() -> No
     address = id(key)
     del key
     assert address not in envelope._OWN_KEY_IDS
+
+
+def test_seal_to_bytes_gives_the_canonical_wire_bytes_of_a_sealed_envelope() -> None:
+    server_key = server.load_private_key(SERVER_HEX)
+    meter_key = server.load_private_key(METER_HEX)
+    request = _request()
+    body = server.seal_to_bytes(
+        request,
+        msg_type="read_request",
+        recipient_pub=server.public_key_bytes(meter_key),
+        sender_priv=server_key,
+        sender_id=server.SERVER_SENDER_ID,
+    )
+    assert server.canonical_json(json.loads(body)) == body
+    opened = server.open_envelope(
+        body, recipient_priv=meter_key, sender_pub=server_key.public_key,
+        expect_type="read_request",
+    )
+    assert opened.payload == request

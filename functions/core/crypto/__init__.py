@@ -6,8 +6,9 @@ Typical use:
                                reply_to=url, now=now, ttl=timedelta(hours=24))
     envelope = seal(request, msg_type="read_request", recipient_pub=meter_pub,
                     sender_priv=server_key, sender_id=SERVER_SENDER_ID)
+    request_bytes = envelope_to_bytes(envelope)        # or seal_to_bytes(...) in one step
 
-    env = parse_envelope(body)                         # size, JSON, format, version
+    env = parse_envelope(reading_body)                 # size, JSON, format, version
     meter = meters.get(env.sender)                     # key on record, never from the message
     message = open_envelope(env, recipient_priv=[server_key, previous_server_key],
                             sender_pub=meter.public_key, expect_type=METER_MESSAGE_TYPES)
@@ -29,6 +30,7 @@ from .envelope import (
     open_envelope,
     parse_envelope,
     seal,
+    seal_to_bytes,
     verify_envelope_signature,
 )
 from .errors import (
@@ -125,6 +127,7 @@ __all__ = [
     "public_key_b64",
     "public_key_bytes",
     "seal",
+    "seal_to_bytes",
     "sign_compact",
     "validate_payload",
     "verify_compact",

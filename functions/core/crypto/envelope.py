@@ -177,6 +177,29 @@ def seal(
     )
 
 
+def seal_to_bytes(
+    payload: Mapping[str, Any],
+    *,
+    msg_type: str,
+    recipient_pub: PublicKeyLike,
+    sender_priv: PrivateKey,
+    sender_id: str,
+) -> bytes:
+    """``envelope_to_bytes(seal(...))`` for a caller that only sends the envelope.
+
+    seal() checks or encodes every value itself (ids, hex, base64url: nothing to escape), so
+    the template is the canonical JSON without envelope_to_bytes() checking it again.
+    """
+    wire = seal(
+        payload,
+        msg_type=msg_type,
+        recipient_pub=recipient_pub,
+        sender_priv=sender_priv,
+        sender_id=sender_id,
+    )
+    return _envelope_text_of_checked(wire).encode()
+
+
 def seal_with_fixed_randomness(
     payload: Mapping[str, Any],
     *,

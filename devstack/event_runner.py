@@ -50,6 +50,9 @@ class Mapping:
     queue_name: str
     batch_size: int
     handler: Handler
+    # Lambda's MaximumBatchingWindowInSeconds: keep gathering until the batch is
+    # full or the window has passed (0: invoke with whatever one receive returned).
+    batching_window: float = 0
 
 
 @dataclass
@@ -66,7 +69,8 @@ def mappings_from_app(app: Chalice) -> list[Mapping]:
     for source in app.event_sources:
         if isinstance(source, SQSEventConfig) and source.queue:
             found.append(Mapping(source.name, source.queue, source.batch_size,
-                                 app.handler_map[source.name]))
+                                 app.handler_map[source.name],
+                                 source.maximum_batching_window_in_seconds or 0))
     return found
 
 
@@ -106,15 +110,28 @@ class QueuePoller:
 
     def poll_once(self) -> int:
         """Receive one batch and dispatch it; returns how many messages came."""
-        sqs = client("sqs")
-        messages = sqs.receive_message(
-            QueueUrl=self.queue_url, MaxNumberOfMessages=min(10, self.mapping.batch_size),
-            WaitTimeSeconds=self.wait_seconds, AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])
+        messages = self._receive(min(10, self.mapping.batch_size), self.wait_seconds)
+        if messages and self.mapping.batching_window > 0:
+            deadline = time.monotonic() + self.mapping.batching_window
+            while len(messages) < self.mapping.batch_size and not self.stop.is_set():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                wanted = min(10, self.mapping.batch_size - len(messages))
+                more = self._receive(wanted, 1 if remaining >= 1 else 0)
+                if not more:
+                    self.stop.wait(min(0.05, remaining))  # no busy loop on an empty queue
+                seen = {m["MessageId"] for m in messages}
+                messages += [m for m in more if m["MessageId"] not in seen]
         if messages and not self.stop.is_set():
             self.dispatch(messages)
         return len(messages)
+
+    def _receive(self, count: int, wait_seconds: int) -> list[dict[str, Any]]:
+        return list(client("sqs").receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=count, WaitTimeSeconds=wait_seconds,
+            AttributeNames=["All"], MessageAttributeNames=["All"],
+        ).get("Messages", []))
 
     def dispatch(self, messages: list[dict[str, Any]]) -> None:
         event = lambda_sqs_event(messages, self.queue_arn)

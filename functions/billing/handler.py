@@ -55,7 +55,9 @@ def _parse(body: str) -> VerifiedReading | None:
         return None
 
 
-@bp.on_sqs_message(queue=queue("readings").physical(), batch_size=10, name="billing")
+# A 1 s batching window fills batches (fewer calls per reading) at a second of latency.
+@bp.on_sqs_message(queue=queue("readings").physical(), batch_size=10, name="billing",
+                   maximum_batching_window_in_seconds=1)
 def billing(event: Any) -> dict[str, Any]:
     raw = event.to_dict()
     readings = [r for r in (_parse(record["body"]) for record in raw["Records"]) if r]

@@ -129,3 +129,28 @@ def test_killing_the_runner_mid_batch_loses_no_message(queues, probe_queue, tmp_
 
     assert wait_for(all_back, timeout=20)
     assert sorted(set(received)) == sorted(bodies)
+
+
+def test_a_batching_window_gathers_messages_sent_over_time_into_one_batch(queues, emulator):
+    # As in AWS, the visibility timeout must outlast the window plus the invocation.
+    probe_queue = QueueDef(f"probe-{uuid.uuid4().hex[:8]}", visibility_timeout=30)
+    ensure_queue(probe_queue)
+    sqs_probe_app.SEEN.clear()
+    tag = uuid.uuid4().hex[:6]
+    handler = sqs_probe_app.app.handler_map["probe"]
+    batch_sizes: list[int] = []
+
+    def counting(event, context):
+        batch_sizes.append(len(event["Records"]))
+        return handler(event, context)
+
+    runner = EventRunner([Mapping("probe", probe_queue.physical(), 10, counting,
+                                  batching_window=3)]).start()
+    try:
+        for i in range(6):  # trickled in, as readings arrive from meters
+            send(queues, probe_queue, [f"ok-{tag}-{i}"])
+            time.sleep(0.2)
+        assert wait_for(lambda: len(sqs_probe_app.SEEN) == 6, timeout=20)
+    finally:
+        runner.stop()
+    assert batch_sizes == [6], "one invocation with everything the window gathered"

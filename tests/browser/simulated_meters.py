@@ -6,65 +6,18 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
-
-import requests
 
 from device_client.fleet import create_fleet
 from functions.core.clock import utcnow
 from functions.core.meters.models import MeterRecord
 from functions.core.meters.repositories import MeterRepository
 from functions.core.settings import reload_settings
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-class Simulator:
-    def __init__(self, directory: Path, fleet: Path) -> None:
-        self.ready_file = directory / "ready.json"
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "device_client", "simulate", "--fleet", str(fleet),
-             "--port", "0", "--state-dir", str(directory / "state"), "--ready-file",
-             str(self.ready_file), "--attempts", "3", "--backoff", "0.1"],
-            cwd=directory, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 30
-        while not self.ready_file.exists():
-            if self.process.poll() is not None:
-                raise AssertionError(f"simulator exited: {self.process.stderr.read()!r}")  # type: ignore[union-attr]
-            if time.monotonic() > deadline:
-                raise AssertionError("simulator did not start in 30 s")
-            time.sleep(0.1)
-        self.ready: dict[str, Any] = json.loads(self.ready_file.read_text())
-        self.base = f"http://127.0.0.1:{self.ready['port']}"
-        self.start_register_wh = 0  # what every meter's register read when the fleet began
-
-    @property
-    def meters(self) -> list[dict[str, Any]]:
-        return list(self.ready["meters"])
-
-    def provision(self, serial: str, provisioning: dict[str, Any]) -> None:
-        """The installer's step: the meter learns its id, the server keys and where to post."""
-        response = requests.post(f"{self.base}/meters/{serial}/provision", timeout=5, json={
-            "meter_id": provisioning["meter_id"],
-            "server_public_keys": provisioning["server_public_keys"],
-            "reading_url": provisioning["reading_url"]})
-        assert response.status_code == 200, response.text
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+from tests.simulator import Simulator
 
 
 @contextmanager

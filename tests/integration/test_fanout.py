@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -16,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from device_client.fleet import create_fleet
@@ -40,10 +37,10 @@ from tests.integration.meters_support import (
     run_counters,
     wait_for,
 )
+from tests.simulator import Simulator
 
 pytestmark = pytest.mark.usefixtures("meters_retired_after_each_test")
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -59,44 +56,6 @@ def reply_to_this_api(stack) -> Iterator[None]:
     else:
         os.environ["API_BASE_URL"] = before
     reload_settings()
-
-
-class Simulator:
-    def __init__(self, directory: Path, fleet: Path) -> None:
-        self.ready_file = directory / "ready.json"
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "device_client", "simulate", "--fleet", str(fleet),
-             "--port", "0", "--state-dir", str(directory / "state"), "--ready-file",
-             str(self.ready_file), "--attempts", "3", "--backoff", "0.1"],
-            cwd=directory, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self.ready = wait_for(self._read_ready, timeout=30)
-        self.base = f"http://127.0.0.1:{self.ready['port']}"
-
-    def _read_ready(self) -> dict[str, Any] | None:
-        if self.process.poll() is not None:
-            raise AssertionError(f"simulator exited: {self.process.stderr.read()!r}")  # type: ignore[union-attr]
-        return json.loads(self.ready_file.read_text()) if self.ready_file.exists() else None
-
-    def meter(self, serial: str) -> dict[str, Any]:
-        return next(m for m in self.ready["meters"] if m["serial"] == serial)
-
-    def status(self, serial: str) -> dict[str, Any]:
-        return dict(requests.get(f"{self.base}/meters/{serial}", timeout=5).json())
-
-    def provision(self, serial: str, provisioning: dict[str, Any]) -> None:
-        response = requests.post(f"{self.base}/meters/{serial}/provision", timeout=5, json={
-            "meter_id": provisioning["meter_id"],
-            "server_public_keys": provisioning["server_public_keys"],
-            "reading_url": provisioning["reading_url"]})
-        assert response.status_code == 200, response.text
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
 
 
 BEHAVIOURS = {  # serial suffix -> fleet entry changes

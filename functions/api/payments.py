@@ -3,7 +3,7 @@ overdue bills, defaulters and the customer's outstanding balance."""
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from chalice import Blueprint, Response
 
@@ -33,15 +33,13 @@ from functions.core.settings import get_settings
 bp = Blueprint(__name__)
 
 MAX_WEBHOOK_BYTES = 64 * 1024
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 def payment_provider() -> PaymentProvider:
     """The gateway in use. Locally that is the sandbox, served by this same API
-    (functions/api/sandbox_gateway.py), so its address is the one this request
-    came to when that is a loopback address (tests run the API on a random
-    port), else API_BASE_URL. A real gateway adapter would be chosen here."""
-    return SandboxProvider(base_url=_own_base_url())
+    (functions/api/sandbox_gateway.py) at API_BASE_URL. A real gateway adapter
+    would be chosen here."""
+    return SandboxProvider(base_url=get_settings().api_base_url)
 
 
 def bill_page_url(bill_id: str) -> str:
@@ -122,10 +120,3 @@ def defaulters_export(caller: Caller, query: DefaulterQuery) -> Response:
         "Cache-Control": "no-store",
     })
 
-
-def _own_base_url() -> str:
-    settings = get_settings()
-    host = str(bp.current_request.headers.get("host") or "")
-    if settings.is_local and host and urlsplit(f"http://{host}").hostname in LOOPBACK_HOSTS:
-        return f"http://{host}"
-    return settings.api_base_url

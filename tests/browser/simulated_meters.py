@@ -5,7 +5,6 @@ does what the installer does on site (hands the meter its provisioning)."""
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,16 +15,15 @@ from device_client.fleet import create_fleet
 from functions.core.clock import utcnow
 from functions.core.meters.models import MeterRecord
 from functions.core.meters.repositories import MeterRepository
-from functions.core.settings import reload_settings
 from tests.simulator import Simulator
 
 
 @contextmanager
-def simulated_meters(directory: Path, api_base_url: str, behaviours: list[str],
+def simulated_meters(directory: Path, behaviours: list[str],
                      start_register_wh: int = 2_000_000) -> Iterator[Simulator]:
     """Meters that started `start_register_wh` Wh three weeks ago, one per behaviour
-    (normal, silent, ...). Read requests tell meters to reply to API_BASE_URL, so
-    it points at the test API while they run."""
+    (normal, silent, ...). They reply to the test API (the stack fixture sets
+    API_BASE_URL)."""
     fleet = directory / "fleet.json"
     create_fleet(fleet, len(behaviours), prefix=f"WEB{uuid.uuid4().hex[:6].upper()}",
                  commercial_every=0, start_at=utcnow() - timedelta(days=21),
@@ -34,20 +32,12 @@ def simulated_meters(directory: Path, api_base_url: str, behaviours: list[str],
     for entry, behaviour in zip(data["meters"], behaviours, strict=True):
         entry["behaviour"] = behaviour
     fleet.write_text(json.dumps(data))
-    before = os.environ.get("API_BASE_URL")
-    os.environ["API_BASE_URL"] = api_base_url
-    reload_settings()
     sim = Simulator(directory, fleet)
     sim.start_register_wh = start_register_wh
     try:
         yield sim
     finally:
         sim.stop()
-        if before is None:
-            os.environ.pop("API_BASE_URL", None)
-        else:
-            os.environ["API_BASE_URL"] = before
-        reload_settings()
         retire_serials([m["serial"] for m in sim.meters])
 
 

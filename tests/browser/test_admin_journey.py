@@ -144,7 +144,7 @@ def test_billing_run_with_rejected_and_silent_meters(admin, portal, stack, tmp_p
     page, as_admin = admin
     ensure_reference_tariffs(as_admin)
     start_wh = 3_000_000
-    with simulated_meters(tmp_path, stack.api.base_url,
+    with simulated_meters(tmp_path,
                           ["normal", "normal", "tamper", "silent"], start_wh) as sim:
         serials = [m["serial"] for m in sim.meters]
         homes = properties_of_a_customer(stack, 4)

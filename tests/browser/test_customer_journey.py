@@ -169,7 +169,7 @@ def test_customer_journey_from_sign_up_to_a_resolved_ticket(
     pincode = f"1{uuid.uuid4().int % 10**5:05d}"
     property_id = register_property(page, portal, pincode)
 
-    with simulated_meters(tmp_path, stack.api.base_url, ["normal"]) as sim:
+    with simulated_meters(tmp_path, ["normal"]) as sim:
         fit_meter(admin_page, portal, stack, sim, pincode)
         period = run_billing(admin_page, portal)
 

@@ -13,7 +13,6 @@ amounts computed here from the tariff slabs (not by the pricing code).
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,7 +39,6 @@ from functions.core.clock import IST
 from functions.core.meters.models import MeterRecord, RawReadingRecord
 from functions.core.properties.repositories import PropertyRepository
 from functions.core.resources import queue
-from functions.core.settings import reload_settings
 from tests.integration.billing_support import (
     a_customer,
     a_tenancy,
@@ -125,20 +123,6 @@ def expected_total(case: Case, units: int) -> Decimal:
 
 
 @pytest.fixture
-def reply_to_this_api(stack) -> Iterator[None]:
-    """Read requests carry reply_to = API_BASE_URL/device/readings: the test API's port."""
-    before = os.environ.get("API_BASE_URL")
-    os.environ["API_BASE_URL"] = stack.api.base_url
-    reload_settings()
-    yield
-    if before is None:
-        os.environ.pop("API_BASE_URL", None)
-    else:
-        os.environ["API_BASE_URL"] = before
-    reload_settings()
-
-
-@pytest.fixture
 def quick_redelivery(emulator) -> Iterator[str]:
     """A short visibility timeout on the readings queue, so a batch that a crash
     left behind comes back within seconds (Lambda would wait the full timeout)."""
@@ -181,7 +165,7 @@ def seed_history(fitted: list[FittedMeter], plan_cases: dict[str, Case]) -> None
             assert decided(reading).status == "accepted"
 
 
-def test_a_billing_run_end_to_end(stack, admin, reply_to_this_api, quick_redelivery,
+def test_a_billing_run_end_to_end(stack, admin, quick_redelivery,
                                   tmp_path, monkeypatch):
     _, as_admin = admin
     ensure_reference_tariffs(as_admin)

@@ -27,7 +27,6 @@ from functions.core.messages import FanoutBatch
 from functions.core.meters.models import MeterRecord, RawReadingRecord
 from functions.core.meters.service import requests_of_run
 from functions.core.resources import queue, table
-from functions.core.settings import reload_settings
 from functions.iot_fanout.handler import iot_fanout
 from tests.integration.billing_support import a_meter, a_property
 from tests.integration.meters_support import (
@@ -40,22 +39,6 @@ from tests.integration.meters_support import (
 from tests.simulator import Simulator
 
 pytestmark = pytest.mark.usefixtures("meters_retired_after_each_test")
-
-
-
-@pytest.fixture
-def reply_to_this_api(stack) -> Iterator[None]:
-    """Read requests carry reply_to = API_BASE_URL + /device/readings: point it at the
-    API the tests started (on a free port)."""
-    before = os.environ.get("API_BASE_URL")
-    os.environ["API_BASE_URL"] = stack.api.base_url
-    reload_settings()
-    yield
-    if before is None:
-        os.environ.pop("API_BASE_URL", None)
-    else:
-        os.environ["API_BASE_URL"] = before
-    reload_settings()
 
 
 BEHAVIOURS = {  # serial suffix -> fleet entry changes
@@ -119,7 +102,7 @@ def readings_of(meter_id: str, run_id: str) -> list[RawReadingRecord]:
 
 
 def test_a_batch_reaches_the_simulated_meters_and_their_readings_arrive(
-        stack, admin, customer, simulator, reply_to_this_api):
+        stack, admin, customer, simulator):
     _, as_admin = admin
     _, as_customer = customer
     sim, entries = simulator
@@ -162,8 +145,7 @@ def test_a_batch_reaches_the_simulated_meters_and_their_readings_arrive(
     assert sim.status(entries["0005"]["serial"])["readings_refused"] == 1
 
 
-def test_meters_follow_a_server_key_rotation(stack, admin, customer, simulator,
-                                             reply_to_this_api):
+def test_meters_follow_a_server_key_rotation(stack, admin, customer, simulator):
     _, as_admin = admin
     _, as_customer = customer
     sim, entries = simulator
@@ -184,7 +166,7 @@ def test_meters_follow_a_server_key_rotation(stack, admin, customer, simulator,
     assert reading.server_key_id == new_key_id  # and encrypted its answer to it
 
 
-def test_an_unknown_or_inactive_meter_is_skipped_not_an_error(stack, reply_to_this_api):
+def test_an_unknown_or_inactive_meter_is_skipped_not_an_error(stack):
     run_id = new_run(period="2001-04")
     event = lambda_sqs_event([{
         "MessageId": "m-1", "ReceiptHandle": "r-1",
@@ -199,7 +181,7 @@ def test_an_unknown_or_inactive_meter_is_skipped_not_an_error(stack, reply_to_th
 
 
 def test_a_meter_with_a_corrupt_key_on_record_does_not_hold_up_the_others(
-        stack, customer, reply_to_this_api):
+        stack, customer):
     owner, _ = customer
     corrupt = a_meter(a_property(owner))
     corrupt.update(actions=[MeterRecord.public_key.set("AA")])  # damaged on record
@@ -223,8 +205,7 @@ def test_a_meter_with_a_corrupt_key_on_record_does_not_hold_up_the_others(
 
 
 def test_an_infrastructure_error_fails_the_message_for_redelivery(stack, admin, customer,
-                                                                  simulator,
-                                                                  reply_to_this_api):
+                                                                  simulator):
     _, as_admin = admin
     _, as_customer = customer
     sim, entries = simulator

@@ -18,8 +18,8 @@ from functions.core.crypto import generate_private_key, public_key_b64
 from tests.browser.conftest import Portal, screenshot, start_session
 from tests.browser.journeys import ADMIN_JOURNEY_MONTHS_AGO, emailed_link, months_ago, row_of
 from tests.browser.simulated_meters import Simulator, simulated_meters
-from tests.fixtures.stack import Stack, create_user, unique_email, unique_mobile
-from tests.integration.accounts_flow import clear_rate_limits, sms_code
+from tests.fixtures.stack import Stack, clear_rate_limits, create_user, unique_email, unique_mobile
+from tests.integration.accounts_flow import sms_code
 from tests.integration.billing_support import (
     a_customer,
     a_meter,

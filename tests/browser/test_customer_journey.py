@@ -25,17 +25,12 @@ from tests.browser.journeys import (
 )
 from tests.browser.simulated_meters import simulated_meters
 from tests.fixtures.stack import Stack, create_user
-from tests.integration.accounts_flow import clear_rate_limits, new_person
+from tests.integration.accounts_flow import new_person
 from tests.integration.billing_support import ensure_reference_tariffs
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fresh_rate_limits")]
 
 RUPEES = re.compile(r"₹[\d,]+\.\d\d")
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits(stack):
-    clear_rate_limits()
 
 
 @pytest.fixture

@@ -12,14 +12,9 @@ from functions.core.accounts.sessions import issue_session
 from tests.browser.conftest import screenshot, start_session
 from tests.browser.journeys import emailed_link, mfa, password_login
 from tests.fixtures.stack import create_user, unique_mobile
-from tests.integration.accounts_flow import clear_rate_limits, sms_code
+from tests.integration.accounts_flow import sms_code
 
-pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits(stack):
-    clear_rate_limits()
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fresh_rate_limits")]
 
 
 def test_admin_signs_in_with_an_email_link_and_an_sms_code(page, portal, stack, console):

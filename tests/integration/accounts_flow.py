@@ -8,17 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from functions.core.ratelimit import RateLimitRecord
 from tests.fixtures.stack import ApiClient, Stack, unique_email, unique_mobile
 
 TOKEN_IN_LINK = re.compile(r"/([\w-]+\.html)\?token=([^\s]+)")
 SMS_CODE = re.compile(r"\b(\d{6})\b")
-
-
-def clear_rate_limits() -> None:
-    """Every test starts with fresh windows: the tests all come from 127.0.0.1."""
-    for record in RateLimitRecord.scan():
-        record.delete()
 
 
 def last_email(stack: Stack, address: str, subject_part: str = "") -> dict[str, Any]:

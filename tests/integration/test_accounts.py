@@ -11,7 +11,6 @@ from functions.core.accounts.models import UserRecord
 from functions.core.logs import logger
 from functions.core.settings import get_settings
 from tests.integration.accounts_flow import (
-    clear_rate_limits,
     confirm_email,
     confirm_mobile,
     finish_mfa,
@@ -24,10 +23,7 @@ from tests.integration.accounts_flow import (
     sms_code,
 )
 
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits(stack):
-    clear_rate_limits()
+pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from functions.core.clock import utcnow
 from tests.fixtures.stack import create_user, unique_email, unique_mobile
 from tests.integration.accounts_flow import (
     Person,
-    clear_rate_limits,
     confirm_email,
     confirm_mobile,
     finish_mfa,
@@ -34,10 +33,7 @@ ADMIN_ROUTES = [
                                     "mobile": "+919876543210"}),
 ]
 
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits(stack):
-    clear_rate_limits()
+pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
 
 
 @pytest.mark.parametrize(("method", "path", "body"), ADMIN_ROUTES)

@@ -11,7 +11,6 @@ from functions.core.accounts.codes import MAX_ATTEMPTS
 from functions.core.accounts.models import OneTimeCodeRecord
 from functions.core.clock import epoch, utcnow
 from tests.integration.accounts_flow import (
-    clear_rate_limits,
     confirm_email,
     link_token,
     new_person,
@@ -20,10 +19,7 @@ from tests.integration.accounts_flow import (
     sms_code,
 )
 
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits(stack):
-    clear_rate_limits()
+pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
 
 
 def expire(code_id: str) -> None:

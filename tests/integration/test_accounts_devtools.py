@@ -14,7 +14,6 @@ from functions.api.blueprints import local_only_blueprints
 from tests.fixtures.stack import unique_email, unique_mobile
 from tests.integration.accounts_flow import (
     Person,
-    clear_rate_limits,
     confirm_email,
     confirm_mobile,
     finish_mfa,
@@ -25,10 +24,7 @@ from tests.integration.accounts_flow import (
 
 ROOT = Path(__file__).resolve().parents[2]
 
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits(stack):
-    clear_rate_limits()
+pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
 
 
 def run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:

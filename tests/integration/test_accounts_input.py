@@ -8,16 +8,12 @@ from functions.core.accounts.models import UserEmailRecord, UserRecord
 from functions.core.aws import client
 from functions.core.settings import get_settings
 from tests.integration.accounts_flow import (
-    clear_rate_limits,
     confirm_email,
     new_person,
     sign_up,
 )
 
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits(stack):
-    clear_rate_limits()
+pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
 
 
 def no_account(email: str) -> bool:

@@ -12,17 +12,13 @@ from functions.core.passwords import hash_password
 from functions.core.ratelimit import Limit
 from tests.fixtures.stack import create_user, unique_email
 from tests.integration.accounts_flow import (
-    clear_rate_limits,
     new_person,
     sign_up,
     signed_up_and_confirmed,
     sms_code,
 )
 
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits(stack):
-    clear_rate_limits()
+pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
 
 
 def fresh_window(limit: Limit, needed_seconds: int = 30) -> None:

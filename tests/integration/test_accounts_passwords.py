@@ -9,17 +9,13 @@ from functions.core.accounts.models import UserRecord
 from functions.core.passwords import LEGACY_ITERATIONS, hash_password
 from tests.fixtures.stack import create_user, unique_email
 from tests.integration.accounts_flow import (
-    clear_rate_limits,
     new_person,
     session_of,
     sign_up,
     signed_up_and_confirmed,
 )
 
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits(stack):
-    clear_rate_limits()
+pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
 
 
 def test_legacy_50000_iteration_hash_is_upgraded_on_login(stack):

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 import functions.core.crypto as server
 from functions.core.crypto import encoding, envelope, payloads, primitives
@@ -324,6 +325,29 @@ def test_hmac_sha256_equals_the_standard_library() -> None:
             key = rng.randbytes(key_length)
             data = rng.randbytes(rng.randrange(0, 400))
             assert primitives.hmac_sha256(key, data) == hmac.digest(key, data, "sha256")
+
+
+def test_aes_cbc_equals_the_public_cipher_api() -> None:
+    """primitives creates cryptography's cipher contexts without Cipher(); same bytes."""
+    rng = random.Random(406)
+    for length in (0, 1, 15, 16, 17, 31, 32, 100, 176, 4096):
+        for _ in range(10):
+            key, iv, plaintext = rng.randbytes(32), rng.randbytes(16), rng.randbytes(length)
+            padded = primitives.pkcs7_pad(plaintext)
+            encryptor = Cipher(algorithms.AES256(key), modes.CBC(iv)).encryptor()
+            expected = encryptor.update(padded) + encryptor.finalize()
+            assert primitives.aes_cbc_encrypt(key, iv, plaintext) == expected
+            assert primitives.aes_cbc_decrypt(key, iv, expected) == plaintext
+
+
+def test_aes_cbc_refuses_a_wrong_key_or_iv_length() -> None:
+    ciphertext = primitives.aes_cbc_encrypt(bytes(32), bytes(16), b"reading")
+    with pytest.raises(ValueError):
+        primitives.aes_cbc_decrypt(bytes(16), bytes(16), ciphertext)  # AES-128 key
+    with pytest.raises(server.MalformedEnvelope):
+        primitives.aes_cbc_decrypt(bytes(32), bytes(8), ciphertext)
+    with pytest.raises(ValueError):
+        primitives.aes_cbc_encrypt(bytes(32), bytes(15), b"reading")
 
 
 def test_strict_json_object_direct_scan_behaves_like_the_decoder() -> None:

@@ -13,10 +13,11 @@ from tests.fixtures.stack import Stack
 from tests.integration.accounts_flow import Person, sms_code
 from tests.integration.payments_support import today_ist
 
-# Billing runs are one per month for the whole test session: the journeys bill
-# months that no other test bills (the end-to-end billing test takes last month).
-CUSTOMER_JOURNEY_MONTHS_AGO = 3
-ADMIN_JOURNEY_MONTHS_AGO = 4
+# Billing runs are one per month for the whole test session, and the run pages count
+# every bill of their month: the journeys bill months that no other test bills. The
+# end-to-end billing test takes last month and bills history into the three before it.
+CUSTOMER_JOURNEY_MONTHS_AGO = 6
+ADMIN_JOURNEY_MONTHS_AGO = 7
 
 LINK = re.compile(r"(https?://\S+/([\w-]+\.html)\?token=\S+)")
 

@@ -47,4 +47,4 @@ def retire_serials(serials: list[str]) -> None:
     repo = MeterRepository()
     for record in MeterRecord.scan(MeterRecord.serial.is_in(*serials)):
         if record.status in ("registered", "active"):
-            repo.update(record, actions=[MeterRecord.status.set("inactive")])
+            repo.update(record, actions=record.status_actions("inactive"))

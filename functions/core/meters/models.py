@@ -14,6 +14,8 @@ a meter id is the sender id of the meter's messages.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
@@ -23,6 +25,7 @@ from pynamodb.indexes import GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from functions.core.db import gsi_meta, registered, table_meta
+from functions.core.shards import sharded
 
 # Meter lifecycle: registered -(assign)-> registered with a property -(activate)-> active
 # <-> inactive; active|inactive -(replace)-> replaced (final). Only "active" meters are read.
@@ -56,8 +59,11 @@ class MetersByProperty(GlobalSecondaryIndex["MeterRecord"]):
 
 
 class MetersByStatus(GlobalSecondaryIndex["MeterRecord"]):
+    """"<status>#<shard>" -> meters by id: a run lists the active meters shard by shard."""
+
     Meta = gsi_meta("by_status")
-    status = UnicodeAttribute(hash_key=True)
+    status_shard = UnicodeAttribute(hash_key=True)
+    meter_id = UnicodeAttribute(range_key=True)
 
 
 @registered
@@ -72,6 +78,7 @@ class MeterRecord(Model):
     firmware = UnicodeAttribute()
     endpoint_url = UnicodeAttribute()  # where the meter listens for read requests
     status = UnicodeAttribute(default=METER_REGISTERED)
+    status_shard = UnicodeAttribute(null=True)  # "<status>#<shard>": set from status
     property_id = UnicodeAttribute(null=True)
     owner_id = UnicodeAttribute(null=True)  # the property's owner when assigned
     initial_register_wh = NumberAttribute(default=0)  # register when installed
@@ -98,6 +105,15 @@ class MeterRecord(Model):
     by_property = MetersByProperty()
     by_status = MetersByStatus()
 
+    def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
+        self.status_shard = sharded(self.status, self.meter_id)
+        return super().serialize(null_check)
+
+    def status_actions(self, status: str) -> list[Any]:
+        """The update actions that move the meter to `status` (and its index shard)."""
+        return [MeterRecord.status.set(status),
+                MeterRecord.status_shard.set(sharded(status, self.meter_id))]
+
 
 @registered
 class GuardRecord(Model):
@@ -111,8 +127,10 @@ class GuardRecord(Model):
 
 
 class RequestsByRun(GlobalSecondaryIndex["ReadRequestRecord"]):
+    """"<run_id>#<shard of the meter>" -> the run's requests by meter id."""
+
     Meta = gsi_meta("by_run")
-    run_id = UnicodeAttribute(hash_key=True)
+    run_shard = UnicodeAttribute(hash_key=True)
     meter_id = UnicodeAttribute(range_key=True)
 
 
@@ -137,13 +155,20 @@ class ReadRequestRecord(Model):
     reading_key = UnicodeAttribute(null=True)
     error_code = UnicodeAttribute(null=True)  # a meter's "error" message
     purge_at_epoch = NumberAttribute(null=True)  # TTL: request records are kept ~400 days
+    run_shard = UnicodeAttribute(null=True)  # "<run_id>#<shard>": set from run and meter
 
     by_run = RequestsByRun()
 
+    def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
+        self.run_shard = sharded(self.run_id, self.meter_id)
+        return super().serialize(null_check)
+
 
 class ReadingsByRun(GlobalSecondaryIndex["RawReadingRecord"]):
+    """"<run_id>#<shard of the meter>" -> the run's readings by meter id."""
+
     Meta = gsi_meta("by_run")
-    run_id = UnicodeAttribute(hash_key=True)
+    run_shard = UnicodeAttribute(hash_key=True)
     meter_id = UnicodeAttribute(range_key=True)
 
 
@@ -175,8 +200,13 @@ class RawReadingRecord(Model):
     # Billing's verdict (it owns these): accepted | rejected | held, with a reason.
     validation_reason = UnicodeAttribute(null=True)
     validation_detail = UnicodeAttribute(null=True)
+    run_shard = UnicodeAttribute(null=True)  # "<run_id>#<shard>": set from run and meter
 
     by_run = ReadingsByRun()
+
+    def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
+        self.run_shard = sharded(self.run_id, self.meter_id)
+        return super().serialize(null_check)
 
 
 @registered

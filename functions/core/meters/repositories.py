@@ -124,14 +124,14 @@ class MeterRepository:
             with _transaction() as transaction:
                 transaction.update(
                     old,
-                    actions=[MeterRecord.status.set(METER_REPLACED),
+                    actions=[*old.status_actions(METER_REPLACED),
                              MeterRecord.replaced_by.set(new.meter_id),
                              MeterRecord.final_register_wh.set(final_register_wh),
                              MeterRecord.replaced_at.set(at)],
                     condition=MeterRecord.status.is_in(METER_ACTIVE, METER_INACTIVE)
                     & (MeterRecord.property_id == property_id))
                 new_actions: list[Any] = [
-                    MeterRecord.status.set(METER_ACTIVE),
+                    *new.status_actions(METER_ACTIVE),
                     MeterRecord.property_id.set(property_id),
                     MeterRecord.assigned_at.set(at),
                     MeterRecord.activated_at.set(at),

@@ -224,7 +224,7 @@ class MeterService:
         if meter.property_id is None:
             raise Conflict("Assign the meter to a property before activating it.")
         ok = self.meters.update(
-            meter, actions=[MeterRecord.status.set(METER_ACTIVE),
+            meter, actions=[*meter.status_actions(METER_ACTIVE),
                             MeterRecord.activated_at.set(utcnow())],
             condition=MeterRecord.status.is_in(METER_REGISTERED, METER_INACTIVE)
             & MeterRecord.property_id.exists())
@@ -241,7 +241,7 @@ class MeterService:
         if meter.status != METER_ACTIVE:
             raise Conflict(f"A {meter.status} meter cannot be deactivated.")
         ok = self.meters.update(
-            meter, actions=[MeterRecord.status.set(METER_INACTIVE),
+            meter, actions=[*meter.status_actions(METER_INACTIVE),
                             MeterRecord.deactivated_at.set(utcnow())],
             condition=MeterRecord.status == METER_ACTIVE)
         if not ok:

@@ -150,7 +150,7 @@ class SettlementRepository:
                     )
                 transaction.update(
                     BillRecord(bill_id=bill.bill_id),
-                    actions=[BillRecord.status.set(BILL_PAID),
+                    actions=[*BillRecord.status_actions(BILL_PAID, bill.bill_id),
                              BillRecord.payment_id.set(payment.payment_id),
                              BillRecord.paid_at.set(payment.paid_at)],
                     condition=_bill_unchanged(bill),

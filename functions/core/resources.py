@@ -94,21 +94,31 @@ TABLES: tuple[TableDef, ...] = (
     TableDef(
         "meters",
         S("meter_id"),
-        indexes=(Index("by_property", S("property_id")), Index("by_status", S("status"))),
+        # by_status: "<status>#<shard>" -> meter ids; a run lists each shard in slices.
+        indexes=(Index("by_property", S("property_id")),
+                 Index("by_status", S("status_shard"), S("meter_id"))),
     ),
     TableDef("tariffs", S("category"), S("effective_from")),
     TableDef("billing_runs", S("run_id")),
+    # A run's progress counters, one item per shard ("<run_id>#<shard>"): no item
+    # takes every meter's write; the progress view reads all shards in one call.
+    TableDef("run_counters", S("counter_key")),
+    # A run's silent meters, one item each ("<run_id>#<meter_id>"), listed by shard.
+    TableDef("run_silent_meters", S("silent_key"),
+             indexes=(Index("by_run", S("run_shard"), S("meter_id")),)),
+    # Markers of run slices already done, so a redelivered slice does nothing twice.
+    TableDef("run_slices", S("slice_key"), ttl_attribute="purge_at_epoch"),
     TableDef(
         "read_requests",
         S("nonce"),
-        indexes=(Index("by_run", S("run_id"), S("meter_id")),),
+        indexes=(Index("by_run", S("run_shard"), S("meter_id")),),
         ttl_attribute="purge_at_epoch",
     ),
     TableDef(
         "readings",
         S("meter_id"),
         S("reading_key"),
-        indexes=(Index("by_run", S("run_id"), S("meter_id")),),
+        indexes=(Index("by_run", S("run_shard"), S("meter_id")),),
     ),
     TableDef(
         "bills",
@@ -116,8 +126,8 @@ TABLES: tuple[TableDef, ...] = (
         indexes=(
             Index("by_payer", S("payer_id"), S("period")),
             Index("by_property", S("property_id"), S("period")),
-            Index("by_period", S("period"), S("bill_id")),
-            Index("by_status", S("status"), S("due_date")),
+            Index("by_period", S("period_shard"), S("bill_id")),
+            Index("by_status", S("status_shard"), S("due_date")),
         ),
     ),
     TableDef("payments", S("payment_id"), indexes=(Index("by_bill", S("bill_id")),)),
@@ -139,6 +149,9 @@ QUEUES: tuple[QueueDef, ...] = (
     QueueDef("fanout", visibility_timeout=180, batch_size=1),
     # Verified raw readings -> billing validates, prices and writes bills.
     QueueDef("readings", visibility_timeout=120, batch_size=10),
+    # Slices of a billing run's listing and closing: a page of one shard's meters each,
+    # with the continuation of that shard in the message it sends next.
+    QueueDef("run_steps", visibility_timeout=180, batch_size=1),
 )
 
 

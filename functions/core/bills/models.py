@@ -23,6 +23,7 @@ Status: issued -> paid, or issued -> overdue (after the due date) -> paid.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -37,6 +38,7 @@ from pynamodb.models import Model
 
 from functions.core.db import gsi_meta, registered, table_meta
 from functions.core.money import from_paise
+from functions.core.shards import sharded
 
 BILL_ISSUED = "issued"
 BILL_PAID = "paid"
@@ -79,14 +81,18 @@ class BillsByProperty(GlobalSecondaryIndex["BillRecord"]):
 
 
 class BillsByPeriod(GlobalSecondaryIndex["BillRecord"]):
+    """"<period>#<shard of the bill id>" -> bills: a run's bills spread over shards."""
+
     Meta = gsi_meta("by_period")
-    period = UnicodeAttribute(hash_key=True)
+    period_shard = UnicodeAttribute(hash_key=True)
     bill_id = UnicodeAttribute(range_key=True)
 
 
 class BillsByStatus(GlobalSecondaryIndex["BillRecord"]):
+    """"<status>#<shard of the bill id>" -> bills by due date."""
+
     Meta = gsi_meta("by_status")
-    status = UnicodeAttribute(hash_key=True)
+    status_shard = UnicodeAttribute(hash_key=True)
     due_date = UnicodeAttribute(range_key=True)
 
 
@@ -102,6 +108,9 @@ class BillRecord(Model):
     meter_id = UnicodeAttribute()
     run_id = UnicodeAttribute()
     status = UnicodeAttribute(default=BILL_ISSUED)  # issued | paid | overdue
+    # Index keys, set from period/status and the bill id's shard (functions/core/shards.py).
+    period_shard = UnicodeAttribute(null=True)
+    status_shard = UnicodeAttribute(null=True)
     issued_at = UTCDateTimeAttribute()
     due_date = UnicodeAttribute()  # IST date "YYYY-MM-DD"
 
@@ -148,6 +157,17 @@ class BillRecord(Model):
     by_property = BillsByProperty()
     by_period = BillsByPeriod()
     by_status = BillsByStatus()
+
+    def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
+        self.period_shard = sharded(self.period, self.bill_id)
+        self.status_shard = sharded(self.status, self.bill_id)
+        return super().serialize(null_check)
+
+    @staticmethod
+    def status_actions(status: str, bill_id: str) -> list[Any]:
+        """The update actions that move bill `bill_id` to `status` (and its index shard)."""
+        return [BillRecord.status.set(status),
+                BillRecord.status_shard.set(sharded(status, bill_id))]
 
     @property
     def amount(self) -> Decimal:

@@ -19,7 +19,9 @@ from functions.core.bills.models import (
     BillRecord,
 )
 from functions.core.errors import Conflict
+from functions.core.paging import Page, sharded_page
 from functions.core.properties.models import TenancyRecord
+from functions.core.shards import RUN_SHARDS, shard_key
 
 # Extra writes to commit in the same transaction as new bills (for example the
 # reading's status), so a bill and what it consumed can never disagree.
@@ -79,20 +81,33 @@ class BillRepository:
                                                  scan_index_forward=False, limit=limit))
 
     def for_period(self, period: str) -> list[BillRecord]:
-        return list(BillRecord.by_period.query(period))
+        """Every bill of a period, shard by shard (for work that runs in the background;
+        a request takes `period_page`)."""
+        return [bill for shard in range(RUN_SHARDS)
+                for bill in BillRecord.by_period.query(shard_key(period, shard))]
+
+    def period_page(self, period: str, cursor: str | None, limit: int) -> Page[BillRecord]:
+        return sharded_page(BillRecord.by_period, period, cursor, limit)
 
     def with_status(self, status: str, due_before: date | None = None) -> list[BillRecord]:
         """Bills in `status`, earliest due first; optionally only those due
         strictly before `due_before` (for example: issued and past due)."""
         condition = BillRecord.due_date < due_before.isoformat() if due_before else None
-        return list(BillRecord.by_status.query(status, range_key_condition=condition))
+        found = [bill for shard in range(RUN_SHARDS)
+                 for bill in BillRecord.by_status.query(shard_key(status, shard),
+                                                        range_key_condition=condition)]
+        return sorted(found, key=lambda b: (b.due_date, b.bill_id))
+
+    def status_page(self, status: str, cursor: str | None, limit: int) -> Page[BillRecord]:
+        return sharded_page(BillRecord.by_status, status, cursor, limit)
 
     def mark_paid(self, bill_id: str, payment_id: str, paid_at: datetime) -> BillRecord:
         """issued|overdue -> paid, once. Conflict if it is already paid (or unknown)."""
         record = BillRecord(bill_id=bill_id)
         try:
             record.update(
-                actions=[BillRecord.status.set(BILL_PAID), BillRecord.payment_id.set(payment_id),
+                actions=[*BillRecord.status_actions(BILL_PAID, bill_id),
+                         BillRecord.payment_id.set(payment_id),
                          BillRecord.paid_at.set(paid_at)],
                 condition=BillRecord.bill_id.exists()
                 & BillRecord.status.is_in(BILL_ISSUED, BILL_OVERDUE),
@@ -109,7 +124,8 @@ class BillRepository:
         record = BillRecord(bill_id=bill_id)
         try:
             record.update(
-                actions=[BillRecord.status.set(BILL_OVERDUE), BillRecord.overdue_at.set(at),
+                actions=[*BillRecord.status_actions(BILL_OVERDUE, bill_id),
+                         BillRecord.overdue_at.set(at),
                          BillRecord.late_surcharge_paise.set(surcharge_paise)],
                 condition=BillRecord.status == BILL_ISSUED,
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,6 +18,22 @@ class FanoutBatch(QueueMessage):
     run_id: str
     period: str
     meter_ids: list[str] = Field(min_length=1, max_length=100)
+    # Which slice sent it ("<run>#list<gen>#<shard>#<page>#<n>"): a redelivered batch
+    # that was already done is recognised by it and asks nobody twice.
+    batch_key: str | None = Field(default=None, max_length=200)
+
+
+class RunStep(QueueMessage):
+    """run_steps queue: one slice of a run's listing or closing: a page of the active
+    meters of one shard, from `start_key` on (DynamoDB's LastEvaluatedKey as JSON)."""
+
+    kind: Literal["list", "close"]
+    run_id: str
+    period: str
+    generation: int = Field(ge=0)  # the start (list) or the close (close) it belongs to
+    shard: int = Field(ge=0)
+    page: int = Field(ge=0)
+    start_key: str | None = None
 
 
 class VerifiedReading(QueueMessage):

@@ -30,6 +30,8 @@ from functions.core.meters.models import (
     ReadRequestRecord,
     RejectionRecord,
 )
+from functions.core.paging import Page, sharded_page
+from functions.core.shards import RUN_SHARDS, shard_key, sharded
 
 BATCH_GET_MAX = 100
 _connections: dict[tuple[str, str | None], Connection] = {}
@@ -171,15 +173,26 @@ class MeterRepository:
             if status is not None:
                 meters = [m for m in meters if m.status == status]
         elif status is not None:
-            meters = list(MeterRecord.by_status.query(status, limit=limit))
+            meters = sharded_page(MeterRecord.by_status, status, None, limit).items
         else:
             meters = [m for s in METER_STATUSES
-                      for m in MeterRecord.by_status.query(s, limit=limit)]
+                      for m in sharded_page(MeterRecord.by_status, s, None, limit).items]
         meters.sort(key=lambda m: (m.registered_at, m.meter_id))
         return meters[:limit]
 
     def iter_active(self) -> Iterator[MeterRecord]:
-        return iter(MeterRecord.by_status.query(METER_ACTIVE))
+        """Every active meter, shard by shard (tests and tools; a run lists by page)."""
+        for shard in range(RUN_SHARDS):
+            yield from MeterRecord.by_status.query(shard_key(METER_ACTIVE, shard))
+
+    def active_page(self, shard: int, start_key: dict[str, Any] | None, limit: int
+                    ) -> tuple[list[MeterRecord], dict[str, Any] | None]:
+        """Up to `limit` active meters of one shard in meter-id order, from `start_key`
+        on, and the key to go on from (None: the shard is done)."""
+        result = MeterRecord.by_status.query(shard_key(METER_ACTIVE, shard), limit=limit,
+                                             last_evaluated_key=start_key)
+        meters = list(result)
+        return meters, result.last_evaluated_key
 
     def for_property(self, property_id: str) -> list[MeterRecord]:
         return list(MeterRecord.by_property.query(property_id))
@@ -232,8 +245,15 @@ class ReadRequestRepository:
     def for_run(self, run_id: str, meter_id: str | None = None) -> list[ReadRequestRecord]:
         if meter_id is not None:
             return list(ReadRequestRecord.by_run.query(
-                run_id, ReadRequestRecord.meter_id == meter_id))
-        return list(ReadRequestRecord.by_run.query(run_id))
+                sharded(run_id, meter_id), ReadRequestRecord.meter_id == meter_id))
+        return [r for shard in range(RUN_SHARDS)
+                for r in ReadRequestRecord.by_run.query(shard_key(run_id, shard))]
+
+    def in_range(self, run_id: str, shard: int, first: str, last: str
+                 ) -> list[ReadRequestRecord]:
+        """The run's requests to the meters of `shard` with ids in [first, last]."""
+        return list(ReadRequestRecord.by_run.query(
+            shard_key(run_id, shard), ReadRequestRecord.meter_id.between(first, last)))
 
 
 class ReadingRepository:
@@ -244,7 +264,20 @@ class ReadingRepository:
             scan_index_forward=not newest_first, limit=limit))
 
     def readings_for_run(self, run_id: str) -> list[RawReadingRecord]:
-        return list(RawReadingRecord.by_run.query(run_id))
+        """Every reading of a run, shard by shard (background work; a request pages)."""
+        return [r for shard in range(RUN_SHARDS)
+                for r in RawReadingRecord.by_run.query(shard_key(run_id, shard))]
+
+    def readings_in_range(self, run_id: str, shard: int, first: str, last: str
+                          ) -> list[RawReadingRecord]:
+        """The run's readings from the meters of `shard` with ids in [first, last]."""
+        return list(RawReadingRecord.by_run.query(
+            shard_key(run_id, shard), RawReadingRecord.meter_id.between(first, last)))
+
+    def run_page(self, run_id: str, cursor: str | None, limit: int,
+                 status: str | None = None) -> Page[RawReadingRecord]:
+        return sharded_page(RawReadingRecord.by_run, run_id, cursor, limit,
+                            keep=lambda r: status is None or r.status == status)
 
     def get_reading(self, meter_id: str, reading_key: str) -> RawReadingRecord | None:
         try:

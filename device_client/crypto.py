@@ -1,4 +1,4 @@
-"""Meter side of the secure channel: an independent implementation of protocol v1.
+"""Meter side of the secure channel: an independent implementation of protocols v1 and v2.
 
 Specification: docs/meter-protocol.md. This module deliberately shares no code with the
 server (functions/core/crypto): it uses the pure-Python ``ecdsa`` package for secp256k1
@@ -28,6 +28,9 @@ from ecdsa.ellipticcurve import INFINITY, PointJacobi
 from ecdsa.util import sigdecode_string, sigencode_string
 
 PROTOCOL_VERSION = 1
+PROTOCOL_V2 = 2
+SUPPORTED_VERSIONS = (1, 2)
+MAX_TOD_ZONES = 8
 MAX_ENVELOPE_BYTES = 8192
 MAX_PLAINTEXT_BYTES = 4096
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -392,6 +395,11 @@ def _is_url(value: Any) -> bool:
     return False
 
 
+def _is_zones(value: Any) -> bool:
+    return (isinstance(value, list) and 1 <= len(value) <= MAX_TOD_ZONES
+            and all(_is_count(item) for item in value))
+
+
 _SCHEMAS: dict[str, dict[str, Any]] = {
     "read_request": {
         "v": _is_count,
@@ -424,13 +432,37 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
-def validate_payload(msg_type: str, payload: Mapping[str, Any]) -> None:
-    schema = _SCHEMAS.get(msg_type)
-    if schema is None:
+_SCHEMAS_V2: dict[str, dict[str, Any]] = {
+    "read_request": {**_SCHEMAS["read_request"], "billing_at": _is_timestamp},
+    "reading": {
+        "v": _is_count,
+        "nonce": _is_nonce,
+        "run_id": _matches(_ID),
+        "meter_id": _matches(_ID),
+        "counter": _is_count,
+        "read_at": _is_timestamp,
+        "source": lambda value: value in ("snapshot", "live"),
+        "snapshot_at": _is_timestamp,
+        "import_wh": _is_count,
+        "export_wh": _is_count,
+        "tod_wh": _is_zones,
+        "md_w": _is_count,
+        "md_at": _is_timestamp,
+    },
+    "error": _SCHEMAS["error"],
+}
+_SCHEMAS_BY_VERSION = {1: _SCHEMAS, 2: _SCHEMAS_V2}
+
+
+def validate_payload(msg_type: str, payload: Mapping[str, Any],
+                     envelope_version: int | None = None) -> None:
+    if msg_type not in _SCHEMAS:
         raise MalformedEnvelope("unknown_type", f"unknown message type {msg_type!r}")
     version = payload.get("v")
-    if type(version) is not int or version != PROTOCOL_VERSION:
-        raise UnsupportedVersion("unsupported_version", "payload v must be 1")
+    if (type(version) is not int or version not in _SCHEMAS_BY_VERSION
+            or (envelope_version is not None and version != envelope_version)):
+        raise UnsupportedVersion("unsupported_version", "payload v is not the envelope's")
+    schema = _SCHEMAS_BY_VERSION[version][msg_type]
     if set(schema) - set(payload):
         raise InvalidPayload("payload_missing_field", f"{msg_type} lacks fields")
     if set(payload) - set(schema):
@@ -455,8 +487,32 @@ def make_reading(
     }
 
 
-def make_error(nonce: str, *, meter_id: str, code: str, message: str) -> dict[str, Any]:
-    return {"v": PROTOCOL_VERSION, "nonce": nonce, "meter_id": meter_id, "code": code,
+def make_reading_v2(request: Mapping[str, Any], *, counter: int, read_at: datetime,
+                    source: str, snapshot_at: datetime, import_wh: int, export_wh: int,
+                    tod_wh: Sequence[int], md_w: int, md_at: datetime) -> dict[str, Any]:
+    """The version 2 answer: the billing snapshot latched at the request's billing_at
+    (source "snapshot"), or the live registers when there is none (source "live")."""
+    return {
+        "v": PROTOCOL_V2,
+        "nonce": request["nonce"],
+        "run_id": request["run_id"],
+        "meter_id": request["meter_id"],
+        "counter": counter,
+        "read_at": format_timestamp(read_at),
+        "source": source,
+        "snapshot_at": format_timestamp(snapshot_at),
+        "import_wh": import_wh,
+        "export_wh": export_wh,
+        "tod_wh": list(tod_wh),
+        "md_w": md_w,
+        "md_at": format_timestamp(md_at),
+    }
+
+
+def make_error(nonce: str, *, meter_id: str, code: str, message: str,
+               version: int = PROTOCOL_VERSION) -> dict[str, Any]:
+    """An error answer, in the version of the request it answers."""
+    return {"v": version, "nonce": nonce, "meter_id": meter_id, "code": code,
             "message": message}
 
 
@@ -502,8 +558,8 @@ class OpenedMessage(NamedTuple):
     recipient_key_id: str
 
 
-def _shared_info(msg_type: str, sender: str, rcpt: str) -> bytes:
-    return canonical_json({"v": PROTOCOL_VERSION, "type": msg_type, "sender": sender, "rcpt": rcpt})
+def _shared_info(msg_type: str, sender: str, rcpt: str, version: int = PROTOCOL_VERSION) -> bytes:
+    return canonical_json({"v": version, "type": msg_type, "sender": sender, "rcpt": rcpt})
 
 
 def _signed_bytes(wire: Mapping[str, Any]) -> bytes:
@@ -561,11 +617,12 @@ def seal_with_fixed_randomness(
     ephemeral = load_private_key(ephemeral_secret)
     epk = public_key_bytes(ephemeral)
     shared = ecdh_x(ephemeral.privkey.secret_multiplier, recipient)
-    okm = x963_kdf(shared, 64, _shared_info(msg_type, sender_id, rcpt))
+    version = payload["v"]
+    okm = x963_kdf(shared, 64, _shared_info(msg_type, sender_id, rcpt, version))
     ciphertext = aes_cbc_encrypt(okm[:32], iv, plaintext)
     mac = hmac.new(okm[32:], epk + iv + ciphertext, hashlib.sha256).digest()
     wire: dict[str, Any] = {
-        "v": PROTOCOL_VERSION,
+        "v": version,
         "type": msg_type,
         "sender": sender_id,
         "rcpt": rcpt,
@@ -589,8 +646,8 @@ def parse_envelope(data: bytes | str | Mapping[str, Any]) -> Envelope:
         wire = _parse_json_object(data, what="envelope")
     if "v" not in wire:
         raise MalformedEnvelope("missing_field", "envelope lacks v")
-    if type(wire["v"]) is not int or wire["v"] != PROTOCOL_VERSION:
-        raise UnsupportedVersion("unsupported_version", "envelope v must be 1")
+    if type(wire["v"]) is not int or wire["v"] not in SUPPORTED_VERSIONS:
+        raise UnsupportedVersion("unsupported_version", "envelope v must be 1 or 2")
     if _ENVELOPE_FIELDS - set(wire):
         raise MalformedEnvelope("missing_field", "envelope lacks fields")
     if set(wire) - _ENVELOPE_FIELDS:
@@ -640,13 +697,14 @@ def open_envelope(
     signer_index = _verify_signature(env, sender_pub)
     own_key = _select_recipient(env.rcpt, recipient_priv)
     shared = ecdh_x(own_key.privkey.secret_multiplier, env.epk_key)
-    okm = x963_kdf(shared, 64, _shared_info(env.msg_type, env.sender, env.rcpt))
+    version = env.wire["v"]
+    okm = x963_kdf(shared, 64, _shared_info(env.msg_type, env.sender, env.rcpt, version))
     expected_mac = hmac.new(okm[32:], env.epk + env.iv + env.ct, hashlib.sha256).digest()
     if not hmac.compare_digest(expected_mac, env.mac):
         raise BadMac("bad_mac", "HMAC over epk||iv||ct does not verify")
     plaintext = aes_cbc_decrypt(okm[:32], env.iv, env.ct)
     payload = _parse_json_object(plaintext, what="payload")  # strict; formatting is free
-    validate_payload(env.msg_type, payload)
+    validate_payload(env.msg_type, payload, version)
     if env.msg_type in _METER_TYPES and payload["meter_id"] != env.sender:
         raise InvalidPayload("sender_mismatch", "payload meter_id differs from sender")
     return OpenedMessage(env.msg_type, env.sender, payload, signer_index, env.rcpt)

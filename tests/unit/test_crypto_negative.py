@@ -323,14 +323,14 @@ def test_duplicate_member_in_a_real_envelope(impl: Any) -> None:
 
 
 @IMPLS
-@pytest.mark.parametrize("version", [2, 0, "1", True, None])
+@pytest.mark.parametrize("version", [3, 0, "1", True, None])
 def test_unknown_version(impl: Any, version: Any) -> None:
     _refused(impl, {**_sealed_reading(), "v": version}, "UnsupportedVersion", "unsupported_version")
 
 
 @IMPLS
 def test_unknown_version_is_reported_before_other_problems(impl: Any) -> None:
-    _refused(impl, {"v": 2, "something": "else"}, "UnsupportedVersion", "unsupported_version")
+    _refused(impl, {"v": 3, "something": "else"}, "UnsupportedVersion", "unsupported_version")
 
 
 @IMPLS

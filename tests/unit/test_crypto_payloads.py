@@ -136,7 +136,7 @@ def test_error_payload_limits(impl: Any) -> None:
 def test_payload_version_and_type(impl: Any) -> None:
     request = _request()
     with pytest.raises(impl.UnsupportedVersion):
-        impl.validate_payload("read_request", {**request, "v": 2})
+        impl.validate_payload("read_request", {**request, "v": 3})
     with pytest.raises(impl.UnsupportedVersion):
         impl.validate_payload("read_request", {**request, "v": True})
     with pytest.raises(impl.MalformedEnvelope) as caught:

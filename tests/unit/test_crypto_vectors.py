@@ -164,7 +164,7 @@ def _negative_vectors(reading_wire: dict[str, Any], meter_key: server.PrivateKey
             _resign({**reading_wire, "epk": server.b64u_encode(not_on_curve)}, meter_key),
             "pubkey_not_on_curve",
         ),
-        ("unknown_version", {**reading_wire, "v": 2}, "unsupported_version"),
+        ("unknown_version", {**reading_wire, "v": 3}, "unsupported_version"),
     ]
     return [
         {"name": name, "envelope": server.envelope_to_bytes(wire).decode(), "reason": reason}

@@ -1,7 +1,9 @@
-"""The v1 envelope: ECIES (SEC 1, X9.63 KDF, AES-256-CBC, HMAC-SHA-256) then ECDSA.
+"""The envelope: ECIES (SEC 1, X9.63 KDF, AES-256-CBC, HMAC-SHA-256) then ECDSA.
 
 Wire form (docs/meter-protocol.md): a JSON object
-    {"v":1, "type", "sender", "rcpt", "epk", "iv", "ct", "mac", "sig"}
+    {"v":1|2, "type", "sender", "rcpt", "epk", "iv", "ct", "mac", "sig"}
+Versions 1 and 2 share the envelope; ``v`` (bound into the KDF and the signature) says which
+payload schemas apply, and the payload's own ``v`` must equal it.
 - rcpt: key id of the recipient public key the message is encrypted to;
 - KDF SharedInfo: canonical JSON of {"rcpt","sender","type","v"}, binding the header;
 - mac = HMAC-SHA-256(mac_key, epk || iv || ct);
@@ -33,8 +35,10 @@ from .payloads import (
     MESSAGE_TYPES,
     METER_MESSAGE_TYPES,
     PROTOCOL_VERSION,
+    SUPPORTED_VERSIONS,
     canonical_read_request,
     parse_canonical_reading,
+    parse_canonical_reading_v2,
     validate_payload,
 )
 from .primitives import (
@@ -70,7 +74,7 @@ _CANONICAL_ENVELOPE = re.compile(
     f'{{"ct":"({_B64U_TEXT})","epk":"({_B64U_TEXT})","iv":"({_B64U_TEXT})",'
     f'"mac":"({_B64U_TEXT})","rcpt":"({_KEY_ID_PATTERN.pattern})",'
     f'"sender":"({ID_PATTERN.pattern})","sig":"({_B64U_TEXT})",'
-    f'"type":"({"|".join(MESSAGE_TYPES)})","v":{PROTOCOL_VERSION}}}'
+    f'"type":"({"|".join(MESSAGE_TYPES)})","v":([{"".join(map(str, SUPPORTED_VERSIONS))}])}}'
 )
 _FIELD_LENGTHS = (EPK_LEN, IV_LEN, MAC_LEN, SIGNATURE_LEN)  # of epk, iv, mac, sig
 
@@ -91,6 +95,7 @@ class Envelope(NamedTuple):
     sig: bytes
     signed: bytes  # the exact bytes the signature must cover
     wire: Mapping[str, Any]
+    version: int = PROTOCOL_VERSION  # the envelope's v (1 or 2)
 
 
 class OpenedMessage(NamedTuple):
@@ -106,14 +111,15 @@ class OpenedMessage(NamedTuple):
 # ---------------------------------------------------------------- shared definitions
 
 
-def shared_info(msg_type: str, sender: str, rcpt: str) -> bytes:
+def shared_info(msg_type: str, sender: str, rcpt: str, version: int = PROTOCOL_VERSION
+                ) -> bytes:
     """KDF SharedInfo: canonical JSON of {"rcpt","sender","type","v"}.
 
     A change to the header changes the derived keys, so the MAC fails. The values come
     from format-checked fields (ids, hex, type names) that JSON never escapes, so a
     template gives exactly the canonical bytes (a unit test compares with canonical_json).
     """
-    return f'{{"rcpt":"{rcpt}","sender":"{sender}","type":"{msg_type}","v":1}}'.encode()
+    return f'{{"rcpt":"{rcpt}","sender":"{sender}","type":"{msg_type}","v":{version}}}'.encode()
 
 
 def signed_bytes(wire: Mapping[str, Any]) -> bytes:
@@ -135,7 +141,7 @@ def _signed_bytes_of_checked(wire: Mapping[str, Any]) -> bytes:
     return (
         f'{{"ct":"{wire["ct"]}","epk":"{wire["epk"]}","iv":"{wire["iv"]}",'
         f'"mac":"{wire["mac"]}","rcpt":"{wire["rcpt"]}","sender":"{wire["sender"]}",'
-        f'"type":"{wire["type"]}","v":1}}'
+        f'"type":"{wire["type"]}","v":{wire["v"]}}}'
     ).encode()
 
 
@@ -213,6 +219,7 @@ def seal_with_fixed_randomness(
     """``seal`` with the ephemeral key and IV given. Only for test vectors: reusing either
     across messages breaks confidentiality."""
     plaintext = _checked_plaintext(payload, msg_type, sender_id)
+    version = payload["v"]  # checked: a supported version
     if len(iv) != IV_LEN:
         raise ValueError("iv must be 16 bytes")
     recipient = _as_public_key(recipient_pub)
@@ -220,11 +227,11 @@ def seal_with_fixed_randomness(
     rcpt = key_id_of_bytes(recipient_pub) if isinstance(recipient_pub, bytes) else key_id(recipient)
     epk = ephemeral_public_key(ephemeral_secret)
     enc_key, mac_key = derive_keys(
-        ecdh_x(ephemeral_secret, recipient), shared_info(msg_type, sender_id, rcpt)
+        ecdh_x(ephemeral_secret, recipient), shared_info(msg_type, sender_id, rcpt, version)
     )
     ciphertext = aes_cbc_encrypt(enc_key, iv, plaintext)
     wire: dict[str, Any] = {
-        "v": PROTOCOL_VERSION,
+        "v": version,
         "type": msg_type,
         "sender": sender_id,
         "rcpt": rcpt,
@@ -295,7 +302,9 @@ def _parse_canonical(text: str) -> Envelope | None:
     match = _CANONICAL_ENVELOPE.fullmatch(text)
     if match is None:
         return None
-    ct_text, epk_text, iv_text, mac_text, rcpt, sender, sig_text, msg_type = match.groups()
+    ct_text, epk_text, iv_text, mac_text, rcpt, sender, sig_text, msg_type, v_text = (
+        match.groups())
+    version = int(v_text)
     if len(ct_text) > _MAX_CT_CHARS:
         return None
     decoded = b64u_decode_all(ct_text, epk_text, iv_text, mac_text, sig_text)
@@ -314,14 +323,14 @@ def _parse_canonical(text: str) -> Envelope | None:
     except ValueError:
         return None
     wire = {"ct": ct_text, "epk": epk_text, "iv": iv_text, "mac": mac_text, "rcpt": rcpt,
-            "sender": sender, "sig": sig_text, "type": msg_type, "v": PROTOCOL_VERSION}
+            "sender": sender, "sig": sig_text, "type": msg_type, "v": version}
     signed = (
         f'{{"ct":"{ct_text}","epk":"{epk_text}","iv":"{iv_text}","mac":"{mac_text}",'
-        f'"rcpt":"{rcpt}","sender":"{sender}","type":"{msg_type}","v":1}}'
+        f'"rcpt":"{rcpt}","sender":"{sender}","type":"{msg_type}","v":{version}}}'
     ).encode()
     # tuple.__new__ is what Envelope(...) runs, minus a Python-level call per message.
     return tuple.__new__(Envelope, (msg_type, sender, rcpt, epk, epk_key, iv, ct, mac, sig,
-                                    signed, wire))
+                                    signed, wire, version))
 
 
 def _decode_fields(wire: Mapping[str, Any]) -> Envelope:
@@ -334,14 +343,14 @@ def _decode_fields(wire: Mapping[str, Any]) -> Envelope:
     sig = b64u_decode(wire["sig"], field="sig", length=SIGNATURE_LEN)
     signed = _signed_bytes_of_checked(wire)
     return Envelope(wire["type"], wire["sender"], wire["rcpt"], epk, epk_key, iv, ct, mac, sig,
-                    signed, wire)
+                    signed, wire, wire["v"])
 
 
 def _check_version_and_fields(wire: Mapping[str, Any]) -> None:
     # The version is checked first so a future format fails as "unsupported_version".
     if "v" not in wire:
         raise MalformedEnvelope("missing_field", "envelope lacks v")
-    if type(wire["v"]) is not int or wire["v"] != PROTOCOL_VERSION:
+    if type(wire["v"]) is not int or wire["v"] not in SUPPORTED_VERSIONS:
         raise UnsupportedVersion("unsupported_version", f"envelope v={wire['v']!r}")
     if wire.keys() != ENVELOPE_FIELDS:
         _raise_field_set_error(wire.keys())
@@ -387,7 +396,7 @@ def open_envelope(
     ``recipient_priv``: own key(s); the one whose key id equals ``rcpt`` is used.
     """
     env = envelope if isinstance(envelope, Envelope) else parse_envelope(envelope)
-    msg_type, sender, rcpt, epk, epk_key, iv, ct, mac, sig, signed, _ = env
+    msg_type, sender, rcpt, epk, epk_key, iv, ct, mac, sig, signed, _, version = env
     if expect_type is not None and msg_type not in (
         (expect_type,) if isinstance(expect_type, str) else expect_type
     ):
@@ -399,17 +408,21 @@ def open_envelope(
     else:
         signer_index = verify_envelope_signature(env, sender_pub)
     recipient = _select_recipient(rcpt, recipient_priv)
-    enc_key, mac_key = derive_keys(ecdh_x(recipient, epk_key), shared_info(msg_type, sender, rcpt))
+    enc_key, mac_key = derive_keys(ecdh_x(recipient, epk_key),
+                                   shared_info(msg_type, sender, rcpt, version))
     if not hmac.compare_digest(hmac_sha256(mac_key, epk + iv + ct), mac):
         raise BadMac("bad_mac", "HMAC over epk||iv||ct does not verify")
     plaintext = aes_cbc_decrypt(enc_key, iv, ct)
     # Strict parsing and the schema matter; the formatting does not (the MAC authenticates
     # the bytes), so canonical is what senders send, not what receivers demand. Canonical
     # readings, the bulk of the traffic, take a shortcut to the same result.
-    payload = parse_canonical_reading(plaintext) if msg_type == "reading" else None
+    payload = None
+    if msg_type == "reading":
+        payload = (parse_canonical_reading(plaintext) if version == PROTOCOL_VERSION
+                   else parse_canonical_reading_v2(plaintext))
     if payload is None:
         payload = strict_json_object(plaintext, what="payload")
-        validate_payload(msg_type, payload)
+        validate_payload(msg_type, payload, version)
     if msg_type in METER_MESSAGE_TYPES and payload["meter_id"] != sender:
         raise InvalidPayload("sender_mismatch", "payload meter_id differs from envelope sender")
     return tuple.__new__(OpenedMessage, (msg_type, sender, payload, signer_index, rcpt))

@@ -1,7 +1,11 @@
-"""Payloads carried inside envelopes (protocol v1), their schema checks and replay rules.
+"""Payloads carried inside envelopes (protocol v1 and v2), their schema checks and replay
+rules.
 
-The payload is the decrypted plaintext (canonical JSON). Each message type has a fixed set
-of fields; unknown or missing fields are refused, so a new field means a new version.
+The payload is the decrypted plaintext (canonical JSON). Each (version, message type) has a
+fixed set of fields; unknown or missing fields are refused, so a new field means a new
+version. A payload's ``v`` equals its envelope's. Version 2 adds the billing date to the
+read request and answers it with the meter's billing snapshot (import, export, time-of-day
+zones, maximum demand), docs/meter-protocol.md section 8.
 """
 
 from __future__ import annotations
@@ -17,7 +21,11 @@ from typing import Any, Literal, TypedDict
 from .encoding import MAX_SAFE_INTEGER, b64u_encode
 from .errors import InvalidPayload, MalformedEnvelope, ReplayRejected, UnsupportedVersion
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 1  # the first version; every version below is still spoken
+PROTOCOL_V2 = 2
+SUPPORTED_VERSIONS: tuple[int, ...] = (1, 2)
+MAX_TOD_ZONES = 8
+SNAPSHOT_SOURCES = ("snapshot", "live")
 NONCE_LEN = 32
 MAX_REPLY_TO_LEN = 512
 MAX_ERROR_MESSAGE_LEN = 256
@@ -56,6 +64,26 @@ class Reading(TypedDict):
     counter: int
     register_wh: int
     read_at: str
+
+
+class ReadRequestV2(ReadRequest):
+    billing_at: str  # the billing date's 00:00 IST, as a UTC time
+
+
+class ReadingV2(TypedDict):
+    v: int
+    nonce: str
+    run_id: str
+    meter_id: str
+    counter: int
+    read_at: str
+    source: str  # "snapshot" (latched at billing_at) | "live" (no snapshot for that date)
+    snapshot_at: str  # when the registers below were latched
+    import_wh: int
+    export_wh: int
+    tod_wh: list[int]  # cumulative Wh per time-of-day zone, zone 1 first
+    md_w: int  # maximum demand of the billing period, W
+    md_at: str  # end of the demand integration period in which md_w occurred
 
 
 class ErrorReport(TypedDict):
@@ -138,6 +166,15 @@ def _is_version(value: Any) -> bool:
     return type(value) is int
 
 
+def _is_source(value: Any) -> bool:
+    return value in SNAPSHOT_SOURCES and isinstance(value, str)
+
+
+def _is_zone_list(value: Any) -> bool:
+    return (type(value) is list and 1 <= len(value) <= MAX_TOD_ZONES
+            and all(_is_count(item) for item in value))
+
+
 SCHEMAS: dict[str, dict[str, FieldCheck]] = {
     "read_request": {
         "v": _is_version,
@@ -168,25 +205,53 @@ SCHEMAS: dict[str, dict[str, FieldCheck]] = {
 }
 
 
+# Version 2: the request names the billing date; the reading carries the billing snapshot.
+SCHEMAS_V2: dict[str, dict[str, FieldCheck]] = {
+    "read_request": {**SCHEMAS["read_request"], "billing_at": _is_timestamp},
+    "reading": {
+        "v": _is_version,
+        "nonce": _is_nonce,
+        "run_id": _is_id,
+        "meter_id": _is_id,
+        "counter": _is_count,
+        "read_at": _is_timestamp,
+        "source": _is_source,
+        "snapshot_at": _is_timestamp,
+        "import_wh": _is_count,
+        "export_wh": _is_count,
+        "tod_wh": _is_zone_list,
+        "md_w": _is_count,
+        "md_at": _is_timestamp,
+    },
+    "error": SCHEMAS["error"],
+}
+SCHEMAS_BY_VERSION: dict[int, dict[str, dict[str, FieldCheck]]] = {1: SCHEMAS, 2: SCHEMAS_V2}
+
 _READ_REQUEST_KEYS = SCHEMAS["read_request"].keys()
+_READ_REQUEST_V2_KEYS = SCHEMAS_V2["read_request"].keys()
 # The checks after the version, in schema order (the version is checked first, by itself).
 _FIELD_CHECKS = {
-    msg_type: tuple((name, check) for name, check in schema.items() if name != "v")
-    for msg_type, schema in SCHEMAS.items()
+    (version, msg_type): tuple((name, check) for name, check in schema.items() if name != "v")
+    for version, schemas in SCHEMAS_BY_VERSION.items() for msg_type, schema in schemas.items()
 }
 
 
-def validate_payload(msg_type: str, payload: Mapping[str, Any]) -> None:
-    """Check a payload against the schema of its type; raises InvalidPayload/UnsupportedVersion."""
-    schema = SCHEMAS.get(msg_type)
-    if schema is None:
+def validate_payload(msg_type: str, payload: Mapping[str, Any], version: int | None = None
+                     ) -> None:
+    """Check a payload against the schema of its type and version; raises
+    InvalidPayload/UnsupportedVersion. ``version``: the envelope's, which the payload's ``v``
+    must equal (None: any supported version)."""
+    if msg_type not in SCHEMAS:
         raise MalformedEnvelope("unknown_type", f"unknown message type {msg_type!r}")
-    version = payload.get("v")
-    if type(version) is not int or version != PROTOCOL_VERSION:
-        raise UnsupportedVersion("unsupported_version", "payload v must be 1")
+    payload_version = payload.get("v")
+    if (type(payload_version) is not int or payload_version not in SCHEMAS_BY_VERSION
+            or (version is not None and payload_version != version)):
+        raise UnsupportedVersion("unsupported_version",
+                                 f"payload v={payload_version!r} (envelope v={version!r})")
+    schema = SCHEMAS_BY_VERSION[payload_version][msg_type]
     if payload.keys() != schema.keys():
         _raise_field_set_error(msg_type, schema.keys(), payload.keys())
-    for name, check in _FIELD_CHECKS[msg_type]:
+    for name, check in _FIELD_CHECKS[(payload_version, msg_type)]:
         if not check(payload[name]):
             raise InvalidPayload("payload_bad_field", f"{msg_type}.{name} is invalid")
 
@@ -228,12 +293,15 @@ def parse_canonical_reading(plaintext: bytes) -> dict[str, Any] | None:
 
 # A valid read request in canonical form. The value patterns are validate_payload()'s own,
 # except that reply_to also excludes '"' and '\\', the two printable characters JSON escapes.
-_CANONICAL_READ_REQUEST = re.compile(
-    f'{{"expires_at":"{_TIMESTAMP_PATTERN.pattern}","issued_at":"{_TIMESTAMP_PATTERN.pattern}",'
+_REQUEST_BODY_PATTERN = (
+    f'"expires_at":"{_TIMESTAMP_PATTERN.pattern}","issued_at":"{_TIMESTAMP_PATTERN.pattern}",'
     f'"meter_id":"{ID_PATTERN.pattern}","nonce":"{_NONCE_PATTERN.pattern}",'
     f'"period":"{_PERIOD_PATTERN.pattern}","reply_to":"https?://[!#-\\[\\]-~]+",'
-    f'"run_id":"{ID_PATTERN.pattern}","v":{PROTOCOL_VERSION}}}'
+    f'"run_id":"{ID_PATTERN.pattern}"'
 )
+_CANONICAL_READ_REQUEST = re.compile(f'{{{_REQUEST_BODY_PATTERN},"v":1}}')
+_CANONICAL_READ_REQUEST_V2 = re.compile(
+    f'{{"billing_at":"{_TIMESTAMP_PATTERN.pattern}",{_REQUEST_BODY_PATTERN},"v":2}}')
 _READ_REQUEST_TEXTS = operator.itemgetter(
     "expires_at", "issued_at", "meter_id", "nonce", "period", "reply_to", "run_id"
 )
@@ -247,25 +315,71 @@ def canonical_read_request(request: Mapping[str, Any]) -> bytes | None:
     value as validate_payload() would, and that none needs escaping (a value with a quote
     would add quotes the pattern does not allow). Unit tests compare with the general path.
     """
-    if request.keys() != _READ_REQUEST_KEYS or type(request["v"]) is not int:
+    keys = request.keys()
+    times: tuple[str, ...]
+    if keys == _READ_REQUEST_KEYS:
+        pattern, head, times = _CANONICAL_READ_REQUEST, "{", ()
+    elif keys == _READ_REQUEST_V2_KEYS and type(request["billing_at"]) is str:
+        billing_at = request["billing_at"]
+        pattern, head, times = _CANONICAL_READ_REQUEST_V2, f'{{"billing_at":"{billing_at}",', (
+            billing_at,)
+    else:
+        return None
+    if type(request["v"]) is not int:
         return None
     texts = _READ_REQUEST_TEXTS(request)
     if set(map(type, texts)) != {str} or len(texts[5]) > MAX_REPLY_TO_LEN:
         return None
     expires_at, issued_at, meter_id, nonce, period, reply_to, run_id = texts
     text = (
-        f'{{"expires_at":"{expires_at}","issued_at":"{issued_at}","meter_id":"{meter_id}",'
+        f'{head}"expires_at":"{expires_at}","issued_at":"{issued_at}","meter_id":"{meter_id}",'
         f'"nonce":"{nonce}","period":"{period}","reply_to":"{reply_to}","run_id":"{run_id}",'
         f'"v":{request["v"]}}}'
     )
-    if _CANONICAL_READ_REQUEST.fullmatch(text) is None:
+    if pattern.fullmatch(text) is None:
         return None
     try:
-        datetime.fromisoformat(expires_at)  # the pattern pinned the format, not the date
-        datetime.fromisoformat(issued_at)
+        for moment in (expires_at, issued_at, *times):
+            datetime.fromisoformat(moment)  # the pattern pinned the format, not the date
     except ValueError:
         return None
     return text.encode()
+
+
+# A v2 reading in canonical form (keys in code-point order), as conforming meters send it.
+_CANONICAL_READING_V2 = re.compile(
+    f'{{"counter":({_DECIMAL}),"export_wh":({_DECIMAL}),"import_wh":({_DECIMAL}),'
+    f'"md_at":"({_TIMESTAMP_PATTERN.pattern})","md_w":({_DECIMAL}),'
+    f'"meter_id":"({ID_PATTERN.pattern})","nonce":"({_NONCE_PATTERN.pattern})",'
+    f'"read_at":"({_TIMESTAMP_PATTERN.pattern})","run_id":"({ID_PATTERN.pattern})",'
+    f'"snapshot_at":"({_TIMESTAMP_PATTERN.pattern})","source":"(snapshot|live)",'
+    f'"tod_wh":\\[((?:{_DECIMAL})(?:,(?:{_DECIMAL})){{0,{MAX_TOD_ZONES - 1}}})\\],"v":2}}'
+)
+
+
+def parse_canonical_reading_v2(plaintext: bytes) -> dict[str, Any] | None:
+    """parse_canonical_reading() for version 2: the valid reading or None."""
+    try:
+        match = _CANONICAL_READING_V2.fullmatch(plaintext.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None
+    if match is None:
+        return None
+    (counter, export_wh, import_wh, md_at, md_w, meter_id, nonce, read_at, run_id,
+     snapshot_at, source, zones) = match.groups()
+    numbers = [int(counter), int(export_wh), int(import_wh), int(md_w)]
+    tod_wh = [int(zone) for zone in zones.split(",")]
+    if max(*numbers, *tod_wh) > MAX_SAFE_INTEGER:
+        return None
+    try:
+        for moment in (md_at, read_at, snapshot_at):
+            datetime.fromisoformat(moment)
+    except ValueError:
+        return None
+    return {"counter": numbers[0], "export_wh": numbers[1], "import_wh": numbers[2],
+            "md_at": md_at, "md_w": numbers[3], "meter_id": meter_id, "nonce": nonce,
+            "read_at": read_at, "run_id": run_id, "snapshot_at": snapshot_at,
+            "source": source, "tod_wh": tod_wh, "v": PROTOCOL_V2}
 
 
 def _raise_field_set_error(msg_type: str, expected: Set[str], present: Set[str]) -> None:
@@ -292,12 +406,16 @@ def new_read_request(
     reply_to: str,
     now: datetime,
     ttl: timedelta,
+    billing_at: datetime | None = None,
 ) -> ReadRequest:
-    """A read request with a fresh nonce, valid from ``now`` for ``ttl``."""
+    """A read request with a fresh nonce, valid from ``now`` for ``ttl``: version 1, or
+    version 2 (asking for the billing snapshot latched at ``billing_at``) if that is given."""
     if not timedelta(0) < ttl <= MAX_REQUEST_TTL:
         raise ValueError("ttl must be positive and at most MAX_REQUEST_TTL")
-    request: ReadRequest = {
-        "v": PROTOCOL_VERSION,
+    request: dict[str, Any] = {} if billing_at is None else {
+        "billing_at": format_timestamp(billing_at)}
+    request |= {
+        "v": PROTOCOL_VERSION if billing_at is None else PROTOCOL_V2,
         "nonce": new_nonce(),
         "run_id": run_id,
         "meter_id": meter_id,
@@ -307,7 +425,7 @@ def new_read_request(
         "reply_to": reply_to,
     }
     validate_payload("read_request", request)
-    return request
+    return request  # type: ignore[return-value]  # a ReadRequest or a ReadRequestV2
 
 
 # ---------------------------------------------------------------- replay rules

@@ -84,6 +84,10 @@ class ReplayRejected(CryptoError):
     default_reason = "replay_rejected"
 
 
+class StatementRejected(CryptoError):
+    default_reason = "bad_statement"
+
+
 # ================================================================ base64url and canonical JSON
 
 _B64U_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -727,3 +731,125 @@ def _select_recipient(rcpt: str, own: SigningKey | Sequence[SigningKey]) -> Sign
         if key_id(key) == rcpt:
             return key
     raise BadMac("unknown_recipient", f"message is encrypted to key {rcpt}")
+
+
+# ================================================================ root-signed key statements
+#
+# Section 10 of docs/meter-protocol.md: a server key is trusted only if provisioned or
+# endorsed by a ROOT key the meter was provisioned with; a root-signed revocation removes a
+# server key for good. The online server key cannot endorse anything.
+
+STATEMENT_VERSION = 2
+_STATEMENT_MEMBERS = {
+    "server_key_endorsement": {"type", "v", "key", "key_id", "replaces_key_id",
+                               "replaces_until", "issued_at", "signer_key_id", "sig"},
+    "server_key_revocation": {"type", "v", "key_id", "issued_at", "signer_key_id", "sig"},
+}
+
+
+def check_statement(statement: Any, root_keys: Mapping[str, VerifyingKey], now: datetime
+                    ) -> dict[str, Any]:
+    """A well-formed statement signed by one of ``root_keys`` (key id -> key), not issued in
+    the future; else a CryptoError with the reason (same order as the specification)."""
+    if not isinstance(statement, dict):
+        raise StatementRejected("bad_statement", "not an object")
+    members = _STATEMENT_MEMBERS.get(statement.get("type"))  # type: ignore[arg-type]
+    if members is None or set(statement) != members:
+        raise StatementRejected("bad_statement", "unknown type or member set")
+    if type(statement["v"]) is not int or statement["v"] != STATEMENT_VERSION:
+        raise StatementRejected("bad_statement", "v must be 2")
+    for name in ("key_id", "replaces_key_id", "signer_key_id"):
+        if name in statement and not _matches(_KEY_ID)(statement[name]):
+            raise StatementRejected("bad_statement", f"{name} is not a key id")
+    for name in ("issued_at", "replaces_until"):
+        if name in statement and not _is_timestamp(statement[name]):
+            raise StatementRejected("bad_statement", f"{name} is not a time")
+    try:
+        signature = b64u_decode(statement["sig"], field="sig", length=64)
+    except MalformedEnvelope as error:
+        raise StatementRejected("bad_statement", "sig is not 64 bytes of base64url") from error
+    signer = root_keys.get(statement["signer_key_id"])
+    if signer is None:
+        raise StatementRejected("untrusted_signer", "signer is not a provisioned root key")
+    _check_signature_encoding(signature)
+    unsigned = {name: value for name, value in statement.items() if name != "sig"}
+    if not verify_compact(signer, signature, canonical_json(unsigned)):
+        raise BadSignature("bad_signature", "statement signature does not verify")
+    issued_at = parse_timestamp(statement["issued_at"])
+    if statement["type"] == "server_key_endorsement":
+        try:
+            raw = b64u_decode(statement["key"], field="key")
+        except MalformedEnvelope as error:
+            raise InvalidKey("pubkey_encoding", "key is not base64url") from error
+        if key_id(load_public_key(raw)) != statement["key_id"]:
+            raise StatementRejected("key_id_mismatch", "key_id does not name the key")
+        if parse_timestamp(statement["replaces_until"]) < issued_at:
+            raise StatementRejected("bad_statement", "replaces_until before issued_at")
+    if issued_at > now + CLOCK_SKEW:
+        raise StatementRejected("statement_not_yet_valid", "issued in the future")
+    return statement
+
+
+def decode_statements_header(value: str) -> tuple[list[Any], list[Any]]:
+    """(endorsements, revocations) carried by X-Server-Key-Endorsements."""
+    try:
+        data = _parse_json_object(b64u_decode(value, field="header"), what="header")
+    except MalformedEnvelope as error:
+        raise StatementRejected("bad_statement", "header is not base64url JSON") from error
+    if set(data) != {"endorsements", "revocations"}:
+        raise StatementRejected("bad_statement", "header members")
+    endorsements, revocations = data["endorsements"], data["revocations"]
+    if not (isinstance(endorsements, list) and isinstance(revocations, list)
+            and len(endorsements) <= 16 and len(revocations) <= 16):
+        raise StatementRejected("bad_statement", "header lists")
+    return endorsements, revocations
+
+
+def apply_statements(trust: dict[str, Any], endorsements: Sequence[Any],
+                     revocations: Sequence[Any], now: datetime) -> dict[str, Any]:
+    """The meter's trust after a header's statements: revocations first, then endorsements
+    in order; an invalid, stale or revoked-key statement is ignored (noted in "ignored").
+
+    ``trust`` = {"server_keys": [[b64u, key id, accept_until or None], ...] (current first),
+    "root_keys": [b64u, ...], "max_overlap_seconds": int, "revoked": [key id, ...],
+    "newest_endorsement_at": time or None}. Returns a new dict of the same shape plus
+    "ignored": [[index, reason], ...] (index in revocations + endorsements)."""
+    roots = {key_id(k): k for k in (load_public_key_b64(text) for text in trust["root_keys"])}
+    keys = [list(item) for item in trust["server_keys"]]
+    revoked = list(trust["revoked"])
+    newest = trust["newest_endorsement_at"]
+    overlap = timedelta(seconds=trust["max_overlap_seconds"])
+    ignored = []
+    statements = [("server_key_revocation", r) for r in revocations]
+    statements += [("server_key_endorsement", e) for e in endorsements]
+    for index, (expected, item) in enumerate(statements):
+        try:
+            statement = check_statement(item, roots, now)
+            if statement["type"] != expected:
+                raise StatementRejected("bad_statement", "statement in the wrong list")
+            if expected == "server_key_revocation":
+                if statement["key_id"] not in revoked:
+                    revoked.append(statement["key_id"])
+                keys = [k for k in keys if k[1] != statement["key_id"]]
+                continue
+            if statement["key_id"] in revoked:
+                raise StatementRejected("key_revoked", "endorses a revoked key")
+            issued = parse_timestamp(statement["issued_at"])
+            if newest is not None and issued <= parse_timestamp(newest):
+                raise StatementRejected("statement_stale", "older than what is trusted")
+            limit = min(parse_timestamp(statement["replaces_until"]), issued + overlap)
+            kept = []
+            for public, kid, until in keys:
+                if kid == statement["key_id"]:
+                    continue
+                if kid == statement["replaces_key_id"] or until is None:
+                    until = format_timestamp(limit if until is None
+                                             else min(parse_timestamp(until), limit))
+                kept.append([public, kid, until])
+            keys = [[statement["key"], statement["key_id"], None], *kept]
+            newest = statement["issued_at"]
+        except CryptoError as error:
+            ignored.append([index, error.reason])
+    return {"server_keys": keys, "root_keys": list(trust["root_keys"]),
+            "max_overlap_seconds": trust["max_overlap_seconds"], "revoked": revoked,
+            "newest_endorsement_at": newest, "ignored": ignored}

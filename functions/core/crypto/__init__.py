@@ -1,4 +1,4 @@
-"""Server side of the secure meter channel (protocol v1, docs/meter-protocol.md).
+"""Server side of the secure meter channel (protocols v1 and v2, docs/meter-protocol.md).
 
 Typical use:
 
@@ -41,6 +41,7 @@ from .errors import (
     InvalidPayload,
     MalformedEnvelope,
     ReplayRejected,
+    StatementRejected,
     UnsupportedVersion,
 )
 from .keys import (
@@ -61,11 +62,15 @@ from .payloads import (
     MAX_REQUEST_TTL,
     MESSAGE_TYPES,
     METER_MESSAGE_TYPES,
+    PROTOCOL_V2,
     PROTOCOL_VERSION,
+    SUPPORTED_VERSIONS,
     ErrorReport,
     MsgType,
     Reading,
+    ReadingV2,
     ReadRequest,
+    ReadRequestV2,
     check_read_request,
     check_reading,
     format_timestamp,
@@ -75,6 +80,17 @@ from .payloads import (
     validate_payload,
 )
 from .primitives import sign_compact, verify_compact
+from .statements import (
+    STATEMENTS_HEADER,
+    Trust,
+    TrustedKey,
+    apply_statements,
+    check_statement,
+    decode_statements_header,
+    encode_statements_header,
+    make_endorsement,
+    make_revocation,
+)
 
 # The sender id the server signs read requests with.
 SERVER_SENDER_ID = "server"
@@ -87,8 +103,11 @@ __all__ = [
     "MAX_REQUEST_TTL",
     "MESSAGE_TYPES",
     "METER_MESSAGE_TYPES",
+    "PROTOCOL_V2",
     "PROTOCOL_VERSION",
     "SERVER_SENDER_ID",
+    "STATEMENTS_HEADER",
+    "SUPPORTED_VERSIONS",
     "BadMac",
     "BadSignature",
     "CryptoError",
@@ -102,14 +121,23 @@ __all__ = [
     "PrivateKey",
     "PublicKey",
     "ReadRequest",
+    "ReadRequestV2",
     "Reading",
+    "ReadingV2",
     "ReplayRejected",
+    "StatementRejected",
+    "Trust",
+    "TrustedKey",
     "UnsupportedVersion",
+    "apply_statements",
     "b64u_decode",
     "b64u_encode",
     "canonical_json",
     "check_read_request",
     "check_reading",
+    "check_statement",
+    "decode_statements_header",
+    "encode_statements_header",
     "envelope_to_bytes",
     "format_timestamp",
     "generate_private_key",
@@ -117,6 +145,8 @@ __all__ = [
     "load_private_key",
     "load_public_key",
     "load_public_key_b64",
+    "make_endorsement",
+    "make_revocation",
     "new_nonce",
     "new_read_request",
     "open_envelope",

@@ -59,3 +59,9 @@ class ReplayRejected(CryptoError):
     """An authentic message that is stale, replayed or does not answer the open request."""
 
     default_reason = "replay_rejected"
+
+
+class StatementRejected(CryptoError):
+    """A signed key-management statement (endorsement, revocation) that must be ignored."""
+
+    default_reason = "bad_statement"

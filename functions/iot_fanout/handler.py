@@ -1,11 +1,14 @@
 """iot_fanout: an SQS-triggered function that asks a batch of meters for their register.
 
-A billing run enqueues ``FanoutBatch`` messages on the fanout queue; for each message this
-function sends one signed, encrypted read request per meter (functions/core/meters/fanout.py).
-Batches are processed with Powertools' BatchProcessor, so one failed message (for example
-DynamoDB unavailable) is retried alone (``batchItemFailures``); an unreachable meter is not a
-failure of its message. The Blueprint is registered on the Chalice app (functions/api/
-blueprints.py), which deploys it as its own Lambda function.
+A billing run's listing slices enqueue ``FanoutBatch`` messages on the fanout queue; for
+each message this function sends one signed, encrypted read request per meter
+(functions/core/meters/fanout.py), then records the batch as done together with the run
+counters it adds, in one transaction (functions/core/runs/batches.py): a batch that SQS
+delivers again after it was done asks nobody twice and counts nothing twice. Batches
+are processed with Powertools' BatchProcessor, so one failed message (for example
+DynamoDB unavailable) is retried alone (``batchItemFailures``); an unreachable meter is
+not a failure of its message. The Blueprint is registered on the Chalice app
+(functions/api/blueprints.py), which deploys it as its own Lambda function.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from functions.core.logs import logger
 from functions.core.messages import FanoutBatch
 from functions.core.meters.fanout import describe, fan_out
 from functions.core.resources import queue
+from functions.core.runs.batches import batch_done, record_batch
 
 bp = Blueprint(__name__)
 FANOUT_QUEUE = queue("fanout")
@@ -32,7 +36,12 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 def handle_record(record: SQSRecord) -> dict[str, Any]:
     batch = FanoutBatch.model_validate_json(record.body)  # a malformed message goes to the DLQ
-    result = describe(fan_out(batch))
+    if batch_done(batch):
+        logger.info("fan-out batch already done", extra={"batch_key": batch.batch_key})
+        return {"run_id": batch.run_id, "repeated": True}
+    outcome = fan_out(batch)
+    record_batch(batch, outcome.counts())
+    result = describe(outcome)
     logger.info("fan-out batch done", extra=result)
     return result
 

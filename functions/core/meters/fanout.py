@@ -12,8 +12,9 @@ undeliverable and counted (``delivery_failures``). Infrastructure errors (Dynamo
 Manager) propagate, so SQS delivers the batch again.
 
 AWS calls per batch of up to 100 meters: one BatchGetItem (meters), one GetItem (the run's
-window), one BatchWriteItem per 25 requests, one UpdateItem (run counters), plus one
-UpdateItem per undeliverable meter. The server key comes from the in-memory cache.
+window), one BatchWriteItem per 25 requests, plus one UpdateItem per undeliverable meter;
+iot_fanout adds one GetItem and one TransactWriteItems (its marker and the run counters).
+The server key comes from the in-memory cache.
 """
 
 from __future__ import annotations
@@ -52,7 +53,6 @@ from functions.core.meters.repositories import MeterRepository, ReadRequestRepos
 from functions.core.meters.server_key import ServerKeys, server_keys
 from functions.core.meters.service import reading_url
 from functions.core.runs.models import BillingRunRecord
-from functions.core.runs.progress import count
 
 ENDORSEMENT_HEADER = "X-Server-Key-Endorsements"
 REQUEST_RETENTION = timedelta(days=400)  # TTL of request records: past any dispute window
@@ -102,6 +102,13 @@ class FanoutResult:
     failed: int = 0
     skipped: list[str] = field(default_factory=list)  # unknown or not active meters
     unusable: list[str] = field(default_factory=list)  # active, but the stored key is invalid
+
+    def counts(self) -> dict[str, int]:
+        """The run counters this batch adds (iot_fanout writes them with its marker). A
+        skipped meter counts as a delivery failure: sent + failures = meters asked, so the
+        run's progress completes even if a meter was deactivated after the run began."""
+        return {"requests_sent": self.sent,
+                "delivery_failures": self.failed + len(self.skipped) + len(self.unusable)}
 
 
 # ---------------------------------------------------------------- HTTP delivery
@@ -190,7 +197,6 @@ class Fanout:
                 logger.error("meter key on record is unusable; meter not asked", extra={
                     "run_id": batch.run_id, "meter_id": meter.meter_id, "reason": exc.reason})
         if not deliveries:
-            count(batch.run_id, delivery_failures=len(result.skipped) + len(result.unusable))
             return result
         # Stored as outstanding before anything is sent: an answer can never beat its record.
         self.requests.put_new([d.request for d in deliveries])
@@ -206,10 +212,6 @@ class Fanout:
                 logger.info("read request undeliverable", extra={
                     "run_id": batch.run_id, "meter_id": delivery.request.meter_id,
                     "error": outcome.error, "attempts": outcome.attempts})
-        # A skipped meter counts as a delivery failure: sent + failures = meters asked, so
-        # the run's progress completes even if a meter was deactivated after the run began.
-        count(batch.run_id, requests_sent=result.sent,
-              delivery_failures=result.failed + len(result.skipped) + len(result.unusable))
         return result
 
     def _expiry(self, run_id: str, now: datetime) -> datetime:

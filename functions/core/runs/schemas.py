@@ -8,7 +8,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.core.billing_rules.periods import PeriodText, format_ist
-from functions.core.runs.models import BillingRunRecord, SilentMeterAttribute
+from functions.core.runs.models import (
+    RUN_CLOSED,
+    RUN_CLOSING,
+    RUN_LISTING,
+    BillingRunRecord,
+    SilentMeterRecord,
+)
+from functions.core.shards import RUN_SHARDS
 
 Policy = Literal["estimate", "no_bill"]
 
@@ -37,9 +44,23 @@ class SilentMeterView(BaseModel):
     bill_ids: list[str]
 
     @classmethod
-    def of(cls, item: SilentMeterAttribute) -> SilentMeterView:
+    def of(cls, item: SilentMeterRecord) -> SilentMeterView:
         return cls(meter_id=item.meter_id, property_id=item.property_id, why=item.why,
                    detail=item.detail, outcome=item.outcome, bill_ids=list(item.bill_ids or []))
+
+
+class SilentMeterPage(BaseModel):
+    """A page of a run's silent meters; `cursor` asks for the next (null: the last page)."""
+
+    meters: list[SilentMeterView]
+    cursor: str | None
+
+
+class PageQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cursor: str | None = Field(default=None, min_length=1, max_length=2000)
+    limit: int = Field(default=100, ge=1, le=500)
 
 
 class RunProgress(BaseModel):
@@ -54,10 +75,17 @@ class RunProgress(BaseModel):
     estimated_bills: int
 
 
+Phase = Literal["listing", "asking", "closing", "closed"]
+
+
 class RunView(BaseModel):
     run_id: str
     period: str
     status: str
+    phase: Phase = Field(description="listing (meters being listed and asked), asking "
+                                     "(waiting for answers), closing (the policy is applied "
+                                     "to silent meters), closed")
+    phase_progress: str = Field(description="e.g. '12 of 32 shards listed'")
     policy: str
     started_by: str | None
     started_at: datetime | None
@@ -66,42 +94,56 @@ class RunView(BaseModel):
     closed_at: datetime | None
     restarts: int
     progress: RunProgress
-    silent_meters: list[SilentMeterView] | None
+    seconds_left: int | None = Field(
+        description="estimated time until every asked meter has answered or failed, at "
+                    "the rate so far (null when unknown or done)")
 
     @classmethod
-    def of(cls, run: BillingRunRecord) -> RunView:
-        def n(value: float | None) -> int:
-            return int(value or 0)
-
+    def of(cls, run: BillingRunRecord, counts: dict[str, int], now: datetime) -> RunView:
+        phase: Phase = {RUN_LISTING: "listing", RUN_CLOSING: "closing",
+                        RUN_CLOSED: "closed"}.get(run.status, "asking")  # type: ignore[assignment]
+        if phase == "listing":
+            phase_progress = f"{int(run.listed_shards or 0)} of {RUN_SHARDS} shards listed"
+        elif phase == "closing":
+            phase_progress = f"{int(run.closed_shards or 0)} of {RUN_SHARDS} shards closed"
+        else:
+            phase_progress = f"{counts['answered']} of {counts['meters_total']} meters answered"
         return cls(
             run_id=run.run_id, period=run.period or run.run_id, status=run.status,
+            phase=phase, phase_progress=phase_progress,
             policy=run.policy, started_by=run.started_by, started_at=run.started_at,
             started_at_display=format_ist(run.started_at) if run.started_at else None,
             window_ends_at=run.window_ends_at, closed_at=run.closed_at,
-            restarts=n(run.restarts),
+            restarts=int(run.restarts or 0),
             progress=RunProgress(
-                meters_asked=n(run.meters_total), requests_sent=n(run.requests_sent),
-                delivery_failures=n(run.delivery_failures), answered=n(run.answered),
-                no_response=n(run.no_response), rejected=n(run.rejected), held=n(run.held),
-                bills_issued=n(run.bills_issued), estimated_bills=n(run.estimated_bills)),
-            silent_meters=None if run.silent_meters is None
-            else [SilentMeterView.of(item) for item in run.silent_meters],
+                meters_asked=counts["meters_total"], requests_sent=counts["requests_sent"],
+                delivery_failures=counts["delivery_failures"], answered=counts["answered"],
+                no_response=counts["no_response"], rejected=counts["rejected"],
+                held=counts["held"], bills_issued=counts["bills_issued"],
+                estimated_bills=counts["estimated_bills"]),
+            seconds_left=_seconds_left(run, counts, now) if phase == "asking" else None,
         )
+
+
+def _seconds_left(run: BillingRunRecord, counts: dict[str, int], now: datetime) -> int | None:
+    """Meters still to hear from, at the answer rate since the listing finished."""
+    done = counts["answered"] + counts["delivery_failures"]
+    left = counts["meters_total"] - done
+    since = run.listed_at or run.started_at
+    if left <= 0 or done <= 0 or since is None:
+        return None
+    elapsed = (now - since).total_seconds()
+    return int(left * elapsed / done) if elapsed > 0 else None
 
 
 class StartedRun(BaseModel):
     run: RunView
     first_start: bool
-    meters_enqueued: int
-    fanout_messages: int
-    skipped_billed: int
-    skipped_outstanding: int
-    skipped_awaiting_review: int
+    listing_slices: int = Field(description="slices enqueued to list the meters (one per "
+                                            "shard); meters are asked as they are listed")
 
 
-class ReadingsQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ReadingsQuery(PageQuery):
     status: Literal["rejected", "held", "accepted", "received"] | None = None
 
 
@@ -118,6 +160,11 @@ class RunReadingView(BaseModel):
     register_wh: int | None
     read_at: datetime | None
     received_at: datetime
+
+
+class RunReadingPage(BaseModel):
+    readings: list[RunReadingView]
+    cursor: str | None
 
 
 class ReleaseReading(BaseModel):

@@ -2,142 +2,102 @@
 the readings an admin must look at, and close (silent meters and the run's
 policy for them).
 
-A run asks meters through the fan-out queue: `FanoutBatch` messages of up to
-FANOUT_METERS meter ids, sent ten to a SendMessageBatch call. iot_fanout turns
-them into read requests, the reading endpoint stores and enqueues the
-answers, and the billing function bills them; every part adds to the run's
-counters (runs/progress.py). Closing recounts from the records.
+Nothing here does work in proportion to the fleet (docs/scale.md). Starting a
+run records it and enqueues one RunStep per shard; the run_steps function pages
+through the active meters in slices (functions/core/runs/steps.py) and sends
+FanoutBatch messages to iot_fanout. The reading endpoint stores and enqueues
+the answers, and the billing function bills them. Closing works the same way:
+the run goes `closing`, slices apply the policy to the silent meters (an item
+each) and the last shard to finish makes it `closed`. Progress is the sum of
+RUN_SHARDS counter items (functions/core/runs/progress.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from functions.core.aws import client
-from functions.core.billing_rules import BillingPeriod, TariffNotFound, parse_period
-from functions.core.bills.repository import BillRepository
+from functions.core.billing_rules import parse_period
 from functions.core.bills.service import HELD, BillingService
 from functions.core.clock import utcnow
 from functions.core.errors import Conflict, InvalidInput, NotFound
 from functions.core.logs import logger
-from functions.core.messages import FanoutBatch, VerifiedReading
-from functions.core.meters.models import (
-    REQUEST_FAILED,
-    REQUEST_OUTSTANDING,
-    REQUEST_UNDELIVERABLE,
-    MeterRecord,
-    ReadRequestRecord,
-)
-from functions.core.meters.repositories import (
-    MeterRepository,
-    ReadingRepository,
-    ReadRequestRepository,
-)
-from functions.core.properties.models import PropertyRecord
-from functions.core.resources import queue
-from functions.core.runs.models import (
-    POLICY_ESTIMATE,
-    POLICY_NO_BILL,
-    BillingRunRecord,
-    SilentMeterAttribute,
-)
+from functions.core.messages import RunStep, VerifiedReading
+from functions.core.meters.repositories import ReadingRepository
+from functions.core.runs import progress
+from functions.core.runs.models import POLICY_ESTIMATE, RUN_BUSY, BillingRunRecord
+from functions.core.runs.queues import QueueSender
 from functions.core.runs.repository import RunRepository
 from functions.core.runs.schemas import (
     ReleasedReading,
     ReleaseReading,
+    RunReadingPage,
     RunReadingView,
     RunView,
+    SilentMeterPage,
+    SilentMeterView,
     StartedRun,
     StartRun,
 )
+from functions.core.shards import RUN_SHARDS
 
-FANOUT_METERS = 50  # meter ids per FanoutBatch message (iot_fanout asks them concurrently)
-SQS_BATCH = 10  # entries per SendMessageBatch call (the SQS limit)
+RUN_LIST_LIMIT = 120  # ten years of monthly runs
 
 
 class RunService:
     def __init__(self, runs: RunRepository | None = None,
-                 meters: MeterRepository | None = None,
-                 requests: ReadRequestRepository | None = None,
                  readings: ReadingRepository | None = None,
-                 bills: BillRepository | None = None,
                  billing: BillingService | None = None,
+                 queues: QueueSender | None = None,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.runs = runs or RunRepository()
-        self.meters = meters or MeterRepository()
-        self.requests = requests or ReadRequestRepository()
         self.readings = readings or ReadingRepository()
-        self.bills = bills or BillRepository()
-        self.billing = billing or BillingService(bills=self.bills, meters=self.meters)
+        self._billing = billing
+        self.queues = queues or QueueSender()
         self.clock = clock
+
+    @property
+    def billing(self) -> BillingService:
+        if self._billing is None:
+            self._billing = BillingService()
+        return self._billing
 
     # ---- start ----------------------------------------------------------------
 
     def start(self, request: StartRun, started_by: str) -> StartedRun:
+        """Record the run (or its next start) and enqueue its listing: one slice per
+        shard. Exactly one start at a time lists meters: a start while a listing or a
+        closing is at work is refused (409), so no meter is asked twice by two starts."""
         period = parse_period(request.period)
         now = self.clock()
-        if period.start_utc > now:
-            raise InvalidInput(f"The billing period {period} has not begun yet.")
+        if period.end_utc > now:
+            raise InvalidInput(f"The billing period {period} is not over yet: a run bills "
+                               f"a month once it has ended (from {period.end_utc:%Y-%m-%d} "
+                               "00:00 IST).")
         run_id = str(period)  # one run per period
         window_ends_at = now + timedelta(hours=request.window_hours)
-        existing = self.runs.get(run_id)
-        first_start = existing is None or existing.started_at is None
-
-        requests = self.requests.for_run(run_id) if not first_start else []
-        gaps, skipped = self._gaps(period, run_id, requests, now)
-        if first_start:
-            first_start = self.runs.start(
-                run_id, str(period), request.policy or POLICY_ESTIMATE, started_by, now,
-                window_ends_at, len(gaps))
-        if not first_start:  # a restart (or a concurrent first start won): fill gaps only
-            asked_before = {r.meter_id for r in requests}
-            self.runs.restart(run_id, request.policy, window_ends_at,
-                              len([m for m in gaps if m not in asked_before]))
-        messages = self._enqueue(run_id, str(period), gaps)
+        first_start = self.runs.start(run_id, str(period), request.policy or POLICY_ESTIMATE,
+                                      started_by, now, window_ends_at)
+        run = self.runs.get(run_id)
+        if run is None:
+            raise NotFound("No billing run for this period.")
+        if not first_start:
+            if run.status in RUN_BUSY:
+                raise Conflict(f"The run of {period} is {run.status} now; start it again "
+                               "when that is done.")
+            restarted = self.runs.restart(run, request.policy, window_ends_at)
+            if restarted is None:
+                raise Conflict(f"The run of {period} was started again by someone else "
+                               "just now.")
+            run = restarted
+        slices = self.queues.send_steps([
+            RunStep(kind="list", run_id=run_id, period=str(period),
+                    generation=int(run.generation), shard=shard, page=0)
+            for shard in range(RUN_SHARDS)])
         logger.info("billing run started", extra={
-            "run_id": run_id, "first_start": first_start, "meters": len(gaps)})
+            "run_id": run_id, "first_start": first_start, "generation": int(run.generation)})
         return StartedRun(run=self.view(run_id), first_start=first_start,
-                          meters_enqueued=len(gaps), fanout_messages=messages, **skipped)
-
-    def _gaps(self, period: BillingPeriod, run_id: str, requests: list[ReadRequestRecord],
-              now: datetime) -> tuple[list[str], dict[str, int]]:
-        """Active meters still missing a bill for the period, except those with
-        an outstanding request or a reading in flight or held for review."""
-        active = [m for m in self.meters.iter_active() if m.property_id]
-        billed = {b.property_id for b in self.bills.for_period(str(period))}
-        outstanding = {r.meter_id for r in requests
-                       if r.status == REQUEST_OUTSTANDING and r.expires_at > now}
-        waiting = {r.meter_id for r in self.readings.readings_for_run(run_id)
-                   if r.status in ("received", HELD)} if requests else set()
-        gaps, skipped = [], {"skipped_billed": 0, "skipped_outstanding": 0,
-                             "skipped_awaiting_review": 0}
-        for meter in sorted(active, key=lambda m: m.meter_id):
-            if meter.property_id in billed:
-                skipped["skipped_billed"] += 1
-            elif meter.meter_id in outstanding:
-                skipped["skipped_outstanding"] += 1
-            elif meter.meter_id in waiting:
-                skipped["skipped_awaiting_review"] += 1
-            else:
-                gaps.append(meter.meter_id)
-        return gaps, skipped
-
-    def _enqueue(self, run_id: str, period: str, meter_ids: list[str]) -> int:
-        bodies = [FanoutBatch(run_id=run_id, period=period,
-                              meter_ids=meter_ids[i:i + FANOUT_METERS]).model_dump_json()
-                  for i in range(0, len(meter_ids), FANOUT_METERS)]
-        if not bodies:
-            return 0
-        sqs = client("sqs")
-        url = _queue_url("fanout")
-        for start in range(0, len(bodies), SQS_BATCH):
-            chunk = bodies[start:start + SQS_BATCH]
-            response = sqs.send_message_batch(QueueUrl=url, Entries=[
-                {"Id": str(i), "MessageBody": body} for i, body in enumerate(chunk)])
-            if response.get("Failed"):
-                raise RuntimeError(f"fan-out queue refused {len(response['Failed'])} messages")
-        return len(bodies)
+                          listing_slices=slices)
 
     # ---- progress -------------------------------------------------------------
 
@@ -148,31 +108,33 @@ class RunService:
         return run
 
     def view(self, run_id: str) -> RunView:
-        return RunView.of(self.get(run_id))
+        return RunView.of(self.get(run_id), progress.totals(run_id), self.clock())
 
     def all(self) -> list[RunView]:
-        return [RunView.of(r) for r in sorted(self.runs.all(), key=lambda r: r.run_id,
-                                              reverse=True)]
+        """The runs, newest period first, with their live counters (one BatchGetItem each,
+        for at most RUN_LIST_LIMIT runs)."""
+        now = self.clock()
+        return [RunView.of(r, progress.totals(r.run_id), now)
+                for r in self.runs.all(RUN_LIST_LIMIT)]
 
-    def run_readings(self, run_id: str, status: str | None) -> list[RunReadingView]:
-        """The run's readings with billing's verdict and reason (optionally one
-        status); for "rejected" also the messages the reading endpoint refused
-        (tampered, replayed, stale ...)."""
+    def run_readings(self, run_id: str, status: str | None, cursor: str | None,
+                     limit: int) -> RunReadingPage:
+        """A page of the run's readings with billing's verdict and reason (optionally
+        one status). Messages the reading endpoint refused are at /admin/meter-rejections."""
         self.get(run_id)
-        found = [RunReadingView(
+        page = self.readings.run_page(run_id, cursor, limit, status)
+        return RunReadingPage(cursor=page.cursor, readings=[RunReadingView(
             source="billing", meter_id=r.meter_id, property_id=r.property_id,
             reading_key=r.reading_key, status=r.status, reason=r.validation_reason,
             detail=r.validation_detail, register_wh=int(r.register_wh), read_at=r.read_at,
-            received_at=r.received_at)
-            for r in self.readings.readings_for_run(run_id)
-            if status is None or r.status == status]
-        if status in (None, "rejected"):
-            found += [RunReadingView(
-                source="endpoint", meter_id=r.meter_id, property_id=None,
-                reading_key=r.reading_key, status="rejected", reason=r.reason,
-                detail=r.detail, register_wh=None, read_at=None, received_at=r.received_at)
-                for r in self.readings.rejections(run_id=run_id, limit=10_000)]
-        return sorted(found, key=lambda r: (r.meter_id, r.received_at))
+            received_at=r.received_at) for r in page.items])
+
+    def silent_meters(self, run_id: str, cursor: str | None, limit: int) -> SilentMeterPage:
+        """A page of the meters the run's close found silent, with the policy's outcome."""
+        self.get(run_id)
+        page = self.runs.silent_page(run_id, cursor, limit)
+        return SilentMeterPage(cursor=page.cursor,
+                               meters=[SilentMeterView.of(item) for item in page.items])
 
     def release(self, run_id: str, decision: ReleaseReading) -> ReleasedReading:
         """Bill (without the spike check) or reject a reading held for review."""
@@ -192,94 +154,35 @@ class RunService:
             verdict = batch.release(stored, decision.decision)
         finally:
             batch.finish()
-        # The held count goes down as the reading leaves review.
-        self._adjust_held(run_id)
         return ReleasedReading(meter_id=stored.meter_id, reading_key=stored.reading_key,
                                status=verdict.status, reason=verdict.reason,
                                detail=verdict.detail, bill_ids=[b.bill_id for b in verdict.bills])
 
-    def _adjust_held(self, run_id: str) -> None:
-        held = sum(1 for r in self.readings.readings_for_run(run_id) if r.status == HELD)
-        self.runs.set_counts(run_id, {"held": held})
-
     # ---- close ------------------------------------------------------------------
 
     def close(self, run_id: str, closed_by: str) -> RunView:
-        """List the meters that gave no reading and apply the run's policy to
-        them: an estimated bill (mean of the last actual months; none without
-        history) or no bill. Closing again is safe: it bills nothing twice."""
+        """Move the run to `closing` and enqueue its close: one slice per shard lists the
+        shard's silent meters and applies the run's policy to them (an estimated bill
+        from the trailing mean, or no bill). Asking again while it closes changes
+        nothing; closing a closed run again is safe: it bills nothing twice."""
         run = self.get(run_id)
-        period = parse_period(run.period or run_id)
-        requests = {r.meter_id: r for r in self.requests.for_run(run_id)}
-        readings = self.readings.readings_for_run(run_id)
-        answered = {r.meter_id for r in readings}
-        # Silent: no reading in this run and no actual bill for the period (an
-        # estimate from an earlier close keeps the meter on the list).
-        actually_billed = {b.property_id for b in self.bills.for_period(str(period))
-                           if not b.estimated}
-        silent = [m for m in sorted(self.meters.iter_active(), key=lambda m: m.meter_id)
-                  if m.property_id and m.meter_id not in answered
-                  and m.property_id not in actually_billed]
-        properties = _properties_of(silent)
-        listed = [self._apply_policy(run, period, meter, properties.get(meter.property_id or ""),
-                                     requests.get(meter.meter_id)) for meter in silent]
-
-        period_bills = [b for b in self.bills.for_period(str(period)) if b.run_id == run_id]
-        exact = {
-            "answered": len(answered),
-            "no_response": len(silent),
-            "rejected": sum(1 for r in readings if r.status == "rejected"),
-            "held": sum(1 for r in readings if r.status == HELD),
-            "bills_issued": len(period_bills),
-            "estimated_bills": sum(1 for b in period_bills if b.estimated),
-        }
-        self.runs.close(run_id, self.clock(), closed_by, listed, exact)
-        logger.info("billing run closed", extra={"run_id": run_id, **exact})
+        if run.status in RUN_BUSY:
+            return self.view(run_id)  # a close (or a listing) is at work already
+        moved = self.runs.request_close(run, closed_by, self.clock())
+        if moved is None:
+            return self.view(run_id)  # another request moved it first
+        self.queues.send_steps([
+            RunStep(kind="close", run_id=run_id, period=run.period or run_id,
+                    generation=int(moved.close_generation), shard=shard, page=0)
+            for shard in range(RUN_SHARDS)])
+        logger.info("billing run closing", extra={
+            "run_id": run_id, "close_generation": int(moved.close_generation)})
         return self.view(run_id)
 
-    def _apply_policy(self, run: BillingRunRecord, period: BillingPeriod, meter: MeterRecord,
-                      prop: PropertyRecord | None, request: ReadRequestRecord | None
-                      ) -> SilentMeterAttribute:
-        why, detail = _why_silent(request)
-        item = SilentMeterAttribute(meter_id=meter.meter_id, property_id=meter.property_id,
-                                    why=why, detail=detail, outcome=POLICY_NO_BILL)
-        if run.policy != POLICY_ESTIMATE or prop is None:
-            return item
-        try:
-            outcome, bills = self.billing.estimate(meter, prop, run.run_id, period)
-        except TariffNotFound:
-            outcome, bills = "no_tariff", []
-        return SilentMeterAttribute(
-            meter_id=meter.meter_id, property_id=meter.property_id, why=why, detail=detail,
-            outcome=outcome, bill_ids=[b.bill_id for b in bills] or None)
-
-
-def _why_silent(request: ReadRequestRecord | None) -> tuple[str, str | None]:
-    if request is None:
-        return "not_asked", "no read request was sent in this run"
-    if request.status == REQUEST_UNDELIVERABLE:
-        return "unreachable", request.delivery_error
-    if request.status == REQUEST_FAILED:
-        return "meter_error", request.error_code
-    return "no_answer", f"request {request.status}, expired {request.expires_at.isoformat()}"
-
-
-def _properties_of(meters: Iterable[MeterRecord]) -> dict[str, PropertyRecord]:
-    ids = sorted({m.property_id for m in meters if m.property_id})
-    found: dict[str, PropertyRecord] = {}
-    for start in range(0, len(ids), 100):
-        for record in PropertyRecord.batch_get(ids[start:start + 100], consistent_read=True):
-            found[record.property_id] = record
-    return found
-
-
-_queue_urls: dict[tuple[str, str | None], str] = {}
-
-
-def _queue_url(logical: str) -> str:
-    name = queue(logical).physical()
-    key = (name, client("sqs").meta.endpoint_url)
-    if key not in _queue_urls:
-        _queue_urls[key] = client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
-    return _queue_urls[key]
-
+    def close_overdue(self, closed_by: str = "window-sweep") -> list[str]:
+        """Close every run whose answer window has ended (the scheduled sweep)."""
+        closed = []
+        for run in self.runs.open_past_window(self.clock()):
+            self.close(run.run_id, closed_by)
+            closed.append(run.run_id)
+        return closed

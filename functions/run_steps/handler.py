@@ -1,0 +1,55 @@
+"""run_steps: an SQS-triggered function that does one slice of a billing run.
+
+A run's start and close enqueue RunStep messages (one per shard); each is a page
+of one shard's active meters (functions/core/runs/steps.py), which asks them
+(listing) or applies the run's policy to the silent ones (closing), then
+enqueues the next page of its shard. A failed slice is retried alone; a slice
+delivered twice does nothing twice. A scheduled sweep closes the runs whose
+answer window has ended.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from chalice import Blueprint, Rate
+
+from functions.core.logs import logger
+from functions.core.messages import RunStep
+from functions.core.resources import queue
+from functions.core.runs.service import RunService
+from functions.core.runs.steps import RunSteps
+
+bp = Blueprint(__name__)
+RUN_STEPS_QUEUE = queue("run_steps")
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def handle_record(record: SQSRecord) -> dict[str, Any]:
+    step = RunStep.model_validate_json(record.body)  # a malformed message goes to the DLQ
+    result = asdict(RunSteps().handle(step))
+    logger.info("run slice done", extra=result)
+    return result
+
+
+@bp.on_sqs_message(queue=RUN_STEPS_QUEUE.physical(), batch_size=RUN_STEPS_QUEUE.batch_size,
+                   name="run_steps")
+def run_steps(event: Any) -> Any:
+    return process_partial_response(event=event.to_dict(), record_handler=handle_record,
+                                    processor=processor, context=event.context)
+
+
+@bp.schedule(Rate(5, unit=Rate.MINUTES), name="run_window_sweep",
+             description="Close the billing runs whose answer window has ended")
+def run_window_sweep(event: Any) -> dict[str, Any]:
+    closed = RunService().close_overdue()
+    if closed:
+        logger.info("runs closed at the end of their window", extra={"run_ids": closed})
+    return {"closed": closed}

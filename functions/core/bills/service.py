@@ -94,6 +94,9 @@ MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augus
 
 BillsHook = Callable[[list[BillRecord]], None]
 
+# Loads of a category's tariffs when versions keep changing under a lock.
+TARIFF_ATTEMPTS = 3
+
 # DynamoDB's limit on the items of one TransactWriteItems.
 TRANSACTION_MAX_ITEMS = 100
 
@@ -234,14 +237,18 @@ class BillingService:
             self.mail(payer.email, subject, text)
 
     def _tariff_for(self, category: str, period: BillingPeriod) -> PricingTariff:
-        try:
+        """The version the rules select for the period, locked before it prices:
+        a cached list that a tariff write made stale fails the lock and is loaded
+        again (TariffChanged after three tries: the message is retried)."""
+        for attempt in range(TARIFF_ATTEMPTS):
             tariff = self.tariffs.for_period(category, period)
-            self.tariffs.mark_used(tariff, period)
-        except TariffChanged:
-            # Edited between our load and our lock: load the new revision once more.
-            tariff = self.tariffs.for_period(category, period)
-            self.tariffs.mark_used(tariff, period)
-        return tariff
+            try:
+                self.tariffs.mark_used(tariff, period)
+                return tariff
+            except TariffChanged:
+                if attempt == TARIFF_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     def _records(self, prop: PropertyRecord, meter: MeterRecord, period: BillingPeriod,
                  run_id: str, consumption: Consumption, tariff: PricingTariff,

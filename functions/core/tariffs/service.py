@@ -4,9 +4,17 @@ priced a bill is never edited, only superseded.
 - `TariffService` is what the admin API calls (create, edit, delete, list, get,
   preview).
 - `TariffBook` is what the billing function calls: the version in force for a
-  period, cached in the container (one query per category per minute, not one
-  per bill), and `mark_used`, which locks a version the first time it prices a
-  bill of a period.
+  period, cached in the container (one GetItem of the category's catalog and
+  one query per category per minute, not per bill), and `mark_used`, which
+  locks a version the first time a container prices a bill of a period with it.
+
+Why a cached list can never price a period with the wrong version: the lock is
+conditional on the category's catalog revision being the one the list was
+loaded at (every create, edit or delete of a version bumps it), so a list older
+than the latest write fails its lock, is reloaded and the price computed again;
+and once a version is locked for a period, no version may take effect on or
+before that period's first day (`create` is conditional on the catalog's lock
+count it checked against), so what the lock saw stays true for that period.
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ from functions.core.clock import utcnow
 from functions.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from functions.core.money import format_inr
 from functions.core.tariffs.models import TariffRecord, version_id
-from functions.core.tariffs.repository import TariffRepository
+from functions.core.tariffs.repository import LockResult, TariffRepository
 from functions.core.tariffs.schemas import PreviewRequest, PreviewResponse
 
 CATEGORIES = ("residential", "commercial")
@@ -47,6 +55,9 @@ class TariffService:
         """A new version. It may not take effect in (or before) a period that a
         version of its category already billed: bills of one period are all
         priced alike, so a change applies from the next period on."""
+        # Read the lock count before the versions: a lock that lands after this read
+        # makes the create's condition fail, so the check below cannot be outrun.
+        locks = self.repository.catalog(version.category).locks
         latest_billed = self._latest_billed_period(version.category)
         if latest_billed is not None and version.effective_from <= latest_billed.first_day:
             raise Conflict(
@@ -57,7 +68,7 @@ class TariffService:
             name=version.name, definition=version.model_dump_json(), revision=1,
             created_at=self.clock(), created_by=created_by,
         )
-        self.repository.create(record)
+        self.repository.create(record, expected_locks=locks)
         return record
 
     def edit(self, category: str, effective_from: str, version: TariffVersion,
@@ -137,6 +148,7 @@ class PricingTariff:
     effective_from: str
     revision: int
     version: TariffVersion
+    catalog_revision: int = 0  # the category's catalog revision the list was loaded at
 
     @property
     def late_payment_surcharge_percent(self) -> Decimal:
@@ -157,9 +169,10 @@ class TariffChanged(Exception):
 class TariffBook:
     """Tariff versions for billing, cached per container.
 
-    `ttl_seconds` bounds how long a newly created version can go unnoticed;
-    an edit of a cached version is never missed, because `mark_used` locks only
-    the revision that was priced with (TariffChanged otherwise)."""
+    `ttl_seconds` bounds how long the cached list is kept; correctness does not
+    depend on it: `mark_used` locks a version only if neither it nor any version
+    of its category was written since the list was loaded (TariffChanged
+    otherwise, and the caller loads again). See the module docstring."""
 
     def __init__(self, repository: TariffRepository | None = None,
                  ttl_seconds: float = 60.0, clock: Callable[[], datetime] = utcnow) -> None:
@@ -167,25 +180,31 @@ class TariffBook:
         self.ttl_seconds = ttl_seconds
         self.clock = clock
         self._lock = threading.Lock()
-        self._versions: dict[str, tuple[float, list[TariffRecord]]] = {}
+        self._versions: dict[str, tuple[float, int, list[TariffRecord]]] = {}
         self._locked: set[tuple[str, int, str]] = set()
 
     def for_period(self, category: str, period: BillingPeriod) -> PricingTariff:
-        record = _in_force(self._category(category), category, period)
+        catalog_revision, records = self._category(category)
+        record = _in_force(records, category, period)
         return PricingTariff(version_id=record.version_id, category=record.category,
                              effective_from=record.effective_from,
-                             revision=int(record.revision), version=record.version())
+                             revision=int(record.revision), version=record.version(),
+                             catalog_revision=catalog_revision)
 
     def mark_used(self, tariff: PricingTariff, period: BillingPeriod) -> None:
         """Lock the version before its first bill of `period` is written (one
-        update per version, period and container)."""
+        TransactWriteItems per version, period and container). TariffChanged if
+        the cached list was stale: load again and price again."""
         key = (tariff.version_id, tariff.revision, str(period))
         if key in self._locked:
             return
-        if not self.repository.lock(tariff.category, tariff.effective_from, tariff.revision,
-                                    str(period), self.clock()):
+        result = self.repository.lock(tariff.category, tariff.effective_from, tariff.revision,
+                                      str(period), self.clock(), tariff.catalog_revision)
+        if result is not LockResult.LOCKED:
             self.forget(tariff.category)
-            raise TariffChanged(f"{tariff.version_id} was edited while it was being used")
+            raise TariffChanged(f"{tariff.category} tariffs changed since they were loaded "
+                                f"({result.value}); {tariff.version_id} may not be the version "
+                                f"in force for {period}")
         with self._lock:
             self._locked.add(key)
 
@@ -196,16 +215,19 @@ class TariffBook:
             else:
                 self._versions.pop(category, None)
 
-    def _category(self, category: str) -> list[TariffRecord]:
+    def _category(self, category: str) -> tuple[int, list[TariffRecord]]:
         now = time.monotonic()
         with self._lock:
             cached = self._versions.get(category)
         if cached is not None and now - cached[0] < self.ttl_seconds:
-            return cached[1]
+            return cached[1], cached[2]
+        # The catalog first: a write between the two reads leaves the revision
+        # older than the list, which only makes the next lock fail and reload.
+        revision = self.repository.catalog(category).revision
         records = self.repository.of_category(category)
         with self._lock:
-            self._versions[category] = (now, records)
-        return records
+            self._versions[category] = (now, revision, records)
+        return revision, records
 
 
 __all__ = ["PricingTariff", "TariffBook", "TariffChanged", "TariffService", "version_id"]

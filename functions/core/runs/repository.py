@@ -25,6 +25,12 @@ from functions.core.shards import RUN_SHARDS
 BATCH_GET_MAX = 100
 
 
+def _unchanged(attribute: Any, value: int) -> Any:
+    """`attribute` still has the value read (0 also when it was never written)."""
+    condition = attribute == value
+    return condition | attribute.does_not_exist() if value == 0 else condition
+
+
 def _refused(error: UpdateError) -> bool:
     return error.cause_response_code == "ConditionalCheckFailedException"
 
@@ -83,7 +89,7 @@ class RunRepository:
             actions.append(BillingRunRecord.policy.set(policy))
         try:
             run.update(actions=actions,
-                       condition=(BillingRunRecord.generation == int(run.generation))
+                       condition=_unchanged(BillingRunRecord.generation, int(run.generation))
                        & ~BillingRunRecord.status.is_in(*RUN_BUSY))
         except UpdateError as error:
             if _refused(error):
@@ -102,7 +108,7 @@ class RunRepository:
                 BillingRunRecord.closed_shards.set(0),
                 BillingRunRecord.close_requested_at.set(at),
                 BillingRunRecord.close_requested_by.set(by),
-            ], condition=(BillingRunRecord.close_generation == int(run.close_generation))
+            ], condition=_unchanged(BillingRunRecord.close_generation, int(run.close_generation))
                 & BillingRunRecord.status.is_in(RUN_RUNNING, RUN_CLOSED))
         except UpdateError as error:
             if _refused(error):

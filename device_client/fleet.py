@@ -7,7 +7,8 @@
                  "server_public_keys": ["<b64url>"],   # optional: set when provisioned
                  "profile": "residential", "seed": 1, "daily_kwh": null,
                  "start_at": "2026-10-01T00:00:00Z", "start_register_wh": 0,
-                 "register_wh": null, "behaviour": "normal", "speedup": 1}]}
+                 "register_wh": null, "behaviour": "normal", "speedup": 1,
+                 "protocol_version": 1, "solar_kwp": 0}]}      # 2: billing snapshots
 
 Relative key_file paths are relative to the fleet file.
 """
@@ -86,7 +87,9 @@ def load_fleet(path: str | Path) -> list[FleetEntry]:
             start_at=_moment(item.get("start_at")),
             start_register_wh=int(item.get("start_register_wh", 0)),
             behaviour=behaviour, register_wh=item.get("register_wh"),
-            speedup=float(item.get("speedup", 1)))
+            speedup=float(item.get("speedup", 1)),
+            protocol_version=int(item.get("protocol_version", 1)),
+            solar_kwp=float(item.get("solar_kwp", 0)))
         entries.append(FleetEntry(config, item.get("meter_id"),
                                   list(item.get("server_public_keys") or []),
                                   item.get("reading_url")))
@@ -96,30 +99,47 @@ def load_fleet(path: str | Path) -> list[FleetEntry]:
 def create_fleet(out: str | Path, count: int, *, key_dir: str | Path | None = None,
                  prefix: str = "SIM", commercial_every: int = 4, start_at: datetime | None = None,
                  start_register_wh: int = 0, speedup: float = 1.0,
-                 server_public_keys: list[str] | None = None) -> list[dict[str, Any]]:
+                 server_public_keys: list[str] | None = None, protocol_version: int = 1,
+                 v2_every: int = 0, solar_every: int = 0, solar_kwp: float = 3.0
+                 ) -> list[dict[str, Any]]:
     """Generate ``count`` meter keys (0600 files) and a fleet file; returns, per meter, what
-    an admin registers: serial, public key, profile. Every ``commercial_every``-th meter is
-    commercial, the others residential."""
+    an admin registers: serial, public key, profile, protocol version and capabilities.
+    Every ``commercial_every``-th meter is commercial, the others residential. Meters speak
+    ``protocol_version``, or every ``v2_every``-th speaks 2 (a mixed fleet); every
+    ``solar_every``-th v2 residential meter has ``solar_kwp`` of rooftop solar."""
     fleet_path = Path(out)
     keys_path = Path(key_dir) if key_dir else fleet_path.parent / "keys"
     moment = crypto.format_timestamp(start_at or datetime.now(UTC))
-    meters = []
+    meters: list[dict[str, Any]] = []
     for index in range(1, count + 1):
         serial = f"{prefix}-{index:04d}"
         key_file = keys_path / f"{serial}.key"
         key = write_private_key(key_file)
         profile = "commercial" if commercial_every and index % commercial_every == 0 \
             else "residential"
+        version = 2 if v2_every and index % v2_every == 0 else protocol_version
+        solar = solar_kwp if (version == 2 and profile == "residential" and solar_every
+                              and index % solar_every == 0) else 0.0
         meters.append({
             "serial": serial,
             "key_file": os.path.relpath(key_file, fleet_path.parent),
             "public_key": crypto.public_key_b64(key),
             "profile": profile, "seed": index, "start_at": moment,
             "start_register_wh": start_register_wh, "behaviour": "normal",
-            "speedup": speedup,
+            "speedup": speedup, "protocol_version": version, "solar_kwp": solar,
             **({"server_public_keys": server_public_keys} if server_public_keys else {}),
         })
     fleet_path.parent.mkdir(parents=True, exist_ok=True)
     fleet_path.write_text(json.dumps({"version": FLEET_VERSION, "meters": meters}, indent=1))
-    return [{"serial": m["serial"], "public_key": m["public_key"], "profile": m["profile"]}
+    return [{"serial": m["serial"], "public_key": m["public_key"], "profile": m["profile"],
+             "protocol_version": m["protocol_version"], "solar_kwp": m["solar_kwp"],
+             **capabilities(int(m["protocol_version"]), float(m["solar_kwp"]))}
             for m in meters]
+
+
+def capabilities(protocol_version: int, solar_kwp: float = 0.0) -> dict[str, Any]:
+    """What an admin records for such a meter at registration (POST /admin/meters)."""
+    if protocol_version == 1:
+        return {"capabilities": {"protocol_version": 1}}
+    return {"capabilities": {"protocol_version": 2, "tod_zones": 4, "export": solar_kwp > 0,
+                             "demand": True}}

@@ -17,29 +17,49 @@ Behaviours (for tests and demos; "normal" unless configured):
     error            answer with an "error" message (register unavailable)
     silent           accept the request (202) and never answer
     offline          refuse deliveries with 503 (the server sees an unreachable meter)
+  version 2 meters (``protocol_version=2``) also:
+    no_snapshot      has no billing snapshot (memory lost): answers with live registers
+    bad_zones        time-of-day zones that do not add up to the import register
+    md_impossible    a maximum demand far beyond any connection's limit
+    wrong_snapshot   a snapshot latched at another time than the billing date asked for
+
+Version 2 (docs/meter-protocol.md section 8): at 00:00 IST of every billing date (the 1st)
+the meter latches its billing snapshot (import, export, time-of-day zones, maximum demand of
+the month with its time) and keeps the last SNAPSHOTS_KEPT; a v2 request names the billing
+date and gets that snapshot, or the live registers (source "live") if it has none.
+
+Trust (section 10): the meter trusts the server keys it was provisioned with and keys a
+provisioned ROOT key endorses; root-signed revocations remove a key at once. The online
+server key cannot endorse anything. Clock (section 9.3): an authentic request's issued_at
+moves a slow clock forward; nothing moves it back.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ecdsa import SECP256k1, SigningKey
+from ecdsa import SigningKey
 
 from device_client import crypto
-from device_client.profiles import register_at
+from device_client.profiles import (
+    DEFAULT_TOD_ZONE_STARTS,
+    Registers,
+    billing_instants,
+    last_billing_instant,
+    register_at,
+    registers_between,
+)
 from device_client.sender import PostResult, Sender
 from device_client.state import MeterState, StateStore, TrustedServerKey
 
 BEHAVIOURS = ("normal", "wrong_key", "replay", "tamper", "tamper_resigned", "stale",
-              "backwards", "counter_reuse", "error", "silent", "offline")
+              "backwards", "counter_reuse", "error", "silent", "offline", "no_snapshot",
+              "bad_zones", "md_impossible", "wrong_snapshot")
 ENDORSEMENT_HEADER = "X-Server-Key-Endorsements"
-ENDORSEMENT_TYPE = "server_key_endorsement"
-SERVER_KEY_GRACE = timedelta(days=7)
-_HALF_N = SECP256k1.order // 2
+SNAPSHOTS_KEPT = 12  # billing snapshots a meter keeps (IS 15959 asks for at least 6)
 
 
 class Refused(Exception):
@@ -63,10 +83,14 @@ class MeterConfig:
     behaviour: str = "normal"
     register_wh: int | None = None  # a fixed register (tests): overrides the profile
     speedup: float = 1.0  # simulated seconds per real second
+    protocol_version: int = 1  # 2: billing snapshots, ToD zones, export, maximum demand
+    solar_kwp: float = 0.0  # rooftop solar (v2): exports at midday
 
     def __post_init__(self) -> None:
         if self.behaviour not in BEHAVIOURS:
             raise ValueError(f"unknown behaviour {self.behaviour!r}; one of {BEHAVIOURS}")
+        if self.protocol_version not in crypto.SUPPORTED_VERSIONS:
+            raise ValueError(f"protocol_version must be one of {crypto.SUPPORTED_VERSIONS}")
 
 
 def utcnow() -> datetime:
@@ -94,8 +118,12 @@ class Meter:
     # ---- provisioning ----------------------------------------------------------
 
     def provision(self, meter_id: str, server_public_keys: list[Any],
-                  reading_url: str | None = None) -> None:
-        """Install what the platform gave the installer: meter id, server key(s)."""
+                  reading_url: str | None = None, *,
+                  root_public_keys: list[Any] | None = None,
+                  max_key_overlap_seconds: int | None = None,
+                  tod_zone_starts: list[int] | None = None) -> None:
+        """Install what the platform gave the installer: meter id (the platform's, not the
+        serial), server key(s), root key(s) and their overlap bound, ToD zones."""
         keys: list[TrustedServerKey] = []
         for item in server_public_keys:
             text = item["public_key"] if isinstance(item, dict) else str(item)
@@ -105,10 +133,25 @@ class Meter:
                                          until))
         if not keys:
             raise ValueError("at least one server public key is needed")
+        roots = []
+        for item in root_public_keys or []:
+            text = item["public_key"] if isinstance(item, dict) else str(item)
+            roots.append(crypto.public_key_b64(crypto.load_public_key_b64(text)))
+        zones = [int(h) for h in tod_zone_starts] if tod_zone_starts else None
+        if zones is not None and (not 1 <= len(zones) <= crypto.MAX_TOD_ZONES
+                                  or zones != sorted(set(zones)) or zones[0] != 0
+                                  or zones[-1] > 23):
+            raise ValueError("tod_zone_starts: 1 to 8 increasing IST hours starting at 0")
         with self.lock:
             self.state.meter_id = meter_id
             self.state.server_keys = keys
             self.state.reading_url = reading_url
+            self.state.root_keys = roots
+            if max_key_overlap_seconds is not None:
+                self.state.max_key_overlap_seconds = int(max_key_overlap_seconds)
+            self.state.revoked_key_ids = []
+            self.state.newest_endorsement_at = None
+            self.state.tod_zone_starts = zones
             self.save()
 
     def save(self) -> None:
@@ -125,12 +168,47 @@ class Meter:
                            start_register_wh=config.start_register_wh,
                            daily_kwh=config.daily_kwh)
 
+    def simulated(self, now: datetime) -> datetime:
+        config = self.config
+        return config.start_at + (now - config.start_at) * config.speedup
+
+    @property
+    def zone_starts(self) -> tuple[int, ...]:
+        return tuple(self.state.tod_zone_starts or DEFAULT_TOD_ZONE_STARTS)
+
+    def model_registers(self, moment: datetime, md_since: datetime) -> Registers:
+        """The v2 registers at ``moment`` (simulated time), maximum demand since
+        ``md_since``; a fixed register_wh (tests) is all in zone 1."""
+        config = self.config
+        if config.register_wh is not None:
+            zones = (config.register_wh,) + (0,) * (len(self.zone_starts) - 1)
+            return Registers(config.register_wh, 0, zones, 0, moment)
+        grown = registers_between(config.seed, config.profile, config.start_at, moment,
+                                  daily_kwh=config.daily_kwh, solar_kwp=config.solar_kwp,
+                                  zone_starts=self.zone_starts,
+                                  md_since=max(md_since, config.start_at))
+        zones = (grown.tod_wh[0] + config.start_register_wh, *grown.tod_wh[1:])
+        return Registers(grown.import_wh + config.start_register_wh, grown.export_wh, zones,
+                         grown.md_w, grown.md_at)
+
+    def snapshot(self, billing_at: datetime, now: datetime) -> Registers | None:
+        """The billing snapshot latched at ``billing_at``, if the meter has one: it must be
+        one of its billing instants (00:00 IST on a 1st), after it was installed, and among
+        the last SNAPSHOTS_KEPT."""
+        if self.config.behaviour == "no_snapshot":
+            return None
+        latched = billing_instants(self.config.start_at, self.simulated(now))[-SNAPSHOTS_KEPT:]
+        if billing_at not in latched:
+            return None
+        return self.model_registers(
+            billing_at, last_billing_instant(billing_at - timedelta(seconds=1)))
+
     # ---- receiving a read request --------------------------------------------
 
     def handle_read_request(self, body: bytes, headers: dict[str, str],
                             now: datetime | None = None) -> tuple[int, dict[str, Any]]:
         """HTTP status and JSON answer for a delivered request; the reading follows later."""
-        now = now or utcnow()
+        now = now or self.now()
         with self.lock:
             self.state.requests_received += 1
             if self.config.behaviour == "offline":
@@ -154,24 +232,36 @@ class Meter:
 
     def _authentic_request(self, body: bytes, headers: dict[str, str],
                            now: datetime) -> dict[str, Any]:
-        if not self.state.meter_id or not self.state.server_keys:
+        if not self.state.meter_id or (not self.state.server_keys and not self.state.root_keys):
             raise Refused("not_provisioned", 409)
-        self._drop_expired_server_keys(now)
         try:
+            statements = _header(headers, ENDORSEMENT_HEADER)
+            if statements:
+                self.apply_statements(statements, now)  # bad header: refused, trust kept
+            self._drop_expired_server_keys(now)
             envelope = crypto.parse_envelope(body)
             if envelope.sender != crypto.SERVER_SENDER_ID:
                 raise Refused("not_from_server")
-            try:
-                opened = self._open(envelope)
-            except crypto.BadSignature:
-                endorsements = _header(headers, ENDORSEMENT_HEADER)
-                if not endorsements or not self.learn_endorsed_keys(endorsements, now):
-                    raise
-                opened = self._open(envelope)
-            crypto.check_read_request(opened.payload, meter_id=self.state.meter_id, now=now)
+            if not self.state.server_keys:
+                raise crypto.BadSignature("bad_signature", "no server key is trusted")
+            opened = self._open(envelope)
+            request = dict(opened.payload)
+            if request["meter_id"] != self.state.meter_id:
+                raise crypto.ReplayRejected("meter_mismatch", "request is for another meter")
+            # Clock discipline: the server's issued_at moves a slow clock forward, never back.
+            issued_at = crypto.parse_timestamp(request["issued_at"])
+            corrected = max(now, issued_at)
+            crypto.check_read_request(request, meter_id=self.state.meter_id, now=corrected)
+            if issued_at > now:
+                self.state.clock_offset_seconds += (issued_at - now).total_seconds()
+                self.save()
         except crypto.CryptoError as error:
             raise Refused(error.reason) from error
-        return dict(opened.payload)
+        return request
+
+    def now(self) -> datetime:
+        """The meter's clock: the system clock plus the forward steps it took."""
+        return utcnow() + timedelta(seconds=self.state.clock_offset_seconds)
 
     def _open(self, envelope: Any) -> Any:
         server_keys = [crypto.load_public_key_b64(k.public_key) for k in self.state.server_keys]
@@ -181,40 +271,34 @@ class Meter:
     def _drop_expired_server_keys(self, now: datetime) -> None:
         keep = [k for k in self.state.server_keys
                 if k.accept_until is None or crypto.parse_timestamp(k.accept_until) >= now]
-        if keep and len(keep) != len(self.state.server_keys):
+        if len(keep) != len(self.state.server_keys):
             self.state.server_keys = keep
             self.save()
 
-    def learn_endorsed_keys(self, header_value: str, now: datetime) -> bool:
-        """Trust new server keys endorsed (signed) by a key this meter already trusts.
-
-        The header carries base64url(canonical JSON {"endorsements": [...]}), oldest first;
-        each endorsement names the new key and the key id of its signer. The signer stays
-        trusted for the grace period after the endorsement was issued."""
-        try:
-            data = json.loads(crypto.b64u_decode(header_value, field="endorsements"))
-            endorsements = list(data["endorsements"])
-        except Exception:
-            return False
-        learned = False
-        for item in endorsements:
-            trusted = {k.key_id: k for k in self.state.server_keys}
-            if not isinstance(item, dict) or item.get("new_key_id") in trusted:
-                continue
-            signer = trusted.get(str(item.get("signer_key_id")))
-            if signer is None or not _endorsement_valid(item, signer.public_key):
-                continue
-            issued = crypto.parse_timestamp(item["issued_at"])
-            if issued > now + crypto.CLOCK_SKEW:
-                continue
-            signer.accept_until = crypto.format_timestamp(issued + SERVER_KEY_GRACE)
-            new_key = crypto.load_public_key_b64(item["new_key"])
-            self.state.server_keys.insert(0, TrustedServerKey(
-                crypto.public_key_b64(new_key), crypto.key_id(new_key)))
-            learned = True
-        if learned:
+    def apply_statements(self, header_value: str, now: datetime) -> list[list[Any]]:
+        """Apply the root-signed endorsements and revocations of a request's header
+        (docs/meter-protocol.md section 10.4); returns what was ignored, as [index, reason].
+        A header that cannot be decoded raises StatementRejected (the request is refused
+        and trust is unchanged)."""
+        endorsements, revocations = crypto.decode_statements_header(header_value)
+        state = self.state
+        trust = {"server_keys": [[k.public_key, k.key_id, k.accept_until]
+                                 for k in state.server_keys],
+                 "root_keys": list(state.root_keys),
+                 "max_overlap_seconds": state.max_key_overlap_seconds,
+                 "revoked": list(state.revoked_key_ids),
+                 "newest_endorsement_at": state.newest_endorsement_at}
+        after = crypto.apply_statements(trust, endorsements, revocations, now)
+        keys = [TrustedServerKey(public, kid, until) for public, kid, until
+                in after["server_keys"]]
+        if (keys != state.server_keys or after["revoked"] != state.revoked_key_ids
+                or after["newest_endorsement_at"] != state.newest_endorsement_at):
+            state.server_keys = keys
+            state.revoked_key_ids = after["revoked"]
+            state.newest_endorsement_at = after["newest_endorsement_at"]
             self.save()
-        return learned
+        ignored: list[list[Any]] = after["ignored"]
+        return ignored
 
     # ---- answering -----------------------------------------------------------
 
@@ -226,11 +310,14 @@ class Meter:
         if behaviour == "error":
             payload = crypto.make_error(request["nonce"], meter_id=self.state.meter_id,
                                         code="register_unavailable",
-                                        message="metrology unit did not answer")
+                                        message="metrology unit did not answer",
+                                        version=request["v"])
             envelope = crypto.seal(payload, msg_type="error", recipient_pub=server_key,
                                    sender_priv=self.config.private_key,
                                    sender_id=self.state.meter_id)
             return [(request["reply_to"], crypto.envelope_to_bytes(envelope))]
+        if request["v"] == crypto.PROTOCOL_V2:
+            return self._answer_v2(request, now, server_key)
         register = self.model_register(now)
         last = self.state.last_register_wh
         if behaviour == "backwards":
@@ -254,6 +341,40 @@ class Meter:
         body = crypto.envelope_to_bytes(envelope)
         copies = 2 if behaviour == "replay" else 1
         return [(request["reply_to"], body)] * copies
+
+    def _answer_v2(self, request: dict[str, Any], now: datetime, server_key: Any
+                   ) -> list[tuple[str, bytes]]:
+        """The billing snapshot for the request's billing_at, else the live registers."""
+        behaviour = self.config.behaviour
+        billing_at = crypto.parse_timestamp(request["billing_at"])
+        registers = self.snapshot(billing_at, now)
+        source, snapshot_at = "snapshot", billing_at
+        if registers is None:
+            simulated = self.simulated(now)
+            registers = self.model_registers(simulated, last_billing_instant(simulated))
+            source, snapshot_at = "live", now
+        tod = list(registers.tod_wh)
+        md_w, md_at = registers.md_w, registers.md_at
+        if behaviour == "bad_zones":
+            tod[0] += 5_000
+        elif behaviour == "md_impossible":
+            md_w = 500_000
+        elif behaviour == "wrong_snapshot" and source == "snapshot":
+            snapshot_at = billing_at + timedelta(days=2)
+        if behaviour != "counter_reuse":
+            self.state.counter += 1
+        self.state.last_register_wh = registers.import_wh
+        self.save()  # the counter is on disk before the message leaves
+        assert self.state.meter_id is not None
+        read_at = now - timedelta(days=2) if behaviour == "stale" else now
+        payload = crypto.make_reading_v2(
+            request, counter=self.state.counter, read_at=read_at, source=source,
+            snapshot_at=snapshot_at, import_wh=registers.import_wh,
+            export_wh=registers.export_wh, tod_wh=tod, md_w=md_w, md_at=md_at)
+        envelope = crypto.seal(payload, msg_type="reading", recipient_pub=server_key,
+                               sender_priv=self._signing_key(), sender_id=self.state.meter_id)
+        body = crypto.envelope_to_bytes(envelope)
+        return [(request["reply_to"], body)] * (2 if behaviour == "replay" else 1)
 
     def _signing_key(self) -> SigningKey:
         if self.config.behaviour != "wrong_key":
@@ -283,6 +404,10 @@ class Meter:
                 "last_register_wh": state.last_register_wh,
                 "register_now_wh": self.model_register(utcnow()),
                 "server_key_ids": [k.key_id for k in state.server_keys],
+                "revoked_key_ids": list(state.revoked_key_ids),
+                "protocol_version": self.config.protocol_version,
+                "solar_kwp": self.config.solar_kwp,
+                "clock_offset_seconds": state.clock_offset_seconds,
                 "requests_received": state.requests_received,
                 "requests_refused": state.requests_refused,
                 "readings_sent": state.readings_sent,
@@ -314,23 +439,6 @@ def _header(headers: dict[str, str], name: str) -> str | None:
         if key.lower() == lowered:
             return value
     return None
-
-
-def _endorsement_valid(item: dict[str, Any], signer_public_key: str) -> bool:
-    try:
-        if item.get("type") != ENDORSEMENT_TYPE or item.get("v") != 1:
-            return False
-        signature = crypto.b64u_decode(item["sig"], field="sig", length=64)
-        if int.from_bytes(signature[32:], "big") > _HALF_N:
-            return False  # high-S: refused as everywhere in the protocol
-        statement = {k: v for k, v in item.items() if k != "sig"}
-        new_key = crypto.load_public_key_b64(item["new_key"])
-        if crypto.key_id(new_key) != item["new_key_id"]:
-            return False
-        signer = crypto.load_public_key_b64(signer_public_key)
-        return bool(crypto.verify_compact(signer, signature, crypto.canonical_json(statement)))
-    except Exception:
-        return False
 
 
 def _flip_ciphertext_byte(envelope: dict[str, Any]) -> dict[str, Any]:

@@ -127,3 +127,105 @@ def register_at(seed: int, profile_name: str, moment: datetime, *, start_at: dat
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# ---------------------------------------------------------------- protocol v2 registers
+#
+# A v2 meter keeps, besides the import register, an export register (rooftop solar), one
+# register per time-of-day zone and the maximum demand of the billing period, and latches
+# them all at 00:00 IST of each billing date (the 1st of the month). Hour by hour: load is
+# the profile's shape (as above), solar generation follows a midday bell scaled by the
+# meter's kWp and a day's weather; what the house does not use is exported. Import per hour
+# is the demand in W over that hour (both 30-minute demand periods alike).
+
+SOLAR_SHAPE = (0, 0, 0, 0, 0, 0, 1, 3, 6, 9, 11, 12, 12, 11, 9, 6, 3, 1, 0, 0, 0, 0, 0, 0)
+SOLAR_KWH_PER_KWP = 4.5  # a typical Indian day's yield per kWp
+DEFAULT_TOD_ZONE_STARTS = (0, 6, 10, 18)  # IST hours: night, morning, day (solar), evening peak
+DEMAND_PERIOD = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class Registers:
+    import_wh: int
+    export_wh: int
+    tod_wh: tuple[int, ...]
+    md_w: int  # maximum demand since md_since
+    md_at: datetime  # end of the demand period of md_w (md_since if no demand yet)
+
+
+def _hour_flows(seed: int, prof: Profile, daily_kwh: float, solar_kwp: float, day: datetime
+                ) -> list[tuple[float, float]]:
+    """(import Wh, export Wh) for each of the 24 hours of ``day`` (IST midnight)."""
+    load_total = _day_energy_wh(seed, prof, daily_kwh, day)
+    weights = prof.hourly_weights(day)
+    weight_sum = sum(weights)
+    sun = 0.0
+    if solar_kwp > 0:
+        weather = random.Random(f"sun:{seed}:{day.date().isoformat()}").uniform(0.55, 1.05)
+        sun = solar_kwp * SOLAR_KWH_PER_KWP * 1000 * weather
+    flows = []
+    for hour in range(24):
+        net = load_total * weights[hour] / weight_sum - sun * SOLAR_SHAPE[hour] / sum(SOLAR_SHAPE)
+        flows.append((max(net, 0.0), max(-net, 0.0)))
+    return flows
+
+
+def zone_of(hour: int, zone_starts: tuple[int, ...]) -> int:
+    """Index of the zone an IST hour falls in: zones start at the given hours, the first
+    zone also covering the hours before the second start... of the day (wrapping)."""
+    index = len(zone_starts) - 1
+    for position, start in enumerate(zone_starts):
+        if hour >= start:
+            index = position
+    return index
+
+
+def registers_between(seed: int, profile_name: str, start: datetime, end: datetime, *,
+                      daily_kwh: float | None = None, solar_kwp: float = 0.0,
+                      zone_starts: tuple[int, ...] = DEFAULT_TOD_ZONE_STARTS,
+                      md_since: datetime | None = None) -> Registers:
+    """Energy from ``start`` to ``end`` as v2 registers (each zone floored to whole Wh;
+    import is their sum, so the zones always add up), and the maximum demand over the
+    whole hours after ``md_since`` (default ``start``) up to ``end``."""
+    prof = profile(profile_name)
+    mean = daily_kwh if daily_kwh is not None else meter_daily_kwh(seed, profile_name)
+    zones = [0.0] * len(zone_starts)
+    exported = 0.0
+    md_w, md_at = 0.0, (md_since or start)
+    since = md_since or start
+    if end > start:
+        day = _day_start(start)
+        while day < end:
+            flows = _hour_flows(seed, prof, mean, solar_kwp, day)
+            for hour, (imported, out) in enumerate(flows):
+                hour_start = day + timedelta(hours=hour)
+                hour_end = hour_start + timedelta(hours=1)
+                lo, hi = max(hour_start, start), min(hour_end, end)
+                if hi <= lo:
+                    continue
+                share = (hi - lo) / timedelta(hours=1)
+                zones[zone_of(hour, zone_starts)] += imported * share
+                exported += out * share
+                if hour_start >= since and hour_end <= end and imported > md_w:
+                    md_w, md_at = imported, hour_start + DEMAND_PERIOD
+            day += DAY
+    tod = tuple(int(zone) for zone in zones)
+    return Registers(sum(tod), int(exported), tod, int(md_w), md_at.astimezone(UTC))
+
+
+def billing_instants(after: datetime, until: datetime) -> list[datetime]:
+    """00:00 IST of every 1st of the month in (after, until], oldest first (UTC)."""
+    local = after.astimezone(IST)
+    month = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    instants = []
+    while month <= until:
+        if month > after:
+            instants.append(month.astimezone(UTC))
+        month = (month + timedelta(days=32)).replace(day=1)
+    return instants
+
+
+def last_billing_instant(moment: datetime) -> datetime:
+    """The latest 00:00 IST on a 1st of the month at or before ``moment`` (UTC)."""
+    local = moment.astimezone(IST)
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)

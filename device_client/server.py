@@ -3,7 +3,9 @@
     POST /meters/<serial>/read-requests   a read request envelope (from the platform)
     GET  /meters                          every meter's status (control)
     GET  /meters/<serial>                 one meter's status (control)
-    POST /meters/<serial>/provision       {"meter_id", "server_public_keys", "reading_url"?}
+    POST /meters/<serial>/provision       {"meter_id", "server_public_keys", "reading_url"?,
+                                           "root_public_keys"?, "max_key_overlap_seconds"?,
+                                           "tod_zone_starts"?} (the provisioning config)
     POST /meters/<serial>/config          {"behaviour"?, "register_wh"?, "daily_kwh"?}
     GET  /health
 
@@ -102,8 +104,12 @@ class MeterHost:
                 try:
                     data = json.loads(body or b"{}")
                     if action == "/provision":
-                        meter.provision(str(data["meter_id"]), list(data["server_public_keys"]),
-                                        data.get("reading_url"))
+                        meter.provision(
+                            str(data["meter_id"]), list(data["server_public_keys"]),
+                            data.get("reading_url"),
+                            root_public_keys=data.get("root_public_keys"),
+                            max_key_overlap_seconds=data.get("max_key_overlap_seconds"),
+                            tod_zone_starts=data.get("tod_zone_starts"))
                     elif action == "/config":
                         meter.configure(dict(data))
                     else:

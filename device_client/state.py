@@ -33,6 +33,15 @@ class MeterState:
     counter: int = 0  # last counter value used
     server_keys: list[TrustedServerKey] = field(default_factory=list)  # current first
     reading_url: str | None = None
+    # Key management (docs/meter-protocol.md section 10): the offline root key(s) that may
+    # endorse or revoke server keys, the provisioned bound on a replaced key's overlap, the
+    # revoked server key ids (never trusted again), the newest endorsement applied.
+    root_keys: list[str] = field(default_factory=list)
+    max_key_overlap_seconds: int = 7 * 24 * 3600
+    revoked_key_ids: list[str] = field(default_factory=list)
+    newest_endorsement_at: str | None = None
+    tod_zone_starts: list[int] | None = None  # provisioned time-of-day zones (IST hours)
+    clock_offset_seconds: float = 0.0  # forward steps taken from authentic requests
     last_register_wh: int | None = None
     answered_nonces: list[str] = field(default_factory=list)
     # Operational status (shown by GET /meters).

@@ -106,7 +106,7 @@ def test_a_solar_meter_exports_at_midday_and_imports_in_the_evening(tmp_path, se
     _, body = v2_request(meter, server_key)
     meter.handle_read_request(body, {}, now=LATE_RUN)
     reading = opened(meter, server_key)
-    night, morning, day, evening = reading["tod_wh"]
+    _night, _morning, day, evening = reading["tod_wh"]
     assert reading["export_wh"] > 100_000  # a 3 kWp roof over six weeks
     assert evening > day and sum(reading["tod_wh"]) == reading["import_wh"]
 

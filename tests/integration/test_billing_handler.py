@@ -201,3 +201,25 @@ def test_a_reading_after_a_long_silence_bills_from_the_last_actual_register(
     assert decided(later).status == "accepted"
     bill = admin[1].get(f"/bills/BILL-{prop.property_id}-2021-03").json()
     assert bill["units"] == 1200 and bill["previous_reading"]["register_wh"] == 400_000
+
+
+def test_a_live_register_read_months_after_the_period_is_held_not_billed(
+        stack, tariffs, admin):
+    # Issue 16 item 2: a run for June 2020 answered in October 2020 would bill four
+    # months of use as June's. Held for review; an answer in time is billed.
+    owner = a_customer()
+    prop = a_property(owner)
+    meter = a_meter(prop)
+    first = stored_reading(meter, "2020-05", 100_000, at("2020-06-01T00:00:00"))
+    send_readings([first])
+    assert decided(first).status == "accepted"
+    late = stored_reading(meter, "2020-06", 700_000, at("2020-10-02T00:00:00"))
+    send_readings([late])
+    held = decided(late)
+    assert (held.status, held.validation_reason) == ("held", "read_long_after_period")
+    assert "600 kWh" in held.validation_detail
+    assert admin[1].get(f"/bills/BILL-{prop.property_id}-2020-06").status_code == 404
+    in_time = stored_reading(meter, "2020-07", 300_000, at("2020-08-03T00:00:00"))
+    send_readings([in_time])
+    assert decided(in_time).status == "accepted"
+    assert admin[1].get(f"/bills/BILL-{prop.property_id}-2020-07").json()["units"] == 200

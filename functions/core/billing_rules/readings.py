@@ -40,6 +40,7 @@ class ReadingReason(StrEnum):
     INVALID_REPLACEMENT = "invalid_replacement"  # old meter's final < previous reading
     BELOW_NEW_METER_START = "below_new_meter_start"  # new meter reads below its first register
     SPIKE = "spike"
+    READ_LONG_AFTER_PERIOD = "read_long_after_period"  # a live register, too late to bill
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,11 @@ class ReadingCheck:
 
 DEFAULT_SPIKE_POLICY = SpikePolicy()
 DEFAULT_CLOCK_SKEW = timedelta(minutes=5)  # meter clocks drift a little
+# A live register (no billing-date snapshot) bills the consumption up to the moment
+# it was read as the period's. Within this long after the period's end that only
+# shifts a few days between consecutive bills (the next bill counts from it); later,
+# it would bill other months' use as this one's, so it is held for an admin.
+MAX_LIVE_READING_DELAY = timedelta(days=31)
 
 
 def kwh(register_wh: int) -> int:
@@ -101,6 +107,8 @@ def validate_reading(
     months_covered: int = 1,
     spike_policy: SpikePolicy = DEFAULT_SPIKE_POLICY,
     clock_skew: timedelta = DEFAULT_CLOCK_SKEW,
+    period_end: datetime | None = None,
+    max_delay: timedelta = MAX_LIVE_READING_DELAY,
 ) -> ReadingCheck:
     """Check `current` against the previous ACCEPTED reading of the meter.
 
@@ -110,6 +118,9 @@ def validate_reading(
     never does. `history_units` are the property's actual monthly units, oldest
     first. `months_covered` is how many billing periods the consumption spans
     (more than 1 after estimated periods), which scales the spike threshold.
+    `period_end`: the end of the billing period of a live register; a reading taken
+    more than `max_delay` after it is held (None: no such check, e.g. a reading of
+    the billing-date snapshot, or an admin's release).
     """
     _require_aware(current.read_at, now, *([previous.read_at] if previous else []))
     if rollover_wh is not None and (rollover_wh <= 0 or rollover_wh % WH_PER_KWH):
@@ -124,6 +135,12 @@ def validate_reading(
     consumed = _consumed_units(start_wh, current.register_wh, replacement, rollover_wh)
     if isinstance(consumed, ReadingCheck):
         return consumed
+    if period_end is not None and current.read_at > period_end + max_delay:
+        return ReadingCheck(
+            ReadingStatus.HELD, units=consumed, reason=ReadingReason.READ_LONG_AFTER_PERIOD,
+            detail=f"read at {current.read_at.isoformat()}, more than {max_delay.days} days "
+                   f"after the period ended at {period_end.isoformat()}: {consumed} kWh "
+                   "would bill later months' use as this period's")
     return _spike_check(consumed, history_units, months_covered, spike_policy)
 
 

@@ -429,7 +429,8 @@ class ReadingBatch:
             register_wh=int(stored.register_wh), read_at=stored.read_at,
             received_at=stored.received_at)
         never_spike = SpikePolicy(min_history_months=10**9)
-        return self._decide(stored, self._bill(stored, reading, meter, prop, never_spike))
+        return self._decide(stored, self._bill(stored, reading, meter, prop, never_spike,
+                                               review=False))
 
     def finish(self) -> None:
         """Write the verdicts and the run counters together: one TransactWriteItems
@@ -466,7 +467,9 @@ class ReadingBatch:
     # ---- steps --------------------------------------------------------------
 
     def _bill(self, stored: RawReadingRecord, reading: VerifiedReading, meter: MeterRecord,
-              prop: PropertyRecord, spike_policy: SpikePolicy) -> Verdict:
+              prop: PropertyRecord, spike_policy: SpikePolicy, review: bool = True
+              ) -> Verdict:
+        """`review=False`: an admin released it, so no hold for lateness either."""
         service = self.service
         period = parse_period(reading.period)
         history = self.histories.get((prop.property_id, str(period))) \
@@ -483,7 +486,8 @@ class ReadingBatch:
             current, previous, now=service.clock(), initial_register_wh=initial,
             replacement=replacement, rollover_wh=REGISTER_ROLLOVER_WH,
             history_units=history.monthly_actual_units(str(period)),
-            months_covered=len(estimates) + 1, spike_policy=spike_policy)
+            months_covered=len(estimates) + 1, spike_policy=spike_policy,
+            period_end=period.end_utc if review else None)
         if check.status is not ReadingStatus.ACCEPTED:
             reason = check.reason.value if check.reason else None
             return Verdict(check.status.value, reason, check.detail)

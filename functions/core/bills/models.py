@@ -147,6 +147,33 @@ class BillRecord(Model):
     total = UnicodeAttribute()  # rupees, two decimals, e.g. "1380.00"
     total_paise = NumberAttribute()  # the same amount in paise
 
+    # Credits and arrears (issue 16; functions/core/bills/netting.py). `charges_paise`:
+    # this bill's own charges for the period, negative after an over-estimate's
+    # true-up; `total_paise` is what the bill asks to be paid, never negative.
+    charges_paise = NumberAttribute(null=True)  # null on older bills: = total_paise
+    credit_brought_forward_paise = NumberAttribute(null=True)  # from the payer's last bill
+    credit_brought_forward_from = UnicodeAttribute(null=True)
+    credit_to_open_bills_paise = NumberAttribute(null=True)  # netted against earlier bills
+    credit_carried_paise = NumberAttribute(null=True)  # left over, for the next bill
+    credit_taken_by = UnicodeAttribute(null=True)  # the bill that took credit_carried
+    # On an open bill a later credit was netted against (total_paise is reduced by it).
+    credit_applied_paise = NumberAttribute(null=True)
+    credit_applied_from = ListAttribute(of=UnicodeAttribute, null=True)
+    # Arrears brought forward when issued: the payer's unpaid earlier bills of the
+    # property, with their late-payment surcharges. Total payable = total + arrears.
+    arrears_paise = NumberAttribute(null=True)
+    arrears_surcharge_paise = NumberAttribute(null=True)
+    arrears_bill_ids = ListAttribute(of=UnicodeAttribute, null=True)
+
+    # Registers a clerk expects (issue 16): a first bill's previous register is the
+    # meter's installation register; across a meter replacement the old meter's final
+    # register and the new meter's first are rows of their own.
+    previous_is_installation = BooleanAttribute(null=True)
+    replaced_meter_id = UnicodeAttribute(null=True)
+    replaced_meter_final_register_wh = NumberAttribute(null=True)
+    replaced_at = UTCDateTimeAttribute(null=True)
+    meter_first_register_wh = NumberAttribute(null=True)
+
     # Payment (the payments service sets these).
     paid_at = UTCDateTimeAttribute(null=True)
     payment_id = UnicodeAttribute(null=True)

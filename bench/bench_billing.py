@@ -96,7 +96,10 @@ class CallCounter:
         if thread_name.startswith("sqs-"):
             if operation in RUNNER_OPERATIONS:
                 return "event runner (SQS polling)"
-            return "iot_fanout" if "fanout" in thread_name else "billing"
+            for function in ("run_steps", "iot_fanout"):
+                if thread_name.endswith(function):
+                    return function
+            return "billing"
         if thread_name.startswith("ThreadPoolExecutor"):
             return "iot_fanout"  # its delivery pool
         if thread_name.startswith("Thread-"):  # the API server's request threads
@@ -359,10 +362,10 @@ class Measured:
 
 def measure(stack: Stack, fleet: Fleet, timeout: float) -> Measured:
     from devstack.demo_data import Api
-    from functions.core.runs.repository import RunRepository
+    from functions.core.bills.repository import BillRepository
+    from functions.core.runs.progress import totals
 
     admin = Api(stack.api.url, stack.admin_token)
-    runs = RunRepository()
     size = len(fleet.meter_ids)
     COUNTER.reset()
     stages: dict[str, float] = {}
@@ -372,18 +375,16 @@ def measure(stack: Stack, fleet: Fleet, timeout: float) -> Measured:
                                     "window_hours": 1})
     COUNTER.phase = "run"
     stages["run started (API)"] = time.monotonic() - started
-    milestones: dict[str, Callable[[Any], bool]] = {
-        "read requests sent": lambda r: (r.requests_sent or 0) + (r.delivery_failures or 0)
-        >= size,
-        "readings in": lambda r: (r.answered or 0) >= size,
-        "last bill": lambda r: (r.bills_issued or 0) + (r.rejected or 0) + (r.held or 0)
-        >= size,
+    milestones: dict[str, Callable[[dict[str, int]], bool]] = {
+        "read requests sent": lambda r: r["requests_sent"] + r["delivery_failures"] >= size,
+        "readings in": lambda r: r["answered"] >= size,
+        "last bill": lambda r: r["bills_issued"] + r["rejected"] + r["held"] >= size,
     }
     deadline = started + timeout
     while len(stages) < 1 + len(milestones) and time.monotonic() < deadline:
-        run = runs.get(fleet.period)
+        counts = totals(fleet.period)
         for name, reached in milestones.items():
-            if name not in stages and run is not None and reached(run):
+            if name not in stages and reached(counts):
                 stages[name] = time.monotonic() - started
         time.sleep(0.1)
     for name in milestones:
@@ -392,9 +393,13 @@ def measure(stack: Stack, fleet: Fleet, timeout: float) -> Measured:
     closing = time.monotonic()
     admin.post(f"/admin/runs/{fleet.period}/close")
     stages["close (API)"] = time.monotonic() - closing
+    while admin.get(f"/admin/runs/{fleet.period}")["status"] != "closed" \
+            and time.monotonic() < deadline + 60:
+        time.sleep(0.1)
+    stages["closed"] = time.monotonic() - started
     COUNTER.phase = "after"
-    bills = [b for b in admin.get(f"/admin/bills?period={fleet.period}")["bills"]
-             if b["property_id"] in fleet.property_ids and not b["estimated"]]
+    bills = [b for b in BillRepository().for_period(fleet.period)
+             if b.property_id in fleet.property_ids and not b.estimated]
     if stages["last bill"] != stages["last bill"]:  # NaN: timed out
         stages["last bill"] = time.monotonic() - started
     with COUNTER.lock:

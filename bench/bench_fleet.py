@@ -1,0 +1,336 @@
+"""`make bench` (fleet part): billing runs of 1,000 to 50,000 meters, to show that
+no request and no invocation does work in proportion to the fleet.
+
+Each size runs in a process of its own (so its peak memory is its own) on the
+local stack of bench_billing: moto in its own process, the API and the SQS
+functions (run_steps, iot_fanout, billing) with Lambda-like concurrency. The
+platform side is the real code; the fleet is a fast stand-in: one local HTTP
+server that accepts every read request (202) for all meters. Half of the meters
+"answer": once their requests are out, their readings are stored and put on the
+readings queue as the reading endpoint would (its cost per reading is measured
+by the full-chain run of bench_billing); the other half stay silent and get an
+estimated bill at close. So every meter ends with exactly one bill.
+
+Printed per size: API latency of start, progress and close (median and max);
+the most items one run_steps slice read and wrote and the largest fan-out and
+billing batches; AWS calls per billed meter by function; bills issued against
+meters (and any property billed twice); silent meters listed through the
+paginated API; the process's peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import secrets
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench import bench_billing  # noqa: E402  (needs ROOT on the path)
+
+bench_billing.CONCURRENCY.update({"run_steps": 2, "iot_fanout": 2, "billing": 4})
+HISTORY_REGISTER_WH = 350_000
+ANSWER_WH = 120_000  # 120 kWh in the month for the meters that answer
+
+
+class _Accept(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(202)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def fast_fleet() -> tuple[ThreadingHTTPServer, str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Accept)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def seed(size: int, period: Any, fleet_url: str) -> list[Any]:
+    """Owners, properties, active meters and last month's actual bill of each
+    property, written in bulk (not measured)."""
+    from functions.core.billing_rules.periods import ist_midnight_utc
+    from functions.core.bills.models import BillRecord, bill_id_for
+    from functions.core.clock import utcnow
+    from functions.core.meters.models import MeterRecord
+    from functions.core.properties.models import PropertyRecord
+
+    owners = [bench_billing.new_user("customer") for _ in range(max(1, size // 200))]
+    now = utcnow()
+    previous = period.previous()
+    tag = secrets.token_hex(3)
+    meters, properties, bills = [], [], []
+    for index in range(size):
+        owner = owners[index % len(owners)]
+        meter_id = f"mtr-f{tag}{index:07d}"
+        property_id = f"prp_f{tag}{index:07d}"
+        properties.append(PropertyRecord(
+            property_id=property_id, owner_id=owner.user_id, line1=f"{index + 1} Fleet Road",
+            city="New Delhi", state="Delhi", pincode="110001", category="residential",
+            sanctioned_load_kw="3", created_at=now, meter_id=meter_id, meter_attached_at=now))
+        meters.append(MeterRecord(
+            meter_id=meter_id, serial=f"F{tag}{index:07d}".upper(),
+            public_key="A" * 44, public_key_id=f"k{tag}{index}", model="FAST-1",
+            firmware="bench", endpoint_url=f"{fleet_url}/meters/{meter_id}",
+            status="active", property_id=property_id, owner_id=owner.user_id,
+            initial_register_wh=0, registered_at=now, assigned_at=now, activated_at=now))
+        bills.append(BillRecord(
+            bill_id=bill_id_for(property_id, str(previous)), property_id=property_id,
+            period=str(previous), payer_id=owner.user_id, owner_id=owner.user_id,
+            meter_id=meter_id, run_id=str(previous), status="paid", issued_at=now,
+            due_date=previous.last_day.isoformat(), category="residential",
+            tariff_name="bench", tariff_version="residential@2019-08-01",
+            sanctioned_load_kw="3", late_payment_surcharge_percent="1.5",
+            current_register_wh=HISTORY_REGISTER_WH,
+            current_read_at=ist_midnight_utc(previous.next().first_day),
+            units=100, actual_units=100, share_first_day=previous.first_day.isoformat(),
+            share_last_day=previous.last_day.isoformat(), total="500.00", total_paise=50_000))
+    for model, items in ((PropertyRecord, properties), (MeterRecord, meters),
+                         (BillRecord, bills)):
+        with model.batch_write() as batch:  # type: ignore[attr-defined]
+            for item in items:
+                batch.save(item)
+    return meters
+
+
+def answer(meters: list[Any], period: Any) -> None:
+    """What the reading endpoint does for each answering meter: store the verified
+    reading and put it on the readings queue."""
+    from functions.core.aws import client
+    from functions.core.billing_rules.periods import ist_midnight_utc
+    from functions.core.clock import utcnow
+    from functions.core.messages import VerifiedReading
+    from functions.core.meters.models import RawReadingRecord
+    from functions.core.runs.queues import queue_url
+
+    read_at = ist_midnight_utc(period.next().first_day)
+    now = utcnow()
+    records, messages = [], []
+    for counter, meter in enumerate(meters, start=1):
+        key = f"reading#{read_at.isoformat()}#{counter:012d}"
+        nonce = secrets.token_urlsafe(32)
+        register = HISTORY_REGISTER_WH + ANSWER_WH
+        records.append(RawReadingRecord(
+            meter.meter_id, key, run_id=str(period), period=str(period), nonce=nonce,
+            counter=counter, register_wh=register, read_at=read_at, received_at=now,
+            property_id=meter.property_id, envelope="{}", payload="{}",
+            server_key_id="bench"))
+        messages.append(VerifiedReading(
+            reading_key=key, meter_id=meter.meter_id, run_id=str(period), period=str(period),
+            nonce=nonce, counter=counter, register_wh=register, read_at=read_at,
+            received_at=now).model_dump_json())
+    with RawReadingRecord.batch_write() as batch:
+        for record in records:
+            batch.save(record)
+    sqs, url = client("sqs"), queue_url("readings")
+    for start in range(0, len(messages), 10):
+        sqs.send_message_batch(QueueUrl=url, Entries=[
+            {"Id": str(i), "MessageBody": body}
+            for i, body in enumerate(messages[start:start + 10])])
+
+
+class SliceStats:
+    """The most items any one run_steps slice read and wrote (wraps RunSteps.handle)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.slices = 0
+        self.max_read = 0
+        self.max_written = 0
+        self.max_meters = 0
+
+    def install(self) -> None:
+        from functions.core.runs.steps import RunSteps
+
+        original = RunSteps.handle
+        stats = self
+
+        def handle(steps: Any, step: Any) -> Any:
+            result = original(steps, step)
+            with stats.lock:
+                stats.slices += 1
+                stats.max_read = max(stats.max_read, result.items_read)
+                stats.max_written = max(stats.max_written, result.items_written)
+                stats.max_meters = max(stats.max_meters, result.meters)
+            return result
+
+        RunSteps.handle = handle  # type: ignore[method-assign]
+
+
+def timed(call: Any) -> tuple[float, Any]:
+    started = time.perf_counter()
+    value = call()
+    return (time.perf_counter() - started) * 1000, value
+
+
+def one_size(size: int, months_back: int, timeout: float) -> dict[str, Any]:
+    stack = bench_billing.start_stack()
+    from devstack.demo_data import Api, ensure_tariffs, last_period
+    from functions.core.accounts.sessions import issue_session
+    from functions.core.billing_rules import parse_period
+    from functions.core.bills.repository import BillRepository
+
+    stack.admin_token = issue_session(bench_billing.new_user("admin"))
+    admin = Api(stack.api.url, stack.admin_token)
+    ensure_tariffs(admin)
+    period = parse_period(last_period())
+    for _ in range(months_back):
+        period = period.previous()
+    server, url = fast_fleet()
+    stats = SliceStats()
+    stats.install()
+    try:
+        print(f"[{size}] seeding {size} meters ...", file=sys.stderr, flush=True)
+        meters = seed(size, period, url)
+        answering, silent = meters[: size // 2], meters[size // 2:]
+        counter = bench_billing.COUNTER
+        counter.reset()
+        counter.phase = "start"
+        started = time.monotonic()
+        start_ms, _ = timed(lambda: admin.post("/admin/runs", json={
+            "period": str(period), "policy": "estimate", "window_hours": 2}))
+        counter.phase = "run"
+        progress_ms: list[float] = []
+        deadline = started + timeout
+
+        def poll() -> dict[str, Any]:
+            ms, view = timed(lambda: admin.get(f"/admin/runs/{period}"))
+            progress_ms.append(ms)
+            return dict(view)
+
+        def wait(condition: Any, what: str) -> dict[str, Any]:
+            while True:
+                view = poll()
+                if condition(view):
+                    return view
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"[{size}] timed out waiting for {what}: {view}")
+                time.sleep(0.5)
+
+        view = wait(lambda v: v["phase"] != "listing", "the listing")
+        listed_s = time.monotonic() - started
+        answer(answering, period)
+        wait(lambda v: v["progress"]["requests_sent"] + v["progress"]["delivery_failures"]
+             >= size and v["progress"]["bills_issued"] >= len(answering), "the answers")
+        asked_s = time.monotonic() - started
+        counter.phase = "close"
+        close_ms, _ = timed(lambda: admin.post(f"/admin/runs/{period}/close"))
+        counter.phase = "run"
+        view = wait(lambda v: v["status"] == "closed", "the close")
+        closed_s = time.monotonic() - started
+        counter.phase = "after"
+        listed_silent, cursor, pages = 0, None, 0
+        while True:
+            query = "?limit=500" + (f"&cursor={cursor}" if cursor else "")
+            page = admin.get(f"/admin/runs/{period}/silent-meters{query}")
+            listed_silent += len(page["meters"])
+            pages += 1
+            cursor = page["cursor"]
+            if cursor is None:
+                break
+        ours = {m.property_id for m in meters}
+        per_property = Counter(b.property_id for b in BillRepository().for_period(str(period))
+                               if b.property_id in ours and int(b.share) == 1)
+        with counter.lock:
+            counts = Counter(counter.counts)
+        by_function: Counter[str] = Counter()
+        for (stage, _service, _op), n in counts.items():
+            if stage != "event runner (SQS polling)":
+                by_function[stage] += n
+        billed = sum(per_property.values())
+        return {
+            "size": size, "silent": len(silent), "start_ms": start_ms, "close_ms": close_ms,
+            "progress_ms_median": statistics.median(progress_ms),
+            "progress_ms_max": max(progress_ms), "progress_polls": len(progress_ms),
+            "listed_s": listed_s, "asked_s": asked_s, "closed_s": closed_s,
+            "slices": stats.slices, "slice_max_read": stats.max_read,
+            "slice_max_written": stats.max_written, "slice_max_meters": stats.max_meters,
+            "bills": billed, "billed_twice": sum(1 for n in per_property.values() if n > 1),
+            "unbilled": len(ours) - len(per_property), "silent_listed": listed_silent,
+            "silent_pages": pages, "bills_issued_counter": view["progress"]["bills_issued"],
+            "estimated_counter": view["progress"]["estimated_bills"],
+            "calls_per_meter": {k: v / max(1, billed) for k, v in by_function.items()},
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+    finally:
+        server.shutdown()
+        stack.stop()
+
+
+def report(r: dict[str, Any]) -> list[str]:
+    calls = r["calls_per_meter"]
+    total = sum(calls.values())
+    return [
+        f"== fleet run of {r['size']:,} meters ({r['silent']:,} silent, estimated at close)",
+        f"   API latency: start {r['start_ms']:.0f} ms, progress {r['progress_ms_median']:.0f} ms"
+        f" median / {r['progress_ms_max']:.0f} ms max over {r['progress_polls']} polls, "
+        f"close {r['close_ms']:.0f} ms",
+        f"   phases: listed {r['listed_s']:.1f} s, answers billed {r['asked_s']:.1f} s, "
+        f"closed {r['closed_s']:.1f} s after the start",
+        f"   run_steps: {r['slices']} slices; most in one slice: {r['slice_max_meters']} meters,"
+        f" {r['slice_max_read']} items read, {r['slice_max_written']} items written "
+        "(fan-out batches <= 50 meters, billing batches <= 10 readings)",
+        f"   bills: {r['bills']:,} for {r['size']:,} meters; billed twice {r['billed_twice']}, "
+        f"unbilled {r['unbilled']}; run counters: {r['bills_issued_counter']:,} issued, "
+        f"{r['estimated_counter']:,} estimated",
+        f"   silent meters listed through the API: {r['silent_listed']:,} in "
+        f"{r['silent_pages']} pages of <= 500",
+        f"   AWS calls per billed meter (reading endpoint excluded, see the full-chain run): "
+        f"{total:.2f} (" + ", ".join(f"{k} {v:.2f}" for k, v in sorted(
+            calls.items(), key=lambda kv: -kv[1])) + ")",
+        f"   peak memory of the process (API + functions, emulator apart): "
+        f"{r['peak_rss_mb']:.0f} MB",
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 50_000])
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds per size")
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a size, in this process
+    parser.add_argument("--months-back", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(one_size(args.one, args.months_back, args.timeout)))
+        return 0
+    results = []
+    for index, size in enumerate(args.sizes):
+        began = time.monotonic()
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.bench_fleet", "--one", str(size),
+             "--months-back", str(index + 2), "--timeout", str(args.timeout)],
+            cwd=ROOT, stdout=subprocess.PIPE, text=True, check=True)
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        results.append(result)
+        print("\n".join(report(result)), flush=True)
+        print(f"   ({time.monotonic() - began:.0f} s with set-up)", flush=True)
+    first, last = results[0], results[-1]
+    print(f"\nflatness, {last['size']:,} against {first['size']:,} meters: start "
+          f"{last['start_ms'] / first['start_ms']:.2f}x, progress "
+          f"{last['progress_ms_median'] / first['progress_ms_median']:.2f}x, close "
+          f"{last['close_ms'] / first['close_ms']:.2f}x (target <= 2x); items per slice "
+          f"{last['slice_max_read']} vs {first['slice_max_read']} read; calls per meter "
+          f"{sum(last['calls_per_meter'].values()):.2f} vs "
+          f"{sum(first['calls_per_meter'].values()):.2f}; peak memory "
+          f"{last['peak_rss_mb']:.0f} vs {first['peak_rss_mb']:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

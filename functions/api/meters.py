@@ -8,6 +8,7 @@ from chalice import Blueprint
 
 from functions.api.http import Access, route
 from functions.core.accounts.sessions import Caller
+from functions.core.errors import NotFound
 from functions.core.meters import intake
 from functions.core.meters.schemas import (
     AssignedMeter,
@@ -20,13 +21,15 @@ from functions.core.meters.schemas import (
     RejectionView,
     ReplacedMeter,
     ReplaceMeter,
+    RevokeServerKey,
+    RootPublicKey,
     RotateMeterKey,
     RotateServerKey,
     ServerKeysView,
     ServerPublicKey,
     UpdateEndpoint,
 )
-from functions.core.meters.server_key import key_store, rotate_server_key
+from functions.core.meters.server_key import key_store, revoke_server_key, rotate_server_key
 from functions.core.meters.service import MeterService, meter_view
 
 bp = Blueprint(__name__)
@@ -111,7 +114,8 @@ def list_rejections(caller: Caller, query: RejectionQuery) -> list[RejectionView
 def _server_keys_view() -> ServerKeysView:
     keys = key_store().keys(refresh=True)
     return ServerKeysView(keys=[ServerPublicKey(**k) for k in keys.public_view()],
-                          endorsements=keys.endorsements())
+                          root_public_keys=[RootPublicKey(**k) for k in keys.root_view()],
+                          endorsements=keys.endorsements(), revocations=list(keys.revocations))
 
 
 @route(bp, "/admin/server-keys", access=Access.ADMIN, response=ServerKeysView,
@@ -125,4 +129,16 @@ def server_keys_view(caller: Caller) -> ServerKeysView:
        summary="Rotate the server key; the previous key stays valid for the grace period")
 def rotate_server(caller: Caller, body: RotateServerKey) -> ServerKeysView:
     rotate_server_key(timedelta(days=body.grace_days))
+    return _server_keys_view()
+
+
+@route(bp, "/admin/server-keys/revoke", methods=["POST"], access=Access.ADMIN,
+       body=RevokeServerKey, response=ServerKeysView,
+       summary="Revoke a server key at once (root-signed; meters refuse it from the next "
+               "request). Revoking the current key rotates first, without grace")
+def revoke_server(caller: Caller, body: RevokeServerKey) -> ServerKeysView:
+    try:
+        revoke_server_key(body.key_id)
+    except KeyError as error:
+        raise NotFound("No such server key in use.") from error
     return _server_keys_view()

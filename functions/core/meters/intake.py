@@ -491,7 +491,8 @@ def list_rejections(*, meter_id: str | None = None, run_id: str | None = None,
     return [RejectionView(
         meter_id=r.meter_id, reading_key=r.reading_key, reason=r.reason, detail=r.detail,
         claimed_sender=r.claimed_sender, claimed_run_id=r.claimed_run_id, nonce=r.nonce,
-        source_ip=r.source_ip, body_bytes=int(r.body_bytes), received_at=r.received_at)
+        source_ip=r.source_ip, body_bytes=int(r.body_bytes), body_sha256=r.body_sha256,
+        received_at=r.received_at)
         for r in found]
 
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
@@ -93,6 +95,13 @@ class MeterRecord(Model):
     deactivated_at = UTCDateTimeAttribute(null=True)
     key_rotated_at = UTCDateTimeAttribute(null=True)
     key_version = NumberAttribute(default=1)
+    # Capabilities recorded at registration (docs/meter-protocol.md section 17.3): the
+    # protocol version it speaks (2: billing snapshots), its time-of-day zones, whether it
+    # has an export register (rooftop solar) and records maximum demand.
+    protocol_version = NumberAttribute(null=True)  # None: 1
+    tod_zones = NumberAttribute(null=True)
+    has_export = BooleanAttribute(null=True)
+    has_demand = BooleanAttribute(null=True)
     # Replacement: on the old meter ...
     replaced_by = UnicodeAttribute(null=True)
     final_register_wh = NumberAttribute(null=True)
@@ -155,6 +164,8 @@ class ReadRequestRecord(Model):
     reading_key = UnicodeAttribute(null=True)
     error_code = UnicodeAttribute(null=True)  # a meter's "error" message
     purge_at_epoch = NumberAttribute(null=True)  # TTL: request records are kept ~400 days
+    protocol_version = NumberAttribute(null=True)  # None: 1
+    billing_at = UTCDateTimeAttribute(null=True)  # v2: the billing date's snapshot asked for
     run_shard = UnicodeAttribute(null=True)  # "<run_id>#<shard>": set from run and meter
 
     by_run = RequestsByRun()
@@ -189,9 +200,17 @@ class RawReadingRecord(Model):
     period = UnicodeAttribute()
     nonce = UnicodeAttribute()
     counter = NumberAttribute()
-    register_wh = NumberAttribute()
+    register_wh = NumberAttribute()  # v2: import_wh
     read_at = UTCDateTimeAttribute()
     received_at = UTCDateTimeAttribute()
+    # Protocol v2 (null on v1 readings): the billing snapshot, or live registers.
+    protocol_version = NumberAttribute(null=True)
+    source = UnicodeAttribute(null=True)  # "snapshot" | "live"
+    snapshot_at = UTCDateTimeAttribute(null=True)  # when the registers were latched
+    export_wh = NumberAttribute(null=True)
+    tod_wh = ListAttribute(of=NumberAttribute, null=True)  # Wh per ToD zone, zone 1 first
+    md_w = NumberAttribute(null=True)
+    md_at = UTCDateTimeAttribute(null=True)
     property_id = UnicodeAttribute(null=True)
     status = UnicodeAttribute(default=READING_RECEIVED)
     envelope = UnicodeAttribute()  # the request body as received (canonical JSON)

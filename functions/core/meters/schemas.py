@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 # Serials and ids use the protocol's id alphabet: a serial is also a URL path segment of
 # the simulated meters and must never need escaping.
@@ -20,6 +20,28 @@ RegisterWh = Annotated[int, Field(ge=0, le=2**53 - 1)]
 MeterStatus = Literal["registered", "active", "inactive", "replaced"]
 
 
+class MeterCapabilities(BaseModel):
+    """What the meter can do, recorded at registration: the protocol version it speaks
+    (2: billing snapshots with time-of-day zones, export and maximum demand) and its
+    registers. A version 1 meter has none of the v2 registers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    protocol_version: Literal[1, 2] = 1
+    tod_zones: int | None = Field(default=None, ge=1, le=8,
+                                  description="time-of-day zones (v2; default 4)")
+    export: bool = Field(default=False, description="an export register (rooftop solar)")
+    demand: bool = Field(default=False, description="records maximum demand (v2)")
+
+    @model_validator(mode="after")
+    def _v2_registers_need_v2(self) -> MeterCapabilities:
+        if self.protocol_version == 1 and (self.tod_zones or self.export or self.demand):
+            raise ValueError("zones, export and demand registers need protocol_version 2")
+        if self.protocol_version == 2 and self.tod_zones is None:
+            self.tod_zones = 4
+        return self
+
+
 class NewMeter(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -30,6 +52,7 @@ class NewMeter(BaseModel):
     firmware: Text
     endpoint_url: Url = Field(description="where the meter listens for read requests")
     initial_register_wh: RegisterWh = 0
+    capabilities: MeterCapabilities = Field(default_factory=MeterCapabilities)
 
 
 class AssignMeter(BaseModel):
@@ -80,7 +103,15 @@ class RejectionQuery(BaseModel):
 class RotateServerKey(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    grace_days: int = Field(default=7, ge=1, le=90)
+    grace_days: int = Field(default=7, ge=0, le=30,
+                            description="how long the replaced key stays usable (meters are "
+                                        "provisioned with 30 days as the most they allow)")
+
+
+class RevokeServerKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
 
 
 class MeterView(BaseModel):
@@ -108,6 +139,7 @@ class MeterView(BaseModel):
     final_register_wh: int | None
     replaced_at: datetime | None
     replaces: str | None
+    capabilities: MeterCapabilities
 
 
 class ServerPublicKey(BaseModel):
@@ -117,9 +149,16 @@ class ServerPublicKey(BaseModel):
     accept_until: str | None
 
 
+class RootPublicKey(BaseModel):
+    key_id: str
+    public_key: str
+
+
 class ProvisioningConfig(BaseModel):
     """What the meter is configured with when it is assigned ("assign server and device
-    to user"): who it is, whom it trusts and where it posts readings."""
+    to user"): who it is (meter_id, the platform's id: NOT its serial), whom it trusts
+    (server keys, and the offline root keys that alone may endorse or revoke server keys,
+    with the longest overlap it allows a replaced key) and where it posts readings."""
 
     meter_id: str
     serial: str
@@ -127,7 +166,13 @@ class ProvisioningConfig(BaseModel):
     protocol_version: int
     server_sender_id: str
     server_public_keys: list[ServerPublicKey]
+    root_public_keys: list[RootPublicKey]
+    max_key_overlap_seconds: int
     reading_url: str
+    tod_zone_starts: list[int] | None = Field(
+        default=None, description="v2: IST hours at which the meter's ToD zones start")
+    billing_day: int = Field(default=1, description="v2: snapshots latch at 00:00 IST on "
+                                                    "this day of every month")
 
 
 class AssignedMeter(BaseModel):
@@ -161,9 +206,12 @@ class RejectionView(BaseModel):
     nonce: str | None
     source_ip: str | None
     body_bytes: int
+    body_sha256: str | None
     received_at: datetime
 
 
 class ServerKeysView(BaseModel):
     keys: list[ServerPublicKey]
+    root_public_keys: list[RootPublicKey]
     endorsements: list[dict[str, Any]]
+    revocations: list[dict[str, Any]]

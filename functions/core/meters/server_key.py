@@ -11,9 +11,17 @@ Secret value (JSON, never logged):
 The first key is current: it signs every read request and is the key meters encrypt new
 readings to. Keys after it were rotated out and stay usable until ``accept_until`` (the
 grace period): readings encrypted to them are still opened, and meters still accept
-requests they signed. A rotated-in key carries an endorsement: its public key signed by
-the key it replaced, so a meter that trusts the old key can learn the new one from the
-network without being re-provisioned (docs/meter-protocol.md, "Server key rotation").
+requests they signed. A rotated-in key carries an endorsement signed by the offline ROOT
+key ("replaces <old key> until <accept_until>"), so a meter provisioned with the root's
+public key learns the new key from the network; the root's revocations withdraw a key at
+once (docs/meter-protocol.md section 10). The online server key signs only requests: whoever
+steals it cannot endorse a key of their own.
+
+The root key pair is NOT in this secret: it lives in its own secret (``<name>-root``) that
+only the key ceremony (``python -m functions.core.meters.server_key rotate|revoke``, an
+admin's machine or a break-glass role) can read; the functions' roles cannot. This secret
+keeps the root's public key(s) (``root_public_keys``), which provisioning hands to meters,
+and the root-signed revocations (``revocations``), which every request carries.
 
 Lambda keeps the parsed keys in memory for ``CACHE_SECONDS``, so a function does not call
 Secrets Manager once per message; ``server_keys(refresh=True)`` re-reads at once (the
@@ -25,7 +33,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,26 +43,31 @@ from functions.core.aws import client
 from functions.core.clock import iso, utcnow
 from functions.core.crypto import (
     PrivateKey,
-    b64u_encode,
-    canonical_json,
-    format_timestamp,
+    encode_statements_header,
     generate_private_key,
     key_id,
     load_private_key,
+    load_public_key_b64,
+    make_endorsement,
+    make_revocation,
     parse_timestamp,
     private_key_hex,
     public_key_b64,
-    sign_compact,
 )
+from functions.core.crypto.statements import STATEMENT_VERSION
+from functions.core.errors import Conflict
 from functions.core.settings import get_settings
 
 SECRET_FORMAT = 1
 DEFAULT_GRACE = timedelta(days=7)
+# The longest a replaced key stays trusted after its successor's endorsement: provisioned
+# into every meter, which never trusts a replaced key longer, whatever an endorsement says.
+MAX_KEY_OVERLAP = timedelta(days=30)
+REVOCATION_RETENTION = timedelta(days=400)
 CACHE_SECONDS = 300
 # A forced refresh (unknown key id in a message) at most this often, so garbage key ids
 # cannot turn into one Secrets Manager call per request.
 MIN_REFRESH_SECONDS = 10
-ENDORSEMENT_TYPE = "server_key_endorsement"
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,8 @@ class ServerKeys:
     current: ServerKey
     previous: tuple[ServerKey, ...] = ()
     loaded_at: float = field(default_factory=time.monotonic)
+    root_public_keys: tuple[str, ...] = ()  # b64u; the private halves are offline
+    revocations: tuple[dict[str, Any], ...] = ()  # root-signed, oldest first
 
     def usable(self, now: datetime | None = None) -> list[ServerKey]:
         """Current key first, then previous keys still inside their grace period."""
@@ -94,8 +109,21 @@ class ServerKeys:
                 for k in self.usable(now)]
 
     def endorsements(self, now: datetime | None = None) -> list[dict[str, Any]]:
-        """Endorsements of the usable keys, oldest first (the chain a meter walks)."""
-        return [k.endorsement for k in reversed(self.usable(now)) if k.endorsement]
+        """Root endorsements of the usable keys, oldest first (what a meter applies)."""
+        return [k.endorsement for k in reversed(self.usable(now))
+                if k.endorsement and k.endorsement.get("v") == STATEMENT_VERSION]
+
+    def statements_header(self, now: datetime | None = None) -> str | None:
+        """The X-Server-Key-Endorsements value every request carries, or None if there is
+        nothing to say (no rotation in its grace period, no revocation)."""
+        endorsements = self.endorsements(now)
+        if not endorsements and not self.revocations:
+            return None
+        return encode_statements_header(endorsements, list(self.revocations))
+
+    def root_view(self) -> list[dict[str, str]]:
+        return [{"key_id": key_id(load_public_key_b64(text)), "public_key": text}
+                for text in self.root_public_keys]
 
 
 # ---------------------------------------------------------------- secret (de)serialisation
@@ -123,7 +151,9 @@ def _key_from_json(data: dict[str, Any]) -> ServerKey:
 
 def _to_secret(keys: ServerKeys) -> str:
     return json.dumps({"format": SECRET_FORMAT,
-                       "keys": [_key_to_json(k) for k in (keys.current, *keys.previous)]})
+                       "keys": [_key_to_json(k) for k in (keys.current, *keys.previous)],
+                       "root_public_keys": list(keys.root_public_keys),
+                       "revocations": list(keys.revocations)})
 
 
 def _from_secret(text: str) -> ServerKeys:
@@ -131,29 +161,64 @@ def _from_secret(text: str) -> ServerKeys:
     if data.get("format") != SECRET_FORMAT or not data.get("keys"):
         raise ValueError("the server key secret has an unknown format")
     keys = [_key_from_json(item) for item in data["keys"]]
-    return ServerKeys(current=keys[0], previous=tuple(keys[1:]))
+    return ServerKeys(current=keys[0], previous=tuple(keys[1:]),
+                      root_public_keys=tuple(data.get("root_public_keys") or ()),
+                      revocations=tuple(data.get("revocations") or ()))
 
 
-def new_server_key(now: datetime, endorsed_by: PrivateKey | None = None) -> ServerKey:
+def new_server_key(now: datetime, *, root: PrivateKey | None = None,
+                   replaces: ServerKey | None = None, grace: timedelta = DEFAULT_GRACE
+                   ) -> ServerKey:
+    """A fresh server key; with ``root`` and ``replaces``, endorsed by the root as the
+    successor of ``replaces``, which stays usable for ``grace``."""
     private = generate_private_key()
-    endorsement = endorse(endorsed_by, private, now) if endorsed_by is not None else None
+    endorsement = None
+    if root is not None and replaces is not None:
+        endorsement = make_endorsement(root, private, replaces_key_id=replaces.key_id,
+                                       replaces_until=now + grace, issued_at=now)
     return ServerKey(private=private, key_id=key_id(private), public_key=public_key_b64(private),
                      created_at=now, endorsement=endorsement)
 
 
-def endorse(old: PrivateKey, new: PrivateKey, now: datetime) -> dict[str, Any]:
-    """The new server public key, signed by the key it replaces (ECDSA over the canonical
-    JSON of every field but "sig", exactly as envelopes are signed)."""
-    statement: dict[str, Any] = {
-        "type": ENDORSEMENT_TYPE,
-        "v": 1,
-        "new_key": public_key_b64(new),
-        "new_key_id": key_id(new),
-        "signer_key_id": key_id(old),
-        "issued_at": format_timestamp(now),
-    }
-    statement["sig"] = b64u_encode(sign_compact(old, canonical_json(statement)))
-    return statement
+# ---------------------------------------------------------------- the offline root key
+
+
+class RootKeyStore:
+    """The root key pair's own secret, ``<server key secret>-root`` (format 1, a list of
+    private keys, current first). Only the key ceremony reads it; locally the resource
+    setup creates it so that rotation works on a laptop."""
+
+    def __init__(self, secret_name: str) -> None:
+        self.secret_name = secret_name
+
+    def private(self) -> PrivateKey:
+        try:
+            value = client("secretsmanager").get_secret_value(SecretId=self.secret_name)
+        except ClientError as exc:
+            raise Conflict("The root key is offline (not readable here): rotate or revoke "
+                           "with the key ceremony, python -m functions.core.meters.server_key"
+                           ) from exc
+        data = json.loads(value["SecretString"])
+        if data.get("format") != SECRET_FORMAT or not data.get("keys"):
+            raise ValueError("the root key secret has an unknown format")
+        return load_private_key(data["keys"][0]["private_key"])
+
+    def ensure(self) -> tuple[str, PrivateKey | None]:
+        """("created", key) for a new root key, ("exists", None) if there is one."""
+        secrets = client("secretsmanager")
+        root = generate_private_key()
+        value = json.dumps({"format": SECRET_FORMAT, "keys": [
+            {"private_key": private_key_hex(root), "key_id": key_id(root),
+             "created_at": iso(utcnow())}]})
+        try:
+            secrets.create_secret(Name=self.secret_name, SecretString=value,
+                                  Description="IoT billing: the OFFLINE root key that endorses "
+                                              "and revokes server keys (key ceremony only)")
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceExistsException":
+                raise
+            return "exists", None
+        return "created", root
 
 
 # ---------------------------------------------------------------- store + cache
@@ -164,6 +229,7 @@ class ServerKeyStore:
 
     def __init__(self, secret_name: str | None = None) -> None:
         self.secret_name = secret_name or get_settings().server_key_secret
+        self.root = RootKeyStore(f"{self.secret_name}-root")
         self._lock = threading.Lock()
         self._cached: ServerKeys | None = None
 
@@ -191,7 +257,9 @@ class ServerKeyStore:
         Locally the secret does not exist yet; in AWS the resources stack creates
         it empty (no key material in a template), so both cases are handled."""
         secrets = client("secretsmanager")
-        keys = ServerKeys(current=new_server_key(utcnow()))
+        _, root = self.root.ensure()
+        roots = (public_key_b64(root or self.root.private()),)
+        keys = ServerKeys(current=new_server_key(utcnow()), root_public_keys=roots)
         try:
             secrets.describe_secret(SecretId=self.secret_name)
         except ClientError as exc:
@@ -206,6 +274,11 @@ class ServerKeyStore:
                 return "exists"
             return "created"
         if self._has_value(secrets):
+            current = self._read()
+            if roots[0] not in current.root_public_keys:  # a server key older than the root
+                self._write(replace(current, root_public_keys=(*current.root_public_keys,
+                                                               *roots)))
+                return "root added"
             return "exists"
         secrets.put_secret_value(SecretId=self.secret_name, SecretString=_to_secret(keys))
         return "filled"
@@ -221,9 +294,13 @@ class ServerKeyStore:
 
     def rotate(self, grace: timedelta = DEFAULT_GRACE, now: datetime | None = None
                ) -> ServerKeys:
-        """New current key (endorsed by the old one); the old one stays usable for
-        ``grace``. Keys whose grace period is over are dropped from the secret."""
+        """New current key, endorsed by the ROOT key; the old one stays usable for
+        ``grace`` (at most MAX_KEY_OVERLAP, the bound meters are provisioned with). Keys
+        whose grace period is over are dropped from the secret."""
+        if not timedelta(0) <= grace <= MAX_KEY_OVERLAP:
+            raise ValueError(f"grace must be between 0 and {MAX_KEY_OVERLAP.days} days")
         moment = now or utcnow()
+        root = self.root.private()
         old = self._read()
         retired = ServerKey(private=old.current.private, key_id=old.current.key_id,
                             public_key=old.current.public_key, created_at=old.current.created_at,
@@ -231,12 +308,34 @@ class ServerKeyStore:
                             endorsement=old.current.endorsement)
         still_usable = tuple(k for k in old.previous
                              if k.accept_until is not None and k.accept_until > moment)
-        rotated = ServerKeys(current=new_server_key(moment, endorsed_by=old.current.private),
-                             previous=(retired, *still_usable))
+        rotated = replace(old, current=new_server_key(moment, root=root, replaces=old.current,
+                                                      grace=grace),
+                          previous=(retired, *still_usable))
         self._write(rotated)
         with self._lock:
             self._cached = rotated
         return rotated
+
+    def revoke(self, revoked_key_id: str, now: datetime | None = None) -> ServerKeys:
+        """Withdraw a server key at once (it leaked): a root-signed revocation that every
+        request carries from now on; the key is dropped from the secret. Revoking the
+        current key first rotates to a new one with no grace."""
+        moment = now or utcnow()
+        keys = self._read()
+        if keys.current.key_id == revoked_key_id:
+            keys = self.rotate(timedelta(0), moment)
+        elif revoked_key_id not in {k.key_id for k in keys.previous}:
+            raise KeyError(revoked_key_id)
+        revocation = make_revocation(self.root.private(), revoked_key_id, issued_at=moment)
+        kept = tuple(r for r in keys.revocations
+                     if parse_timestamp(r["issued_at"]) > moment - REVOCATION_RETENTION)
+        revoked = replace(keys, previous=tuple(k for k in keys.previous
+                                               if k.key_id != revoked_key_id),
+                          revocations=(*kept, revocation))
+        self._write(revoked)
+        with self._lock:
+            self._cached = revoked
+        return revoked
 
     def forget(self) -> None:
         with self._lock:
@@ -268,3 +367,21 @@ def ensure_server_key() -> dict[str, str]:
 
 def rotate_server_key(grace: timedelta = DEFAULT_GRACE) -> ServerKeys:
     return key_store().rotate(grace)
+
+
+def revoke_server_key(revoked_key_id: str) -> ServerKeys:
+    return key_store().revoke(revoked_key_id)
+
+
+if __name__ == "__main__":  # the key ceremony: python -m functions.core.meters.server_key
+    import sys
+
+    command = sys.argv[1:2]
+    if command == ["rotate"]:
+        days = int(sys.argv[2]) if len(sys.argv) > 2 else DEFAULT_GRACE.days
+        print(rotate_server_key(timedelta(days=days)).current.key_id)
+    elif command == ["revoke"] and len(sys.argv) == 3:
+        print(revoke_server_key(sys.argv[2]).current.key_id)
+    else:
+        sys.exit("usage: python -m functions.core.meters.server_key rotate [grace days] | "
+                 "revoke <key id>")

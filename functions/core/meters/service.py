@@ -44,15 +44,17 @@ from functions.core.meters.repositories import (
 )
 from functions.core.meters.schemas import (
     AssignedMeter,
+    MeterCapabilities,
     MeterView,
     NewMeter,
     ProvisioningConfig,
     ReplacedMeter,
     ReplacementView,
     ReplaceMeter,
+    RootPublicKey,
     ServerPublicKey,
 )
-from functions.core.meters.server_key import ServerKeyStore, key_store
+from functions.core.meters.server_key import MAX_KEY_OVERLAP, ServerKeyStore, key_store
 from functions.core.properties.service import PropertyService
 from functions.core.settings import get_settings
 
@@ -98,7 +100,26 @@ def meter_view(meter: MeterRecord) -> MeterView:
         key_rotated_at=meter.key_rotated_at, key_version=int(meter.key_version),
         replaced_by=meter.replaced_by, final_register_wh=_int_or_none(meter.final_register_wh),
         replaced_at=meter.replaced_at, replaces=meter.replaces,
+        capabilities=capabilities_of(meter),
     )
+
+
+def protocol_version_of(meter: MeterRecord) -> int:
+    return int(meter.protocol_version or PROTOCOL_VERSION)
+
+
+def capabilities_of(meter: MeterRecord) -> MeterCapabilities:
+    if protocol_version_of(meter) == 1:
+        return MeterCapabilities()
+    return MeterCapabilities(protocol_version=2, tod_zones=_int_or_none(meter.tod_zones),
+                             export=bool(meter.has_export), demand=bool(meter.has_demand))
+
+
+# IST hours at which the time-of-day zones start, by the number of zones: four zones are
+# night (00-06), morning (06-10), day (10-18, solar hours) and the evening peak (18-24).
+TOD_ZONE_STARTS = {1: [0], 2: [0, 18], 3: [0, 10, 18], 4: [0, 6, 10, 18],
+                   5: [0, 6, 10, 14, 18], 6: [0, 6, 10, 14, 18, 22],
+                   7: [0, 4, 6, 10, 14, 18, 22], 8: [0, 3, 6, 9, 12, 15, 18, 21]}
 
 
 def _int_or_none(value: float | int | None) -> int | None:
@@ -158,11 +179,17 @@ class MeterService:
     def provisioning(self, meter: MeterRecord) -> ProvisioningConfig:
         if meter.property_id is None:
             raise Conflict("The meter is not assigned to a property yet.")
+        keys = self.keys.keys()
+        version = protocol_version_of(meter)
         return ProvisioningConfig(
             meter_id=meter.meter_id, serial=meter.serial, property_id=meter.property_id,
-            protocol_version=PROTOCOL_VERSION, server_sender_id=SERVER_SENDER_ID,
-            server_public_keys=[ServerPublicKey(**k) for k in self.keys.keys().public_view()],
-            reading_url=reading_url())
+            protocol_version=version, server_sender_id=SERVER_SENDER_ID,
+            server_public_keys=[ServerPublicKey(**k) for k in keys.public_view()],
+            root_public_keys=[RootPublicKey(**k) for k in keys.root_view()],
+            max_key_overlap_seconds=int(MAX_KEY_OVERLAP.total_seconds()),
+            reading_url=reading_url(),
+            tod_zone_starts=TOD_ZONE_STARTS[int(meter.tod_zones or 4)] if version == 2
+            else None)
 
     # ---- registry ------------------------------------------------------------
 
@@ -174,6 +201,12 @@ class MeterService:
             firmware=data.firmware, endpoint_url=data.endpoint_url, status=METER_REGISTERED,
             initial_register_wh=data.initial_register_wh, registered_at=utcnow(),
             registered_by=admin_id, key_version=1)
+        capabilities = data.capabilities
+        if capabilities.protocol_version == 2:
+            meter.protocol_version = 2
+            meter.tod_zones = capabilities.tod_zones
+            meter.has_export = capabilities.export
+            meter.has_demand = capabilities.demand
         self.meters.create(meter)  # Conflict on a duplicate serial or key
         return meter
 

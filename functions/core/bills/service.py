@@ -26,6 +26,7 @@ once.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -36,7 +37,7 @@ from typing import Any
 from urllib.parse import quote
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from functions.core.accounts.models import UserRecord
@@ -72,7 +73,6 @@ from functions.core.properties.models import PropertyRecord, TenancyRecord
 from functions.core.properties.occupancy import Occupancy, occupants_for_period
 from functions.core.properties.repositories import TenancyRepository
 from functions.core.runs import progress
-from functions.core.runs.models import BillingRunRecord
 from functions.core.settings import get_settings
 from functions.core.tariffs.service import PricingTariff, TariffBook, TariffChanged
 
@@ -349,6 +349,7 @@ class ReadingBatch:
         self._lock = threading.Lock()
         self.counts: dict[str, Counter[str]] = {}
         self.decided: dict[tuple[str, str], RawReadingRecord] = {}
+        self.registers: dict[str, RawReadingRecord] = {}  # meter -> newest accepted reading
         self.meters: dict[str, MeterRecord] = {}
         self.stored: dict[tuple[str, str], RawReadingRecord] = {}
         self.properties: dict[str, PropertyRecord] = {}
@@ -415,6 +416,7 @@ class ReadingBatch:
         """An admin's decision on a held reading: bill it anyway (no spike check)
         or reject it."""
         if decision == "reject":
+            self._count(stored.run_id, held=-1)  # the reading leaves review
             return self._decide(stored, Verdict(REJECTED, REASON_REJECTED_BY_ADMIN,
                                                 "rejected by an administrator after review"))
         meter = self.meters.get(stored.meter_id)
@@ -429,30 +431,38 @@ class ReadingBatch:
             register_wh=int(stored.register_wh), read_at=stored.read_at,
             received_at=stored.received_at)
         never_spike = SpikePolicy(min_history_months=10**9)
-        return self._decide(stored, self._bill(stored, reading, meter, prop, never_spike,
-                                               review=False))
+        verdict = self._bill(stored, reading, meter, prop, never_spike, review=False)
+        if verdict.status != HELD:  # the reading leaves review
+            self._count(stored.run_id, held=-1)
+        return self._decide(stored, verdict)
 
     def finish(self) -> None:
         """Write the verdicts and the run counters together: one TransactWriteItems
         (so a verdict is never recorded without its counts). Runs even when the batch
         fails half way, so what was decided is kept. If the transaction is refused (a
-        conflict on the busy run item) or too big, the verdicts go in one
+        conflict on a counter item) or too big, the verdicts go in one
         BatchWriteItem and the counters in one UpdateItem per run, as separate writes
         (closing the run recounts if a crash falls between them)."""
         with self._lock:
             decided, self.decided = list(self.decided.values()), {}
             counts, self.counts = self.counts, {}
+            registers, self.registers = list(self.registers.values()), {}
+        # One counter shard per run and batch (any shard: the progress view sums them).
         updates = {run_id: actions for run_id, deltas in counts.items()
                    if (actions := progress.counter_actions(**dict(deltas)))}
         if not decided and not updates:
             return
-        if len(decided) + len(updates) <= TRANSACTION_MAX_ITEMS:
+        if len(decided) + len(updates) + len(registers) <= TRANSACTION_MAX_ITEMS:
             try:
                 with TransactWrite(connection=_readings_connection()) as transaction:
                     for record in decided:
                         transaction.save(record)
                     for run_id, actions in updates.items():
-                        transaction.update(BillingRunRecord(run_id=run_id), actions=actions)
+                        transaction.update(progress.counter_item(run_id), actions=actions)
+                    for reading in registers:
+                        transaction.update(MeterRecord(reading.meter_id),
+                                           actions=_register_actions(reading),
+                                           condition=_register_moves(reading))
                 return
             except TransactWriteError as error:
                 logger.warning("verdicts transaction refused; writing them apart",
@@ -462,7 +472,11 @@ class ReadingBatch:
                 for record in decided:
                     batch.save(record)
         for run_id, actions in updates.items():
-            BillingRunRecord(run_id=run_id).update(actions=actions)
+            progress.counter_item(run_id).update(actions=actions)
+        for reading in registers:
+            with contextlib.suppress(UpdateError):  # a later accepted reading is on record
+                MeterRecord(reading.meter_id).update(actions=_register_actions(reading),
+                                                     condition=_register_moves(reading))
 
     # ---- steps --------------------------------------------------------------
 
@@ -550,12 +564,27 @@ class ReadingBatch:
             deltas["held"] = 1
         elif verdict.status == ACCEPTED:
             deltas["bills_issued"] = len(verdict.bills)
+            with self._lock:  # the meter's last register moves only with accepted readings
+                newest = self.registers.get(stored.meter_id)
+                if newest is None or newest.read_at < stored.read_at:
+                    self.registers[stored.meter_id] = stored
         self._count(stored.run_id, **deltas)
         return verdict
 
     def _count(self, run_id: str, **deltas: int) -> None:
         with self._lock:
             self.counts.setdefault(run_id, Counter()).update(deltas)
+
+
+def _register_actions(reading: RawReadingRecord) -> list[Any]:
+    return [MeterRecord.last_register_wh.set(int(reading.register_wh)),
+            MeterRecord.last_read_at.set(reading.read_at)]
+
+
+def _register_moves(reading: RawReadingRecord) -> Any:
+    """The meter exists and has no later accepted reading on record."""
+    return MeterRecord.meter_id.exists() & (MeterRecord.last_read_at.does_not_exist()
+                                            | (MeterRecord.last_read_at <= reading.read_at))
 
 
 def _readings_connection() -> Connection:

@@ -1,9 +1,11 @@
 """Device-facing routes: where meters post their signed, encrypted readings.
 
 Public: a meter authenticates by its signature (with the key on record), not by a session.
-Every refusal gets the same answer, 400 {"error": "rejected"} (413 for an oversized body),
-so a sender learns nothing about which check failed; the reason is recorded for admins
-(GET /admin/meter-rejections).
+Every refusal gets the same answer, 400 {"error": "rejected"} (413 for an oversized body,
+415 for a body that is not application/json), so a sender learns nothing about which check
+failed; the reason is recorded for admins (GET /admin/meter-rejections), 413 and 415
+included. The route accepts every Content-Type so that the service refuses (and records)
+the wrong ones itself, in the same body shape (docs/meter-protocol.md section 12).
 """
 
 from __future__ import annotations
@@ -39,16 +41,20 @@ def _raw_body(request: Any) -> bytes:
 
 
 @route(bp, READINGS_PATH, methods=["POST"], access=Access.PUBLIC, response=ReadingAccepted,
-       status=202, max_body=MAX_ENVELOPE_BYTES,
-       summary="A meter's reading: a v1 envelope (docs/meter-protocol.md), at most 8 KiB")
+       status=202, max_body=MAX_ENVELOPE_BYTES, content_types=["*/*"],
+       summary="A meter's reading: a v1 or v2 envelope (docs/meter-protocol.md), at most "
+               "8 KiB, Content-Type application/json")
 def post_reading() -> Response:
     request = bp.current_request
     body = _raw_body(request)
     try:
-        accepted = receive_reading(body, _source_ip(request))
+        accepted = receive_reading(body, _source_ip(request),
+                                   content_type=request.headers.get("content-type"))
     except ReadingRejected as rejection:
         if rejection.status == 413:
             return json_response({"error": "payload_too_large"}, 413)
+        if rejection.status == 415:
+            return json_response({"error": "unsupported_media_type"}, 415)
         return json_response({"error": "rejected"}, 400)
     return json_response(ReadingAccepted(status="accepted", type=accepted.msg_type), 202)
 

@@ -46,6 +46,14 @@ class VerifiedReading(QueueMessage):
     period: str
     nonce: str
     counter: int
-    register_wh: int = Field(ge=0)
+    register_wh: int = Field(ge=0)  # v2: the import register of the snapshot
     read_at: datetime
     received_at: datetime
+    # Protocol v2 (docs/meter-protocol.md section 8.2); absent on v1 readings.
+    protocol_version: int = 1
+    source: str | None = None  # "snapshot" | "live"
+    snapshot_at: datetime | None = None
+    export_wh: int | None = Field(default=None, ge=0)
+    tod_wh: list[int] | None = None
+    md_w: int | None = Field(default=None, ge=0)
+    md_at: datetime | None = None

@@ -176,7 +176,7 @@ def test_a_reused_counter_is_refused_even_for_a_new_request(stack, admin, fitted
     (lambda env, key: {**env, "ct": env["ct"][:-1] + "*"}, "bad_base64"),
     # an unknown field, an unknown version
     (lambda env, key: {**env, "extra": "x"}, "unknown_field"),
-    (lambda env, key: {**env, "v": 2}, "unsupported_version"),
+    (lambda env, key: {**env, "v": 3}, "unsupported_version"),
 ])
 def test_tampered_messages_are_refused(stack, admin, fitted, tamper, reason):
     _, as_admin = admin

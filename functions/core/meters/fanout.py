@@ -1,8 +1,11 @@
 """Read requests for a batch of meters: build, store, seal, deliver (iot_fanout's rules).
 
 For each meter of a ``FanoutBatch``: a read request with a fresh 256-bit nonce, the run id,
-the meter id, the period, issued_at/expires_at (the run's window) and reply_to (the reading
-endpoint); stored as *outstanding* BEFORE it is sent (docs/meter-protocol.md section 9),
+the meter id, the period, issued_at (the server's clock: the meter's time reference) and
+expires_at (the run's window) and reply_to (the reading endpoint); a meter that speaks
+protocol v2 gets a v2 request naming the billing date (``billing_at``, 00:00 IST after the
+period) whose snapshot it answers with, a v1 meter a v1 request: a mixed fleet bills in one
+run. Stored as *outstanding* BEFORE it is sent (docs/meter-protocol.md section 9),
 encrypted to the meter's key on record and signed with the server key, then POSTed to the
 meter's endpoint. Deliveries run on a bounded thread pool with connect/read timeouts and
 retries with exponential backoff on connection errors, 429 and 5xx.
@@ -32,14 +35,15 @@ from typing import Any
 
 import urllib3
 
+from functions.core.billing_rules.periods import parse_period
 from functions.core.clock import epoch, utcnow
 from functions.core.crypto import (
     MAX_REQUEST_TTL,
+    PROTOCOL_V2,
     SERVER_SENDER_ID,
+    STATEMENTS_HEADER,
     InvalidKey,
     PublicKey,
-    b64u_encode,
-    canonical_json,
     envelope_to_bytes,
     load_public_key_b64,
     new_read_request,
@@ -51,10 +55,10 @@ from functions.core.messages import FanoutBatch
 from functions.core.meters.models import METER_ACTIVE, MeterRecord, ReadRequestRecord
 from functions.core.meters.repositories import MeterRepository, ReadRequestRepository
 from functions.core.meters.server_key import ServerKeys, server_keys
-from functions.core.meters.service import reading_url
+from functions.core.meters.service import protocol_version_of, reading_url
 from functions.core.runs.models import BillingRunRecord
 
-ENDORSEMENT_HEADER = "X-Server-Key-Endorsements"
+ENDORSEMENT_HEADER = STATEMENTS_HEADER  # root-signed endorsements and revocations
 REQUEST_RETENTION = timedelta(days=400)  # TTL of request records: past any dispute window
 MIN_TTL = timedelta(minutes=1)
 
@@ -226,9 +230,11 @@ class Fanout:
 
     def _build(self, batch: FanoutBatch, meter: MeterRecord, keys: ServerKeys,
                now: datetime, expires_at: datetime) -> Delivery:
+        version = protocol_version_of(meter)
+        billing_at = parse_period(batch.period).end_utc if version == PROTOCOL_V2 else None
         payload = new_read_request(run_id=batch.run_id, meter_id=meter.meter_id,
                                    period=batch.period, reply_to=reading_url(), now=now,
-                                   ttl=expires_at - now)
+                                   ttl=expires_at - now, billing_at=billing_at)
         meter_key = _meter_key(meter)
         envelope = seal(payload, msg_type="read_request", recipient_pub=meter_key,
                         sender_priv=keys.current.private, sender_id=SERVER_SENDER_ID)
@@ -237,12 +243,12 @@ class Fanout:
             period=batch.period, issued_at=parse_timestamp(payload["issued_at"]),
             expires_at=parse_timestamp(payload["expires_at"]), reply_to=payload["reply_to"],
             meter_key_id=meter.public_key_id, server_key_id=keys.current.key_id,
-            delivery_attempts=0, purge_at_epoch=epoch(now + REQUEST_RETENTION))
+            delivery_attempts=0, purge_at_epoch=epoch(now + REQUEST_RETENTION),
+            protocol_version=version if version != 1 else None, billing_at=billing_at)
         headers = {"Content-Type": "application/json"}
-        endorsements = keys.endorsements()
-        if endorsements:
-            headers[ENDORSEMENT_HEADER] = b64u_encode(
-                canonical_json({"endorsements": endorsements}))
+        statements = keys.statements_header(now)
+        if statements:
+            headers[ENDORSEMENT_HEADER] = statements
         return Delivery(record, meter.endpoint_url, envelope_to_bytes(envelope), headers)
 
 

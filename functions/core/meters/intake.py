@@ -40,6 +40,7 @@ from functions.core.crypto import (
     CLOCK_SKEW,
     MAX_ENVELOPE_BYTES,
     METER_MESSAGE_TYPES,
+    PROTOCOL_V2,
     CryptoError,
     Envelope,
     OpenedMessage,
@@ -118,6 +119,12 @@ class Received:
     body: bytes
     source_ip: str | None
     at: datetime
+    content_type: str | None = "application/json"  # the request's Content-Type header
+
+
+def is_json_content_type(value: str | None) -> bool:
+    """application/json, optionally with parameters (charset=utf-8)."""
+    return (value or "").split(";", 1)[0].strip().lower() == "application/json"
 
 
 @dataclass(frozen=True)
@@ -222,6 +229,11 @@ class ReadingIntake:
             raise
 
     def _receive(self, received: Received, claimed: dict[str, Any]) -> Accepted:
+        if not is_json_content_type(received.content_type):
+            claimed["sender"] = _claimed_sender(received.body[:MAX_ENVELOPE_BYTES])
+            raise ReadingRejected("unsupported_media_type",
+                                  f"Content-Type {str(received.content_type)[:60]!r}",
+                                  status=415)
         if len(received.body) > MAX_ENVELOPE_BYTES:
             raise ReadingRejected("too_large", f"{len(received.body)} bytes", status=413)
         envelope = self._parse(received.body, claimed)
@@ -294,13 +306,22 @@ class ReadingIntake:
         run_id = str(payload["run_id"])
         period = self._period_of(run_id, payload["nonce"])
         reading_key = f"{READING_PREFIX}{iso(read_at)}#{counter:012d}"
+        v2 = payload["v"] == PROTOCOL_V2
         reading = RawReadingRecord(
             meter.meter_id, reading_key, run_id=run_id, period=period, nonce=payload["nonce"],
-            counter=counter, register_wh=int(payload["register_wh"]), read_at=read_at,
-            received_at=received.at, property_id=meter.property_id,
+            counter=counter, register_wh=int(payload["import_wh" if v2 else "register_wh"]),
+            read_at=read_at, received_at=received.at, property_id=meter.property_id,
             envelope=received.body.decode("utf-8"),
             payload=json.dumps(payload, sort_keys=True, separators=(",", ":")),
             server_key_id=opened.recipient_key_id)
+        if v2:  # the billing snapshot (or live registers), validated by billing
+            reading.protocol_version = PROTOCOL_V2
+            reading.source = payload["source"]
+            reading.snapshot_at = parse_timestamp(payload["snapshot_at"])
+            reading.export_wh = int(payload["export_wh"])
+            reading.tod_wh = [int(zone) for zone in payload["tod_wh"]]
+            reading.md_w = int(payload["md_w"])
+            reading.md_at = parse_timestamp(payload["md_at"])
         request = ReadRequestRecord(payload["nonce"])
         try:
             with _transaction() as transaction:
@@ -452,12 +473,23 @@ def _id_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) and _ID.fullmatch(value) else None
 
 
-def send_verified_reading(reading: RawReadingRecord) -> None:
-    message = VerifiedReading(
+def verified_reading(reading: RawReadingRecord) -> VerifiedReading:
+    """The readings-queue message of a stored reading (v2 registers when it has them)."""
+    v2: dict[str, Any] = {}
+    if reading.protocol_version == PROTOCOL_V2:
+        v2 = dict(protocol_version=PROTOCOL_V2, source=reading.source,
+                  snapshot_at=reading.snapshot_at, export_wh=int(reading.export_wh or 0),
+                  tod_wh=[int(zone) for zone in reading.tod_wh or []],
+                  md_w=int(reading.md_w or 0), md_at=reading.md_at)
+    return VerifiedReading(
         reading_key=reading.reading_key, meter_id=reading.meter_id, run_id=reading.run_id,
         period=reading.period, nonce=reading.nonce, counter=int(reading.counter),
         register_wh=int(reading.register_wh), read_at=reading.read_at,
-        received_at=reading.received_at)
+        received_at=reading.received_at, **v2)
+
+
+def send_verified_reading(reading: RawReadingRecord) -> None:
+    message = verified_reading(reading)
     sqs = client("sqs")
     sqs.send_message(QueueUrl=_queue_url("readings"), MessageBody=message.model_dump_json())
 
@@ -496,7 +528,7 @@ def list_rejections(*, meter_id: str | None = None, run_id: str | None = None,
         for r in found]
 
 
-def receive_reading(body: bytes, source_ip: str | None, now: datetime | None = None
-                    ) -> Accepted:
+def receive_reading(body: bytes, source_ip: str | None, now: datetime | None = None,
+                    content_type: str | None = "application/json") -> Accepted:
     """Entry point of the reading endpoint. Raises ReadingRejected (recorded)."""
-    return ReadingIntake().receive(Received(body, source_ip, now or utcnow()))
+    return ReadingIntake().receive(Received(body, source_ip, now or utcnow(), content_type))

@@ -106,11 +106,16 @@ def run_billing(admin: Page, portal: Portal) -> str:
     period = months_ago(CUSTOMER_JOURNEY_MONTHS_AGO)
     form.get_by_label("Billing month").fill(period)
     form.get_by_role("button", name="Start run").click()
+    # 202: the run lists and asks its meters in the background; its page follows it.
     expect(admin).to_have_url(re.compile(r"admin/run\.html\?id="))
     expect(admin.get_by_role("heading", name=re.compile("Billing run"))).to_be_visible()
+    expect(admin.locator("#page-alerts")).to_contain_text("The run has started")
     bar = admin.get_by_role("progressbar", name="Meters that answered")
     expect(bar).to_be_visible()
-    # The page polls: no reload needed to see the meter answer and the bill issued.
+    # The page polls: no reload needed to see the listing end, the meter answer and
+    # the bill issued.
+    phase = admin.get_by_role("list", name="Phases of the run").locator('[aria-current="step"]')
+    expect(phase).to_contain_text(re.compile("Asking|Closing|Closed"), timeout=60_000)
     # (A positive count, not "not 0": a negated check passes before the counters exist.)
     positive = re.compile(r"^[1-9][0-9]*$")
     expect(admin.locator('[data-counter="Bills issued"]')).to_have_text(positive, timeout=60_000)

@@ -1,6 +1,6 @@
 import { get } from "../api.js";
 import { boot, h, fill, badge, link } from "../ui.js";
-import { period, rupees } from "../format.js";
+import { label, period, rupees } from "../format.js";
 
 await boot("admin");
 
@@ -12,6 +12,7 @@ function card(title, value, text, href, action) {
     link(href, action, "btn btn-sm btn-outline-primary align-self-start"))));
 }
 
+const PHASE_STYLE = { listing: "in_progress", asking: "running", closing: "pending", closed: "closed" };
 const unavailable = h("span", { class: "text-body-secondary", text: "—" });
 const [pending, open, runs, defaulters, registered, tariffs] = await Promise.allSettled([
   get("/admin/users", { role: "customer", status: "pending_review" }),
@@ -28,7 +29,7 @@ fill("overview", h("div", { class: "row g-3" },
   card("Customers to verify", value(pending, (list) => String(list.length)), "New customers who confirmed their email and mobile.", "admin/customers.html", "Review customers"),
   card("Open tickets", value(open, (list) => String(list.length)), "Questions and complaints nobody has picked up yet.", "admin/tickets.html?status=open", "See tickets"),
   card("Latest billing run", latestRun ? period(latestRun.period) : value(runs, () => "None yet"),
-    latestRun ? h("span", {}, badge(latestRun.status), ` ${latestRun.progress.answered} of ${latestRun.progress.meters_asked} meters answered, ${latestRun.progress.bills_issued} bill(s) issued.`) : "Start the monthly run when the month is over.",
+    latestRun ? h("span", {}, badge(PHASE_STYLE[latestRun.phase] || latestRun.phase, label(latestRun.phase)), ` ${latestRun.phase_progress}, ${latestRun.progress.bills_issued} bill(s) issued.`) : "Start the monthly run when the month is over.",
     latestRun ? `admin/run.html?id=${encodeURIComponent(latestRun.run_id)}` : "admin/runs.html", latestRun ? "Open the run" : "Billing runs"),
   card("Defaulters", value(defaulters, (list) => String(list.count)),
     defaulters.status === "fulfilled" ? `${rupees(defaulters.value.total_due)} unpaid after the due date.` : "Bills unpaid after their due date.", "admin/payments.html", "See defaulters"),

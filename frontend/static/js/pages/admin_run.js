@@ -1,34 +1,98 @@
 import { get, post } from "../api.js";
-import { boot, h, fill, table, badge, emptyState, errorState, action, notify, param, confirmButton, link } from "../ui.js";
+import { boot, h, fill, table, badge, emptyState, errorState, errorMessage, action, notify, param, confirmButton, link } from "../ui.js";
 import { dateTimeIST, label, period } from "../format.js";
+
+// A billing run works in the background (listing -> asking -> closing -> closed):
+// this page polls the run's summary (one small request) every few seconds until it
+// is closed and redraws only the parts that changed. Readings and silent meters are
+// read a page at a time through the API's cursors; nothing here is per meter.
 
 await boot("admin");
 const id = param("id") || "";
 const runPath = `/admin/runs/${encodeURIComponent(id)}`;
-const POLL_MS = 2000;
-let timer = null;
+const POLL_MS = 3000;
+const MAX_POLL_MS = 30000;
+// Rows per page of readings and silent meters (?rows=N, for a closer look or the tests).
+const ROWS = Math.min(500, Math.max(1, Number.parseInt(param("rows") || "", 10) || 50));
 
-if (param("started") !== null) notify(`The run has started: ${param("started")} meter(s) asked for their reading.`);
+const PHASES = [
+  ["listing", "Listing meters"],
+  ["asking", "Asking meters"],
+  ["closing", "Closing"],
+  ["closed", "Closed"],
+];
+const PHASE_STYLE = { listing: "in_progress", asking: "running", closing: "pending", closed: "closed" };
+const PHASE_TEXT = {
+  listing: "The meters are being listed and asked for their register.",
+  asking: "Every meter has been asked; answers are coming in.",
+  closing: "The run's policy is being applied to the meters that stayed silent.",
+  closed: "Every silent meter has its outcome.",
+};
+
+if (param("started") === "first") notify("The run has started: its meters are being listed and asked in the background.");
+else if (param("started") === "again") notify("The run is started again: only the meters still missing a bill are asked.");
+if (param("started") !== null) {  // said once, not again at every reload
+  const query = new URLSearchParams(location.search);
+  query.delete("started");
+  history.replaceState(null, "", `?${query}`);
+}
 
 const kwh = (wh) => (wh === null || wh === undefined ? "—" : `${(BigInt(wh) / 1000n).toString()} kWh`);
+const count = new Intl.NumberFormat("en-IN");
+const n = (value) => count.format(value || 0);
+
+/** seconds_left as people say it: "about 4 min left". */
+function timeLeft(seconds) {
+  if (seconds === null || seconds === undefined) return null;
+  if (seconds < 60) return "less than a minute left";
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `about ${minutes} min left`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return `about ${hours} h${minutes % 60 ? ` ${minutes % 60} min` : ""} left`;
+  const days = Math.round(hours / 24);
+  return `about ${days} day${days === 1 ? "" : "s"} left`;
+}
 
 function percent(part, whole) {
   return whole > 0 ? Math.min(100, Math.round((part / whole) * 100)) : 0;
+}
+
+// ---------------------------------------------------------------- the run's state
+
+function phaseBadge(run) {
+  return badge(PHASE_STYLE[run.phase] || run.phase, label(run.phase));
+}
+
+function steps(run) {
+  const current = PHASES.findIndex(([key]) => key === run.phase);
+  return h("ol", { class: "steps mb-2", id: "run-steps", "aria-label": "Phases of the run" },
+    PHASES.map(([key, text], index) => {
+      const done = index < current || run.phase === "closed";
+      return h("li", { class: done && index !== current ? "done" : null, dataset: { phase: key }, "aria-current": index === current ? "step" : null },
+        `${index + 1}. ${text}`, done && index !== current ? h("span", { class: "visually-hidden", text: " (done)" }) : null);
+    }));
+}
+
+function estimate(run) {
+  if (run.phase === "listing") return "Time left: known once the meters are listed.";
+  if (run.phase !== "asking") return null;
+  const left = timeLeft(run.seconds_left);
+  if (left) return `${left.charAt(0).toUpperCase()}${left.slice(1)} at the rate so far.`;
+  const p = run.progress;
+  if (p.meters_asked && p.answered + p.delivery_failures >= p.meters_asked) return "Every asked meter has answered: the run can be closed.";
+  return "Estimating the time left…";
 }
 
 function progressBar(run) {
   const p = run.progress;
   const answered = percent(p.answered, p.meters_asked);
   const silent = percent(p.no_response, p.meters_asked);
-  const done = Math.min(100, answered + silent);
-  return h("div", {},
-    h("div", { class: "progress-stacked mb-2" },
-      h("div", { class: "progress", role: "progressbar", "aria-label": "Meters that answered", "aria-valuenow": String(answered), "aria-valuemin": "0", "aria-valuemax": "100", dataset: { width: answered } },
-        h("div", { class: `progress-bar bg-success${run.status === "running" ? " progress-bar-striped progress-bar-animated" : ""}` })),
-      h("div", { class: "progress", role: "progressbar", "aria-label": "Meters that stayed silent", "aria-valuenow": String(silent), "aria-valuemin": "0", "aria-valuemax": "100", dataset: { width: silent } },
-        h("div", { class: "progress-bar bg-warning" }))),
-    h("p", { class: "small text-body-secondary mb-0", id: "run-progress-text", "aria-live": "polite",
-      text: `${done}% · ${p.answered} of ${p.meters_asked} meter(s) answered${p.no_response ? `, ${p.no_response} silent` : ""}` }));
+  const working = run.phase === "listing" || run.phase === "asking";
+  return h("div", { class: "progress-stacked mb-2" },
+    h("div", { class: "progress", role: "progressbar", "aria-label": "Meters that answered", "aria-valuenow": String(answered), "aria-valuemin": "0", "aria-valuemax": "100", dataset: { width: answered } },
+      h("div", { class: `progress-bar bg-success${working ? " progress-bar-striped progress-bar-animated" : ""}` })),
+    h("div", { class: "progress", role: "progressbar", "aria-label": "Meters that stayed silent", "aria-valuenow": String(silent), "aria-valuemin": "0", "aria-valuemax": "100", dataset: { width: silent } },
+      h("div", { class: "progress-bar bg-warning" })));
 }
 
 // Widths are set through the CSSOM (the page's CSP allows no inline style attributes).
@@ -38,7 +102,118 @@ function applyWidths(root) {
 
 function counter(name, value, tone = "") {
   return h("div", { class: "col-6 col-md-3 col-xl" }, h("div", { class: "border rounded p-2 h-100" },
-    h("div", { class: "stat-label", text: name }), h("div", { class: `fs-4 fw-semibold ${tone}`, dataset: { counter: name }, text: String(value) })));
+    h("div", { class: "stat-label", text: name }), h("div", { class: `fs-4 fw-semibold ${tone}`, dataset: { counter: name }, text: n(value) })));
+}
+
+function progressCard(run) {
+  const p = run.progress;
+  const card = h("section", { class: "card mb-4", id: "progress-card", "aria-labelledby": "progress-title" }, h("div", { class: "card-body" },
+    h("h2", { class: "h5", id: "progress-title", text: "Progress" }),
+    steps(run),
+    h("p", { class: "mb-1", id: "run-phase-text" },
+      h("span", { class: "fw-semibold", text: run.phase_progress }), ` · ${PHASE_TEXT[run.phase] || ""}`),
+    estimate(run) ? h("p", { class: "small text-body-secondary mb-3", id: "run-time-left", text: estimate(run) }) : null,
+    progressBar(run),
+    h("p", { class: "small text-body-secondary mb-0", id: "run-progress-text",
+      text: `${percent(p.answered, p.meters_asked)}% · ${n(p.answered)} of ${n(p.meters_asked)} meter(s) answered${p.no_response ? `, ${n(p.no_response)} silent` : ""}` }),
+    h("div", { class: "row g-2 mt-2" },
+      counter("Asked", p.meters_asked), counter("Answered", p.answered, "text-success"),
+      counter("Silent", p.no_response, p.no_response ? "text-warning-emphasis" : ""),
+      counter("Rejected", p.rejected, p.rejected ? "text-danger" : ""), counter("Held", p.held, p.held ? "text-warning-emphasis" : ""),
+      counter("Bills issued", p.bills_issued), counter("Estimated", p.estimated_bills)),
+    p.delivery_failures ? h("p", { class: "small text-danger mt-2 mb-0", text: `${n(p.delivery_failures)} read request(s) could not be delivered.` }) : null));
+  applyWidths(card);
+  return card;
+}
+
+// Said once per change of phase, not at every poll (the counters change too often to read out).
+function announce(run) {
+  document.getElementById("run-live").textContent = `${label(run.phase)}: ${run.phase_progress}.`;
+}
+
+// ---------------------------------------------------------------- header and actions
+
+function summary(run) {
+  return h("p", { class: "text-body-secondary mb-0", id: "run-summary" }, phaseBadge(run),
+    run.started_at ? ` · started ${dateTimeIST(run.started_at)}` : "",
+    run.restarts ? ` · started again ${run.restarts} time(s)` : "",
+    run.window_ends_at && run.phase !== "closed" ? ` · answers until ${dateTimeIST(run.window_ends_at)}` : "",
+    run.closed_at ? ` · closed ${dateTimeIST(run.closed_at)}` : "",
+    ` · silent meters get ${run.policy === "no_bill" ? "no bill" : "an estimated bill"}`);
+}
+
+function actions(run) {
+  const box = h("div", { id: "run-actions", class: "d-flex flex-wrap gap-2" });
+  if (run.phase === "asking") {
+    box.append(confirmButton("Close run", "Close the run and apply its policy to silent meters?", "Yes, close", closeRun, "btn btn-outline-danger"));
+  } else if (run.phase === "closed") {
+    box.append(confirmButton("Start again", "Ask the meters still missing a bill again?", "Yes, start again", startAgain, "btn btn-outline-primary"));
+  }
+  return box;
+}
+
+async function closeRun() {
+  const run = await post(`${runPath}/close`);
+  if (run.phase === "listing") {
+    notify("The run is still listing its meters: close it once every meter has been asked.", "warning");
+  } else if (run.phase === "closed") {
+    notify("The run is closed.");
+  } else {
+    notify(`The run is closing: the silent meters get ${run.policy === "no_bill" ? "no bill" : "an estimated bill"}. This page shows when it is done.`);
+  }
+  update(run);
+}
+
+async function startAgain() {
+  try {
+    const started = await post("/admin/runs", { period: shown.period });
+    notify("The run is started again: only the meters still missing a bill are asked.");
+    update(started.run);
+  } catch (error) {
+    if (error.status !== 409) throw error;
+    // A listing or closing is at work already (the message says which): show it.
+    notify(errorMessage(error), "warning");
+    await refresh();
+  }
+}
+
+// ---------------------------------------------------------------- pages of rows
+
+/**
+ * A list read a page at a time: `fetchPage(cursor)` resolves to {rows, cursor}.
+ * Pages already seen are remembered by their cursors, so "Previous page" works
+ * without the API going backwards.
+ */
+function pagedList({ name, fetchPage, render }) {
+  const region = h("div", { id: `${name}-list`, "aria-busy": "true" });
+  const state = { cursors: [null], page: 0, next: null, rows: [] };
+
+  const pager = () => {
+    if (state.page === 0 && !state.next) return null;
+    const previous = h("button", { type: "button", class: "btn btn-sm btn-outline-secondary", text: "Previous page", disabled: state.page === 0 });
+    const next = h("button", { type: "button", class: "btn btn-sm btn-outline-primary", text: "Next page", disabled: !state.next });
+    action(previous, () => show(state.page - 1));
+    action(next, () => show(state.page + 1));
+    return h("nav", { class: "d-flex align-items-center gap-2", "aria-label": `Pages of ${name.replace(/-/g, " ")}` },
+      previous, h("span", { class: "small text-body-secondary", text: `Page ${state.page + 1}` }), next);
+  };
+
+  async function show(page) {
+    const cursor = page === 0 ? null : (page < state.cursors.length ? state.cursors[page] : state.next);
+    try {
+      const result = await fetchPage(cursor);
+      state.page = page;
+      state.cursors[page] = cursor;
+      state.cursors.length = page + 1;
+      state.next = result.cursor;
+      state.rows = result.rows;
+      fill(region, render(result.rows, state.page), pager());
+    } catch (error) {
+      fill(region, errorState(error));
+    }
+  }
+
+  return { region, show, reload: () => show(state.page), firstPage: () => state.page === 0 };
 }
 
 function readingsTable(rows, held) {
@@ -57,98 +232,140 @@ function readingsTable(rows, held) {
   return table(columns, rows, { caption: held ? "Readings held for review" : "Rejected readings" });
 }
 
+const readings = (status) => async (cursor) => {
+  const page = await get(`${runPath}/readings`, { status, limit: ROWS, cursor });
+  return { rows: page.readings, cursor: page.cursor };
+};
+
+const held = pagedList({ name: "held-readings", fetchPage: readings("held"), render: (rows) => readingsTable(rows, true) });
+const rejected = pagedList({ name: "rejected-readings", fetchPage: readings("rejected"), render: (rows) => readingsTable(rows, false) });
+
 async function release(reading, decision) {
   const result = await post(`${runPath}/readings/release`, { meter_id: reading.meter_id, reading_key: reading.reading_key, decision });
   notify(decision === "bill" ? `The reading is billed (${result.bill_ids.length} bill(s)).` : "The reading is rejected.");
-  await load();
+  await Promise.all([held.reload(), decision === "reject" ? rejected.reload() : null, refresh()]);
 }
 
-function silentTable(run) {
-  if (run.silent_meters === null) {
-    return h("p", { class: "text-body-secondary", text: "Meters that have not answered are listed here when the run is closed." });
+function silentTable(rows) {
+  if (!rows.length) {
+    const phase = shown ? shown.phase : "";
+    if (phase === "closed") return emptyState("Every meter answered.");
+    if (phase === "closing") return emptyState("No silent meter has been found yet.");
+    return h("p", { class: "text-body-secondary mb-0", text: "The meters that stay silent are listed here when the run is closed." });
   }
-  if (!run.silent_meters.length) return emptyState("Every meter answered.");
   return table([
     { label: "Meter", cell: (m) => h("span", { class: "font-monospace small", text: m.meter_id }) },
-    { label: "Property", cell: (m) => m.property_id ? h("span", { class: "font-monospace small", text: m.property_id }) : "—" },
+    { label: "Property", cell: (m) => (m.property_id ? h("span", { class: "font-monospace small", text: m.property_id }) : "—") },
     { label: "Why", cell: (m) => h("div", {}, label(m.why), m.detail ? h("div", { class: "small text-body-secondary", text: m.detail }) : null) },
     { label: "Outcome", cell: (m) => h("div", {}, badge(m.outcome === "estimated" ? "estimated" : "inactive", label(m.outcome)),
       m.bill_ids.length ? h("div", { class: "small font-monospace", text: m.bill_ids.join(", ") }) : null) },
-  ], run.silent_meters, { caption: "Silent meters" });
+  ], rows, { caption: "Silent meters" });
 }
 
-function progressCard(run) {
-  const p = run.progress;
-  const card = h("section", { class: "card mb-4", id: "progress-card", "aria-labelledby": "progress-title" }, h("div", { class: "card-body" },
-    h("h2", { class: "h5", id: "progress-title", text: "Progress" }),
-    progressBar(run),
-    h("div", { class: "row g-2 mt-2" },
-      counter("Asked", p.meters_asked), counter("Answered", p.answered, "text-success"),
-      counter("Silent", p.no_response, p.no_response ? "text-warning-emphasis" : ""),
-      counter("Rejected", p.rejected, p.rejected ? "text-danger" : ""), counter("Held", p.held, p.held ? "text-warning-emphasis" : ""),
-      counter("Bills issued", p.bills_issued), counter("Estimated", p.estimated_bills)),
-    p.delivery_failures ? h("p", { class: "small text-danger mt-2 mb-0", text: `${p.delivery_failures} read request(s) could not be delivered.` }) : null));
-  applyWidths(card);
-  return card;
-}
+const silent = pagedList({
+  name: "silent-meters",
+  fetchPage: async (cursor) => {
+    const page = await get(`${runPath}/silent-meters`, { limit: ROWS, cursor });
+    return { rows: page.meters, cursor: page.cursor };
+  },
+  render: silentTable,
+});
 
-const readingSection = (held, rows) => h("section", { class: "mb-4", id: held ? "held-section" : "rejected-section", "aria-labelledby": held ? "held-title" : "rejected-title" },
-  h("h2", { class: "h5", id: held ? "held-title" : "rejected-title", text: held ? "Held for review" : "Rejected readings" }), readingsTable(rows, held));
+// ---------------------------------------------------------------- drawing and polling
 
 let shown = null;  // the run as last drawn
+let timer = null;
+let delay = POLL_MS;
+let warned = false;
+let polling = false;  // one request at a time
 
-async function load() {
+function section(key, title, ...children) {
+  return h("section", { class: "mb-4", id: `${key}-section`, "aria-labelledby": `${key}-title` },
+    h("h2", { class: "h5", id: `${key}-title`, text: title }), ...children);
+}
+
+function drawFirst(run) {
+  document.title = `Run ${period(run.period)} · ${document.title.split(" · ").pop()}`;
+  fill("run",
+    h("div", { class: "d-flex flex-wrap align-items-start gap-3 mb-3" },
+      h("div", { class: "flex-grow-1" },
+        h("h1", { class: "page-title", text: `Billing run, ${period(run.period)}` }), summary(run)),
+      actions(run)),
+    h("p", { class: "visually-hidden", id: "run-live", "aria-live": "polite" }),
+    progressCard(run),
+    section("held", "Held for review", held.region),
+    section("rejected", "Rejected readings",
+      h("p", { class: "small text-body-secondary" }, "Readings billing refused. Messages the reading endpoint refused (signature, decryption, replay) are listed with the ",
+        link("admin/meters.html", "meters"), "."),
+      rejected.region),
+    section("silent", "Silent meters", silent.region),
+    h("p", {}, link("admin/payments.html", "Payments and defaulters")));
+  announce(run);
+}
+
+/** Draw a newer state of the run: only what changed is redrawn, so a half-done
+ * action (a confirmation, a focused button) is not thrown away. */
+function update(run) {
+  const before = shown;
+  shown = run;
+  if (!before) return;
+  document.getElementById("progress-card").replaceWith(progressCard(run));
+  document.getElementById("run-summary").replaceWith(summary(run));
+  if (run.phase !== before.phase) {
+    document.getElementById("run-actions").replaceWith(actions(run));
+    announce(run);
+    if (run.phase === "closed" && before.phase === "closing") {
+      const p = run.progress;
+      notify(`The run is closed: ${n(p.no_response)} silent meter(s), ${n(p.estimated_bills)} estimated bill(s).`);
+    }
+  }
+  if (silent.firstPage() && (run.progress.no_response !== before.progress.no_response || run.phase !== before.phase)) silent.reload();
+  // New rows are fetched only while their first page is shown (a later page stays put).
+  if (run.progress.held !== before.progress.held && held.firstPage()) held.reload();
+  if (run.progress.rejected !== before.progress.rejected && rejected.firstPage()) rejected.reload();
+  schedule();
+}
+
+function schedule() {
   clearTimeout(timer);
-  try {
-    const [run, held, rejected] = await Promise.all([get(runPath), get(`${runPath}/readings`, { status: "held" }), get(`${runPath}/readings`, { status: "rejected" })]);
-    shown = run;
-    document.title = `Run ${period(run.period)} · ${document.title.split(" · ").pop()}`;
-    const running = run.status === "running";
-    fill("run",
-      h("div", { class: "d-flex flex-wrap align-items-start gap-3 mb-3" },
-        h("div", { class: "flex-grow-1" },
-          h("h1", { class: "page-title", text: `Billing run, ${period(run.period)}` }),
-          h("p", { class: "text-body-secondary mb-0" }, badge(run.status), ` · started ${dateTimeIST(run.started_at)}`,
-            run.window_ends_at ? ` · answers until ${dateTimeIST(run.window_ends_at)}` : "",
-            run.closed_at ? ` · closed ${dateTimeIST(run.closed_at)}` : "",
-            ` · silent meters get ${run.policy === "no_bill" ? "no bill" : "an estimated bill"}`)),
-        running ? confirmButton("Close run", "Close the run and apply its policy to silent meters?", "Yes, close", async () => {
-          await post(`${runPath}/close`);
-          notify("The run is closed.");
-          await load();
-        }, "btn btn-outline-danger") : null),
-      progressCard(run),
-      readingSection(true, held),
-      readingSection(false, rejected),
-      h("section", { class: "mb-4", "aria-labelledby": "silent-title" }, h("h2", { class: "h5", id: "silent-title", text: "Silent meters" }), silentTable(run)),
-      h("p", {}, link("admin/payments.html", "Payments and defaulters")));
-    if (running) timer = setTimeout(poll, POLL_MS);
-  } catch (error) {
-    fill("run", errorState(error));
-  }
+  timer = null;
+  if (shown && shown.phase !== "closed" && !document.hidden) timer = setTimeout(poll, delay);
 }
 
-// Live progress while the run is open: only the parts that changed are redrawn,
-// so a half-done action (a confirmation, a focused button) is not thrown away.
+async function refresh() {
+  update(await get(runPath));
+}
+
 async function poll() {
+  timer = null;
+  if (polling) return;
+  polling = true;
   try {
-    const run = await get(runPath);
-    if (run.status !== shown.status) {
-      await load();
-      return;
-    }
-    document.getElementById("progress-card").replaceWith(progressCard(run));
-    for (const [held, key] of [[true, "held"], [false, "rejected"]]) {
-      if (run.progress[key] !== shown.progress[key]) {
-        const rows = await get(`${runPath}/readings`, { status: key });
-        document.getElementById(`${key}-section`).replaceWith(readingSection(held, rows));
-      }
-    }
-    shown = run;
+    await refresh();
+    delay = POLL_MS;
+    warned = false;
   } catch (error) {
-    notify(error.message || "Could not refresh the progress.", "warning");
+    // Keep trying, less often, and say so once.
+    delay = Math.min(MAX_POLL_MS, delay * 2);
+    if (!warned) notify(`Could not refresh the progress: ${errorMessage(error)} Trying again.`, "warning");
+    warned = true;
+    schedule();
+  } finally {
+    polling = false;
   }
-  timer = setTimeout(poll, POLL_MS);
 }
 
-await load();
+// A hidden tab does not poll; it catches up as soon as it is shown again.
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden && shown && shown.phase !== "closed" && timer === null) poll();
+});
+
+try {
+  const run = await get(runPath);
+  shown = run;
+  drawFirst(run);
+  await Promise.all([held.show(0), rejected.show(0), silent.show(0)]);
+  schedule();
+} catch (error) {
+  fill("run", errorState(error));
+}

@@ -337,9 +337,9 @@ class ReadingIntake:
                     & (ReadRequestRecord.issued_at <= read_at + CLOCK_SKEW))
                 transaction.update(
                     meter,
-                    actions=[MeterRecord.last_counter.set(counter),
-                             MeterRecord.last_register_wh.set(reading.register_wh),
-                             MeterRecord.last_read_at.set(read_at)],
+                    # The register is not recorded on the meter here: only billing's
+                    # validation moves last_register_wh / last_read_at (issue 18).
+                    actions=[MeterRecord.last_counter.set(counter)],
                     condition=(MeterRecord.status == METER_ACTIVE)
                     & (MeterRecord.public_key_id == meter.public_key_id)
                     & (MeterRecord.last_counter.does_not_exist()

@@ -133,6 +133,16 @@ class BillRecord(Model):
     # True-up: estimated periods this actual bill corrects, and the units they billed.
     trued_up_periods = ListAttribute(of=UnicodeAttribute, null=True)
     estimated_units_trued_up = NumberAttribute(null=True)
+    # Protocol v2 meters (null for v1): where the current register came from ("snapshot":
+    # latched at 00:00 IST of the billing date; "live_prorated": live registers prorated to
+    # it), the meter's other registers then, and what they measured in the period.
+    register_source = UnicodeAttribute(null=True)
+    current_export_wh = NumberAttribute(null=True)
+    current_tod_wh = ListAttribute[int](of=NumberAttribute, null=True)  # type: ignore[arg-type]
+    export_units = NumberAttribute(null=True)  # whole kWh exported in the period
+    tod_units = ListAttribute[int](of=NumberAttribute, null=True)  # type: ignore[arg-type]
+    md_w = NumberAttribute(null=True)  # maximum demand of the period, W
+    md_at = UTCDateTimeAttribute(null=True)
 
     # The share of this payer when the occupant changed inside the period.
     share = NumberAttribute(default=1)

@@ -173,7 +173,7 @@ def decided(reading: VerifiedReading, timeout: float = 30.0) -> RawReadingRecord
 def retire(meters: Iterable[MeterRecord]) -> None:
     """Deactivate test meters, so later runs in the session do not ask them."""
     for meter in meters:
-        MeterRepository().update(meter, actions=[MeterRecord.status.set("inactive")])
+        MeterRepository().update(meter, actions=meter.status_actions("inactive"))
 
 
 def wait_run(as_admin: Any, run_id: str, condition: Callable[[dict[str, Any]], bool],

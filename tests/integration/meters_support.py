@@ -21,7 +21,6 @@ from functions.core.crypto import new_read_request, parse_timestamp
 from functions.core.meters.models import (
     METER_ACTIVE,
     METER_INACTIVE,
-    MeterRecord,
     ReadRequestRecord,
 )
 from functions.core.meters.repositories import MeterRepository, ReadRequestRepository
@@ -64,7 +63,7 @@ def retire_fitted() -> None:
     while FITTED:
         meter = repository.get(FITTED.pop())
         if meter is not None and meter.status == METER_ACTIVE:
-            repository.update(meter, actions=[MeterRecord.status.set(METER_INACTIVE)])
+            repository.update(meter, actions=meter.status_actions(METER_INACTIVE))
 
 
 def fitted_meter(admin_client: Any, customer_client: Any, **options: Any

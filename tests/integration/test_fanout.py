@@ -196,7 +196,7 @@ def test_a_meter_with_a_corrupt_key_on_record_does_not_hold_up_the_others(
         result = iot_fanout(event, LambdaContextStub("iot_fanout"))
     finally:
         for meter in (corrupt, healthy):
-            meter.update(actions=[MeterRecord.status.set("inactive")])
+            meter.update(actions=meter.status_actions("inactive"))
     assert result == {"batchItemFailures": []}
     # the healthy meter was asked (its endpoint does not answer: undeliverable), the
     # corrupt one was not, and both count, so the run's progress still completes

@@ -177,5 +177,6 @@ def test_meter_status_comes_from_the_meter_registry(customer):
         view = client.get(f"/properties/{pid}").json()
     finally:
         # a fake meter must not stay active: later billing runs would ask it
-        MeterRecord(meter_id="mtr_live_1").update(actions=[MeterRecord.status.set("inactive")])
+        live = MeterRecord(meter_id="mtr_live_1")
+        live.update(actions=live.status_actions("inactive"))
     assert (view["meter_id"], view["meter_status"]) == ("mtr_live_1", "active")

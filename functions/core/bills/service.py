@@ -63,6 +63,7 @@ from functions.core.bills.history import PeriodBill, PropertyHistory, histories,
 from functions.core.bills.models import BillRecord, LineItemAttribute, bill_id_for
 from functions.core.bills.repository import BillRepository, ItemKey, get_items, tenancies_of
 from functions.core.clock import utcnow
+from functions.core.bills.snapshots import SnapshotRegister, bill_fields, billed_register
 from functions.core.logs import logger
 from functions.core.messages import VerifiedReading
 from functions.core.meters.models import MeterRecord, RawReadingRecord
@@ -280,6 +281,7 @@ class BillingService:
                 payer_id=occupants[0].payer_id, share=1,
                 share_first_day=period.first_day.isoformat(),
                 share_last_day=period.last_day.isoformat(),
+            **bill_fields(consumption.current),
                 line_items=[_line(line) for line in priced.lines],
                 total=f"{priced.total:.2f}", total_paise=to_paise(priced.total), **common)]
         shares = split_by_days(priced, [o.as_span() for o in occupants], period)
@@ -545,6 +547,14 @@ class ReadingBatch:
         return Verdict(REJECTED, REASON_ALREADY_BILLED,
                        f"{billed.first.bill_id} is already {kind} bill for {billed.period}; "
                        "the next reading is billed against the last actual one")
+        # Protocol v2: bill the snapshot latched at the billing date (VEE of its registers).
+        snapshot = billed_register(
+            stored, previous=previous, last_bill=last.first if last else None,
+            replaced=replacement is not None, period=period,
+            sanctioned_load_kw=Decimal(prop.sanctioned_load_kw), rollover_wh=REGISTER_ROLLOVER_WH)
+        if snapshot is not None and not isinstance(snapshot, SnapshotRegister):
+            return Verdict(snapshot.status.value, snapshot.reason, snapshot.detail)
+        current = snapshot or current
 
     def _decide(self, stored: RawReadingRecord, verdict: Verdict, *,
                 answered: bool = False) -> Verdict:

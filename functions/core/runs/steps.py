@@ -89,7 +89,9 @@ class RunSteps:
                  readings: ReadingRepository | None = None,
                  billing: BillingService | None = None,
                  queues: QueueSender | None = None,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow,
+                 list_page: int = LIST_PAGE, close_page: int = CLOSE_PAGE) -> None:
+        self.list_page, self.close_page = list_page, close_page
         self.runs = runs or RunRepository()
         self.meters = meters or MeterRepository()
         self.requests = requests or ReadRequestRepository()
@@ -115,7 +117,7 @@ class RunSteps:
             result.outcome = "repeated"
             return result
         start_key = json.loads(step.start_key) if step.start_key else None
-        limit = LIST_PAGE if step.kind == "list" else CLOSE_PAGE
+        limit = self.list_page if step.kind == "list" else self.close_page
         meters, next_key = self.meters.active_page(step.shard, start_key, limit)
         result.meters = result.items_read = len(meters)
         result.last = next_key is None

@@ -1,0 +1,113 @@
+"""The register a protocol v2 reading bills, and what its bill records of the other registers.
+
+For a v1 reading billing takes the live register the meter answered with. For a v2 reading
+it takes the billing snapshot latched at 00:00 IST of the billing date (the period's end),
+so a run started days later bills exactly the period; the snapshot's registers are first
+checked by billing_rules.snapshots.check_snapshot (VEE). Live registers (no snapshot: the
+meter was fitted after the date or lost its memory) are prorated to the billing date from
+the last billed register (the documented fallback), or held if there is none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from functions.core.billing_rules.periods import BillingPeriod
+from functions.core.billing_rules.readings import RegisterReading
+from functions.core.billing_rules.snapshots import (
+    LIVE,
+    SNAPSHOT,
+    PreviousRegisters,
+    SnapshotCheck,
+    SnapshotRegisters,
+    check_snapshot,
+    export_units,
+    live_without_history,
+    prorate_register,
+    zone_units,
+)
+from functions.core.bills.models import BillRecord
+from functions.core.meters.models import RawReadingRecord
+
+REGISTER_SOURCE_SNAPSHOT = "snapshot"
+REGISTER_SOURCE_PRORATED = "live_prorated"
+
+
+@dataclass(frozen=True)
+class SnapshotRegister(RegisterReading):
+    """The import register billed (at the billing date) and the bill's v2 fields."""
+
+    bill_fields: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+def registers_of(stored: RawReadingRecord) -> SnapshotRegisters | None:
+    """The v2 registers of a stored reading (None for a v1 reading)."""
+    if stored.protocol_version != 2 or stored.snapshot_at is None or stored.md_at is None:
+        return None
+    return SnapshotRegisters(
+        source=str(stored.source), snapshot_at=stored.snapshot_at,
+        import_wh=int(stored.register_wh), export_wh=int(stored.export_wh or 0),
+        tod_wh=tuple(int(zone) for zone in stored.tod_wh or ()), md_w=int(stored.md_w or 0),
+        md_at=stored.md_at)
+
+
+def previous_registers(last_bill: BillRecord | None, meter_id: str) -> PreviousRegisters | None:
+    """The other registers of the last actual bill, if it was of the same v2 meter."""
+    if last_bill is None or last_bill.meter_id != meter_id or not last_bill.register_source:
+        return None
+    return PreviousRegisters(
+        export_wh=None if last_bill.current_export_wh is None
+        else int(last_bill.current_export_wh),
+        tod_wh=None if last_bill.current_tod_wh is None
+        else tuple(int(zone) for zone in last_bill.current_tod_wh))
+
+
+def billed_register(stored: RawReadingRecord, *, previous: RegisterReading | None,
+                    last_bill: BillRecord | None, replaced: bool, period: BillingPeriod,
+                    sanctioned_load_kw: Decimal, rollover_wh: int | None
+                    ) -> SnapshotRegister | SnapshotCheck | None:
+    """What a v2 reading bills: the register at the billing date with the bill's v2 fields;
+    a SnapshotCheck when a VEE rule stops it; None for a v1 reading (bill it as before)."""
+    registers = registers_of(stored)
+    if registers is None:
+        return None
+    earlier = None if replaced else previous_registers(last_bill, stored.meter_id)
+    check = check_snapshot(registers, earlier, billing_at=period.end_utc,
+                           period_start=period.start_utc, sanctioned_load_kw=sanctioned_load_kw,
+                           replaced=replaced, rollover_wh=rollover_wh)
+    if check is not None:
+        return check
+    billing_at = period.end_utc
+    import_wh, export_wh, tod = registers.import_wh, registers.export_wh, registers.tod_wh
+    source = REGISTER_SOURCE_SNAPSHOT
+    if registers.source == LIVE:
+        if previous is None:
+            return live_without_history()
+        live_at = registers.snapshot_at
+        import_wh = prorate_register(previous, RegisterReading(import_wh, live_at), billing_at)
+        if earlier is not None and earlier.export_wh is not None:
+            export_wh = _prorate(earlier.export_wh, export_wh, previous.read_at, live_at,
+                                 billing_at)
+        if earlier is not None and earlier.tod_wh is not None and len(earlier.tod_wh) == len(tod):
+            tod = tuple(_prorate(before, now, previous.read_at, live_at, billing_at)
+                        for before, now in zip(earlier.tod_wh, tod, strict=True))
+        source = REGISTER_SOURCE_PRORATED
+    assert registers.source in (SNAPSHOT, LIVE)
+    fields: dict[str, Any] = dict(
+        register_source=source, current_export_wh=export_wh, current_tod_wh=list(tod),
+        export_units=export_units(earlier.export_wh if earlier else None, export_wh),
+        tod_units=zone_units(earlier.tod_wh if earlier else None, tod),
+        md_w=registers.md_w, md_at=registers.md_at)
+    return SnapshotRegister(import_wh, billing_at, bill_fields=fields)
+
+
+def bill_fields(current: RegisterReading | None) -> dict[str, Any]:
+    """The v2 fields for the bill whose current register is ``current`` ({} for v1)."""
+    return dict(current.bill_fields) if isinstance(current, SnapshotRegister) else {}
+
+
+def _prorate(before: int, now: int, start: datetime, end: datetime, at: datetime) -> int:
+    return prorate_register(RegisterReading(before, start), RegisterReading(now, end), at)

@@ -99,7 +99,11 @@ def plans_for(meters: int, customers: list[Any]) -> list[Any]:
             initial_register_wh=initial, behaviour=behaviour, label=f"House {i + 1}",
             # A register that runs backwards reports 10 kWh less than this: below
             # the register recorded at installation, which billing must refuse.
-            register_wh=initial + 5_000 if behaviour == "backwards" else None))
+            register_wh=initial + 5_000 if behaviour == "backwards" else None,
+            # A mixed fleet: every other meter speaks protocol v2 (billing snapshot, ToD
+            # zones, maximum demand), every sixth house has rooftop solar (export).
+            protocol_version=2 if i % 2 else 1,
+            solar_kwp=3.0 if i % 6 == 1 and not commercial else 0.0))
     return plans
 
 

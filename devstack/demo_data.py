@@ -146,6 +146,8 @@ class MeterPlan:
     register_wh: int | None = None  # a fixed register; None: the consumption profile
     behaviour: str = "normal"  # see device_client.meter.BEHAVIOURS
     label: str = ""
+    protocol_version: int = 1  # 2: billing snapshots, ToD zones, export, maximum demand
+    solar_kwp: float = 0.0  # rooftop solar on a v2 meter (export at midday)
 
 
 @dataclass
@@ -176,10 +178,9 @@ class Simulator:
         return str(meter["public_key"]), str(meter["endpoint_url"])
 
     def provision(self, serial: str, provisioning: dict[str, Any]) -> None:
+        # Everything the installer loads: ids, server and root keys, ToD zones.
         response = requests.post(f"{self.base_url}/meters/{serial}/provision", timeout=10,
-                                 json={"meter_id": provisioning["meter_id"],
-                                       "server_public_keys": provisioning["server_public_keys"],
-                                       "reading_url": provisioning["reading_url"]})
+                                 json=provisioning)
         if response.status_code != 200:
             raise DemoError(f"provisioning {serial}: {response.text[:200]}")
 
@@ -199,7 +200,8 @@ class Simulator:
 
 
 def start_simulator(plans: list[MeterPlan], directory: Path | None = None,
-                    prefix: str | None = None, workers: int = 16) -> tuple[Simulator, list[str]]:
+                    prefix: str | None = None, workers: int = 16,
+                    installed_days_ago: int = 30) -> tuple[Simulator, list[str]]:
     """Write a fleet file for `plans` (new keys, one per meter) and start the
     simulator. Returns it and the serials, in plan order."""
     from device_client.fleet import create_fleet
@@ -208,11 +210,12 @@ def start_simulator(plans: list[MeterPlan], directory: Path | None = None,
     prefix = prefix or f"D{secrets.token_hex(3).upper()}"
     fleet_file = directory / "fleet.json"
     create_fleet(fleet_file, len(plans), prefix=prefix,
-                 start_at=datetime.now(UTC) - timedelta(days=30))
+                 start_at=datetime.now(UTC) - timedelta(days=installed_days_ago))
     fleet = json.loads(fleet_file.read_text())
     for entry, plan in zip(fleet["meters"], plans, strict=True):
         entry.update(profile=plan.category, behaviour=plan.behaviour,
-                     start_register_wh=plan.initial_register_wh, register_wh=plan.register_wh)
+                     start_register_wh=plan.initial_register_wh, register_wh=plan.register_wh,
+                     protocol_version=plan.protocol_version, solar_kwp=plan.solar_kwp)
     fleet_file.write_text(json.dumps(fleet))
     ready_file = directory / "ready.json"
     process = subprocess.Popen(
@@ -241,6 +244,8 @@ def fit_meters(admin: Api, simulator: Simulator, plans: list[MeterPlan], serials
     meter, assigns it to the property and activates it; the installer
     provisions the meter (its id, the server key, the reading URL)."""
 
+    from device_client.fleet import capabilities
+
     def fit(item: tuple[MeterPlan, str]) -> FittedMeter:
         plan, serial = item
         owner = admin.as_(plan.owner.token)
@@ -251,7 +256,8 @@ def fit_meters(admin: Api, simulator: Simulator, plans: list[MeterPlan], serials
         public_key, endpoint_url = simulator.endpoint(serial)
         meter = admin.post("/admin/meters", json={
             "serial": serial, "public_key": public_key, "model": "SIM-1", "firmware": "sim",
-            "endpoint_url": endpoint_url, "initial_register_wh": plan.initial_register_wh})
+            "endpoint_url": endpoint_url, "initial_register_wh": plan.initial_register_wh,
+            **capabilities(plan.protocol_version, plan.solar_kwp)})
         assigned = admin.post(f"/admin/meters/{meter['meter_id']}/assign",
                               json={"property_id": prop["property_id"]})
         admin.post(f"/admin/meters/{meter['meter_id']}/activate")
@@ -305,7 +311,10 @@ def seed_demo(api_url: str, meters: int) -> subprocess.Popen[bytes]:
     plans = [MeterPlan(owner=customers[i % len(customers)],
                        category="commercial" if i % 4 == 3 else "residential",
                        load_kw="10" if i % 4 == 3 else ("3", "5", "2")[i % 3],
-                       initial_register_wh=1_000_000 + 37_000 * i, label=f"House {i + 1}")
+                       initial_register_wh=1_000_000 + 37_000 * i, label=f"House {i + 1}",
+                       # a mixed fleet: every other meter speaks v2, some with rooftop solar
+                       protocol_version=2 if i % 2 else 1,
+                       solar_kwp=3.0 if i % 6 == 1 else 0.0)
              for i in range(max(0, meters))]
     simulator, serials = start_simulator(plans)
     fit_meters(admin, simulator, plans, serials)

@@ -48,11 +48,11 @@ class Simulator:
         return dict(requests.get(f"{self.base}/meters/{serial}", timeout=5).json())
 
     def provision(self, serial: str, provisioning: dict[str, Any]) -> None:
-        """The installer's step: the meter learns its id, the server keys and where to post."""
-        response = requests.post(f"{self.base}/meters/{serial}/provision", timeout=5, json={
-            "meter_id": provisioning["meter_id"],
-            "server_public_keys": provisioning["server_public_keys"],
-            "reading_url": provisioning["reading_url"]})
+        """The installer's step: the meter learns its id, the server and root keys, its ToD
+        zones and where to post."""
+        # The whole provisioning config (ids, server and root keys, ToD zones).
+        response = requests.post(f"{self.base}/meters/{serial}/provision", timeout=5,
+                                 json=provisioning)
         assert response.status_code == 200, response.text
 
     def stop(self) -> None:

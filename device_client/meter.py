@@ -361,6 +361,10 @@ class Meter:
             md_w = 500_000
         elif behaviour == "wrong_snapshot" and source == "snapshot":
             snapshot_at = billing_at + timedelta(days=2)
+        import_wh = registers.import_wh
+        if behaviour == "backwards":
+            import_wh = max(0, import_wh - 10_000)
+            tod[0] = max(0, tod[0] - (registers.import_wh - import_wh))
         if behaviour != "counter_reuse":
             self.state.counter += 1
         self.state.last_register_wh = registers.import_wh
@@ -369,10 +373,15 @@ class Meter:
         read_at = now - timedelta(days=2) if behaviour == "stale" else now
         payload = crypto.make_reading_v2(
             request, counter=self.state.counter, read_at=read_at, source=source,
-            snapshot_at=snapshot_at, import_wh=registers.import_wh,
+            snapshot_at=snapshot_at, import_wh=import_wh,
             export_wh=registers.export_wh, tod_wh=tod, md_w=md_w, md_at=md_at)
+        signer = self._signing_key()
         envelope = crypto.seal(payload, msg_type="reading", recipient_pub=server_key,
-                               sender_priv=self._signing_key(), sender_id=self.state.meter_id)
+                               sender_priv=signer, sender_id=self.state.meter_id)
+        if behaviour in ("tamper", "tamper_resigned"):
+            envelope = _flip_ciphertext_byte(envelope)
+            if behaviour == "tamper_resigned":
+                envelope = _resign(envelope, signer)
         body = crypto.envelope_to_bytes(envelope)
         return [(request["reply_to"], body)] * (2 if behaviour == "replay" else 1)
 

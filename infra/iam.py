@@ -54,24 +54,40 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     # payments, tickets. It starts runs (fanout) and queues verified readings.
     "api_handler": FunctionAccess(
         tables=dict.fromkeys(ALL_TABLES, FULL),
-        send_to=("fanout", "readings"),
+        send_to=("run_steps", "readings"),
         secrets=("server_key", "payment_webhook"), email=True, sms=True, health=True,
         rotates=("server_key",),  # POST /admin/server-keys/rotate
     ),
     # Resolves a bearer token to its session: one GetItem, nothing else.
     "session_authorizer": FunctionAccess(tables={"sessions": LOOKUP}),
     # Builds and sends read requests: looks meters up, records each request's
-    # nonce, counts progress on the run; signs with the server key.
+    # nonce, counts progress with the batch's done-marker; signs with the server key.
     "iot_fanout": FunctionAccess(
-        tables={"meters": READ, "read_requests": READ_WRITE, "billing_runs": READ_WRITE},
+        tables={"meters": READ, "read_requests": READ_WRITE, "billing_runs": READ,
+                "run_counters": READ_WRITE, "run_slices": READ_WRITE},
         consumes=("fanout",), secrets=("server_key",),
+    ),
+    # A slice of a run's listing or closing: pages one shard's active meters, asks
+    # the gaps (fanout) or applies the policy to the silent ones (estimated bills,
+    # emailed), writes silent-meter items, counters and the slice's marker, and
+    # sends the shard's next slice.
+    "run_steps": FunctionAccess(
+        tables={"billing_runs": READ_WRITE, "run_counters": READ_WRITE,
+                "run_slices": READ_WRITE, "run_silent_meters": FULL, "meters": READ,
+                "read_requests": READ, "readings": READ, "bills": READ_WRITE,
+                "properties": READ, "tenancies": READ, "tariffs": READ_WRITE, "users": READ},
+        consumes=("run_steps",), send_to=("fanout", "run_steps"), email=True,
+    ),
+    # Every 5 minutes: runs whose answer window ended are closed (run_steps does it).
+    "run_window_sweep": FunctionAccess(
+        tables={"billing_runs": FULL, "run_counters": READ}, send_to=("run_steps",),
     ),
     # Validates and prices readings, writes bills, counts progress, emails the
     # payer; locks the tariff version that priced a bill (tariffs: update).
     "billing": FunctionAccess(
-        tables={"readings": READ_WRITE, "bills": READ_WRITE, "billing_runs": READ_WRITE,
-                "tariffs": READ_WRITE, "meters": READ, "properties": READ, "tenancies": READ,
-                "users": READ},
+        tables={"readings": READ_WRITE, "bills": READ_WRITE, "run_counters": READ_WRITE,
+                "tariffs": READ_WRITE, "meters": READ_WRITE, "properties": READ,
+                "tenancies": READ, "users": READ},
         # The tenancies of a whole SQS batch in one SELECT ... WHERE property_id = ? OR ...
         keyed_select=("tenancies",),
         consumes=("readings",), email=True,

@@ -168,7 +168,14 @@ def test_billing_run_with_rejected_and_silent_meters(admin, portal, stack, conso
         expect(page).not_to_have_url(re.compile("started="))  # said once, not at a reload
         expect(current_phase(page)).to_contain_text("Asking", timeout=60_000)
         expect(page.locator('[data-counter="Asked"]')).to_have_text("4")
-        expect(page.locator('[data-counter="Bills issued"]')).to_have_text("1", timeout=60_000)
+        # The month is long over and these meters keep no billing snapshot: the good
+        # meter's live register is held for review, and the admin bills it.
+        held = page.get_by_role("table", name="Readings held for review").locator("tbody tr")
+        expect(held.filter(has_text=good)).to_contain_text("Read long after period",
+                                                           timeout=60_000)
+        held.filter(has_text=good).get_by_role("button", name=re.compile("^Bill it")).click()
+        expect(page.locator("#page-alerts")).to_contain_text("The reading is billed (1 bill(s))")
+        expect(page.locator('[data-counter="Bills issued"]')).to_have_text("1", timeout=30_000)
 
         # The rejected reading shows up without a reload: the page polls.
         rejected = page.get_by_role("table", name="Rejected readings").locator("tbody tr")

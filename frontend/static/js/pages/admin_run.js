@@ -219,13 +219,13 @@ function pagedList({ name, fetchPage, render }) {
 function readingsTable(rows, held) {
   if (!rows.length) return emptyState(held ? "No readings are waiting for review." : "No readings were rejected.");
   const columns = [
-    { label: "Meter", cell: (r) => h("span", { class: "font-monospace small", text: r.meter_id }) },
+    { label: "Meter", cell: (r) => h("span", { class: "font-monospace small text-nowrap", text: r.meter_id }) },
     { label: "Register", cell: (r) => kwh(r.register_wh), numeric: true },
     { label: "Read at", cell: (r) => dateTimeIST(r.read_at || r.received_at) },
     { label: "Reason", cell: (r) => h("div", {}, h("div", { text: label(r.reason) }), r.detail ? h("div", { class: "small text-body-secondary", text: r.detail }) : null) },
   ];
   if (held) {
-    columns.push({ label: "Decision", cell: (r) => h("div", { class: "d-flex gap-1" },
+    columns.push({ label: "Decision", cell: (r) => h("div", { class: "d-flex flex-wrap gap-1 text-nowrap" },
       action(h("button", { type: "button", class: "btn btn-sm btn-success", text: "Bill it", "aria-label": `Bill it: the reading of ${r.meter_id}` }), () => release(r, "bill")),
       action(h("button", { type: "button", class: "btn btn-sm btn-outline-danger", text: "Reject", "aria-label": `Reject: the reading of ${r.meter_id}` }), () => release(r, "reject"))) });
   }
@@ -254,7 +254,7 @@ function silentTable(rows) {
     return h("p", { class: "text-body-secondary mb-0", text: "The meters that stay silent are listed here when the run is closed." });
   }
   return table([
-    { label: "Meter", cell: (m) => h("span", { class: "font-monospace small", text: m.meter_id }) },
+    { label: "Meter", cell: (m) => h("span", { class: "font-monospace small text-nowrap", text: m.meter_id }) },
     { label: "Property", cell: (m) => (m.property_id ? h("span", { class: "font-monospace small", text: m.property_id }) : "—") },
     { label: "Why", cell: (m) => h("div", {}, label(m.why), m.detail ? h("div", { class: "small text-body-secondary", text: m.detail }) : null) },
     { label: "Outcome", cell: (m) => h("div", {}, badge(m.outcome === "estimated" ? "estimated" : "inactive", label(m.outcome)),

@@ -166,11 +166,16 @@ class BillingService:
     # ---- silent meters --------------------------------------------------------
 
     def estimate(self, meter: MeterRecord, prop: PropertyRecord, run_id: str,
-                 period: BillingPeriod) -> tuple[str, list[BillRecord]]:
+                 period: BillingPeriod, *, history: PropertyHistory | None = None,
+                 users: dict[str, UserRecord] | None = None,
+                 tenancies: list[TenancyRecord] | None = None
+                 ) -> tuple[str, list[BillRecord]]:
         """An estimated bill for a meter that did not answer: the mean of the
         property's last actual months. Returns (outcome, bills) where outcome is
-        "estimated", "already_billed" or "no_history" (nothing to estimate from)."""
-        history = self.history_of(prop, period)
+        "estimated", "already_billed" or "no_history" (nothing to estimate from).
+        A caller estimating many meters passes what it loaded for all of them at once
+        (history, users, tenancies)."""
+        history = history or self.history_of(prop, period)
         billed = history.of(str(period))
         if billed is not None:
             return "already_billed", self.shares_of(billed)
@@ -179,8 +184,8 @@ class BillingService:
             return "no_history", []
         consumption = Consumption(units=units, actual_units=None, estimated=True,
                                   previous=None, current=None, reading_key=None)
-        users: dict[str, UserRecord] = {}
-        bills = self.issue(prop, meter, period, run_id, consumption, users)
+        users = {} if users is None else users
+        bills = self.issue(prop, meter, period, run_id, consumption, users, tenancies)
         if bills is None:
             existing = self.billed(prop.property_id, period)
             return "already_billed", self.shares_of(existing) if existing else []

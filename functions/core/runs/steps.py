@@ -19,16 +19,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from functions.core.accounts.models import UserRecord
 from functions.core.billing_rules import BillingPeriod, TariffNotFound, parse_period
+from functions.core.bills.history import PropertyHistory, histories, history_keys
 from functions.core.bills.models import BillRecord, bill_id_for
-from functions.core.bills.repository import get_items
+from functions.core.bills.repository import get_items, tenancies_of
 from functions.core.bills.service import HELD, BillingService
 from functions.core.clock import epoch, utcnow
 from functions.core.messages import FanoutBatch, RunStep
@@ -45,7 +47,7 @@ from functions.core.meters.repositories import (
     ReadingRepository,
     ReadRequestRepository,
 )
-from functions.core.properties.models import PropertyRecord
+from functions.core.properties.models import PropertyRecord, TenancyRecord
 from functions.core.runs import progress
 from functions.core.runs.models import (
     POLICY_ESTIMATE,
@@ -204,15 +206,24 @@ class RunSteps:
         writes: list[SilentMeterRecord] = []
         deletes: list[SilentMeterRecord] = []
         deltas = {"no_response": 0, "estimated_bills": 0, "bills_issued": 0}
+        silent = [m for m in fitted
+                  if m.meter_id not in answered and m.property_id not in actual]
+        silent_ids = {m.meter_id for m in silent}
         for meter in fitted:
             before = listed.get(meter.meter_id)
-            if meter.meter_id in answered or meter.property_id in actual:
-                if before is not None:  # silent at an earlier close, answered since
-                    deletes.append(before)
-                    deltas["no_response"] -= 1
-                continue
+            if meter.meter_id not in silent_ids and before is not None:
+                deletes.append(before)  # silent at an earlier close, answered since
+                deltas["no_response"] -= 1
+        estimating = SliceEstimates.load(
+            [properties[m.property_id] for m in silent if m.property_id in properties
+             and run.policy == POLICY_ESTIMATE
+             and (m.meter_id not in listed or listed[m.meter_id].outcome != "estimated")],
+            period, self.billing)
+        result.items_read += estimating.items_read
+        for meter in silent:
+            before = listed.get(meter.meter_id)
             item = self._silent_item(run, step, meter, properties.get(meter.property_id or ""),
-                                     requests.get(meter.meter_id), period, before)
+                                     requests.get(meter.meter_id), period, before, estimating)
             writes.append(item)
             if before is None:
                 deltas["no_response"] += 1
@@ -224,15 +235,15 @@ class RunSteps:
 
     def _silent_item(self, run: BillingRunRecord, step: RunStep, meter: MeterRecord,
                      prop: PropertyRecord | None, request: ReadRequestRecord | None,
-                     period: BillingPeriod, before: SilentMeterRecord | None
-                     ) -> SilentMeterRecord:
+                     period: BillingPeriod, before: SilentMeterRecord | None,
+                     estimating: SliceEstimates) -> SilentMeterRecord:
         why, detail = _why_silent(request)
         outcome: str = POLICY_NO_BILL
         bill_ids: list[str] | None = None
         if before is not None and before.outcome == "estimated":  # billed at an earlier close
             outcome, bill_ids = before.outcome, [str(b) for b in before.bill_ids or []]
         elif run.policy == POLICY_ESTIMATE and prop is not None:
-            outcome, bill_ids = self._estimate(meter, prop, step.run_id, period)
+            outcome, bill_ids = self._estimate(meter, prop, step.run_id, period, estimating)
         return SilentMeterRecord(
             f"{step.run_id}#{meter.meter_id}", run_shard=shard_key(step.run_id, step.shard),
             run_id=step.run_id, meter_id=meter.meter_id, property_id=meter.property_id,
@@ -240,9 +251,13 @@ class RunSteps:
             close_generation=step.generation, listed_at=self.clock())
 
     def _estimate(self, meter: MeterRecord, prop: PropertyRecord, run_id: str,
-                  period: BillingPeriod) -> tuple[str, list[str] | None]:
+                  period: BillingPeriod, estimating: SliceEstimates
+                  ) -> tuple[str, list[str] | None]:
         try:
-            outcome, bills = self.billing.estimate(meter, prop, run_id, period)
+            outcome, bills = self.billing.estimate(
+                meter, prop, run_id, period,
+                history=estimating.histories.get((prop.property_id, str(period))),
+                users=estimating.users, tenancies=estimating.tenancies.get(prop.property_id))
         except TariffNotFound:
             return "no_tariff", None
         # Our own estimate from an attempt that died before its transaction.
@@ -292,6 +307,34 @@ class RunSteps:
             raise
         result.items_written = 1 + (1 if counts else 0) + len(writes) + len(deletes) + 1
         return True
+
+
+@dataclass
+class SliceEstimates:
+    """What a closing slice's estimates need, loaded for all its silent meters at once
+    (as the billing function loads an SQS batch): their bill histories and owners in
+    one BatchGetItem, their tenancies in one keyed SELECT."""
+
+    histories: dict[tuple[str, str], PropertyHistory] = field(default_factory=dict)
+    users: dict[str, UserRecord] = field(default_factory=dict)
+    tenancies: dict[str, list[TenancyRecord]] = field(default_factory=dict)
+    items_read: int = 0
+
+    @classmethod
+    def load(cls, properties: Sequence[PropertyRecord], period: BillingPeriod,
+             billing: BillingService) -> SliceEstimates:
+        if not properties:
+            return cls()
+        keys: list[Any] = [(BillRecord, bill_id, None) for bill_id in
+                           history_keys((p.property_id, period) for p in properties)]
+        keys += [(UserRecord, owner, None) for owner in sorted({p.owner_id for p in properties})]
+        loaded = get_items(keys)
+        bills = [i for i in loaded if isinstance(i, BillRecord)]
+        users = {i.user_id: i for i in loaded if isinstance(i, UserRecord)}
+        tenancies = tenancies_of(p.property_id for p in properties)
+        found = histories([(p, period) for p in properties], billing.bills, prefetched=bills)
+        return cls(found, users, tenancies,
+                   len(loaded) + sum(len(t) for t in tenancies.values()))
 
 
 def slice_key(step: RunStep) -> str:

@@ -21,6 +21,7 @@ import pytest
 
 from functions.core.bills.models import BillRecord
 from functions.core.clock import utcnow
+from functions.core.crypto import generate_private_key, key_id, public_key_b64
 from functions.core.messages import FanoutBatch, RunStep
 from functions.core.meters.models import MeterRecord
 from functions.core.properties.models import PropertyRecord
@@ -219,9 +220,11 @@ def test_a_run_with_5000_silent_meters_closes_and_lists_them_all(admin, silent_f
     _, as_admin = admin
     owner = a_customer()
     now = utcnow()
+    keys = [generate_private_key().public_key for _ in range(5000)]  # nobody holds them
     fleet = [MeterRecord(
-        meter_id=f"mtr-silent-{n:05d}", serial=f"SILENT-{n:05d}", public_key="A" * 44,
-        public_key_id=f"silent-{n}", model="T", firmware="1", status="active",
+        meter_id=f"mtr-silent-{n:05d}", serial=f"SILENT-{n:05d}",
+        public_key=public_key_b64(keys[n]), public_key_id=key_id(keys[n]), model="T",
+        firmware="1", status="active",
         endpoint_url=f"{silent_fleet}/m/{n}", property_id=f"prp_silent_{n:05d}",
         owner_id=owner.user_id, registered_at=now, assigned_at=now, activated_at=now)
         for n in range(5000)]
@@ -254,6 +257,8 @@ def test_a_run_with_5000_silent_meters_closes_and_lists_them_all(admin, silent_f
                 break
         ours = {m.meter_id for m in fleet}
         assert ours <= listed and pages >= 10
+        assert all(m["why"] == "no_answer" for m in page["meters"]
+                   if m["meter_id"] in ours)  # asked (the requests went out), never answered
         assert closed["progress"]["no_response"] == len(listed)
         print(f"5000-meter run: {len(ours & listed)} silent meters listed in {pages} pages")
     finally:

@@ -253,9 +253,11 @@ def one_size(size: int, months_back: int, timeout: float) -> dict[str, Any]:
         with counter.lock:
             counts = Counter(counter.counts)
         by_function: Counter[str] = Counter()
-        for (stage, _service, _op), n in counts.items():
+        by_service: Counter[str] = Counter()
+        for (stage, service, _op), n in counts.items():
             if stage != "event runner (SQS polling)":
                 by_function[stage] += n
+                by_service[service] += n
         billed = sum(per_property.values())
         return {
             "size": size, "silent": len(silent), "start_ms": start_ms, "close_ms": close_ms,
@@ -269,6 +271,7 @@ def one_size(size: int, months_back: int, timeout: float) -> dict[str, Any]:
             "silent_pages": pages, "bills_issued_counter": view["progress"]["bills_issued"],
             "estimated_counter": view["progress"]["estimated_bills"],
             "calls_per_meter": {k: v / max(1, billed) for k, v in by_function.items()},
+            "calls_by_service": {k: v / max(1, billed) for k, v in by_service.items()},
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         }
     finally:
@@ -296,7 +299,9 @@ def report(r: dict[str, Any]) -> list[str]:
         f"{r['silent_pages']} pages of <= 500",
         f"   AWS calls per billed meter (reading endpoint excluded, see the full-chain run): "
         f"{total:.2f} (" + ", ".join(f"{k} {v:.2f}" for k, v in sorted(
-            calls.items(), key=lambda kv: -kv[1])) + ")",
+            calls.items(), key=lambda kv: -kv[1])) + "); by service: " + ", ".join(
+            f"{k} {v:.2f}" for k, v in sorted(r["calls_by_service"].items(),
+                                               key=lambda kv: -kv[1])),
         f"   peak memory of the process (API + functions, emulator apart): "
         f"{r['peak_rss_mb']:.0f} MB",
     ]

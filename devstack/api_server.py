@@ -19,10 +19,11 @@ from chalice.local import (
     CustomLocalChalice,
     LocalChalice,
     LocalDevServer,
+    LocalGatewayException,
     ThreadedHTTPServer,
 )
 
-from functions.api.http import Unauthenticated
+from functions.api.http import SECURITY_HEADERS, Unauthenticated
 from functions.core.settings import get_settings
 
 
@@ -37,8 +38,17 @@ class GatewayLikeHandler(ChaliceRequestHandler):
             # As the API Gateway UNAUTHORIZED gateway response must: the portal can read it.
             self.send_header("Access-Control-Allow-Origin", get_settings().portal_origin)
             self.send_header("Content-Length", str(len(body)))
+            for name, value in SECURITY_HEADERS.items():  # as infra's gateway responses
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(body)
+
+    def _send_error_response(self, error: LocalGatewayException) -> None:
+        # The gateway's own answers (no token, unknown route), as infra's DEFAULT_4XX
+        # gateway response sends them: readable by the portal, with the security headers.
+        error.headers = {"Access-Control-Allow-Origin": get_settings().portal_origin,
+                         **SECURITY_HEADERS, **(error.headers or {})}
+        super()._send_error_response(error)
 
     # The base class binds do_GET etc. to *its* _generic_handle; rebind to ours.
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle

@@ -8,8 +8,17 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from frontend.headers import PORTAL_HEADERS
+
 
 class QuietHandler(SimpleHTTPRequestHandler):
+    """Static files with the headers CloudFront adds in the cloud (frontend/headers.py)."""
+
+    def end_headers(self) -> None:
+        for name, value in PORTAL_HEADERS.items():
+            self.send_header(name, value)
+        super().end_headers()
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from chalice.utils import to_cfn_resource_name
 
+from functions.api.http import SECURITY_HEADERS
 from functions.core.resources import QUEUES
 from infra.iam import (
     FUNCTION_ACCESS,
@@ -163,9 +164,13 @@ def finish_api(api: dict[str, Any], stage: StageConfig) -> None:
     # API Gateway's own answers (the authorizer's 401, 403, throttling 429, 5xx)
     # must carry the CORS origin too, or the portal cannot read them and never
     # sends an expired session back to sign-in.
+    # And the API's security headers (functions/api/http.py), as every route sends them,
+    # but the CSP: a static value is quoted in single quotes, which its own would break.
     origin = {"Access-Control-Allow-Origin": {"Fn::Sub": "'${PortalOrigin}'"}}
+    security = {name: f"'{value}'" for name, value in SECURITY_HEADERS.items()
+                if "'" not in value}
     properties["GatewayResponses"] = {
-        kind: {"ResponseParameters": {"Headers": dict(origin)}}
+        kind: {"ResponseParameters": {"Headers": {**origin, **security}}}
         for kind in ("DEFAULT_4XX", "DEFAULT_5XX")}
 
 

@@ -17,12 +17,12 @@ import argparse
 import json
 from typing import Any
 
+from frontend.headers import HSTS_MAX_AGE, PORTAL_CSP, PORTAL_HEADERS
 from functions.core.resources import QUEUES, TABLES, Key, QueueDef, TableDef
 from infra.stages import SECRETS, StageConfig, stage_config
 
-# AWS-managed CloudFront policies (fixed ids, documented by AWS).
+# AWS-managed CloudFront policy (fixed id, documented by AWS).
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
-SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 
 # Pages live at paths like /admin/ -> /admin/index.html; S3's REST endpoint
 # (what CloudFront reaches through OAC) has no directory index of its own.
@@ -188,6 +188,33 @@ def mail_resources(stage: StageConfig) -> dict[str, Any]:
     }}
 
 
+def site_headers_policy(stage: StageConfig) -> dict[str, Any]:
+    """The portal's security headers (frontend/headers.py, also sent by the local static
+    server). AWS's managed SecurityHeadersPolicy has no Content-Security-Policy, and the
+    pages' <meta> policy cannot say frame-ancestors."""
+    return {
+        "Type": "AWS::CloudFront::ResponseHeadersPolicy", "Condition": "WithCdn",
+        "Properties": {"ResponseHeadersPolicyConfig": {
+            "Name": stage.name_of("site-headers"),
+            "Comment": "portal security headers (frontend/headers.py)",
+            "SecurityHeadersConfig": {
+                "ContentSecurityPolicy": {"ContentSecurityPolicy": PORTAL_CSP,
+                                          "Override": True},
+                "ContentTypeOptions": {"Override": True},
+                "FrameOptions": {"FrameOption": PORTAL_HEADERS["X-Frame-Options"],
+                                 "Override": True},
+                "ReferrerPolicy": {"ReferrerPolicy": PORTAL_HEADERS["Referrer-Policy"],
+                                   "Override": True},
+                "StrictTransportSecurity": {"AccessControlMaxAgeSec": HSTS_MAX_AGE,
+                                            "IncludeSubdomains": True, "Override": True},
+            },
+            "CustomHeadersConfig": {"Items": [
+                {"Header": "Permissions-Policy", "Value": PORTAL_HEADERS["Permissions-Policy"],
+                 "Override": True}]},
+        }},
+    }
+
+
 def site_resources(stage: StageConfig) -> dict[str, Any]:
     bucket_arn = {"Fn::GetAtt": ["SiteBucket", "Arn"]}
     objects = {"Fn::Join": ["", [bucket_arn, "/*"]]}
@@ -235,6 +262,7 @@ def site_resources(stage: StageConfig) -> dict[str, Any]:
                            "FunctionConfig": {"Comment": "folder URLs -> index.html",
                                               "Runtime": "cloudfront-js-2.0"},
                            "FunctionCode": INDEX_REWRITE}},
+        "SiteSecurityHeaders": site_headers_policy(stage),
         "SiteDistribution": {
             "Type": "AWS::CloudFront::Distribution", "Condition": "WithCdn",
             "Properties": {"DistributionConfig": {
@@ -256,7 +284,7 @@ def site_resources(stage: StageConfig) -> dict[str, Any]:
                     "AllowedMethods": ["GET", "HEAD"],
                     "Compress": True,
                     "CachePolicyId": CACHING_OPTIMIZED,
-                    "ResponseHeadersPolicyId": SECURITY_HEADERS,
+                    "ResponseHeadersPolicyId": {"Ref": "SiteSecurityHeaders"},
                     "FunctionAssociations": [{
                         "EventType": "viewer-request",
                         "FunctionARN": {"Fn::GetAtt": ["SiteIndexRewrite", "FunctionARN"]}}],

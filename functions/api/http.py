@@ -32,6 +32,19 @@ _JSON_SPECIAL = re.compile(rb'[\[\]{}"\\]')
 _OPENING, _CLOSING = frozenset(b"[{"), frozenset(b"]}")
 _QUOTE, _BACKSLASH = ord('"'), ord("\\")
 
+# Sent with every API response (a route may set its own value of any of them). Answers hold
+# personal data, so nothing is stored by a browser or a shared cache; nothing is sniffed,
+# framed or rendered as a document. API Gateway's own answers get the same headers from
+# infra/app_template.py, the local server's 401 from devstack/api_server.py.
+SECURITY_HEADERS: dict[str, str] = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+}
+
 
 class Access(Enum):
     PUBLIC = "public"
@@ -75,6 +88,17 @@ def session_authorizer(auth_request: Any) -> Any:
         raise Unauthenticated()
     return AuthResponse(routes=["*"], principal_id=caller.user_id,
                         context={"role": caller.role, "session_id": caller.session_id})
+
+
+@auth_blueprint.middleware("http")
+def security_headers(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Every response of every route, including Chalice's own 405 and 415 answers."""
+    response = get_response(event)
+    present = {name.lower() for name in response.headers}
+    for name, value in SECURITY_HEADERS.items():
+        if name.lower() not in present:
+            response.headers[name] = value
+    return response
 
 
 def cors() -> CORSConfig:

@@ -3,14 +3,18 @@ replace, rotate a meter key, and the server key with its rotation."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from device_client import crypto as meter_crypto
 from device_client.meter import Meter, MeterConfig
 from device_client.sender import Sender
 from device_client.state import StateStore
+from functions.core import crypto as server_crypto
 from functions.core.accounts.sessions import issue_session
 from functions.core.clock import utcnow
+from functions.core.meters.server_key import key_store
 from functions.core.meters.service import replacement_into
 from functions.core.settings import get_settings
 from tests.fixtures.stack import create_user
@@ -275,36 +279,58 @@ def test_customers_cannot_use_the_registry(admin, customer):
     assert as_admin.get(f"/admin/meters/{meter_id}").json()["status"] == "registered"
 
 
-def test_server_key_rotation_keeps_the_previous_key_and_endorses_the_new_one(admin, tmp_path):
+def test_server_key_rotation_is_endorsed_by_the_root_key_and_revocation_is_immediate(
+        admin, customer, tmp_path):
+    """Rotation through the API: the new key comes with an endorsement signed by the
+    offline root key, which a meter provisioned with the root's public key follows; an
+    endorsement signed by the (stolen) online server key is ignored; a root revocation
+    makes the meter drop the revoked key at once."""
     _, as_admin = admin
-    before = current_server_key(as_admin)
-    # a meter provisioned with the key in use now
+    _, as_customer = customer
+    _, _, provisioning = fitted_meter(as_admin, as_customer)
+    assert provisioning["root_public_keys"]
+    assert provisioning["max_key_overlap_seconds"] == 30 * 86400
     meter = Meter(MeterConfig(serial="ROT-1", private_key=meter_crypto.generate_private_key()),
                   StateStore(tmp_path), Sender(workers=1))
-    meter.provision("mtr-rotation", [before])
+    meter.provision("mtr-rotation", provisioning["server_public_keys"][:1],
+                    root_public_keys=provisioning["root_public_keys"],
+                    max_key_overlap_seconds=provisioning["max_key_overlap_seconds"])
+    before = meter.state.server_keys[0].public_key
 
+    assert as_admin.post("/admin/server-keys/rotate",
+                         json={"grace_days": 31}).status_code == 400  # beyond the meters' bound
     response = as_admin.post("/admin/server-keys/rotate", json={"grace_days": 7})
     assert response.status_code == 200, response.text
-    keys = response.json()["keys"]
-    # (earlier rotations in the same test session may still be in their grace period)
+    view = response.json()
+    keys = view["keys"]
     assert [k["status"] for k in keys[:2]] == ["current", "previous"]
-    assert all(k["status"] == "previous" for k in keys[2:])
     assert keys[1]["public_key"] == before and keys[1]["accept_until"]
-    assert keys[0]["public_key"] != before
-    # the meter learns the new key from the endorsement signed by the key it trusts ...
-    header = meter_crypto.b64u_encode(meter_crypto.canonical_json(
-        {"endorsements": response.json()["endorsements"]}))
-    assert meter.learn_endorsed_keys(header, now=utcnow())
-    assert [k.public_key for k in meter.state.server_keys] == [keys[0]["public_key"], before]
-    # ... and refuses an endorsement whose signature was altered
-    forged = dict(response.json()["endorsements"][-1])
-    forged["new_key"] = meter_crypto.public_key_b64(meter_crypto.generate_private_key())
-    forged["new_key_id"] = meter_crypto.key_id(meter_crypto.load_public_key_b64(
-        forged["new_key"]))
-    fresh = Meter(MeterConfig(serial="ROT-2", private_key=meter_crypto.generate_private_key()),
-                  StateStore(None), Sender(workers=1))
-    fresh.provision("mtr-rotation-2", [before])
-    forged_header = meter_crypto.b64u_encode(meter_crypto.canonical_json(
-        {"endorsements": [forged]}))
-    assert not fresh.learn_endorsed_keys(forged_header, now=utcnow())
-    assert [k.public_key for k in fresh.state.server_keys] == [before]
+    endorsement = view["endorsements"][-1]
+    assert endorsement["signer_key_id"] == view["root_public_keys"][0]["key_id"]
+    # the meter follows the root's endorsement ...
+    header = server_crypto.encode_statements_header(view["endorsements"], view["revocations"])
+    meter.apply_statements(header, now=utcnow())
+    assert meter.state.server_keys[0].public_key == keys[0]["public_key"]
+    # ... and ignores one signed by the online server key (whoever stole it)
+    stolen = key_store().keys(refresh=True).current.private
+    attacker = server_crypto.generate_private_key()
+    forged = server_crypto.make_endorsement(
+        stolen, attacker, replaces_key_id=keys[0]["key_id"],
+        replaces_until=utcnow() + timedelta(days=1), issued_at=utcnow() + timedelta(seconds=1))
+    ignored = meter.apply_statements(server_crypto.encode_statements_header([forged], []),
+                                     now=utcnow() + timedelta(seconds=2))
+    assert ignored == [[0, "untrusted_signer"]]
+    assert server_crypto.key_id(attacker) not in [k.key_id for k in meter.state.server_keys]
+
+    # revoking the previous key: every request from now on carries the revocation
+    previous_id = keys[1]["key_id"]
+    revoked = as_admin.post("/admin/server-keys/revoke", json={"key_id": previous_id})
+    assert revoked.status_code == 200, revoked.text
+    assert previous_id not in [k["key_id"] for k in revoked.json()["keys"]]
+    statements = key_store().keys(refresh=True).statements_header()
+    assert statements is not None
+    meter.apply_statements(statements, now=utcnow() + timedelta(seconds=3))
+    assert previous_id in meter.state.revoked_key_ids
+    assert previous_id not in [k.key_id for k in meter.state.server_keys]
+    assert as_admin.post("/admin/server-keys/revoke",
+                         json={"key_id": "0123456789abcdef"}).status_code == 404

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import secrets
 import statistics
@@ -273,6 +274,7 @@ def one_size(size: int, months_back: int, timeout: float) -> dict[str, Any]:
             "calls_per_meter": {k: v / max(1, billed) for k, v in by_function.items()},
             "calls_by_service": {k: v / max(1, billed) for k, v in by_service.items()},
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "load_average": os.getloadavg()[1],
         }
     finally:
         server.shutdown()
@@ -303,7 +305,8 @@ def report(r: dict[str, Any]) -> list[str]:
             f"{k} {v:.2f}" for k, v in sorted(r["calls_by_service"].items(),
                                                key=lambda kv: -kv[1])),
         f"   peak memory of the process (API + functions, emulator apart): "
-        f"{r['peak_rss_mb']:.0f} MB",
+        f"{r['peak_rss_mb']:.0f} MB; machine load average {r['load_average']:.1f} on "
+        f"{os.cpu_count()} cores",
     ]
 
 

@@ -212,6 +212,14 @@ def test_billing_run_with_rejected_and_silent_meters(admin, portal, stack, conso
         pages.get_by_role("button", name="Previous page").click()
         expect(silent_rows.first).to_contain_text(first)
 
+        # Started again: only the meters still missing a bill are asked.
+        page.get_by_role("button", name="Start again").click()
+        page.get_by_role("button", name="Yes, start again").click()
+        expect(page.locator("#page-alerts")).to_contain_text("The run is started again")
+        expect(current_phase(page)).to_contain_text("Asking", timeout=60_000)
+        expect(page.locator("#run-summary")).to_contain_text("started again 1 time(s)")
+        expect(page.locator('[data-counter="Bills issued"]')).to_have_text("1")
+
         # The meter with the good reading is replaced by a spare, which is then deactivated;
         # the old meter is kept as "replaced".
         spare = as_admin.post("/admin/meters", json={

@@ -79,7 +79,8 @@ function estimate(run) {
   const left = timeLeft(run.seconds_left);
   if (left) return `${left.charAt(0).toUpperCase()}${left.slice(1)} at the rate so far.`;
   const p = run.progress;
-  if (p.meters_asked && p.answered + p.delivery_failures >= p.meters_asked) return "Every asked meter has answered: the run can be closed.";
+  if (!p.meters_asked) return "No active meter needed asking: the run can be closed.";
+  if (p.answered + p.delivery_failures >= p.meters_asked) return "Every asked meter has answered: the run can be closed.";
   return "Estimating the time left…";
 }
 

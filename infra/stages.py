@@ -99,9 +99,13 @@ class StageConfig:
 
 STAGE_SETTINGS: dict[str, dict[str, Any]] = {
     "dev": {"log_retention_days": 14, "api_rate_limit": 50.0, "api_burst_limit": 100,
-            "max_concurrency": {"fanout": 2, "readings": 5}},
-    "prod": {"log_retention_days": 90, "api_rate_limit": 500.0, "api_burst_limit": 1000,
-             "max_concurrency": {"fanout": 20, "readings": 50}, "retain_data": True},
+            "max_concurrency": {"fanout": 2, "readings": 5, "run_steps": 4}},
+    # prod is sized for 1,000,000 meters billed in 15 minutes (docs/scale.md): 1,111
+    # readings a second reach the API; ~45 fan-out and ~55 billing invocations at a time;
+    # one run_steps invocation per shard.
+    "prod": {"log_retention_days": 90, "api_rate_limit": 1500.0, "api_burst_limit": 3000,
+             "max_concurrency": {"fanout": 60, "readings": 80, "run_steps": 32},
+             "retain_data": True},
 }
 
 

@@ -44,8 +44,10 @@ site: install
 demo: install
 	$(PY) -m devstack.demo --meters $(METERS)
 
+## Full-chain runs (100, 1,000 meters), then fleet-scale runs (1,000, 10,000, 50,000 meters).
 bench: install
 	$(PY) -m bench.bench_billing
+	$(PY) -m bench.bench_fleet
 
 bench-crypto: install
 	$(PY) -m bench.bench_crypto

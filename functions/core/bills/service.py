@@ -62,8 +62,8 @@ from functions.core.billing_rules.readings import ReadingCheck, SpikePolicy
 from functions.core.bills.history import PeriodBill, PropertyHistory, histories, history_keys
 from functions.core.bills.models import BillRecord, LineItemAttribute, bill_id_for
 from functions.core.bills.repository import BillRepository, ItemKey, get_items, tenancies_of
-from functions.core.clock import utcnow
 from functions.core.bills.snapshots import SnapshotRegister, bill_fields, billed_register
+from functions.core.clock import utcnow
 from functions.core.logs import logger
 from functions.core.messages import VerifiedReading
 from functions.core.meters.models import MeterRecord, RawReadingRecord
@@ -267,6 +267,7 @@ class BillingService:
             category=tariff.category, tariff_name=tariff.version.name,
             tariff_version=tariff.version_id, sanctioned_load_kw=prop.sanctioned_load_kw,
             late_payment_surcharge_percent=str(tariff.late_payment_surcharge_percent),
+            **bill_fields(consumption.current),
             previous_register_wh=consumption.previous.register_wh
             if consumption.previous else None,
             previous_read_at=consumption.previous.read_at if consumption.previous else None,
@@ -286,7 +287,6 @@ class BillingService:
                 payer_id=occupants[0].payer_id, share=1,
                 share_first_day=period.first_day.isoformat(),
                 share_last_day=period.last_day.isoformat(),
-            **bill_fields(consumption.current),
                 line_items=[_line(line) for line in priced.lines],
                 total=f"{priced.total:.2f}", total_paise=to_paise(priced.total), **common)]
         shares = split_by_days(priced, [o.as_span() for o in occupants], period)
@@ -503,6 +503,14 @@ class ReadingBatch:
         last = history.last_actual(str(period))
         previous, replacement, initial = _starting_point(last, meter)
         estimates = history.estimates_since_last_actual(str(period))
+        # Protocol v2: bill the snapshot latched at the billing date (VEE of its registers).
+        snapshot = billed_register(
+            stored, previous=previous, last_bill=last.first if last else None,
+            replaced=replacement is not None, period=period,
+            sanctioned_load_kw=Decimal(prop.sanctioned_load_kw), rollover_wh=REGISTER_ROLLOVER_WH)
+        if snapshot is not None and not isinstance(snapshot, SnapshotRegister):
+            return Verdict(snapshot.status.value, snapshot.reason, snapshot.detail)
+        current = snapshot or current
         check: ReadingCheck = validate_reading(
             current, previous, now=service.clock(), initial_register_wh=initial,
             replacement=replacement, rollover_wh=REGISTER_ROLLOVER_WH,
@@ -552,14 +560,6 @@ class ReadingBatch:
         return Verdict(REJECTED, REASON_ALREADY_BILLED,
                        f"{billed.first.bill_id} is already {kind} bill for {billed.period}; "
                        "the next reading is billed against the last actual one")
-        # Protocol v2: bill the snapshot latched at the billing date (VEE of its registers).
-        snapshot = billed_register(
-            stored, previous=previous, last_bill=last.first if last else None,
-            replaced=replacement is not None, period=period,
-            sanctioned_load_kw=Decimal(prop.sanctioned_load_kw), rollover_wh=REGISTER_ROLLOVER_WH)
-        if snapshot is not None and not isinstance(snapshot, SnapshotRegister):
-            return Verdict(snapshot.status.value, snapshot.reason, snapshot.detail)
-        current = snapshot or current
 
     def _decide(self, stored: RawReadingRecord, verdict: Verdict, *,
                 answered: bool = False) -> Verdict:

@@ -48,7 +48,8 @@ def test_an_accepted_reading_becomes_one_priced_bill_and_an_email(stack, tariffs
     assert detail["units"] == 301
     assert Decimal(detail["total"]) == derc_total(301, Decimal(3))
     assert detail["tariff_version"] == "residential@2019-08-01"
-    assert detail["previous_reading"] is None
+    # The first bill's previous register is the one recorded when the meter was fitted.
+    assert detail["previous_reading"]["register_wh"] == 1_000_500
     assert detail["current_reading"]["register_wh"] == 1_301_200
     assert detail["current_reading"]["read_at_display"] == "01 Feb 2024, 07:30 AM IST"
     assert detail["payer_id"] == owner.user_id and detail["status"] == "issued"

@@ -8,12 +8,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from functions.core.billing_rules.periods import PeriodText, format_ist, format_ist_date
+from functions.core.billing_rules.readings import kwh
 from functions.core.bills.models import BillRecord
 from functions.core.bills.service import bill_link, month_label
-from functions.core.money import format_inr
+from functions.core.money import format_inr, from_paise, to_paise
 
 BillStatus = Literal["issued", "paid", "overdue"]
 
@@ -38,6 +39,63 @@ class ReadingView(BaseModel):
     read_at_display: str
 
 
+class RegisterView(BaseModel):
+    register_wh: int
+    read_at: datetime | None
+    read_at_display: str | None
+    note: str | None = None  # "installation register", "final register", "first register"
+
+
+class RegisterRow(BaseModel):
+    """One meter's registers on the bill: previous, current, whole kWh between."""
+
+    meter_id: str
+    role: Literal["meter", "replaced_meter", "new_meter"]
+    previous: RegisterView | None
+    current: RegisterView | None
+    units: int | None
+
+
+def register_rows(bill: BillRecord) -> list[RegisterRow]:
+    """The rows a clerk expects: the previous register (the installation register on
+    a first bill) and the current one; across a meter replacement, the old meter
+    from its previous to its final register and the new one from its first."""
+    previous = _register(bill.previous_register_wh, bill.previous_read_at,
+                         "installation register" if bill.previous_is_installation else None)
+    current = _register(bill.current_register_wh, bill.current_read_at)
+    if bill.estimated:
+        return []
+    if bill.replaced_meter_id and bill.replaced_meter_final_register_wh is not None:
+        final = _register(bill.replaced_meter_final_register_wh, bill.replaced_at,
+                          "final register (meter replaced)")
+        first = _register(bill.meter_first_register_wh or 0, bill.replaced_at,
+                          "first register (meter fitted)")
+        return [RegisterRow(meter_id=bill.replaced_meter_id, role="replaced_meter",
+                            previous=previous, current=final, units=_units(previous, final)),
+                RegisterRow(meter_id=bill.meter_id, role="new_meter", previous=first,
+                            current=current, units=_units(first, current))]
+    return [RegisterRow(meter_id=bill.meter_id, role="meter", previous=previous,
+                        current=current, units=_units(previous, current))]
+
+
+def _register(register_wh: float | None, read_at: datetime | None,
+              note: str | None = None) -> RegisterView | None:
+    if register_wh is None:
+        return None
+    return RegisterView(register_wh=int(register_wh), read_at=read_at,
+                        read_at_display=format_ist(read_at) if read_at else None, note=note)
+
+
+def _units(previous: RegisterView | None, current: RegisterView | None) -> int | None:
+    if previous is None or current is None or current.register_wh < previous.register_wh:
+        return None  # a rollover: the bill's units say what was billed
+    return kwh(current.register_wh) - kwh(previous.register_wh)
+
+
+def _rupees(paise: float | None) -> str:
+    return f"{from_paise(int(paise or 0)):.2f}"
+
+
 class BillSummary(BaseModel):
     bill_id: str
     property_id: str
@@ -58,6 +116,10 @@ class BillSummary(BaseModel):
     share: int
     share_count: int
     link: str
+    arrears: str = Field(description="Unpaid earlier bills of this payer at the property "
+                                     "(with late-payment surcharge) when it was issued")
+    total_payable: str = Field(description="total + arrears: what the payer owes with it")
+    total_payable_display: str
 
     @classmethod
     def fields_of(cls, bill: BillRecord) -> dict[str, object]:
@@ -69,7 +131,9 @@ class BillSummary(BaseModel):
             amount_due_display=format_inr(bill.amount_due), issued_at=bill.issued_at,
             issued_on_display=format_ist(bill.issued_at), due_date=bill.due_date,
             due_date_display=format_ist_date(_day(bill.due_date)), share=int(bill.share),
-            share_count=int(bill.share_count), link=bill_link(bill.bill_id))
+            share_count=int(bill.share_count), link=bill_link(bill.bill_id),
+            arrears=_rupees(bill.arrears_paise), total_payable=_rupees(_payable(bill)),
+            total_payable_display=format_inr(from_paise(_payable(bill))))
 
     @classmethod
     def of(cls, bill: BillRecord) -> BillSummary:
@@ -100,6 +164,16 @@ class BillDetail(BillSummary):
     late_surcharge: str
     paid_at: datetime | None
     payment_id: str | None
+    registers: list[RegisterRow]
+    charges: str = Field(description="This period's charges (negative: a credit from an "
+                                     "over-estimate's true-up)")
+    credit_brought_forward: str
+    credit_to_open_bills: str = Field(description="Credit netted against unpaid earlier bills")
+    credit_carried_forward: str = Field(description="Credit left for the next bill")
+    credit_applied: str = Field(description="Credit from a later bill netted against this one")
+    credit_applied_from: list[str]
+    arrears_surcharge: str
+    arrears_bill_ids: list[str]
 
     @classmethod
     def of(cls, bill: BillRecord) -> BillDetail:
@@ -124,7 +198,21 @@ class BillDetail(BillSummary):
                         for i in bill.line_items],
             late_payment_surcharge_percent=bill.late_payment_surcharge_percent,
             late_surcharge=f"{bill.late_surcharge:.2f}", paid_at=bill.paid_at,
-            payment_id=bill.payment_id))
+            payment_id=bill.payment_id, registers=register_rows(bill),
+            charges=_rupees(bill.total_paise if bill.charges_paise is None
+                            else bill.charges_paise),
+            credit_brought_forward=_rupees(bill.credit_brought_forward_paise),
+            credit_to_open_bills=_rupees(bill.credit_to_open_bills_paise),
+            credit_carried_forward=_rupees(bill.credit_carried_paise),
+            credit_applied=_rupees(bill.credit_applied_paise),
+            credit_applied_from=list(bill.credit_applied_from or []),
+            arrears_surcharge=_rupees(bill.arrears_surcharge_paise),
+            arrears_bill_ids=list(bill.arrears_bill_ids or [])))
+
+
+def _payable(bill: BillRecord) -> int:
+    """This bill's amount due now plus the arrears brought forward when it was issued."""
+    return to_paise(bill.amount_due) + int(bill.arrears_paise or 0)
 
 
 def _reading(register_wh: float | None, read_at: datetime | None) -> ReadingView | None:

@@ -61,6 +61,7 @@ from functions.core.billing_rules import (
 from functions.core.billing_rules.readings import ReadingCheck, SpikePolicy
 from functions.core.bills.history import PeriodBill, PropertyHistory, histories, history_keys
 from functions.core.bills.models import BillRecord, LineItemAttribute, bill_id_for
+from functions.core.bills.netting import earlier_bills, net_new_bills
 from functions.core.bills.repository import BillRepository, ItemKey, get_items, tenancies_of
 from functions.core.bills.snapshots import SnapshotRegister, bill_fields, billed_register
 from functions.core.clock import utcnow
@@ -68,7 +69,7 @@ from functions.core.logs import logger
 from functions.core.messages import VerifiedReading
 from functions.core.meters.models import MeterRecord, RawReadingRecord
 from functions.core.meters.repositories import MeterRepository
-from functions.core.money import ZERO, format_inr, to_paise
+from functions.core.money import ZERO, format_inr, from_paise, to_paise
 from functions.core.notify import send_email
 from functions.core.properties.models import PropertyRecord, TenancyRecord
 from functions.core.properties.occupancy import Occupancy, occupants_for_period
@@ -128,6 +129,19 @@ class Consumption:
     reading_key: str | None
     trued_up: tuple[PeriodBill, ...] = ()
     credit: Decimal = ZERO
+    installation: bool = False  # `previous` is the meter's installation register
+    replaced: ReplacedMeter | None = None  # a meter replaced since `previous`
+
+
+@dataclass(frozen=True)
+class ReplacedMeter:
+    """The meter replaced since the last actual reading: its final register, and
+    the first register of the meter that replaced it (rows of their own on the bill)."""
+
+    meter_id: str
+    final_register_wh: int
+    replaced_at: datetime | None
+    new_first_register_wh: int
 
 
 @dataclass
@@ -185,7 +199,8 @@ class BillingService:
         consumption = Consumption(units=units, actual_units=None, estimated=True,
                                   previous=None, current=None, reading_key=None)
         users = {} if users is None else users
-        bills = self.issue(prop, meter, period, run_id, consumption, users, tenancies)
+        bills = self.issue(prop, meter, period, run_id, consumption, users, tenancies,
+                           history=history)
         if bills is None:
             existing = self.billed(prop.property_id, period)
             return "already_billed", self.shares_of(existing) if existing else []
@@ -212,7 +227,8 @@ class BillingService:
 
     def issue(self, prop: PropertyRecord, meter: MeterRecord, period: BillingPeriod,
               run_id: str, consumption: Consumption, users: dict[str, UserRecord],
-              tenancies: list[TenancyRecord] | None = None) -> list[BillRecord] | None:
+              tenancies: list[TenancyRecord] | None = None,
+              history: PropertyHistory | None = None) -> list[BillRecord] | None:
         """Price, split and write the property's bill for the period. None if it
         already has one (nothing written). TariffNotFound if no tariff is in force.
         `tenancies`: the property's tenancies if the caller loaded them already."""
@@ -225,7 +241,11 @@ class BillingService:
                                          period.start_utc, period.end_utc)
         bills = self._records(prop, meter, period, run_id, consumption, tariff, priced,
                               occupants)
-        if not self.bills.create(bills):
+        # Credits and arrears: net against what each payer owes at the property.
+        history = history or self.history_of(prop, period)
+        plan = net_new_bills(bills, earlier_bills(history, str(period), self.bills),
+                             self.clock())
+        if not self.bills.create(bills, extra=plan.write if plan else None):
             return None
         if self.after_bills_written is not None:
             self.after_bills_written(bills)
@@ -280,6 +300,8 @@ class BillingService:
             estimated_units_trued_up=sum(p.units for p in consumption.trued_up)
             if consumption.trued_up else None,
             share_count=len(occupants),
+            previous_is_installation=consumption.installation or None,
+            **_replacement_fields(consumption.replaced),
         )
         if len(occupants) == 1:
             return [BillRecord(
@@ -342,9 +364,36 @@ def bill_email(bill: BillRecord, prop: PropertyRecord, payer: UserRecord) -> tup
     if bill.estimated:
         lines += ["", "This bill is estimated from your recent consumption. Your next actual "
                       "reading corrects it."]
+    lines += _credit_and_arrears_lines(bill)
     lines += ["", "A late-payment surcharge of "
                   f"{bill.late_payment_surcharge_percent}% applies after the due date."]
     return subject, "\n".join(lines) + "\n"
+
+
+def _credit_and_arrears_lines(bill: BillRecord) -> list[str]:
+    """Credits netted and arrears brought forward, as the bill shows them."""
+    lines: list[str] = []
+    charges = int(bill.total_paise if bill.charges_paise is None else bill.charges_paise)
+    if charges < 0:
+        lines += ["", f"This period is a credit of {format_inr(from_paise(-charges))}: your "
+                      "meter's reading shows that earlier estimates billed more than you used."]
+    if bill.credit_brought_forward_paise:
+        lines.append(f"Credit brought forward: "
+                     f"{format_inr(from_paise(int(bill.credit_brought_forward_paise)))}")
+    if bill.credit_to_open_bills_paise:
+        lines.append(f"Credit taken off your unpaid earlier bills: "
+                     f"{format_inr(from_paise(int(bill.credit_to_open_bills_paise)))}")
+    if bill.credit_carried_paise:
+        lines.append(f"Credit carried to your next bill: "
+                     f"{format_inr(from_paise(int(bill.credit_carried_paise)))}")
+    arrears = int(bill.arrears_paise or 0)
+    if arrears:
+        surcharge = int(bill.arrears_surcharge_paise or 0)
+        lines += ["", f"Arrears:     {format_inr(from_paise(arrears))} (unpaid earlier bills"
+                      + (f", with {format_inr(from_paise(surcharge))} late-payment surcharge"
+                         if surcharge else "") + ")",
+                  f"Total payable: {format_inr(from_paise(int(bill.total_paise) + arrears))}"]
+    return lines
 
 
 class ReadingBatch:
@@ -502,6 +551,7 @@ class ReadingBatch:
         current = RegisterReading(int(stored.register_wh), stored.read_at)
         last = history.last_actual(str(period))
         previous, replacement, initial = _starting_point(last, meter)
+        installed = previous is None  # the bill prints the installation register instead
         estimates = history.estimates_since_last_actual(str(period))
         # Protocol v2: bill the snapshot latched at the billing date (VEE of its registers).
         snapshot = billed_register(
@@ -529,11 +579,13 @@ class ReadingBatch:
                                    sum((p.energy_total for p in estimates), ZERO))
         consumption = Consumption(
             units=adjustment.units_to_bill, actual_units=measured, estimated=False,
-            previous=previous, current=current, reading_key=stored.reading_key,
-            trued_up=tuple(estimates), credit=credit)
+            current=current, reading_key=stored.reading_key,
+            trued_up=tuple(estimates), credit=credit, installation=installed,
+            previous=previous or RegisterReading(initial, _installed_at(meter)),
+            replaced=_replaced_meter(meter, replacement))
         try:
             bills = service.issue(prop, meter, period, reading.run_id, consumption, self.users,
-                                  self.tenancies.get(prop.property_id))
+                                  self.tenancies.get(prop.property_id), history=history)
         except TariffNotFound as error:
             return Verdict(HELD, REASON_NO_TARIFF, error.message)
         if bills is None:  # a concurrent handler billed the period first
@@ -625,6 +677,31 @@ def _starting_point(last: PeriodBill | None, meter: MeterRecord
         return previous, replacement, initial
     # Another meter with no recorded replacement: count from this meter's install.
     return None, None, initial
+
+
+def _installed_at(meter: MeterRecord) -> datetime:
+    """When the meter was fitted (its installation register is from then)."""
+    return meter.replacement_at or meter.activated_at or meter.assigned_at \
+        or meter.registered_at
+
+
+def _replaced_meter(meter: MeterRecord, replacement: MeterReplacement | None
+                    ) -> ReplacedMeter | None:
+    if replacement is None or not meter.replaces:
+        return None
+    return ReplacedMeter(meter_id=meter.replaces,
+                         final_register_wh=replacement.old_final_register_wh,
+                         replaced_at=meter.replacement_at,
+                         new_first_register_wh=replacement.new_initial_register_wh)
+
+
+def _replacement_fields(replaced: ReplacedMeter | None) -> dict[str, Any]:
+    if replaced is None:
+        return {}
+    return dict(replaced_meter_id=replaced.meter_id,
+                replaced_meter_final_register_wh=replaced.final_register_wh,
+                replaced_at=replaced.replaced_at,
+                meter_first_register_wh=replaced.new_first_register_wh)
 
 
 def _billed_detail(bills: list[BillRecord]) -> str:

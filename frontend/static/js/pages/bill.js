@@ -9,14 +9,43 @@ const id = param("id") || "";
 
 const kwh = (wh) => `${(BigInt(wh) / 1000n).toString()}.${String(BigInt(wh) % 1000n).padStart(3, "0")} kWh`;
 
-function reading(title, value, missing) {
-  return h("div", { class: "col-sm-6" }, h("div", { class: "border rounded p-3 h-100" },
-    h("div", { class: "stat-label", text: title }),
-    value ? [h("div", { class: "fs-5 fw-semibold amount", text: kwh(value.register_wh) }),
-      h("div", { class: "small text-body-secondary", text: dateTimeIST(value.read_at) })]
-      : h("div", { class: "text-body-secondary", text: missing })));
+// One row per meter: previous and current register (a first bill's previous is the
+// installation register; after a replacement, the old meter's final and the new one's first).
+function registerCell(value) {
+  if (!value) return "—";
+  return h("span", {}, h("span", { class: "amount", text: kwh(value.register_wh) }),
+    value.read_at ? h("div", { class: "small text-body-secondary", text: dateTimeIST(value.read_at) }) : null,
+    value.note ? h("div", { class: "small text-body-secondary", text: value.note }) : null);
 }
 
+const meterRole = { meter: "Meter", replaced_meter: "Old meter (replaced)", new_meter: "New meter" };
+
+function registers(bill) {
+  if (!bill.registers.length) return h("p", { class: "text-body-secondary", text: "Not read: the units are estimated." });
+  return table([
+    { label: "Meter", cell: (r) => h("span", {}, meterRole[r.role] || "Meter", h("div", { class: "small font-monospace", text: r.meter_id })) },
+    { label: "Previous register", cell: (r) => registerCell(r.previous) },
+    { label: "Current register", cell: (r) => registerCell(r.current) },
+    { label: "Units", cell: (r) => (r.units === null ? "—" : units(r.units)), numeric: true },
+  ], bill.registers, { caption: "Meter registers" });
+}
+
+const nonZero = (amount) => amount !== null && amount !== undefined && Number(amount) !== 0;
+
+// Charges of the period, credits netted and arrears brought forward, as Indian bills show them.
+function netting(bill) {
+  return [
+    bill.charges !== bill.total ? ["This period's charges", h("span", { class: "amount", text: rupees(bill.charges) })] : null,
+    nonZero(bill.credit_brought_forward) ? ["Credit brought forward", `− ${rupees(bill.credit_brought_forward)}`] : null,
+    nonZero(bill.credit_to_open_bills) ? ["Credit taken off earlier bills", rupees(bill.credit_to_open_bills)] : null,
+    nonZero(bill.credit_carried_forward) ? ["Credit carried to next bill", rupees(bill.credit_carried_forward)] : null,
+    nonZero(bill.credit_applied) ? ["Credit from a later bill", `− ${rupees(bill.credit_applied)}`] : null,
+    ["This bill", h("span", { class: "amount", id: "bill-this-amount", text: rupees(bill.total) })],
+    ["Arrears brought forward", h("span", {}, h("span", { class: "amount", id: "bill-arrears", text: rupees(bill.arrears) }),
+      nonZero(bill.arrears_surcharge) ? h("div", { class: "small text-body-secondary", text: `incl. late-payment surcharge ${rupees(bill.arrears_surcharge)}` }) : null)],
+    ["Total payable", h("strong", { class: "amount", id: "bill-total-payable", text: rupees(bill.total_payable) })],
+  ];
+}
 
 function lineItems(bill) {
   const split = bill.share_count > 1;
@@ -62,8 +91,7 @@ async function load() {
             bill.trued_up_periods.length ? h("p", { class: "small text-body-secondary mb-0", text: `This bill corrects the estimated ${bill.trued_up_periods.map((p) => period(p)).join(", ")} (${bill.estimated_units_trued_up} kWh estimated then).` }) : null)),
           h("section", { class: "card mb-4", "aria-labelledby": "registers-title" }, h("div", { class: "card-body" },
             h("h2", { class: "h5", id: "registers-title", text: "Meter readings" }),
-            h("div", { class: "row g-3 mb-3" }, reading("Previous reading", bill.previous_reading, "First bill: counted from the register when the meter was fitted"),
-              reading("Current reading", bill.current_reading, "Not read: the units are estimated")),
+            registers(bill),
             facts([
               ["Units billed", units(bill.units)],
               bill.actual_units !== null && bill.actual_units !== bill.units ? ["Units measured", units(bill.actual_units)] : null,
@@ -74,6 +102,7 @@ async function load() {
           h("section", { class: "card mb-4", "aria-labelledby": "summary-title" }, h("div", { class: "card-body" },
             h("h2", { class: "h5", id: "summary-title", text: "Summary" }),
             facts([
+              ...netting(bill),
               ["Amount due", h("strong", { class: "amount", id: "bill-amount-due", text: rupees(bill.amount_due) })],
               ["Due date", dateIST(bill.due_date)],
               Number(bill.late_surcharge) > 0 ? ["Late surcharge", rupees(bill.late_surcharge)] : null,

@@ -218,7 +218,7 @@ def build_vectors() -> dict[str, Any]:
 
 def render_doc_section(vectors: dict[str, Any]) -> str:
     lines = [DOC_BEGIN, ""]
-    lines += ["### Keys", ""]
+    lines += ["#### Keys", ""]
     lines += ["| role | sender id | private key (hex) | public key (b64u) | key id |"]
     lines += ["|---|---|---|---|---|"]
     for role, key in vectors["keys"].items():
@@ -227,7 +227,7 @@ def render_doc_section(vectors: dict[str, Any]) -> str:
             f"| `{key['public_b64u']}` | `{key['key_id']}` |"
         )
     for name, message in vectors["messages"].items():
-        lines += ["", f"### Message `{name}` ({message['signer']} to {message['recipient']})", ""]
+        lines += ["", f"#### Message `{name}` ({message['signer']} to {message['recipient']})", ""]
         lines += ["```text"]
         for field in (
             "plaintext",
@@ -244,17 +244,17 @@ def render_doc_section(vectors: dict[str, Any]) -> str:
             lines.append(f"{field}: {message[field]}")
         lines += ["```", "", "Envelope (exact wire bytes, UTF-8):", "", "```json"]
         lines += [message["envelope"], "```"]
-    lines += ["", "### Canonical JSON", ""]
+    lines += ["", "#### Canonical JSON", ""]
     lines += ["Each canonical encoding, then its UTF-8 bytes in hex. Unprintable characters, which"]
     lines += ["are written literally on the wire, are shown here as ⟨U+XXXX⟩.", "", "```text"]
     for case in vectors["canonical_json"]:
         lines.append(_visible(case["canonical"]))
         lines.append(case["canonical"].encode().hex())
-    lines += ["```", "", "### Public keys that must be refused", "", "| hex | reason |"]
+    lines += ["```", "", "#### Public keys that must be refused", "", "| hex | reason |"]
     lines += ["|---|---|"]
     for key in vectors["invalid_public_keys"]:
         lines.append(f"| `{key['hex']}` | `{key['reason']}` |")
-    lines += ["", "### Envelopes that must be refused (opened by the server key)", ""]
+    lines += ["", "#### Envelopes that must be refused (opened by the server key)", ""]
     for case in vectors["negative"]:
         lines += [f"`{case['name']}` must fail with `{case['reason']}`:", "", "```json"]
         lines += [case["envelope"], "```", ""]

@@ -118,7 +118,9 @@ TABLES: tuple[TableDef, ...] = (
         "readings",
         S("meter_id"),
         S("reading_key"),
-        indexes=(Index("by_run", S("run_shard"), S("meter_id")),),
+        # by_rejections: "rejected#<shard>" -> what the reading endpoint refused, by time.
+        indexes=(Index("by_run", S("run_shard"), S("meter_id")),
+                 Index("by_rejections", S("rejection_shard"), S("received_at"))),
     ),
     TableDef(
         "bills",
@@ -130,7 +132,16 @@ TABLES: tuple[TableDef, ...] = (
             Index("by_status", S("status_shard"), S("due_date")),
         ),
     ),
-    TableDef("payments", S("payment_id"), indexes=(Index("by_bill", S("bill_id")),)),
+    TableDef("payments", S("payment_id"),
+             indexes=(Index("by_bill", S("bill_id")),
+                      # The IST day the money was taken: the daily reconciliation's read.
+                      Index("by_day", S("paid_day"), S("payment_id")))),
+    # Refunds through the gateway: one item per refund we asked for (or the gateway
+    # reported), keyed by our idempotency key.
+    TableDef("payment_refunds", S("refund_key"),
+             indexes=(Index("by_bill", S("bill_id")), Index("by_payment", S("payment_id")))),
+    # The daily reconciliation with the gateway: a summary and one item per mismatch.
+    TableDef("payment_reconciliations", S("day"), S("entry")),
     # Our side of a payment gateway order: which bill it pays and the amount it was
     # created for, so a webhook is checked against what we asked for.
     TableDef("payment_orders", S("order_id"), indexes=(Index("by_bill", S("bill_id")),)),

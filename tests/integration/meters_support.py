@@ -25,6 +25,7 @@ from functions.core.meters.models import (
 )
 from functions.core.meters.repositories import MeterRepository, ReadRequestRepository
 from functions.core.runs.models import BillingRunRecord
+from functions.core.runs.progress import totals
 
 HOME = {"line1": "7 Residency Road", "city": "Bengaluru", "state": "Karnataka",
         "pincode": "560025", "category": "residential", "sanctioned_load_kw": "5"}
@@ -139,9 +140,8 @@ def current_server_key(admin_client: Any) -> str:
 
 
 def run_counters(run_id: str) -> dict[str, int]:
-    run = BillingRunRecord.get(run_id, consistent_read=True)
-    return {name: int(getattr(run, name) or 0)
-            for name in ("requests_sent", "delivery_failures", "answered")}
+    counts = totals(run_id)  # summed over the run's counter shards
+    return {name: counts[name] for name in ("requests_sent", "delivery_failures", "answered")}
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 30, interval: float = 0.2) -> Any:

@@ -208,7 +208,7 @@ class RawReadingRecord(Model):
     source = UnicodeAttribute(null=True)  # "snapshot" | "live"
     snapshot_at = UTCDateTimeAttribute(null=True)  # when the registers were latched
     export_wh = NumberAttribute(null=True)
-    tod_wh = ListAttribute(of=NumberAttribute, null=True)  # Wh per ToD zone, zone 1 first
+    tod_wh = ListAttribute[int](of=NumberAttribute, null=True)  # type: ignore[arg-type]  # Wh per ToD zone
     md_w = NumberAttribute(null=True)
     md_at = UTCDateTimeAttribute(null=True)
     property_id = UnicodeAttribute(null=True)
@@ -226,6 +226,14 @@ class RawReadingRecord(Model):
     def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
         self.run_shard = sharded(self.run_id, self.meter_id)
         return super().serialize(null_check)
+
+
+class RejectionsByShard(GlobalSecondaryIndex["RejectionRecord"]):
+    """"rejected#<shard>" -> rejections by time received."""
+
+    Meta = gsi_meta("by_rejections")
+    rejection_shard = UnicodeAttribute(hash_key=True)
+    received_at = UTCDateTimeAttribute(range_key=True)
 
 
 @registered
@@ -248,3 +256,12 @@ class RejectionRecord(Model):
     body_sha256 = UnicodeAttribute(null=True)
     body_excerpt = UnicodeAttribute(null=True)  # first bytes of the body, for forensics
     received_at = UTCDateTimeAttribute()
+    # "rejected#<shard>": the by_rejections index lists every meter's rejections, newest
+    # first, without scanning the readings table (set from the reading key).
+    rejection_shard = UnicodeAttribute(null=True)
+
+    by_rejections = RejectionsByShard()
+
+    def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
+        self.rejection_shard = sharded("rejected", self.reading_key)
+        return super().serialize(null_check)

@@ -291,8 +291,8 @@ class ReadingRepository:
     def rejections(self, *, meter_id: str | None = None, run_id: str | None = None,
                    reason: str | None = None, since: datetime | None = None,
                    limit: int = 200) -> list[RejectionRecord]:
-        """Recorded rejections, newest first. With a meter id this is one query; without,
-        a filtered scan (an admin screen, not a hot path)."""
+        """Recorded rejections, newest first: one query with a meter id, else one per
+        shard of the rejections index (filters apply to what the queries read)."""
         condition: Condition | None = None
         for part in (
             RejectionRecord.claimed_run_id == run_id if run_id else None,
@@ -304,9 +304,13 @@ class ReadingRepository:
         if meter_id is not None:
             found = list(RejectionRecord.query(
                 meter_id, RejectionRecord.reading_key.startswith(REJECTED_PREFIX),
-                filter_condition=condition, scan_index_forward=False))
+                filter_condition=condition, scan_index_forward=False, limit=limit))
         else:
-            kind = RejectionRecord.reading_key.startswith(REJECTED_PREFIX)
-            found = list(RejectionRecord.scan(kind if condition is None else kind & condition))
+            # Newest first from every shard of the index, then merged: at most
+            # RUN_SHARDS x limit items read, never the whole table.
+            found = [r for shard in range(RUN_SHARDS)
+                     for r in RejectionRecord.by_rejections.query(
+                         shard_key("rejected", shard), filter_condition=condition,
+                         scan_index_forward=False, limit=limit)]
         found.sort(key=lambda r: r.received_at, reverse=True)
         return found[:limit]

@@ -120,14 +120,23 @@ class RunService:
     def run_readings(self, run_id: str, status: str | None, cursor: str | None,
                      limit: int) -> RunReadingPage:
         """A page of the run's readings with billing's verdict and reason (optionally
-        one status). Messages the reading endpoint refused are at /admin/meter-rejections."""
+        one status). The first page of "rejected" (or of all) also carries the latest
+        messages the reading endpoint refused for the run (replayed, stale ...), read
+        from the rejections index; /admin/meter-rejections lists them all."""
         self.get(run_id)
         page = self.readings.run_page(run_id, cursor, limit, status)
-        return RunReadingPage(cursor=page.cursor, readings=[RunReadingView(
+        found = [RunReadingView(
             source="billing", meter_id=r.meter_id, property_id=r.property_id,
             reading_key=r.reading_key, status=r.status, reason=r.validation_reason,
             detail=r.validation_detail, register_wh=int(r.register_wh), read_at=r.read_at,
-            received_at=r.received_at) for r in page.items])
+            received_at=r.received_at) for r in page.items]
+        if cursor is None and status in (None, "rejected"):
+            found += [RunReadingView(
+                source="endpoint", meter_id=r.meter_id, property_id=None,
+                reading_key=r.reading_key, status="rejected", reason=r.reason,
+                detail=r.detail, register_wh=None, read_at=None, received_at=r.received_at)
+                for r in self.readings.rejections(run_id=run_id, limit=limit)]
+        return RunReadingPage(cursor=page.cursor, readings=found)
 
     def silent_meters(self, run_id: str, cursor: str | None, limit: int) -> SilentMeterPage:
         """A page of the meters the run's close found silent, with the policy's outcome."""

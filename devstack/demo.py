@@ -28,6 +28,18 @@ DEFAULT_API = "http://127.0.0.1:8000"
 MISBEHAVIOUR_EVERY = {"silent": 23, "offline": 29, "backwards": 31, "tamper": 37}
 
 
+
+def all_pages(admin: Any, path: str, key: str) -> list[dict[str, Any]]:
+    """Every item of a paginated admin list, following its cursor."""
+    found: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = admin.get(path, params={"limit": 500, **({"cursor": cursor} if cursor else {})})
+        found += page[key]
+        cursor = page["cursor"]
+        if cursor is None:
+            return found
+
 def port_free(port: int) -> bool:
     with socket.socket() as sock:
         try:
@@ -141,14 +153,16 @@ def run_demo(api_url: str, meters: int) -> dict[str, Any]:
                                                 "window_hours": 1})
 
         def all_in() -> bool:
-            readings = [r for r in admin.get(f"/admin/runs/{period}/readings")
+            readings = [r for r in all_pages(admin, f"/admin/runs/{period}/readings", "readings")
                         if r["meter_id"] in mine and r["source"] == "billing"]
             decided = {r["meter_id"] for r in readings if r["status"] != "received"}
             return must_answer <= decided
 
         complete = wait_until(all_in, timeout=120 + 0.5 * meters, step=1.0)
         readings_done = time.monotonic()
-        closed = admin.post(f"/admin/runs/{period}/close")
+        admin.post(f"/admin/runs/{period}/close")  # 202: closed in the background
+        wait_until(lambda: admin.get(f"/admin/runs/{period}")["status"] == "closed",
+                   timeout=120 + 0.1 * meters, step=0.5)
         finished = time.monotonic()
     finally:
         simulator.stop()
@@ -156,9 +170,10 @@ def run_demo(api_url: str, meters: int) -> dict[str, Any]:
     properties = {f.property_id for f in fitted}
     bills = [b for b in admin.get(f"/admin/bills?period={period}")["bills"]
              if b["property_id"] in properties]
-    readings = [r for r in admin.get(f"/admin/runs/{period}/readings")
+    readings = [r for r in all_pages(admin, f"/admin/runs/{period}/readings", "readings")
                 if r["meter_id"] in mine]
-    silent = [s for s in closed["silent_meters"] if s["meter_id"] in mine]
+    silent = [s for s in all_pages(admin, f"/admin/runs/{period}/silent-meters", "meters")
+              if s["meter_id"] in mine]
     # Messages the reading endpoint refused (tampered ...) name no run until decrypted:
     # ask per meter for the meters that sent nothing billing could use.
     refused = [r for s in silent

@@ -5,6 +5,9 @@ Measures, in one process on one core:
 - building a read request on the server (schema check, ephemeral key, ECDH, KDF, AES,
   HMAC, ECDSA sign, wire bytes: seal_to_bytes) and accepting a reading (parse, ECDSA verify,
   ECDH, KDF, HMAC, AES, JSON, schema: parse_envelope + open_envelope);
+- the same two paths with protocol v2 payloads (a request naming the billing date; a reading
+  carrying the billing snapshot: import, export, four ToD zones, maximum demand), bigger
+  messages against the same floors;
 - for information, the pure-Python meter implementation.
 
 Floors: request build = 1 / (t_keygen + t_ecdh + t_sign); reading accept =
@@ -55,7 +58,10 @@ FLOORS = {
     "build": ("keygen", "ecdh", "sign"),
     "accept_cached": ("verify", "ecdh"),
     "accept": ("verify", "ecdh", "parse"),
+    "build_v2": ("keygen", "ecdh", "sign"),
+    "accept_v2_cached": ("verify", "ecdh"),
 }
+PATHS = ("build", "accept_cached", "accept", "build_v2", "accept_v2_cached")
 
 
 @dataclass
@@ -157,35 +163,50 @@ def library_floor() -> dict[str, Operation]:
 
 
 MeterFixture = tuple[str, server.PrivateKey, server.ReadRequest]
+BILLING_AT = datetime(2025, 1, 31, 18, 30, tzinfo=UTC)  # 1 February 2025, 00:00 IST
 
 
-def _fixtures() -> tuple[server.PrivateKey, list[MeterFixture]]:
+def _fixtures(version: int = 1) -> tuple[server.PrivateKey, list[MeterFixture]]:
     """The server key and POOL_SIZE meters, each with its key and an outstanding request."""
     now = datetime.now(UTC)
     meters = []
     for index in range(POOL_SIZE):
-        meter_id = f"MTR-{index:06d}"
+        meter_id = f"mtr-{index:016x}"
         request = server.new_read_request(
-            run_id="run-bench",
+            run_id="2025-01",
             meter_id=meter_id,
             period="2025-01",
             reply_to="https://api.discom.example/v1/device/readings",
             now=now,
             ttl=timedelta(hours=24),
+            billing_at=BILLING_AT if version == 2 else None,
         )
         meters.append((meter_id, server.generate_private_key(), request))
     return server.generate_private_key(), meters
 
 
+def _v2_reading(meter_id: str, request: server.ReadRequest, index: int) -> dict[str, object]:
+    zones = [301_200 + index, 402_650, 250_100, 532_300]
+    return {"v": 2, "nonce": request["nonce"], "run_id": request["run_id"],
+            "meter_id": meter_id, "counter": 12, "read_at": request["issued_at"],
+            "source": "snapshot", "snapshot_at": "2025-01-31T18:30:00Z",
+            "import_wh": sum(zones), "export_wh": 212_400, "tod_wh": zones, "md_w": 4_380,
+            "md_at": "2025-01-14T14:00:00Z"}
+
+
 def server_workloads() -> dict[str, Operation]:
-    server_key, meters = _fixtures()
+    return {**_server_paths(1), **_server_paths(2)}
+
+
+def _server_paths(version: int) -> dict[str, Operation]:
+    server_key, meters = _fixtures(version)
     meter_keys = {meter_id: key for meter_id, key, _ in meters}
     meter_pubs = {m: server.public_key_bytes(key) for m, key in meter_keys.items()}
     parsed_pubs = {m: server.load_public_key(pub) for m, pub in meter_pubs.items()}
     server_pub = server.public_key_bytes(server_key)
     reading_bodies = []
-    for meter_id, _, request in meters:
-        reading = {
+    for index, (meter_id, _, request) in enumerate(meters):
+        reading: dict[str, object] = {
             "v": 1,
             "nonce": request["nonce"],
             "run_id": request["run_id"],
@@ -193,7 +214,7 @@ def server_workloads() -> dict[str, Operation]:
             "counter": 12,
             "register_wh": 4_567_890,
             "read_at": request["issued_at"],
-        }
+        } if version == 1 else _v2_reading(meter_id, request, index)
         envelope = server.seal(
             reading,
             msg_type="reading",
@@ -228,6 +249,11 @@ def server_workloads() -> dict[str, Operation]:
 
         return accept_reading
 
+    if version == 2:
+        return {
+            "build_v2": ("v2: build read request", build_request),
+            "accept_v2_cached": ("v2: accept snapshot (key parsed)", accept(parsed_pubs)),
+        }
     return {
         "build": ("build read request", build_request),
         "accept_cached": ("accept reading (meter key parsed)", accept(parsed_pubs)),
@@ -313,7 +339,7 @@ def report(server_side: Timings, names: dict[str, str], meter_side: Timings | No
         print(_row(names[key], server_side.seconds(key)))
     print("server, functions/core/crypto")
     all_met = True
-    for key in ("build", "accept_cached", "accept"):
+    for key in PATHS:
         line, met = _path_row(server_side, key, names[key])
         print(line)
         all_met = all_met and met

@@ -6,6 +6,7 @@ write): these tests are about paying them, not about making them."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -19,9 +20,10 @@ from functions.core.billing_rules import ist_date
 from functions.core.bills.models import BillRecord, bill_id_for
 from functions.core.clock import utcnow
 from functions.core.money import rupees, to_paise
+from functions.core.payments.config import SANDBOX_PREFIX
 from functions.core.payments.provider import hmac_sha256_hex
-from functions.core.payments.sandbox import SIGNATURE_HEADER
-from functions.core.payments.secrets import webhook_secret
+from functions.core.payments.sandbox import new_id
+from functions.core.payments.secrets import gateway_keys, webhook_secret
 from functions.core.properties.models import PropertyRecord
 
 
@@ -57,26 +59,70 @@ def bill_status(bill_id: str) -> BillRecord:
     return BillRecord.get(bill_id, consistent_read=True)
 
 
-def post_webhook(api_url: str, event: dict[str, Any], secret: bytes | None = None,
-                 signature: str | None = None) -> requests.Response:
-    """POST an event the way the gateway does: exact bytes, HMAC header."""
-    body = json.dumps(event, separators=(",", ":")).encode()
-    headers = {"Content-Type": "application/json"}
+def sandbox_url(api_url: str) -> str:
+    return api_url + SANDBOX_PREFIX
+
+
+def payment_entity(order: dict[str, Any], status: str = "captured",
+                   payment_id: str | None = None, **changes: Any) -> dict[str, Any]:
+    """A payment entity in Razorpay's documented shape."""
+    entity = {"id": payment_id or new_id("pay"), "entity": "payment",
+              "amount": order["amount_paise"], "currency": order["currency"], "status": status,
+              "order_id": order["order_id"], "invoice_id": None, "international": False,
+              "method": "upi", "amount_refunded": 0, "refund_status": None,
+              "captured": status == "captured", "description": "Electricity bill",
+              "card_id": None, "bank": None, "wallet": None, "vpa": "payer@okhdfcbank",
+              "email": "payer@example.in", "contact": "+919999999999", "notes": [],
+              "fee": 0, "tax": 0, "error_code": None, "error_description": None,
+              "created_at": int(time.time())}
+    entity.update(changes)
+    return entity
+
+
+def event_body(event: str, **entities: dict[str, Any]) -> dict[str, Any]:
+    """A webhook body in Razorpay's documented shape."""
+    return {"entity": "event", "account_id": "acc_Sandbox0Discom1", "event": event,
+            "contains": list(entities),
+            "payload": {name: {"entity": entity} for name, entity in entities.items()},
+            "created_at": int(time.time())}
+
+
+def post_webhook(api_url: str, body: dict[str, Any] | bytes, secret: bytes | None = None,
+                 signature: str | None = None, event_id: str | None = None
+                 ) -> requests.Response:
+    """POST an event the way Razorpay does: exact bytes, X-Razorpay-Signature."""
+    raw = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":")).encode()
+    headers = {"Content-Type": "application/json",
+               "X-Razorpay-Event-Id": event_id or new_id("evt")}
     if signature is None:
-        signature = hmac_sha256_hex(secret if secret is not None else webhook_secret(), body)
+        signature = hmac_sha256_hex(secret if secret is not None else webhook_secret(), raw)
     if signature:
-        headers[SIGNATURE_HEADER] = signature
-    return requests.post(api_url + "/payments/webhook", data=body, headers=headers, timeout=30)
+        headers["X-Razorpay-Signature"] = signature
+    return requests.post(api_url + "/payments/webhook", data=raw, headers=headers, timeout=30)
 
 
-def event_for(order: dict[str, Any], status: str = "captured", payment_id: str | None = None,
-              **changes: Any) -> dict[str, Any]:
-    event = {"event": f"payment.{status}", "order_id": order["order_id"],
-             "payment_id": payment_id or f"pay_{uuid.uuid4().hex[:20]}",
-             "amount": order["amount_paise"], "currency": order["currency"],
-             "status": status, "method": "upi", "created_at": "2026-10-20T06:30:00Z"}
-    event.update(changes)
-    return event
+def sandbox_control(api_url: str, action: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = requests.post(f"{sandbox_url(api_url)}/_sandbox/{action}", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def gateway_client(api_url: str) -> Any:
+    """Razorpay's SDK, with the stage's keys, pointed at the sandbox."""
+    import razorpay
+
+    keys = gateway_keys()
+    return razorpay.Client(auth=(keys.key_id, keys.key_secret), base_url=sandbox_url(api_url))
+
+
+def wait_for(check: Any, timeout: float = 10.0) -> Any:
+    """Poll until `check()` is truthy (the sandbox processes refunds a moment later)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.1)
 
 
 # ---- a browser's view of the hosted checkout page -----------------------------------
@@ -151,17 +197,46 @@ class CheckoutPage:
             assert method in self.form.radios["method"], self.form.radios
             data["method"] = method
         name, value = next((n, v) for n, v, label in self.form.buttons if label == button_label)
-        data[name] = value
-        return requests.post(urljoin(self.url, self.form.action), data=data, timeout=30)
+        if name:
+            data[name] = value
+        return requests.post(urljoin(self.url, self.form.action), data=data, timeout=30,
+                             allow_redirects=False)
 
 
-def open_checkout_page(checkout_url: str) -> CheckoutPage:
+def checkout_options(checkout_url: str) -> dict[str, Any]:
+    """Our checkout page: the Standard Checkout options it hands to checkout.js."""
     response = requests.get(checkout_url, timeout=30)
     assert response.status_code == 200, response.text
     assert response.headers["Content-Type"].startswith("text/html")
+    start = response.text.index('id="checkout-options">') + len('id="checkout-options">')
+    return dict(json.loads(response.text[start:response.text.index("</script>", start)]))
+
+
+def open_checkout_page(checkout_url: str) -> CheckoutPage:
+    """What checkout.js's open() does: post the options to the gateway's hosted checkout."""
+    options = checkout_options(checkout_url)
+    script = requests.get(checkout_url, timeout=30).text
+    base = script.split('<script src="', 1)[1].split('"', 1)[0].removesuffix("/v1/checkout.js")
+    response = requests.post(base + "/v1/checkout/embedded", timeout=30, data={
+        "key_id": options["key"], "order_id": options["order_id"],
+        "callback_url": options["callback_url"], "cancel_url": options["cancel_url"],
+        "name": options["name"], "description": options["description"],
+        "method": options["prefill"].get("method", "")})
+    assert response.status_code == 200, response.text
     parsed = parse_page(response.text)
     assert parsed.form is not None and parsed.form.method == "post"
-    return CheckoutPage(checkout_url, response.text, parsed.form)
+    return CheckoutPage(response.url, response.text, parsed.form)
+
+
+def result_page(result: requests.Response) -> CheckoutPage:
+    parsed = parse_page(result.text)
+    assert parsed.form is not None, result.text
+    return CheckoutPage(result.url, result.text, parsed.form)
+
+
+def return_to_merchant(result: requests.Response) -> requests.Response:
+    """Press "Return to the merchant": the form posts to the merchant's callback_url."""
+    return result_page(result).submit("Return to the merchant")
 
 
 def outcome_of(result: requests.Response) -> dict[str, str]:

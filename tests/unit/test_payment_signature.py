@@ -1,145 +1,123 @@
-"""The sandbox gateway's cryptography: webhook signatures and checkout tokens."""
+"""Razorpay's signatures, checked against the examples Razorpay publishes with
+its official SDK (razorpay-python's tests: a payment signature and a webhook
+body with its X-Razorpay-Signature), through our adapter."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
-from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from functions.core.errors import Conflict, InvalidInput
-from functions.core.payments.provider import InvalidSignature, OrderRequest, signature_matches
-from functions.core.payments.sandbox import (
-    SIGNATURE_HEADER,
-    SandboxProvider,
-    complete_checkout,
-    new_attempt_id,
-    open_checkout,
-    payment_id_for,
-    signed_headers,
-)
+from functions.core.errors import InvalidInput
+from functions.core.payments.provider import InvalidSignature
+from functions.core.payments.razorpay_gateway import RazorpayGateway
+from functions.core.payments.secrets import GatewayKeys
 
-SECRET = b"unit-test-secret-not-a-real-one"
-NOW = datetime(2026, 10, 20, 6, 30, tzinfo=UTC)
+VECTORS = Path(__file__).resolve().parent.parent / "vectors"
+# Razorpay's published example: key secret (and webhook secret) "key_secret".
+SDK_KEYS = GatewayKeys("key_id", "key_secret", "key_secret")
+# razorpay-python tests/test_client_utility.py: verify_payment_signature.
+PAYMENT_SIGNATURE = "b2335e3b0801106b84a7faff035df56ecffde06918c9ddd1f0fafbb37a51cc89"
+# ... and verify_webhook_signature of tests/mocks/fake_payment_authorized_webhook.json.
+WEBHOOK_SIGNATURE = "d60e67fd884556c045e9be7dad57903e33efc7172c17c6e3ef77db42d2b366e9"
 
 
-def provider(secret: bytes = SECRET) -> SandboxProvider:
-    return SandboxProvider("http://127.0.0.1:9999", secret=lambda: secret, clock=lambda: NOW)
+def gateway(keys: GatewayKeys = SDK_KEYS) -> RazorpayGateway:
+    return RazorpayGateway(keys=lambda: keys)
 
 
-def order_request(amount_paise: int = 138000) -> OrderRequest:
-    return OrderRequest(bill_id="BILL-p1-2026-10", amount_paise=amount_paise,
-                        description="Electricity bill Oct 2026 <b>&</b>", method="upi",
-                        return_url="http://127.0.0.1:8080/bill.html?id=BILL-p1-2026-10")
+def webhook_body() -> bytes:
+    return (VECTORS / "razorpay_payment_authorized_webhook.json").read_bytes()
 
 
-def event_body(**changes: object) -> bytes:
-    event = {"order_id": "order_1", "payment_id": "pay_1", "amount": 138000,
-             "currency": "INR", "status": "captured", "method": "upi",
-             "created_at": "2026-10-20T06:30:00Z", **changes}
-    return json.dumps(event).encode()
+def test_payment_signature_matches_razorpays_example():
+    gateway().verify_checkout("fake_order_id", "fake_payment_id", PAYMENT_SIGNATURE)
+    gateway().verify_checkout("fake_order_id", "fake_payment_id", PAYMENT_SIGNATURE.upper())
+    # It is HMAC-SHA256 of "order_id|payment_id" with the key secret, nothing else.
+    assert hmac.new(b"key_secret", b"fake_order_id|fake_payment_id",
+                    hashlib.sha256).hexdigest() == PAYMENT_SIGNATURE
 
 
-def test_signature_is_hmac_sha256_of_the_exact_body():
-    body = event_body()
-    expected = hmac.new(SECRET, body, hashlib.sha256).hexdigest()
-    assert signed_headers(body, SECRET)[SIGNATURE_HEADER] == expected
-    assert signature_matches(SECRET, body, expected)
-    assert signature_matches(SECRET, body, expected.upper())  # hex case does not matter
-    assert not signature_matches(SECRET, body + b" ", expected)  # one byte more
-    assert not signature_matches(b"other-secret", body, expected)
-    assert not signature_matches(SECRET, body, "")
-    assert not signature_matches(SECRET, body, None)
-    assert not signature_matches(SECRET, body, expected[:-1])
-    assert not signature_matches(SECRET, body, "a" * 10_000)
-
-
-def test_verify_webhook_accepts_a_good_signature_in_any_header_case():
-    body = event_body()
-    signature = signed_headers(body, SECRET)[SIGNATURE_HEADER]
-    event = provider().verify_webhook({"x-sandbox-signature": signature}, body)
-    assert (event.order_id, event.payment_id, event.amount) == ("order_1", "pay_1", 138000)
-    assert event.created_at == NOW
-
-
-def test_verify_webhook_refuses_bad_signatures_before_reading_the_body():
-    body = event_body()
+@pytest.mark.parametrize("order_id, payment_id, signature, keys", [
+    ("fake_order_id", "fake_payment_id", "test_signature", SDK_KEYS),  # Razorpay's negative
+    ("fake_payment_id", "fake_order_id", PAYMENT_SIGNATURE, SDK_KEYS),  # swapped ids
+    ("fake_order_id", "other_payment_id", PAYMENT_SIGNATURE, SDK_KEYS),
+    ("fake_order_id", "fake_payment_id", PAYMENT_SIGNATURE,
+     GatewayKeys("key_id", "another_secret", "key_secret")),
+    ("fake_order_id", "fake_payment_id", "", SDK_KEYS),
+])
+def test_a_wrong_payment_signature_is_refused(order_id, payment_id, signature, keys):
     with pytest.raises(InvalidSignature):
-        provider().verify_webhook({}, body)
-    with pytest.raises(InvalidSignature):
-        provider().verify_webhook(signed_headers(body, b"wrong"), body)
-    tampered = event_body(amount=1)
-    with pytest.raises(InvalidSignature):
-        provider().verify_webhook(signed_headers(body, SECRET), tampered)
+        gateway(keys).verify_checkout(order_id, payment_id, signature)
 
 
-@pytest.mark.parametrize("change", [{"amount": 1.5}, {"amount": "138000"}, {"status": "paid"},
-                                    {"method": "bitcoin"}, {"order_id": "../etc"},
-                                    {"amount": -5}])
-def test_a_well_signed_body_that_is_not_an_event_is_invalid_input(change):
-    body = event_body(**change)
+def test_webhook_signature_matches_razorpays_example():
+    body = webhook_body()
+    event = gateway().verify_webhook({"X-Razorpay-Signature": WEBHOOK_SIGNATURE,
+                                      "X-Razorpay-Event-Id": "evt_1"}, body)
+    assert (event.event, event.kind, event.event_id) == ("payment.authorized", "payment",
+                                                         "evt_1")
+    payment = event.payment
+    assert payment is not None
+    assert (payment.payment_id, payment.order_id) == ("pay_6koWN7bvxujzxM",
+                                                      "order_100000000order")
+    assert (payment.amount_paise, payment.currency, payment.status) == (1000000, "INR",
+                                                                        "captured")
+    assert payment.method == "card" and payment.created_at.timestamp() == 1479978483
+    # Header names are case-insensitive (API Gateway lower-cases them).
+    gateway().verify_webhook({"x-razorpay-signature": WEBHOOK_SIGNATURE}, body)
+
+
+def test_a_wrong_webhook_signature_is_refused():
+    body = webhook_body()
+    wrong = {
+        "missing": {},
+        "empty": {"X-Razorpay-Signature": ""},
+        "Razorpay's negative example": {"X-Razorpay-Signature": "test_signature"},
+        "truncated": {"X-Razorpay-Signature": WEBHOOK_SIGNATURE[:-1]},
+        "huge": {"X-Razorpay-Signature": "a" * 10_000},
+    }
+    for name, headers in wrong.items():
+        with pytest.raises(InvalidSignature):
+            gateway().verify_webhook(headers, body)
+        assert name
+    good = {"X-Razorpay-Signature": WEBHOOK_SIGNATURE}
+    with pytest.raises(InvalidSignature):  # one byte more
+        gateway().verify_webhook(good, body + b" ")
+    with pytest.raises(InvalidSignature):  # re-serialised: not the bytes that were signed
+        gateway().verify_webhook(good, json.dumps(json.loads(body)).encode())
+    with pytest.raises(InvalidSignature):
+        gateway(GatewayKeys("key_id", "key_secret", "other")).verify_webhook(good, body)
+    with pytest.raises(InvalidSignature):  # not UTF-8
+        gateway().verify_webhook(good, b"\xff\xfe")
+
+
+def sign(body: bytes, secret: bytes = b"key_secret") -> dict[str, str]:
+    return {"X-Razorpay-Signature": hmac.new(secret, body, hashlib.sha256).hexdigest()}
+
+
+@pytest.mark.parametrize("change", [
+    {"amount": 1.5}, {"amount": "1000000"}, {"amount": 0}, {"amount": -5},
+    {"status": "paid"}, {"currency": "RUPEES"}, {"id": "../etc/passwd"},
+    {"order_id": "order 1; drop"}, {"entity": "refund"}, {"created_at": "yesterday"},
+])
+def test_a_well_signed_body_that_is_not_a_payment_is_invalid_input(change):
+    data = json.loads(webhook_body())
+    data["payload"]["payment"]["entity"].update(change)
+    body = json.dumps(data).encode()
     with pytest.raises(InvalidInput):
-        provider().verify_webhook(signed_headers(body, SECRET), body)
+        gateway().verify_webhook(sign(body), body)
 
 
-def test_create_order_and_open_its_checkout():
-    order = provider().create_order(order_request())
-    assert order.amount_paise == 138000 and order.currency == "INR"
-    assert order.checkout_url.startswith("http://127.0.0.1:9999/sandbox-gateway/checkout/")
-    token = order.checkout_url.rsplit("/", 1)[1]
-    session = open_checkout(token, SECRET, NOW + timedelta(minutes=5))
-    assert session.order_id == order.order_id and session.amount_paise == 138000
-    assert session.notify_url == "http://127.0.0.1:9999/payments/webhook"
-    assert session.description == "Electricity bill Oct 2026 <b>&</b>"
-    with pytest.raises(InvalidInput):
-        provider().create_order(order_request(amount_paise=0))
-
-
-def test_a_checkout_token_cannot_be_altered_or_reused_after_expiry():
-    token = provider().create_order(order_request()).checkout_url.rsplit("/", 1)[1]
-    body, mac = token.split(".")
-    payload = json.loads(_unb64(body))
-    payload["a"] = 100  # pay one rupee instead
-    forged = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
-    for bad in (f"{forged}.{mac}", f"{body}.{mac[:-2]}", body, "", "a.b.c", "!!.??"):
+def test_events_we_do_not_use_are_acknowledged_not_refused():
+    body = json.dumps({"entity": "event", "event": "payment.dispute.created",
+                       "contains": ["dispute"], "payload": {"dispute": {"entity": {}}},
+                       "created_at": 1}).encode()
+    event = gateway().verify_webhook(sign(body), body)
+    assert event.kind == "ignored" and event.event == "payment.dispute.created"
+    for bad in (b"[]", b"{}", b'{"entity": "event"}', b"not json"):
         with pytest.raises(InvalidInput):
-            open_checkout(bad, SECRET, NOW)
-    with pytest.raises(InvalidInput):
-        open_checkout(token, b"another gateway", NOW)
-    with pytest.raises(Conflict):
-        open_checkout(token, SECRET, NOW + timedelta(minutes=31))
-
-
-def test_one_attempt_is_one_payment_id():
-    order = provider().create_order(order_request())
-    session = open_checkout(order.checkout_url.rsplit("/", 1)[1], SECRET, NOW)
-    attempt = new_attempt_id()
-    first, body = complete_checkout(session, attempt, "card", "pay", SECRET, NOW)
-    again, _ = complete_checkout(session, attempt, "card", "pay", SECRET, NOW)
-    other, _ = complete_checkout(session, new_attempt_id(), "card", "pay", SECRET, NOW)
-    assert first["payment_id"] == again["payment_id"] != other["payment_id"]
-    assert first["payment_id"] == payment_id_for(session, attempt, SECRET)
-    assert json.loads(body) == first
-    assert first["status"] == "captured" and first["amount"] == 138000
-    failed, _ = complete_checkout(session, new_attempt_id(), "upi", "fail", SECRET, NOW)
-    assert failed["status"] == "failed"
-    with pytest.raises(InvalidInput):
-        complete_checkout(session, "not-an-attempt", "upi", "pay", SECRET, NOW)
-    with pytest.raises(InvalidInput):
-        complete_checkout(session, attempt, "cash", "pay", SECRET, NOW)
-    with pytest.raises(InvalidInput):
-        complete_checkout(session, attempt, "upi", "refund", SECRET, NOW)
-
-
-def _b64(data: bytes) -> str:
-    import base64
-
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    import base64
-
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            gateway().verify_webhook(sign(bad), bad)

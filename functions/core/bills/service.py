@@ -71,6 +71,8 @@ from functions.core.meters.models import MeterRecord, RawReadingRecord
 from functions.core.meters.repositories import MeterRepository
 from functions.core.money import ZERO, format_inr, from_paise, to_paise
 from functions.core.notify import send_email
+from functions.core.payments.receipts import period_label
+from functions.core.payments.upi import bill_upi_link
 from functions.core.properties.models import PropertyRecord, TenancyRecord
 from functions.core.properties.occupancy import Occupancy, occupants_for_period
 from functions.core.properties.repositories import TenancyRepository
@@ -367,6 +369,10 @@ def bill_email(bill: BillRecord, prop: PropertyRecord, payer: UserRecord) -> tup
     lines += _credit_and_arrears_lines(bill)
     lines += ["", "A late-payment surcharge of "
                   f"{bill.late_payment_surcharge_percent}% applies after the due date."]
+    upi = bill_upi_link(bill.bill_id, period_label(bill.period), bill.amount_due)
+    if upi:
+        lines += ["", "Pay by UPI from any UPI app (the exact amount, this bill as the "
+                      "reference; the bill page shows it as a QR code to scan):", upi]
     return subject, "\n".join(lines) + "\n"
 
 

@@ -51,3 +51,32 @@ def overdue_email(*, name: str, bill_id: str, period: str, due: date, total_pais
         "Please pay it on the customer portal.",
     ])
     return subject, text
+
+
+def refund_email(*, name: str, bill_id: str, period: str, amount_paise: int, payment_id: str,
+                 status: str, reason: str) -> tuple[str, str]:
+    """The payer's news of a refund: started (pending) or done (processed)."""
+    amount = format_inr(from_paise(amount_paise))
+    if status == "processed":
+        subject = f"Refund processed: {amount} for your electricity bill ({period_label(period)})"
+        opening = (f"The refund of {amount} for your electricity bill for {period_label(period)} "
+                   "has been processed. It reaches your account within a few working days, "
+                   "as your bank credits it.")
+    else:
+        subject = f"Refund started: {amount} for your electricity bill ({period_label(period)})"
+        opening = (f"We have started a refund of {amount} of your payment for your electricity "
+                   f"bill for {period_label(period)}. The payment gateway usually completes it "
+                   "within 5 to 7 working days; we will email you when it is done.")
+    lines = [
+        f"Dear {name},",
+        "",
+        opening,
+        "",
+        f"Bill:        {bill_id}",
+        f"Payment id:  {payment_id}",
+        f"Refund:      {amount}",
+        f"Reason:      {reason}",
+        "",
+        "You can follow the refund on the bill in the customer portal.",
+    ]
+    return subject, "\n".join(lines)

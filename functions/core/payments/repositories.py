@@ -16,8 +16,14 @@ from functions.core.payments.models import (
     PAYMENT_CAPTURED,
     RECEIPT_SENDING,
     RECEIPT_SENT,
+    REFUND_FAILED,
+    REFUND_PROCESSED,
+    REFUND_REQUESTED,
+    SUMMARY_ENTRY,
     PaymentOrderRecord,
     PaymentRecord,
+    ReconciliationRecord,
+    RefundRecord,
 )
 from functions.core.properties.models import PropertyRecord
 
@@ -59,6 +65,10 @@ class PaymentRepository:
         payments = list(PaymentRecord.by_bill.query(bill_id))
         return sorted(payments, key=lambda p: (p.recorded_at, p.payment_id))
 
+    def on_day(self, day: str) -> list[PaymentRecord]:
+        """Payments whose money was taken on this IST day (YYYY-MM-DD)."""
+        return list(PaymentRecord.by_day.query(day))
+
     def add(self, payment: PaymentRecord) -> bool:
         """Insert a payment that does not settle a bill; False if the id exists."""
         try:
@@ -82,6 +92,7 @@ class PaymentRepository:
                          PaymentRecord.not_applied_reason.set(payment.not_applied_reason),
                          PaymentRecord.method.set(payment.method),
                          PaymentRecord.paid_at.set(payment.paid_at),
+                         PaymentRecord.paid_day.set(payment.paid_day),
                          PaymentRecord.recorded_at.set(payment.recorded_at)],
                 condition=PaymentRecord.status == previous_status,
             )
@@ -145,6 +156,7 @@ class SettlementRepository:
                                  PaymentRecord.applied.set(True),
                                  PaymentRecord.method.set(payment.method),
                                  PaymentRecord.paid_at.set(payment.paid_at),
+                                 PaymentRecord.paid_day.set(payment.paid_day),
                                  PaymentRecord.recorded_at.set(payment.recorded_at)],
                         condition=PaymentRecord.status == upgrade_from_status,
                     )
@@ -159,6 +171,134 @@ class SettlementRepository:
             payment.applied = False
             return False
         return True
+
+
+class RefundRepository:
+    """Refunds, and the paise each payment has reserved for them.
+
+    `reserve` writes the refund and raises the payment's `refund_reserved_paise`
+    in one transaction, conditioned on the reserved amount read before: two
+    refunds (an admin's and the automatic one, or two admins) can never reserve
+    more than the payment's amount between them."""
+
+    def get(self, refund_key: str) -> RefundRecord | None:
+        try:
+            return RefundRecord.get(refund_key, consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def for_bill(self, bill_id: str) -> list[RefundRecord]:
+        return sorted(RefundRecord.by_bill.query(bill_id),
+                      key=lambda r: (r.requested_at, r.refund_key))
+
+    def for_payment(self, payment_id: str) -> list[RefundRecord]:
+        return list(RefundRecord.by_payment.query(payment_id))
+
+    def reserve(self, refund: RefundRecord, payment: PaymentRecord,
+                enforce_limit: bool = True) -> bool:
+        """False if the refund key exists or the payment's reservations moved."""
+        reserved = int(payment.refund_reserved_paise or 0)
+        if enforce_limit and reserved + int(refund.amount_paise) > int(payment.amount_paise):
+            return False
+        held = PaymentRecord.refund_reserved_paise == reserved
+        if reserved == 0:  # payments recorded before refunds existed have no such attribute
+            held = held | PaymentRecord.refund_reserved_paise.does_not_exist()
+        try:
+            with TransactWrite(connection=_connection()) as transaction:
+                transaction.save(refund, condition=RefundRecord.refund_key.does_not_exist())
+                transaction.update(
+                    PaymentRecord(payment_id=payment.payment_id),
+                    actions=[PaymentRecord.refund_reserved_paise.set(
+                        reserved + int(refund.amount_paise))],
+                    condition=PaymentRecord.payment_id.exists()
+                    & (PaymentRecord.status == PAYMENT_CAPTURED) & held,
+                )
+        except TransactWriteError:
+            return False
+        return True
+
+    def accepted(self, refund_key: str, gateway_refund_id: str, status: str) -> bool:
+        """The gateway took the refund; False if a webhook got there first."""
+        try:
+            RefundRecord(refund_key=refund_key).update(
+                actions=[RefundRecord.gateway_refund_id.set(gateway_refund_id),
+                         RefundRecord.status.set(status)],
+                condition=RefundRecord.status == REFUND_REQUESTED)
+        except UpdateError as error:
+            if error.cause_response_code == CONDITION_FAILED:
+                return False
+            raise
+        return True
+
+    def processed(self, refund: RefundRecord, gateway_refund_id: str, at: datetime) -> bool:
+        """Once per refund: the refund is processed and its paise count as refunded."""
+        try:
+            with TransactWrite(connection=_connection()) as transaction:
+                transaction.update(
+                    RefundRecord(refund_key=refund.refund_key),
+                    actions=[RefundRecord.status.set(REFUND_PROCESSED),
+                             RefundRecord.gateway_refund_id.set(gateway_refund_id),
+                             RefundRecord.processed_at.set(at)],
+                    condition=RefundRecord.status.is_in("requested", "pending"))
+                transaction.update(
+                    PaymentRecord(payment_id=refund.payment_id),
+                    actions=[PaymentRecord.refunded_paise.add(int(refund.amount_paise))],
+                    condition=PaymentRecord.payment_id.exists())
+        except TransactWriteError:
+            return False
+        return True
+
+    def failed(self, refund: RefundRecord, failure: str) -> bool:
+        """Once per refund: it failed, and its paise are free to refund again."""
+        try:
+            with TransactWrite(connection=_connection()) as transaction:
+                transaction.update(
+                    RefundRecord(refund_key=refund.refund_key),
+                    actions=[RefundRecord.status.set(REFUND_FAILED),
+                             RefundRecord.failure.set(failure[:300])],
+                    condition=RefundRecord.status.is_in("requested", "pending"))
+                transaction.update(
+                    PaymentRecord(payment_id=refund.payment_id),
+                    actions=[PaymentRecord.refund_reserved_paise.add(
+                        -int(refund.amount_paise))],
+                    condition=PaymentRecord.payment_id.exists())
+        except TransactWriteError:
+            return False
+        return True
+
+    def claim_email(self, refund_key: str, status: str) -> bool:
+        """One email per refund and status."""
+        try:
+            RefundRecord(refund_key=refund_key).update(
+                actions=[RefundRecord.emailed.set(status)],
+                condition=RefundRecord.refund_key.exists()
+                & (RefundRecord.emailed.does_not_exist() | (RefundRecord.emailed != status)))
+        except UpdateError as error:
+            if error.cause_response_code == CONDITION_FAILED:
+                return False
+            raise
+        return True
+
+
+class ReconciliationRepository:
+    def entries(self, day: str) -> list[ReconciliationRecord]:
+        return list(ReconciliationRecord.query(day))
+
+    def summary(self, day: str) -> ReconciliationRecord | None:
+        try:
+            return ReconciliationRecord.get(day, SUMMARY_ENTRY, consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def replace(self, day: str, records: list[ReconciliationRecord]) -> None:
+        """The day's new report: stale items of an earlier run go, the new ones stay."""
+        keep = {r.entry for r in records}
+        with ReconciliationRecord.batch_write() as batch:
+            for old in self.entries(day):
+                if old.entry not in keep:
+                    batch.delete(old)
+            for record in records:
+                batch.save(record)
 
 
 def _bill_unchanged(bill: BillRecord) -> Condition:

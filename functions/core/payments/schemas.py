@@ -45,6 +45,25 @@ class DefaulterQuery(_Request):
         default=None, description="Only bills at least this many days past their due date")
 
 
+class AdminRefund(_Request):
+    amount: Annotated[ExactDecimal, Field(gt=0, max_digits=12, decimal_places=2)] | None = (
+        Field(default=None, description="Rupees to refund; the whole amount left if omitted. "
+                                        "Zero or negative is refused."))
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3,
+                                             max_length=200)] = Field(
+        description="Why: shown to the payer and sent to the gateway")
+    request_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_\-]{8,64}$")] | None = (
+        Field(default=None, description="The same id twice is one refund (a double click)"))
+
+
+class ReconcileDay(_Request):
+    day: date | None = Field(default=None, description="IST day; yesterday if omitted")
+
+
+class ReconciliationQuery(_Request):
+    day: date | None = Field(default=None, description="IST day; yesterday if omitted")
+
+
 class OrderView(BaseModel):
     order_id: str
     bill_id: str
@@ -52,7 +71,8 @@ class OrderView(BaseModel):
     amount_paise: int
     currency: str
     method: str
-    checkout_url: str
+    provider: str
+    checkout_url: str = Field(description="The page that opens the gateway's checkout")
     expires_at: datetime
     status: str
 
@@ -64,6 +84,20 @@ class OrderStatusView(BaseModel):
     amount: Decimal
     bill_status: str
     last_payment_id: str | None
+
+
+class RefundView(BaseModel):
+    refund_id: str | None = Field(description="The gateway's refund id, once it has one")
+    refund_key: str
+    payment_id: str
+    bill_id: str
+    amount: Decimal
+    currency: str
+    status: str = Field(description="requested | pending | processed | failed")
+    kind: str = Field(description="automatic | admin | gateway")
+    reason: str
+    requested_at: datetime
+    processed_at: datetime | None
 
 
 class PaymentView(BaseModel):
@@ -79,12 +113,61 @@ class PaymentView(BaseModel):
     not_applied_reason: str | None
     paid_at: datetime
     reference: str | None
+    refunded: Decimal = Field(description="Refunds processed so far")
+    refunds: list[RefundView]
 
 
 class WebhookResult(BaseModel):
-    result: Literal["paid", "recorded", "duplicate", "ignored", "not_applied"]
-    payment_id: str
+    result: Literal["paid", "recorded", "duplicate", "ignored", "not_applied",
+                    "refund_updated"]
+    payment_id: str | None = None
     bill_status: str | None = None
+    event: str | None = None
+
+
+class UpiView(BaseModel):
+    bill_id: str
+    amount: Decimal
+    vpa: str
+    link: str = Field(description="upi://pay link with the exact amount and the bill id")
+    qr_svg: str = Field(description="The link's QR code, an SVG data: URI")
+
+
+class ReconciliationItem(BaseModel):
+    kind: str
+    status: str
+    payment_id: str | None
+    bill_id: str | None
+    order_id: str | None
+    gateway_amount: Decimal | None
+    our_amount: Decimal | None
+    gateway_status: str | None
+    our_status: str | None
+    detail: str | None
+
+
+class ReconciliationTotals(BaseModel):
+    gateway_captured_count: int
+    gateway_captured: Decimal
+    our_captured_count: int
+    our_captured: Decimal
+    matched_count: int
+    matched: Decimal
+    refunds_count: int
+    refunded: Decimal
+    settlements_count: int
+    settled: Decimal
+    settlement_fees: Decimal
+    settlement_tax: Decimal
+    open_mismatches: int
+    repaired: int
+
+
+class ReconciliationView(BaseModel):
+    day: date
+    run_at: datetime | None = Field(description="None: not run for this day yet")
+    totals: ReconciliationTotals | None
+    items: list[ReconciliationItem]
 
 
 class DueBill(BaseModel):

@@ -59,8 +59,62 @@ onSubmit(document.getElementById("bill-payments-form"), async (query) => {
       { label: "Reference", cell: (p) => p.reference || "—" },
       { label: "Status", cell: (p) => h("span", {}, badge(p.status), p.applied ? "" : h("span", { class: "small text-body-secondary ms-1", text: p.not_applied_reason || "not applied" })) },
       { label: "Amount", cell: (p) => rupees(p.amount), numeric: true },
+      { label: "Refunds", cell: (p) => (p.refunds.length ? h("div", { class: "small" }, p.refunds.map((r) => h("div", {}, badge(r.status), ` ${rupees(r.amount)} · ${label(r.kind)} · ${r.reason}`))) : "—") },
     ], payments, { caption: `Payments of ${query.bill_id}` })
     : emptyState("No payments for this bill yet."));
+});
+
+onSubmit(document.getElementById("refund-form"), async (body, form) => {
+  const request = { reason: body.reason, request_id: form.dataset.requestId || crypto.randomUUID().replaceAll("-", "") };
+  form.dataset.requestId = request.request_id;  // a second click is the same refund
+  if (body.amount) request.amount = body.amount;
+  const refund = await post(`/admin/payments/${encodeURIComponent(body.payment_id)}/refunds`, request);
+  delete form.dataset.requestId;
+  form.reset();
+  notify(`Refund of ${rupees(refund.amount)} for ${refund.payment_id}: ${label(refund.status)}.`);
+});
+
+const KINDS = {
+  missed_webhook_repaired: "Missed notification, applied",
+  captured_unknown_here: "Captured at the gateway, unknown here",
+  applied_not_captured: "Applied here, not captured at the gateway",
+  amount_differs: "Amounts differ",
+};
+
+function showReconciliation(report) {
+  const t = report.totals;
+  fill("reconciliation",
+    t ? h("div", {},
+      h("p", {}, `Reconciled ${dateTimeIST(report.run_at)} for ${dateIST(report.day)}.`),
+      h("div", { class: "row g-3 mb-3", id: "reconciliation-totals" },
+        [["Captured at the gateway", `${t.gateway_captured_count} · ${rupees(t.gateway_captured)}`],
+          ["Captured here (online)", `${t.our_captured_count} · ${rupees(t.our_captured)}`],
+          ["Matched", `${t.matched_count} · ${rupees(t.matched)}`],
+          ["Settled by the gateway", `${t.settlements_count} · ${rupees(t.settled)}`],
+          ["Gateway fees (tax)", `${rupees(t.settlement_fees)} (${rupees(t.settlement_tax)})`],
+          ["Refunds settled", `${t.refunds_count} · ${rupees(t.refunded)}`],
+          ["Open mismatches", String(t.open_mismatches)],
+          ["Repaired", String(t.repaired)]].map(([name, value]) => h("div", { class: "col-sm-6 col-lg-3" },
+          h("div", { class: "border rounded p-2 h-100" }, h("div", { class: "stat-label", text: name }), h("div", { class: "fw-semibold amount", "data-total": name, text: value })))))) : emptyState("This day has not been reconciled yet."),
+    report.items.length ? table([
+      { label: "Status", cell: (i) => badge(i.status === "open" ? "overdue" : "completed", i.status === "open" ? "Open" : "Repaired") },
+      { label: "What", cell: (i) => KINDS[i.kind] || label(i.kind) },
+      { label: "Payment", cell: (i) => h("span", { class: "font-monospace small", text: i.payment_id || "—" }) },
+      { label: "Bill", cell: (i) => (i.bill_id ? link(`bill.html?id=${encodeURIComponent(i.bill_id)}`, i.bill_id, "font-monospace small") : "—") },
+      { label: "Gateway", cell: (i) => `${i.gateway_status || "—"}${i.gateway_amount ? ` · ${rupees(i.gateway_amount)}` : ""}` },
+      { label: "Here", cell: (i) => `${i.our_status || "—"}${i.our_amount ? ` · ${rupees(i.our_amount)}` : ""}` },
+      { label: "Detail", cell: (i) => i.detail || "" },
+    ], report.items, { caption: `Reconciliation of ${report.day}` }) : (t ? emptyState("Everything matched.") : null));
+}
+
+const reconciliationForm = document.getElementById("reconciliation-form");
+const yesterday = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Kolkata" }).format(new Date(Date.now() - 86_400_000));
+reconciliationForm.elements.day.value = yesterday;
+onSubmit(reconciliationForm, async (query) => showReconciliation(await get("/admin/payments/reconciliation", { day: query.day })));
+action(document.getElementById("reconcile-now"), async () => {
+  const report = await post("/admin/payments/reconciliation", { day: reconciliationForm.elements.day.value || yesterday });
+  showReconciliation(report);
+  notify(`Reconciled ${dateIST(report.day)}: ${report.totals.open_mismatches} open, ${report.totals.repaired} repaired.`);
 });
 
 action(document.getElementById("mark-overdue"), async () => {

@@ -1,5 +1,5 @@
 import { get } from "../api.js";
-import { boot, h, fill, facts, table, errorState, link, param, badge } from "../ui.js";
+import { boot, h, fill, facts, table, errorState, link, param, badge, notify } from "../ui.js";
 import { dateIST, dateTimeIST, label, period, rupees, units } from "../format.js";
 import { lineQuantity, lineRate, owes, payHref, statusBadges } from "../bill_view.js";
 import { addressLine } from "../property_view.js";
@@ -8,6 +8,7 @@ const me = await boot("user");
 const id = param("id") || "";
 
 const kwh = (wh) => `${(BigInt(wh) / 1000n).toString()}.${String(BigInt(wh) % 1000n).padStart(3, "0")} kWh`;
+
 
 // One row per meter: previous and current register (a first bill's previous is the
 // installation register; after a replacement, the old meter's final and the new one's first).
@@ -64,12 +65,47 @@ function lineItems(bill) {
   return wrapper;
 }
 
+// The checkout sends the payer back here with what happened.
+const OUTCOMES = {
+  paid: ["Thank you: your payment is received and the bill is paid.", "success"],
+  failed: ["The payment did not go through. Nothing was taken; you can try again.", "danger"],
+  not_applied: ["This bill was already settled, so your payment is being refunded in full. We have emailed you the details.", "warning"],
+  pending: ["Your payment is being confirmed by the bank. This page shows it once it is.", "warning"],
+};
+
+function upiCard(upi) {
+  return h("section", { class: "card mb-4 upi-card", "aria-labelledby": "upi-title" }, h("div", { class: "card-body text-center" },
+    h("h2", { class: "h5", id: "upi-title", text: "Pay by UPI" }),
+    h("img", { src: upi.qr_svg, alt: `UPI QR code: pay ${rupees(upi.amount)} to ${upi.vpa}`, id: "upi-qr", class: "upi-qr mb-2", width: "180", height: "180" }),
+    h("p", { class: "small mb-1" }, "Scan with any UPI app, or ", h("a", { href: upi.link, id: "upi-link", class: "no-print", text: "open your UPI app" }), "."),
+    facts([
+      ["UPI id", h("span", { class: "font-monospace", text: upi.vpa })],
+      ["Amount", h("span", { class: "amount", text: rupees(upi.amount) })],
+      ["Reference", h("span", { class: "font-monospace small", text: upi.bill_id })],
+    ], "row mb-0 small facts-wide text-start")));
+}
+
+function refundLine(r) {
+  const text = `Refund ${rupees(r.amount)}: ${r.reason}`;
+  return h("div", { class: "small refund", "data-refund-status": r.status }, badge(r.status === "processed" ? "completed" : "pending", r.status === "processed" ? "Refunded" : "Refund in progress"), " ", text,
+    r.processed_at ? h("span", { class: "text-body-secondary", text: ` · ${dateTimeIST(r.processed_at)}` }) : null);
+}
+
+function paymentItem(p) {
+  return h("li", { class: "mb-2" },
+    h("div", {}, badge(p.status), " ", h("span", { class: "amount", text: rupees(p.amount) }), ` by ${label(p.method)}`,
+      p.status === "captured" && !p.applied ? h("span", { class: "small text-body-secondary", text: " · not applied to this bill" }) : null),
+    h("div", { class: "small text-body-secondary", text: `${dateTimeIST(p.paid_at)}${p.reference ? ` · ref ${p.reference}` : ""}` }),
+    (p.refunds || []).map(refundLine));
+}
+
 async function load() {
   try {
     const bill = await get(`/bills/${encodeURIComponent(id)}`);
-    const [payments, property] = await Promise.all([
+    const [payments, property, upi] = await Promise.all([
       get(`/bills/${encodeURIComponent(id)}/payments`).catch(() => []),
       me.role === "customer" ? get(`/properties/${encodeURIComponent(bill.property_id)}`).catch(() => null) : null,
+      owes(bill) ? get(`/bills/${encodeURIComponent(id)}/upi`).catch(() => null) : null,
     ]);
     document.title = `Bill ${period(bill.period)} · ${document.title.split(" · ").pop()}`;
     fill("bill",
@@ -99,6 +135,7 @@ async function load() {
               ["Meter", h("span", { class: "font-monospace", text: bill.meter_id })],
             ])))),
         h("div", { class: "col-lg-4" },
+          upi ? upiCard(upi) : null,
           h("section", { class: "card mb-4", "aria-labelledby": "summary-title" }, h("div", { class: "card-body" },
             h("h2", { class: "h5", id: "summary-title", text: "Summary" }),
             facts([
@@ -117,9 +154,7 @@ async function load() {
             ], "row mb-0 small facts-wide"))),
           h("section", { class: "card mb-4", "aria-labelledby": "payments-title" }, h("div", { class: "card-body" },
             h("h2", { class: "h5", id: "payments-title", text: "Payments" }),
-            payments.length ? h("ul", { class: "list-unstyled mb-0" }, payments.map((p) => h("li", { class: "mb-2" },
-              h("div", {}, badge(p.status), " ", h("span", { class: "amount", text: rupees(p.amount) }), ` by ${label(p.method)}`),
-              h("div", { class: "small text-body-secondary", text: `${dateTimeIST(p.paid_at)}${p.reference ? ` · ref ${p.reference}` : ""}` }))))
+            payments.length ? h("ul", { class: "list-unstyled mb-0", id: "bill-payments" }, payments.map(paymentItem))
               : h("p", { class: "text-body-secondary mb-0", text: "No payments yet." }),
             me.role === "customer" ? link(`tickets.html?bill=${encodeURIComponent(bill.bill_id)}#raise`, "Question about this bill?", "small no-print") : null)))));
   } catch (error) {
@@ -127,4 +162,6 @@ async function load() {
   }
 }
 
+const outcome = OUTCOMES[param("payment") || ""];
+if (outcome) notify(...outcome);
 await load();

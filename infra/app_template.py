@@ -93,7 +93,7 @@ def finish_function(template: dict[str, Any], cfn_id: str, function: str,
         "API_BASE_URL": _optional_env("HasApiBaseUrl", "ApiBaseUrl"),
         "PORTAL_ORIGIN": {"Ref": "PortalOrigin"},
         "SERVER_KEY_SECRET_NAME": stage.secret_name("server_key"),
-        "PAYMENT_WEBHOOK_SECRET_NAME": stage.secret_name("payment_webhook"),
+        "PAYMENT_GATEWAY_SECRET_NAME": stage.secret_name("payment_gateway"),
     })
 
     log_group_id = f"{cfn_id}LogGroup"

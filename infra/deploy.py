@@ -10,7 +10,7 @@
    afterwards, so a second, parameter-only update hands it to the functions.
 4. The app's one-time setup (``ensure_server_key``: the IoT server key pair
    into its secret), run against the stage; then a check that the secret holds
-   a key. The payment webhook secret is the operator's (docs/runbook.md).
+   a key. The payment gateway secret (Razorpay keys) is the operator's (docs/payments.md).
 5. The portal built for the deployed API (``frontend.build``) and synced to the
    site bucket; the CDN cache invalidated.
 

@@ -55,7 +55,7 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     "api_handler": FunctionAccess(
         tables=dict.fromkeys(ALL_TABLES, FULL),
         send_to=("run_steps", "readings"),
-        secrets=("server_key", "payment_webhook"), email=True, sms=True, health=True,
+        secrets=("server_key", "payment_gateway"), email=True, sms=True, health=True,
         rotates=("server_key",),  # POST /admin/server-keys/rotate
     ),
     # Resolves a bearer token to its session: one GetItem, nothing else.
@@ -95,6 +95,14 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     # Daily at midnight IST: issued bills past due -> overdue with the late
     # surcharge (conditional update), and one email to each payer.
     "overdue_sweep": FunctionAccess(tables={"bills": READ_WRITE, "users": READ}, email=True),
+    # Nightly: lists the gateway's payments and settlements (Razorpay keys), matches
+    # them to ours, applies a missed capture once (payment + bill in one transaction,
+    # a refund if it cannot apply, the receipt email) and writes the day's report.
+    "payments_reconcile": FunctionAccess(
+        tables={"payments": READ_WRITE, "payment_orders": READ_WRITE,
+                "payment_refunds": READ_WRITE, "payment_reconciliations": READ_WRITE,
+                "bills": READ_WRITE, "users": READ},
+        secrets=("payment_gateway",), email=True),
 }
 
 # SNS authorises SMS to a phone number only on Resource "*": a phone number has

@@ -23,7 +23,7 @@ DEPLOYABLE_STAGES = ("dev", "prod")
 # The Lambda functions of the Chalice app, by Chalice name. api_handler serves
 # every HTTP route; the other three come from decorators in the code.
 FUNCTIONS = ("api_handler", "session_authorizer", "iot_fanout", "run_steps", "billing",
-             "overdue_sweep", "run_window_sweep")
+             "overdue_sweep", "run_window_sweep", "payments_reconcile")
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,9 @@ SECRETS: tuple[SecretDef, ...] = (
     SecretDef("server_key", "IoT server identity: the secp256k1 key pairs that sign read "
               "requests and decrypt readings (docs/meter-protocol.md)",
               "the app's setup (functions/core/meters/server_key.py), run by make deploy"),
-    SecretDef("payment_webhook", "Payment gateway webhook signing secret",
-              "an operator, from the gateway's dashboard (docs/runbook.md)"),
+    SecretDef("payment_gateway", "Razorpay API keys and webhook secret (JSON: key_id, "
+              "key_secret, webhook_secret)",
+              "an operator, from Razorpay's dashboard (docs/payments.md)"),
 )
 
 
@@ -78,8 +79,8 @@ class StageConfig:
         """As the code names it: Settings.server_key_secret, payments.secrets."""
         if logical == "server_key":
             return self.settings().server_key_secret
-        if logical == "payment_webhook":
-            return self.name_of("payment-webhook-secret")
+        if logical == "payment_gateway":
+            return self.name_of("payment-gateway-secret")
         raise KeyError(f"no secret named {logical!r} in infra/stages.py SECRETS")
 
     def log_group(self, function: str) -> str:

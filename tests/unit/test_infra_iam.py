@@ -16,7 +16,7 @@ from infra.stages import FUNCTIONS, SECRETS, stage_config
 STAGES = [stage_config("dev"), stage_config("prod")]
 ACCOUNT, REGION = "123456789012", "ap-south-1"
 PARAMETERS = {"ServerKeySecretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:x-AbCdEf",
-              "PaymentWebhookSecretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:y-Ab",
+              "PaymentGatewaySecretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:y-Ab",
               "DataKeyArn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0000-1111",
               "MailFrom": "billing@discom.example.in"}
 

@@ -168,7 +168,7 @@ def run_demo(api_url: str, meters: int) -> dict[str, Any]:
         simulator.stop()
 
     properties = {f.property_id for f in fitted}
-    bills = [b for b in admin.get(f"/admin/bills?period={period}")["bills"]
+    bills = [b for b in all_pages(admin, f"/admin/bills?period={period}", "bills")
              if b["property_id"] in properties]
     readings = [r for r in all_pages(admin, f"/admin/runs/{period}/readings", "readings")
                 if r["meter_id"] in mine]

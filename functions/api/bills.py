@@ -32,7 +32,9 @@ def bill_detail(bill_id: str, caller: Caller) -> BillDetail:
 
 
 @route(bp, "/admin/bills", access=Access.ADMIN, query=AdminBillsQuery, response=AdminBillList,
-       summary="Bills by period, status, property or payer, with their total")
+       summary="Bills by period or status (a page at a time), property or payer, with the "
+               "page's total")
 def admin_bills(caller: Caller, query: AdminBillsQuery) -> AdminBillList:
-    bills = BillQueries().admin_search(query)
-    return AdminBillList(totals=BillTotals.of(bills), bills=[BillSummary.of(b) for b in bills])
+    page = BillQueries().admin_search(query)
+    return AdminBillList(totals=BillTotals.of(page.items), cursor=page.cursor,
+                         bills=[BillSummary.of(b) for b in page.items])

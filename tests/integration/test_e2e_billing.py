@@ -229,14 +229,14 @@ def test_a_billing_run_end_to_end(stack, admin, quick_redelivery,
         assert wait_for(lambda: as_admin.get(f"/admin/runs/{PERIOD}").json()["status"]
                         == "closed", timeout=60)
         run = as_admin.get(f"/admin/runs/{PERIOD}").json()
-        silent_listed = _all_silent(as_admin)
+        silent_listed = _all(as_admin, f"/admin/runs/{PERIOD}/silent-meters", "meters")
     finally:
         simulator.stop()
         retire(MeterRecord.get(f.meter_id) for f in fitted)
 
     # ---- exactly the expected bills --------------------------------------------------
     property_of = {f.property_id: f for f in fitted}
-    bills = [b for b in as_admin.get(f"/admin/bills?period={PERIOD}").json()["bills"]
+    bills = [b for b in _all(as_admin, f"/admin/bills?period={PERIOD}", "bills")
              if b["property_id"] in property_of]
     ids = [b["bill_id"] for b in bills]
     assert len(ids) == len(set(ids))
@@ -317,13 +317,13 @@ def test_a_billing_run_end_to_end(stack, admin, quick_redelivery,
     assert progress["bills_issued"] >= len(bills)
 
 
-def _all_silent(as_admin) -> list[dict]:
-    """The run's silent meters, following the cursor page by page."""
+def _all(as_admin, path: str, key: str) -> list[dict]:
+    """Every item of a paginated admin list, following the cursor page by page."""
     found, cursor = [], None
     while True:
         params = {"limit": 100, **({"cursor": cursor} if cursor else {})}
-        page = as_admin.get(f"/admin/runs/{PERIOD}/silent-meters", params=params).json()
-        found += page["meters"]
+        page = as_admin.get(path, params=params).json()
+        found += page[key]
         cursor = page["cursor"]
         if cursor is None:
             return found

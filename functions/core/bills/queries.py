@@ -13,6 +13,7 @@ from functions.core.bills.models import BillRecord
 from functions.core.bills.repository import BillRepository
 from functions.core.bills.schemas import AdminBillsQuery, MyBillsQuery
 from functions.core.errors import InvalidInput, NotFound
+from functions.core.paging import Page
 
 
 class BillQueries:
@@ -32,18 +33,20 @@ class BillQueries:
             raise NotFound("No such bill.")
         return bill
 
-    def admin_search(self, query: AdminBillsQuery) -> list[BillRecord]:
-        if query.property_id:
-            bills = self.bills.for_property(query.property_id)
-        elif query.payer_id:
-            bills = self.bills.for_payer(query.payer_id)
-        elif query.period:
-            bills = self.bills.for_period(query.period)
-        elif query.status:
-            bills = self.bills.with_status(query.status)
-        else:
-            raise InvalidInput("Give a period, a status, a property_id or a payer_id.")
-        return sorted((b for b in bills
-                       if (query.period is None or b.period == query.period)
-                       and (query.status is None or b.status == query.status)),
-                      key=lambda b: (b.period, b.bill_id))
+    def admin_search(self, query: AdminBillsQuery) -> Page[BillRecord]:
+        """A property's or a payer's bills whole; a period's or a status's a page at a
+        time (a period holds a bill per property of the fleet)."""
+        def wanted(bill: BillRecord) -> bool:
+            return (query.period is None or bill.period == query.period) \
+                and (query.status is None or bill.status == query.status)
+
+        if query.property_id or query.payer_id:
+            bills = self.bills.for_property(query.property_id) if query.property_id \
+                else self.bills.for_payer(query.payer_id or "")
+            return Page(sorted(filter(wanted, bills), key=lambda b: (b.period, b.bill_id)),
+                        None)
+        if query.period:
+            return self.bills.period_page(query.period, query.cursor, query.limit, wanted)
+        if query.status:
+            return self.bills.status_page(query.status, query.cursor, query.limit)
+        raise InvalidInput("Give a period, a status, a property_id or a payer_id.")

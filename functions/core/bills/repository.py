@@ -86,8 +86,9 @@ class BillRepository:
         return [bill for shard in range(RUN_SHARDS)
                 for bill in BillRecord.by_period.query(shard_key(period, shard))]
 
-    def period_page(self, period: str, cursor: str | None, limit: int) -> Page[BillRecord]:
-        return sharded_page(BillRecord.by_period, period, cursor, limit)
+    def period_page(self, period: str, cursor: str | None, limit: int,
+                    keep: Callable[[BillRecord], bool] = lambda _: True) -> Page[BillRecord]:
+        return sharded_page(BillRecord.by_period, period, cursor, limit, keep)
 
     def with_status(self, status: str, due_before: date | None = None) -> list[BillRecord]:
         """Bills in `status`, earliest due first; optionally only those due

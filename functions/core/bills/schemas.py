@@ -234,12 +234,15 @@ class AdminBillsQuery(BaseModel):
 
     period: PeriodText | None = None
     status: BillStatus | None = None
-    property_id: str | None = None
-    payer_id: str | None = None
+    property_id: str | None = Field(default=None, min_length=1, max_length=100)
+    payer_id: str | None = Field(default=None, min_length=1, max_length=100)
+    # A period's or a status's bills come a page at a time (a property's or payer's whole).
+    cursor: str | None = Field(default=None, min_length=1, max_length=2000)
+    limit: int = Field(default=100, ge=1, le=500)
 
 
 class BillTotals(BaseModel):
-    """Sums over a list of bills (admin)."""
+    """Sums over a list of bills (admin): over this page when the list is paged."""
 
     bills: int
     total: str
@@ -254,3 +257,4 @@ class BillTotals(BaseModel):
 class AdminBillList(BaseModel):
     totals: BillTotals
     bills: list[BillSummary]
+    cursor: str | None = Field(default=None, description="the next page (null: the last)")

@@ -60,7 +60,8 @@ from functions.core.runs.queues import QueueSender
 from functions.core.runs.repository import RunRepository
 from functions.core.shards import shard_key
 
-LIST_PAGE = 500  # meters per listing slice: 10 fan-out batches, one SendMessageBatch
+LIST_PAGE = 500  # meters per listing slice (+ their 500 bill keys: <= 1,000 items read);
+#                  10 fan-out batches, one SendMessageBatch
 FANOUT_METERS = 50  # meter ids per FanoutBatch (iot_fanout asks them concurrently)
 CLOSE_PAGE = 50  # meters per closing slice: each silent one may get an estimated bill
 SLICE_RETENTION = timedelta(days=40)
@@ -119,7 +120,10 @@ class RunSteps:
             result.outcome = "repeated"
             return result
         start_key = json.loads(step.start_key) if step.start_key else None
-        limit = self.list_page if step.kind == "list" else self.close_page
+        limit = self.close_page if step.kind == "close" else (
+            # A restart also reads the page's requests and readings: half the meters keeps
+            # a slice at <= 1,000 items read (meters, bills, requests, readings).
+            self.list_page if step.generation == 0 else max(1, self.list_page // 2))
         meters, next_key = self.meters.active_page(step.shard, start_key, limit)
         result.meters = result.items_read = len(meters)
         result.last = next_key is None

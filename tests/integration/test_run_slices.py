@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -272,3 +272,20 @@ def _shard(meter: MeterRecord) -> int:
     from functions.core.shards import shard_of
 
     return shard_of(meter.meter_id)
+
+
+def test_a_run_closes_by_itself_when_its_window_has_ended(admin, meters):
+    meters.append(a_meter(a_property(a_customer())))
+    kept = KeptMessages()
+    RunService(queues=kept).start(StartRun(period="2019-05", policy="no_bill", window_hours=1),
+                                  started_by="test")
+    steps = RunSteps(queues=kept)
+    drive(steps, kept)
+    assert RunService(queues=kept).close_overdue() == []  # the window is still open
+    later = RunService(queues=kept, clock=lambda: utcnow() + timedelta(minutes=61))
+    assert "2019-05" in later.close_overdue(closed_by="window-sweep")
+    drive(steps, kept)
+    run = RunRepository().get("2019-05")
+    assert run.status == "closed" and run.closed_by == "window-sweep"
+    silent = later.silent_meters("2019-05", None, 500)
+    assert silent.cursor is None and meters[0].meter_id in {m.meter_id for m in silent.meters}

@@ -11,9 +11,11 @@ from functions.core.properties.schemas import (
     AdminPropertyQuery,
     AdminPropertyView,
     InvitationView,
+    MoveOutQuery,
     NewProperty,
     OwnerPropertyView,
     PropertyBasics,
+    TenancyDates,
     TenancyView,
     TenantInvite,
     TenantPropertyView,
@@ -63,9 +65,9 @@ def tenancy_history(property_id: str, caller: Caller) -> list[TenancyView]:
 
 @route(bp, "/properties/{property_id}/tenants/invite", methods=["POST"],
        access=Access.CUSTOMER, body=TenantInvite, response=TenancyView, status=201,
-       summary="Invite a tenant by email (owner)")
+       summary="Invite a tenant by email, optionally with their move-in day (owner)")
 def invite_tenant(property_id: str, caller: Caller, body: TenantInvite) -> TenancyView:
-    return service().invite_tenant(caller.user_id, property_id, str(body.email))
+    return service().invite_tenant(caller.user_id, property_id, str(body.email), body.move_in)
 
 
 @route(bp, "/properties/{property_id}/invitations/{tenancy_id}", methods=["DELETE"],
@@ -76,9 +78,18 @@ def cancel_invitation(property_id: str, tenancy_id: str, caller: Caller) -> Tena
 
 
 @route(bp, "/properties/{property_id}/tenant", methods=["DELETE"], access=Access.CUSTOMER,
-       response=TenancyView, summary="End the current tenancy (owner delists the tenant)")
-def delist_tenant(property_id: str, caller: Caller) -> TenancyView:
-    return service().delist_tenant(caller.user_id, property_id)
+       query=MoveOutQuery, response=TenancyView,
+       summary="End the current tenancy, today or on the stated move-out day (owner)")
+def delist_tenant(property_id: str, caller: Caller, query: MoveOutQuery) -> TenancyView:
+    return service().delist_tenant(caller.user_id, property_id, query.move_out)
+
+
+@route(bp, "/properties/{property_id}/tenancies/{tenancy_id}/dates", methods=["PUT"],
+       access=Access.CUSTOMER, body=TenancyDates, response=TenancyView,
+       summary="State the move-in (and, once ended, move-out) day of a tenancy (owner)")
+def state_tenancy_dates(property_id: str, tenancy_id: str, caller: Caller,
+                        body: TenancyDates) -> TenancyView:
+    return service().state_dates(caller.user_id, property_id, tenancy_id, body)
 
 
 @route(bp, "/properties/{property_id}/leave", methods=["POST"], access=Access.CUSTOMER,

@@ -3,11 +3,13 @@ the emails the emulator captured, and the occupants billing will read."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from functions.core.accounts.sessions import issue_session
 from functions.core.bills.models import BillRecord
+from functions.core.meters.repositories import MeterRepository
 from functions.core.properties.models import TenancyRecord
+from functions.core.properties.repositories import PropertyRepository
 from functions.core.properties.service import current_payer, occupants
 from tests.fixtures.stack import create_user, unique_email
 
@@ -220,3 +222,97 @@ def test_each_occupant_sees_the_latest_bill_they_pay(stack, customer):
     assert (tenants["period"], tenants["total"]) == ("2026-10", "999.00")
     listed = tenant_client.get("/properties").json()
     assert listed[0]["latest_bill"]["bill_id"] == f"BILL-{pid}-2026-10"
+
+
+# ---- issue 16, item 6: the owner states move-in and move-out days ----------------
+
+def _bill_month(prop_id: str, meter_id: str, period: str, register_wh: int,
+                read_at: datetime) -> list[dict]:
+    from tests.integration.billing_support import decided, send_readings, stored_reading
+
+    meter = MeterRepository().get(meter_id)
+    assert meter is not None
+    reading = stored_reading(meter, period, register_wh, read_at)
+    send_readings([reading])
+    assert decided(reading).status == "accepted", decided(reading).validation_detail
+    return sorted((b for b in BillRecord.by_property.query(prop_id) if b.period == period),
+                  key=lambda b: int(b.share))
+
+
+def test_the_owner_states_move_in_and_move_out_and_bills_split_by_them(stack, customer,
+                                                                         admin):
+    from tests.integration.billing_support import a_meter, ensure_reference_tariffs
+
+    ensure_reference_tariffs(admin[1])
+    owner, owner_client = customer
+    pid = new_property(owner_client)
+    record = PropertyRepository().get(pid)
+    assert record is not None
+    meter = a_meter(record)
+    email = unique_email("tenant")
+    # The tenant moved in on 11 March 2025; the owner invites them weeks later.
+    invited = owner_client.post(f"/properties/{pid}/tenants/invite",
+                                json={"email": email, "move_in": "2025-03-11"})
+    assert invited.status_code == 201, invited.text
+    assert invited.json()["move_in_date"] == "2025-03-11"
+    tenant, tenant_client = signed_in(stack, email=email)
+    accepted = tenant_client.post(f"/tenancies/{invited.json()['tenancy_id']}/accept")
+    assert accepted.status_code == 200, accepted.text
+    tenancy = accepted.json()["tenancy"]
+    assert tenancy["start_date"] == "2025-03-10T18:30:00Z"  # 00:00 IST on 11 March
+    assert tenancy["move_in_display"] == "11 Mar 2025"
+
+    march = _bill_month(pid, meter.meter_id, "2025-03", 310_000,
+                        datetime(2025, 4, 1, 1, tzinfo=UTC))
+    assert [(b.payer_id, b.days_fraction) for b in march] == [
+        (owner.user_id, "10/31"), (tenant.user_id, "21/31")]
+
+    # March is billed: a move-out inside it is refused; 21 April is not.
+    too_early = owner_client.delete(f"/properties/{pid}/tenant?move_out=2025-03-20")
+    assert too_early.status_code == 409 and "final" in too_early.text
+    ended = owner_client.delete(f"/properties/{pid}/tenant?move_out=2025-04-21")
+    assert ended.status_code == 200, ended.text
+    assert ended.json()["end_date"] == "2025-04-20T18:30:00Z"
+    april = _bill_month(pid, meter.meter_id, "2025-04", 610_000,
+                        datetime(2025, 5, 1, 1, tzinfo=UTC))
+    assert [(b.payer_id, b.days_fraction) for b in april] == [
+        (tenant.user_id, "20/30"), (owner.user_id, "10/30")]
+
+
+def test_stated_days_are_checked(stack, customer, admin):
+    _, owner_client = customer
+    pid = new_property(owner_client)
+    today = date.today()
+    far = (today + timedelta(days=120)).isoformat()
+    assert owner_client.post(f"/properties/{pid}/tenants/invite", json={
+        "email": unique_email("t"), "move_in": far}).status_code == 400
+    assert owner_client.post(f"/properties/{pid}/tenants/invite", json={
+        "email": unique_email("t"), "move_in": "2025-13-01"}).status_code == 400
+
+    # Accepted late without a stated day: the owner corrects the move-in afterwards.
+    email = unique_email("tenant")
+    tid = invite(owner_client, pid, email)
+    tenant, tenant_client = signed_in(stack, email=email)
+    assert tenant_client.post(f"/tenancies/{tid}/accept").status_code == 200
+    corrected = owner_client.put(f"/properties/{pid}/tenancies/{tid}/dates",
+                                 json={"move_in": "2025-06-01"})
+    assert corrected.status_code == 200, corrected.text
+    assert corrected.json()["start_date"] == "2025-05-31T18:30:00Z"
+    assert [o.payer_id for o in occupants(pid, "2025-06")] == [tenant.user_id]
+    # A move-out for a tenant who still lives here, or in the future, is refused.
+    assert owner_client.put(f"/properties/{pid}/tenancies/{tid}/dates",
+                            json={"move_out": "2025-07-01"}).status_code == 409
+    future = (today + timedelta(days=3)).isoformat()
+    assert owner_client.delete(
+        f"/properties/{pid}/tenant?move_out={future}").status_code == 400
+    assert owner_client.delete(
+        f"/properties/{pid}/tenant?move_out=2025-05-01").status_code == 400  # before move-in
+    assert owner_client.delete(f"/properties/{pid}/tenant?move_out=2025-07-01").status_code \
+        == 200
+    # A new tenant cannot be stated to have moved in while the last one lived here.
+    overlap = owner_client.post(f"/properties/{pid}/tenants/invite", json={
+        "email": unique_email("t"), "move_in": "2025-06-15"})
+    assert overlap.status_code == 409 and "overlap" in overlap.text
+    # Only the owner states days.
+    assert tenant_client.put(f"/properties/{pid}/tenancies/{tid}/dates",
+                             json={"move_in": "2025-06-02"}).status_code in (403, 404)

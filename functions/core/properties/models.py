@@ -83,6 +83,12 @@ class TenancyRecord(Model):
     # which IST days that covers is decided by properties.occupancy.
     start_date = UTCDateTimeAttribute(null=True)
     end_date = UTCDateTimeAttribute(null=True)
+    # The move-in day the owner stated when inviting (IST date "YYYY-MM-DD"): on
+    # acceptance the tenancy starts at 00:00 IST that day instead of the moment of
+    # acceptance. The owner can also state (or correct) the move-in and move-out days
+    # of a tenancy later, outside months already billed (properties.service).
+    move_in_date = UnicodeAttribute(null=True)
+    dates_stated_at = UTCDateTimeAttribute(null=True)  # when the owner last stated dates
     ended_reason = UnicodeAttribute(null=True)  # delisted_by_owner | left_by_tenant
     cancelled_at = UTCDateTimeAttribute(null=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
@@ -133,6 +134,24 @@ class TenancyRepository:
                 )
         except TransactWriteError as error:
             raise Conflict("The tenancy has already ended.") from error
+
+
+    def set_dates(self, tenancy: TenancyRecord, start: datetime, end: datetime | None,
+                  at: datetime) -> None:
+        """The owner's stated move-in/move-out, provided the tenancy is still as read
+        (status and dates): Conflict if it changed meanwhile."""
+        unchanged = TenancyRecord.status == tenancy.status
+        for attribute, value in ((TenancyRecord.start_date, tenancy.start_date),
+                                 (TenancyRecord.end_date, tenancy.end_date)):
+            unchanged &= attribute.does_not_exist() if value is None else attribute == value
+        actions: list[Any] = [TenancyRecord.dates_stated_at.set(at),
+                              TenancyRecord.start_date.set(start)]
+        if end is not None:
+            actions.append(TenancyRecord.end_date.set(end))
+        try:
+            tenancy.update(actions=actions, condition=unchanged)
+        except UpdateError as error:
+            raise Conflict("The tenancy changed meanwhile; reload and try again.") from error
 
 
 def _connection(model: type[TenancyRecord]) -> Connection:

@@ -4,7 +4,7 @@ an admin see different things of the same property."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -48,6 +48,28 @@ class TenantInvite(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr
+    move_in: date | None = Field(
+        default=None, description="The IST day the tenant moves in (they pay from that "
+        "day): not in a month already billed for the property, at most 90 days ahead. "
+        "Default: the day they accept.")
+
+
+class MoveOutQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    move_out: date | None = Field(
+        default=None, description="The IST day the tenant moved out (the owner pays from "
+        "that day): not before they moved in, not after today, not in a month already "
+        "billed. Default: today.")
+
+
+class TenancyDates(BaseModel):
+    """The owner states (or corrects) when a tenant moved in and out."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    move_in: date | None = None
+    move_out: date | None = None
 
 
 class Address(BaseModel):
@@ -100,6 +122,10 @@ class TenancyView(BaseModel):
     start_date: datetime | None
     end_date: datetime | None
     ended_reason: str | None
+    move_in_date: date | None = Field(
+        default=None, description="The move-in day stated by the owner (IST)")
+    move_in_display: str | None = None  # the IST day the tenancy starts covering
+    move_out_display: str | None = None  # the IST day the owner pays again
 
 
 class TenantPropertyView(PropertyBasics):

@@ -14,12 +14,19 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from functions.core.accounts.models import UserRecord
 from functions.core.accounts.service import find_user, require_verified_customer
 from functions.core.accounts.users import UserRepository, normalise_email
-from functions.core.billing_rules.periods import BillingPeriod
+from functions.core.billing_rules.periods import (
+    BillingPeriod,
+    format_ist_date,
+    ist_date,
+    ist_midnight_utc,
+    parse_period,
+)
 from functions.core.bills.repository import BillRepository
 from functions.core.clock import utcnow
 from functions.core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -30,6 +37,7 @@ from functions.core.properties.models import (
     ENDED_LEFT,
     PROPERTY_ACTIVE,
     TENANCY_ACTIVE,
+    TENANCY_ENDED,
     TENANCY_INVITED,
     PropertyRecord,
     TenancyRecord,
@@ -44,6 +52,7 @@ from functions.core.properties.schemas import (
     InvitationView,
     NewProperty,
     OwnerPropertyView,
+    TenancyDates,
     TenancyView,
     TenantPropertyView,
     TenantSummary,
@@ -58,6 +67,9 @@ Role = Literal["owner", "tenant"]
 # Without a meter lookup an attached meter shows "assigned".
 LatestBillLookup = Callable[[PropertyRecord, str], dict[str, Any] | None]
 MeterStatusLookup = Callable[[str], str | None]
+
+# How far ahead an owner may state a move-in day.
+MAX_MOVE_IN_AHEAD = timedelta(days=90)
 
 NO_METER = "not_assigned"
 METER_ASSIGNED = "assigned"
@@ -84,8 +96,10 @@ class PropertyService:
                  users: UserRepository | None = None,
                  latest_bill_lookup: LatestBillLookup | None = None,
                  meter_status_lookup: MeterStatusLookup | None = None,
-                 mailer: Callable[[str, str, str], Any] = send_email) -> None:
+                 mailer: Callable[[str, str, str], Any] = send_email,
+                 bills: BillRepository | None = None) -> None:
         self.properties = properties or PropertyRepository()
+        self.bills = bills or BillRepository()
         self.tenancies = tenancies or TenancyRepository()
         self.users = users or UserRepository()
         self.latest_bill = latest_bill_lookup or latest_bill_of_viewer
@@ -240,7 +254,8 @@ class PropertyService:
 
     # ---- leasing -------------------------------------------------------------
 
-    def invite_tenant(self, owner_id: str, property_id: str, email: str) -> TenancyView:
+    def invite_tenant(self, owner_id: str, property_id: str, email: str,
+                      move_in: date | None = None) -> TenancyView:
         owner = require_verified_customer(owner_id, self.users)
         record = self.owned_property(owner_id, property_id)
         invite_email = normalise_email(email)
@@ -248,12 +263,15 @@ class PropertyService:
             raise InvalidInput("You cannot invite yourself as the tenant of your own property.")
         if record.active_tenancy_id:
             raise Conflict("The property already has a tenant; delist them first.")
-        if any(t.status == TENANCY_INVITED for t in self.tenancies.of_property(property_id)):
+        others = self.tenancies.of_property(property_id)
+        if any(t.status == TENANCY_INVITED for t in others):
             raise Conflict("There is already a pending invitation; cancel it first.")
+        if move_in is not None:
+            self._check_dates(record, others, None, move_in, None)
         tenancy = TenancyRecord(
             property_id=property_id, tenancy_id=f"ten_{secrets.token_hex(8)}",
             owner_id=owner_id, invite_email=invite_email, status=TENANCY_INVITED,
-            invited_at=utcnow(),
+            invited_at=utcnow(), move_in_date=move_in.isoformat() if move_in else None,
         )
         self.tenancies.create(tenancy)
         portal = get_settings().portal_origin
@@ -301,19 +319,28 @@ class PropertyService:
         record = self.get_property(tenancy.property_id)
         if record.owner_id == tenant.user_id:
             raise InvalidInput("You cannot be the tenant of your own property.")
-        self.tenancies.activate(tenancy, tenant.user_id, tenant.name, utcnow())
+        self.tenancies.activate(tenancy, tenant.user_id, tenant.name,
+                                self._start_on_acceptance(record, tenancy))
         tenancy = self._reloaded(tenancy)
         record = self.get_property(tenancy.property_id)
         self._tell_owner(record, f"{tenant.name} accepted your invitation and is now the "
                                  f"tenant of {_one_line(record)}.")
         return self.tenant_view(record, user_id, tenancy)
 
-    def delist_tenant(self, owner_id: str, property_id: str) -> TenancyView:
+    def delist_tenant(self, owner_id: str, property_id: str,
+                      move_out: date | None = None) -> TenancyView:
+        """End the tenancy: from today, or from the move-out day the owner states."""
         record = self.owned_property(owner_id, property_id)
         tenancy = self.active_tenancy(record)
         if tenancy is None:
             raise Conflict("The property has no tenant.")
-        self.tenancies.end(tenancy, ENDED_DELISTED, utcnow())
+        end = utcnow()
+        if move_out is not None:
+            start = ist_date(tenancy.start_date) if tenancy.start_date else move_out
+            self._check_dates(record, self.tenancies.of_property(property_id), tenancy,
+                              start, move_out, moved_from=(start, None))
+            end = ist_midnight_utc(move_out)
+        self.tenancies.end(tenancy, ENDED_DELISTED, end)
         tenant = find_user(tenancy.tenant_id or "", self.users)
         if tenant is not None:
             self.mail(tenant.email, "Your tenancy has ended",
@@ -331,6 +358,29 @@ class PropertyService:
         self.tenancies.end(tenancy, ENDED_LEFT, utcnow())
         self._tell_owner(record, f"{tenancy.tenant_name} has left {_one_line(record)}. "
                                  "Its bills come to you again from today.")
+        return tenancy_view(self._reloaded(tenancy))
+
+    def state_dates(self, owner_id: str, property_id: str, tenancy_id: str,
+                    dates: TenancyDates) -> TenancyView:
+        """The owner states (or corrects) the move-in and/or move-out day of a tenancy
+        that has started: the split of bills follows them. Days of months already
+        billed for the property cannot move (those bills are final)."""
+        record = self.owned_property(owner_id, property_id)
+        tenancy = self.tenancies.get(property_id, tenancy_id)
+        if tenancy is None or tenancy.status not in (TENANCY_ACTIVE, TENANCY_ENDED) \
+                or tenancy.start_date is None:
+            raise NotFound("No such tenancy (an invitation's move-in is set by inviting).")
+        if dates.move_out is not None and tenancy.status == TENANCY_ACTIVE:
+            raise Conflict("The tenant still lives here: delist them with their move-out day.")
+        start = dates.move_in or ist_date(tenancy.start_date)
+        end = dates.move_out or (ist_date(tenancy.end_date) if tenancy.end_date else None)
+        self._check_dates(record, self.tenancies.of_property(property_id), tenancy, start, end,
+                          moved_from=(ist_date(tenancy.start_date),
+                                      ist_date(tenancy.end_date) if tenancy.end_date else None))
+        self.tenancies.set_dates(tenancy, ist_midnight_utc(start),
+                                 ist_midnight_utc(end) if end else None, utcnow())
+        logger.info("tenancy dates stated", extra={"property_id": property_id,
+                                                   "tenancy_id": tenancy_id})
         return tenancy_view(self._reloaded(tenancy))
 
     def tenancy_history(self, owner_id: str, property_id: str) -> list[TenancyView]:
@@ -354,6 +404,68 @@ class PropertyService:
         record = self.get_property(property_id)
         tenancy = self.active_tenancy(record)
         return tenancy.tenant_id if tenancy is not None and tenancy.tenant_id else record.owner_id
+
+    # ---- move dates ------------------------------------------------------------
+
+    def _first_unbilled_day(self, property_id: str) -> date | None:
+        """The first day after the property's latest billed month (one keyed query)."""
+        latest = self.bills.for_property(property_id, limit=1)
+        return parse_period(latest[0].period).next().first_day if latest else None
+
+    def _check_dates(self, record: PropertyRecord, tenancies: list[TenancyRecord],
+                     tenancy: TenancyRecord | None, move_in: date, move_out: date | None,
+                     moved_from: tuple[date, date | None] | None = None) -> None:
+        """The rules for stated move days (InvalidInput / Conflict otherwise):
+        move-in at most MAX_MOVE_IN_AHEAD ahead, move-out not after today and not before
+        move-in; no overlap with another tenancy; and no day that changes hands may lie
+        in a month already billed for the property (its bills are final)."""
+        today = ist_date(utcnow())
+        if move_in > today + MAX_MOVE_IN_AHEAD:
+            raise InvalidInput(f"A move-in day can be at most {MAX_MOVE_IN_AHEAD.days} days "
+                               "ahead.")
+        if move_out is not None and move_out > today:
+            raise InvalidInput("A move-out day cannot be in the future; delist the tenant on "
+                               "the day they leave.")
+        if move_out is not None and move_out < move_in:
+            raise InvalidInput("The move-out day is before the move-in day.")
+        for other in tenancies:
+            if tenancy is not None and other.tenancy_id == tenancy.tenancy_id:
+                continue
+            if other.status not in (TENANCY_ACTIVE, TENANCY_ENDED) or other.start_date is None:
+                continue
+            first = ist_date(other.start_date)
+            stop = ist_date(other.end_date) if other.end_date else None
+            if (stop is None or move_in < stop) and (move_out is None or first < move_out):
+                raise Conflict(f"Those days overlap another tenancy (from "
+                               f"{format_ist_date(first)}"
+                               + (f" to {format_ist_date(stop)})." if stop else ")."))
+        unbilled = self._first_unbilled_day(record.property_id)
+        if unbilled is None:
+            return
+        # The first day that changes hands: from the earlier of the old and new day on.
+        if moved_from is None:
+            changed = [move_in, *([move_out] if move_out else [])]
+        else:
+            changed = [day if before is None else min(day, before)
+                       for day, before in zip((move_in, move_out), moved_from, strict=True)
+                       if day is not None and day != before]
+        if any(day < unbilled for day in changed):
+            raise Conflict(f"Bills up to {format_ist_date(unbilled - timedelta(days=1))} are "
+                           "issued and final; move days can only be on or after "
+                           f"{format_ist_date(unbilled)}.")
+
+    def _start_on_acceptance(self, record: PropertyRecord, tenancy: TenancyRecord
+                             ) -> datetime:
+        """00:00 IST of the stated move-in day, or now. A month billed since the
+        invitation is final: the tenancy then starts on the first day after it."""
+        now = utcnow()
+        if not tenancy.move_in_date:
+            return now
+        start = date.fromisoformat(tenancy.move_in_date)
+        unbilled = self._first_unbilled_day(record.property_id)
+        if unbilled is not None and start < unbilled:
+            start = unbilled
+        return ist_midnight_utc(start)
 
     # ---- helpers -------------------------------------------------------------
 
@@ -381,6 +493,11 @@ def tenancy_view(tenancy: TenancyRecord) -> TenancyView:
         invite_email=tenancy.invite_email, invited_at=tenancy.invited_at,
         tenant_name=tenancy.tenant_name, start_date=tenancy.start_date,
         end_date=tenancy.end_date, ended_reason=tenancy.ended_reason,
+        move_in_date=date.fromisoformat(tenancy.move_in_date) if tenancy.move_in_date else None,
+        move_in_display=format_ist_date(ist_date(tenancy.start_date))
+        if tenancy.start_date else None,
+        move_out_display=format_ist_date(ist_date(tenancy.end_date))
+        if tenancy.end_date else None,
     )
 
 

@@ -1,4 +1,4 @@
-import { get, post, del, siteUrl } from "../api.js";
+import { get, post, put, del, siteUrl } from "../api.js";
 import { boot, h, fill, errorState, facts, badge, table, link, onSubmit, notify, param, confirmButton, emptyState } from "../ui.js";
 import { dateIST, dateTimeIST, label } from "../format.js";
 import { addressLine, meterBadge, latestBillSummary } from "../property_view.js";
@@ -21,6 +21,36 @@ function tenancyHistory(rows) {
   ], rows, { caption: "Tenancy history" });
 }
 
+// The owner states (or corrects) when a tenant moved in and out; bills split by these days.
+function datesForm(rows) {
+  const started = rows.filter((t) => t.start_date);
+  if (!started.length) return null;
+  const form = h("form", { id: "dates-form", class: "row g-2 align-items-start mt-2" },
+    h("div", { class: "col-12 form-alert", id: "dates-alert", "data-form-alert": true, role: "alert" }),
+    h("div", { class: "col-sm-4" },
+      h("label", { for: "dates-tenancy", class: "form-label", text: "Tenancy" }),
+      h("select", { id: "dates-tenancy", name: "tenancy_id", class: "form-select" },
+        started.map((t) => h("option", { value: t.tenancy_id, text: `${t.tenant_name || t.invite_email}, from ${dateIST(t.start_date)}` })))),
+    h("div", { class: "col-sm-3" },
+      h("label", { for: "dates-move-in", class: "form-label", text: "Moved in" }),
+      h("input", { id: "dates-move-in", name: "move_in", type: "date", class: "form-control" }),
+      h("div", { id: "dates-move-in-error", class: "invalid-feedback" })),
+    h("div", { class: "col-sm-3" },
+      h("label", { for: "dates-move-out", class: "form-label", text: "Moved out" }),
+      h("input", { id: "dates-move-out", name: "move_out", type: "date", class: "form-control" }),
+      h("div", { id: "dates-move-out-error", class: "invalid-feedback" })),
+    h("div", { class: "col-sm-2 pt-sm-4 mt-sm-2" },
+      h("button", { type: "submit", class: "btn btn-outline-primary w-100" },
+        h("span", { class: "spinner-border spinner-border-sm me-1 d-none", "aria-hidden": "true" }), "Save dates")));
+  onSubmit(form, async ({ tenancy_id: tenancyId, ...dates }) => {
+    await put(`${path}/tenancies/${encodeURIComponent(tenancyId)}/dates`, dates);
+    notify("The tenancy's days are saved; bills not yet issued are split by them.");
+    await load();
+  });
+  return h("div", {}, h("h3", { class: "h6 mt-3", text: "State move-in and move-out days" }),
+    h("p", { class: "small text-body-secondary mb-0", text: "Months already billed are final." }), form);
+}
+
 function ownerSection(property) {
   const section = h("section", { class: "card mb-4", "aria-labelledby": "tenant-title" },
     h("div", { class: "card-body" }, h("h2", { class: "h5", id: "tenant-title", text: "Tenant" })));
@@ -28,9 +58,14 @@ function ownerSection(property) {
   if (property.tenant) {
     body.append(
       h("p", {}, "Leased to ", h("strong", { text: property.tenant.name }), ` since ${dateIST(property.tenant.since)}.`),
-      confirmButton("Delist tenant", "End this tenancy today?", "Yes, delist", async () => {
-        await del(`${path}/tenant`);
-        notify("The tenancy has ended. Bills from today come to you.");
+      h("div", { class: "mb-2" },
+        h("label", { for: "move-out", class: "form-label", text: "Move-out day (optional)" }),
+        h("input", { id: "move-out", type: "date", class: "form-control w-auto", "aria-describedby": "move-out-help" }),
+        h("div", { id: "move-out-help", class: "form-text", text: "The day the tenant left: you pay from that day. Leave it empty for today." })),
+      confirmButton("Delist tenant", "End this tenancy?", "Yes, delist", async () => {
+        const moveOut = document.getElementById("move-out").value;
+        await del(`${path}/tenant${moveOut ? `?move_out=${encodeURIComponent(moveOut)}` : ""}`);
+        notify(moveOut ? `The tenancy has ended. Bills from ${dateIST(moveOut)} come to you.` : "The tenancy has ended. Bills from today come to you.");
         await load();
       }));
   } else if (property.pending_invitation) {
@@ -50,6 +85,11 @@ function ownerSection(property) {
         h("input", { id: "invite-email", name: "email", type: "email", class: "form-control", required: true, autocomplete: "off", "aria-describedby": "invite-email-help invite-email-error" }),
         h("div", { id: "invite-email-help", class: "form-text", text: "They get an email; once they accept, they pay the bills for their days." }),
         h("div", { id: "invite-email-error", class: "invalid-feedback" })),
+      h("div", { class: "col-sm-4" },
+        h("label", { for: "invite-move-in", class: "form-label", text: "Move-in day (optional)" }),
+        h("input", { id: "invite-move-in", name: "move_in", type: "date", class: "form-control", "aria-describedby": "invite-move-in-help invite-move-in-error" }),
+        h("div", { id: "invite-move-in-help", class: "form-text", text: "They pay from this day; empty: the day they accept." }),
+        h("div", { id: "invite-move-in-error", class: "invalid-feedback" })),
       h("div", { class: "col-sm-4 pt-sm-4 mt-sm-2" },
         h("button", { type: "submit", class: "btn btn-primary w-100" },
           h("span", { class: "spinner-border spinner-border-sm me-1 d-none", "aria-hidden": "true" }), "Lease to tenant")));
@@ -107,7 +147,7 @@ async function load() {
     if (owner) {
       const history = await get(`${path}/tenancies`);
       parts.push(h("section", { class: "mb-4", "aria-labelledby": "history-title" },
-        h("h2", { class: "h5", id: "history-title", text: "Tenancy history" }), tenancyHistory(history)));
+        h("h2", { class: "h5", id: "history-title", text: "Tenancy history" }), tenancyHistory(history), datesForm(history)));
     }
     fill("property", ...parts);
   } catch (error) {

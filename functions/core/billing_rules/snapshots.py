@@ -47,6 +47,19 @@ from functions.core.billing_rules.readings import (
 DEMAND_LIMIT_FACTOR = Decimal(3)
 SNAPSHOT = "snapshot"
 LIVE = "live"
+# IST hours at which a meter's time-of-day zones start, by the number of zones (provisioned
+# into v2 meters): four zones are night (00-06), morning (06-10), day (10-18, the solar
+# hours) and the evening peak (18-24).
+TOD_ZONE_STARTS: dict[int, list[int]] = {
+    1: [0], 2: [0, 18], 3: [0, 10, 18], 4: [0, 6, 10, 18], 5: [0, 6, 10, 14, 18],
+    6: [0, 6, 10, 14, 18, 22], 7: [0, 4, 6, 10, 14, 18, 22], 8: [0, 3, 6, 9, 12, 15, 18, 21]}
+
+
+def zone_labels(count: int) -> list[str]:
+    """"00:00-06:00" ... for the zones of a meter with ``count`` zones (IST)."""
+    starts = TOD_ZONE_STARTS.get(count) or [24 * i // count for i in range(count)]
+    ends = [*starts[1:], 24]
+    return [f"{start:02d}:00-{end:02d}:00" for start, end in zip(starts, ends, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -171,6 +184,17 @@ def live_without_history() -> SnapshotCheck:
                          "no earlier reading to prorate them from")
 
 
-__all__ = ["DEMAND_LIMIT_FACTOR", "WH_PER_KWH", "PreviousRegisters", "SnapshotCheck",
-           "SnapshotRegisters", "check_snapshot", "export_units", "live_without_history",
-           "prorate_register", "zone_units"]
+__all__ = [
+    "DEMAND_LIMIT_FACTOR",
+    "TOD_ZONE_STARTS",
+    "WH_PER_KWH",
+    "PreviousRegisters",
+    "SnapshotCheck",
+    "SnapshotRegisters",
+    "check_snapshot",
+    "export_units",
+    "live_without_history",
+    "prorate_register",
+    "zone_labels",
+    "zone_units",
+]

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from functions.core.accounts.service import require_verified_customer
+from functions.core.billing_rules.snapshots import TOD_ZONE_STARTS
 from functions.core.clock import utcnow
 from functions.core.crypto import (
     PROTOCOL_VERSION,
@@ -115,11 +116,7 @@ def capabilities_of(meter: MeterRecord) -> MeterCapabilities:
                              export=bool(meter.has_export), demand=bool(meter.has_demand))
 
 
-# IST hours at which the time-of-day zones start, by the number of zones: four zones are
-# night (00-06), morning (06-10), day (10-18, solar hours) and the evening peak (18-24).
-TOD_ZONE_STARTS = {1: [0], 2: [0, 18], 3: [0, 10, 18], 4: [0, 6, 10, 18],
-                   5: [0, 6, 10, 14, 18], 6: [0, 6, 10, 14, 18, 22],
-                   7: [0, 4, 6, 10, 14, 18, 22], 8: [0, 3, 6, 9, 12, 15, 18, 21]}
+
 
 
 def _int_or_none(value: float | int | None) -> int | None:

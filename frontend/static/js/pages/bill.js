@@ -31,6 +31,42 @@ function registers(bill) {
   ], bill.registers, { caption: "Meter registers" });
 }
 
+// A smart (protocol v2) meter's billing snapshot: consumption per time-of-day zone, export
+// (rooftop solar) and the month's maximum demand. Tariffs price them (ToD rates, net
+// metering, demand charges); here they are shown so the customer can check them.
+function smartMeterCard(bill) {
+  const smart = bill.smart_meter;
+  if (!smart) return null;
+  const zones = table([
+    { label: "Zone", cell: (z) => `Zone ${z.zone}` },
+    { label: "Hours (IST)", cell: (z) => z.hours },
+    { label: "Register", cell: (z) => h("span", { class: "amount", text: kwh(z.register_wh) }), numeric: true },
+    { label: "Units this month", cell: (z) => (z.units === null ? "—" : units(z.units)), numeric: true },
+  ], smart.zones, { caption: "Consumption by time of day" });
+  const biggest = Math.max(1, ...smart.zones.map((z) => z.units || 0));
+  const bar = (z) => {  // sized through the CSSOM: the portal's CSP allows no inline styles
+    const element = h("span", { class: "bg-primary rounded d-inline-block" });
+    element.style.height = ".75rem";
+    element.style.width = `${Math.round(((z.units || 0) / biggest) * 60)}%`;
+    return element;
+  };
+  const chart = h("div", { class: "zone-chart mb-3", role: "img", "aria-label": `Units by time of day: ${smart.zones.map((z) => `zone ${z.zone} ${z.units ?? "n/a"}`).join(", ")}` },
+    smart.zones.map((z) => h("div", { class: "d-flex align-items-center gap-2 small" },
+      h("span", { class: "text-nowrap font-monospace", text: z.hours }),
+      bar(z),
+      h("span", { text: z.units === null ? "" : units(z.units) }))));
+  return h("section", { class: "card mb-4", id: "smart-meter", "aria-labelledby": "smart-title" }, h("div", { class: "card-body" },
+    h("h2", { class: "h5", id: "smart-title", text: "Time of day, export and demand" }),
+    chart, zones,
+    facts([
+      ["Readings", smart.register_source_display],
+      ["Exported (solar)", h("span", { id: "smart-export" }, h("span", { class: "amount", text: kwh(smart.export_wh) }),
+        smart.export_units === null ? null : h("div", { class: "small text-body-secondary", text: `${units(smart.export_units)} this month` }))],
+      ["Maximum demand", h("span", { id: "smart-demand" }, smart.max_demand_display,
+        smart.max_demand_at ? h("div", { class: "small text-body-secondary", text: dateTimeIST(smart.max_demand_at) }) : null)],
+    ])));
+}
+
 const nonZero = (amount) => amount !== null && amount !== undefined && Number(amount) !== 0;
 
 // Charges of the period, credits netted and arrears brought forward, as Indian bills show them.
@@ -133,7 +169,8 @@ async function load() {
               bill.actual_units !== null && bill.actual_units !== bill.units ? ["Units measured", units(bill.actual_units)] : null,
               bill.share_units ? ["Your share of units", units(bill.share_units)] : null,
               ["Meter", h("span", { class: "font-monospace", text: bill.meter_id })],
-            ])))),
+            ]))),
+          smartMeterCard(bill)),
         h("div", { class: "col-lg-4" },
           upi ? upiCard(upi) : null,
           h("section", { class: "card mb-4", "aria-labelledby": "summary-title" }, h("div", { class: "card-body" },

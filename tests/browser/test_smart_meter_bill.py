@@ -1,0 +1,62 @@
+"""A bill of a protocol v2 (smart) meter shows consumption per time-of-day zone (a table
+and a chart), the export register and the maximum demand with its time, in IST; a v1 meter's
+bill shows no such section. The bill is what billing stores for a v2 snapshot (issue 15)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from playwright.sync_api import expect
+
+from functions.core.accounts.sessions import issue_session
+from functions.core.bills.models import BillRecord
+from tests.browser.conftest import screenshot, start_session
+from tests.fixtures.stack import create_user
+from tests.integration.payments_support import make_bill
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_smart_meter_bill_shows_zones_export_and_demand(page, portal, stack):
+    customer = create_user("customer", name="Kavya Menon")
+    bill = make_bill(customer.user_id, total="2345.00", period="2017-03")
+    bill.update(actions=[
+        BillRecord.register_source.set("snapshot"),
+        BillRecord.current_register_wh.set(1_486_250),
+        BillRecord.current_read_at.set(datetime(2017, 3, 31, 18, 30, tzinfo=UTC)),
+        BillRecord.current_tod_wh.set([301_200, 402_650, 250_100, 532_300]),
+        BillRecord.tod_units.set([31, 42, 25, 53]),
+        BillRecord.current_export_wh.set(212_400),
+        BillRecord.export_units.set(118),
+        BillRecord.md_w.set(4_380),
+        BillRecord.md_at.set(datetime(2017, 3, 14, 14, 0, tzinfo=UTC)),
+    ])
+    start_session(page, portal, issue_session(customer), customer)
+    page.goto(portal.page_url(f"bill.html?id={bill.bill_id}"))
+    card = page.locator("#smart-meter")
+    expect(card.get_by_role("heading", name="Time of day, export and demand")).to_be_visible()
+    rows = card.locator("table tbody tr")
+    expect(rows).to_have_count(4)
+    expect(rows.nth(3)).to_contain_text("18:00-24:00")
+    expect(rows.nth(3)).to_contain_text("532.300 kWh")
+    expect(rows.nth(3)).to_contain_text("53")
+    expect(card.get_by_role("img", name="Units by time of day")).to_be_visible()
+    expect(page.locator("#smart-export")).to_contain_text("212.400 kWh")
+    expect(page.locator("#smart-export")).to_contain_text("118")
+    expect(page.locator("#smart-demand")).to_contain_text("4.38 kW")
+    expect(page.locator("#smart-demand")).to_contain_text("14 Mar 2017, 7:30 pm IST")  # 14:00 UTC
+    expect(card).to_contain_text("Billing-date snapshot")
+    screenshot(page, "bill-smart-meter")
+    # the print view keeps the section (it is not marked no-print)
+    page.emulate_media(media="print")
+    expect(card).to_be_visible()
+
+
+def test_a_v1_meter_bill_has_no_smart_meter_section(page, portal, stack):
+    customer = create_user("customer", name="Rohan Das")
+    bill = make_bill(customer.user_id, total="990.00", period="2017-04")
+    start_session(page, portal, issue_session(customer), customer)
+    page.goto(portal.page_url(f"bill.html?id={bill.bill_id}"))
+    expect(page.get_by_role("heading", name="Meter readings")).to_be_visible()
+    expect(page.locator("#smart-meter")).to_have_count(0)

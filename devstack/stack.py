@@ -51,6 +51,7 @@ def main() -> int:
     from devstack.emulator import Emulator
     from devstack.event_runner import EventRunner, mappings_from_app
     from devstack.provision import provision
+    from devstack.scheduler import Scheduler, schedules_from_app
     from devstack.static_server import StaticSite
 
     stopping = threading.Event()
@@ -68,6 +69,8 @@ def main() -> int:
         started.append(api)
         runner = EventRunner(mappings_from_app(app)).start()
         started.append(runner)
+        scheduler = Scheduler(schedules_from_app(app)).start()
+        started.append(scheduler)
         site_root = ROOT / "site"
         if not (site_root / "index.html").exists():
             print("portal not built: run `make site` (make run does it for you)")
@@ -77,6 +80,8 @@ def main() -> int:
         print(f"portal     {site.url}")
         functions = ", ".join(p.mapping.function_name for p in runner.pollers)
         print(f"functions  {functions} (SQS, through the local event runner)")
+        print("schedules  " + ", ".join(s.name for s in scheduler.schedules)
+              + " (through the local scheduler)")
         if not args.no_seed:
             from devstack.demo_data import seed_demo
 

@@ -60,3 +60,31 @@ def test_a_v1_meter_bill_has_no_smart_meter_section(page, portal, stack):
     page.goto(portal.page_url(f"bill.html?id={bill.bill_id}"))
     expect(page.get_by_role("heading", name="Meter readings")).to_be_visible()
     expect(page.locator("#smart-meter")).to_have_count(0)
+
+
+def test_the_admin_meter_page_shows_capabilities_and_refusals_with_their_sha256(
+        page, portal, stack):
+    import hashlib
+
+    from device_client import crypto as meter_crypto
+
+    admin = create_user("admin", name="Farah Khan")
+    as_admin = stack.api.as_(issue_session(admin))
+    serial = f"V2-{meter_crypto.key_id(meter_crypto.generate_private_key())[:10]}"
+    registered = as_admin.post("/admin/meters", json={
+        "serial": serial, "public_key": meter_crypto.public_key_b64(
+            meter_crypto.generate_private_key()), "model": "SM-2", "firmware": "2.0",
+        "endpoint_url": "http://127.0.0.1:9/meters/x/read-requests",
+        "capabilities": {"protocol_version": 2, "tod_zones": 4, "export": True,
+                         "demand": True}})
+    assert registered.status_code == 201, registered.text
+    body = b'{"v":1,"sender":"' + serial.encode() + b'"'  # not even JSON: refused, recorded
+    assert stack.api.post("/device/readings", data=body,
+                          headers={"Content-Type": "application/json"}).status_code == 400
+    start_session(page, portal, issue_session(admin), admin)
+    page.goto(portal.page_url("admin/meters.html?status=registered"))
+    row = page.locator("#meter-list tr", has_text=serial)
+    expect(row).to_contain_text("v2 · billing snapshot")
+    expect(row).to_contain_text("4 ToD zones · export · max demand")
+    expect(page.locator("#refused-list")).to_contain_text(
+        f"SHA-256 {hashlib.sha256(body).hexdigest()}")

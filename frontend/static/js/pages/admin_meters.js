@@ -81,6 +81,15 @@ function fillMeterChoices() {
   select.value = chosen;
 }
 
+// What the meter can do (recorded at registration): protocol v1, or v2 with its registers.
+function capabilities(m) {
+  const c = m.capabilities || { protocol_version: 1 };
+  if (c.protocol_version !== 2) return h("span", { class: "small", text: "v1 · live register" });
+  const parts = [`${c.tod_zones} ToD zones`, c.export ? "export" : null, c.demand ? "max demand" : null].filter(Boolean);
+  return h("div", { class: "small" }, h("div", { text: "v2 · billing snapshot" }),
+    h("div", { class: "text-body-secondary", text: parts.join(" · ") }));
+}
+
 async function load() {
   showLoading("meter-list", "Loading meters");
   try {
@@ -98,6 +107,7 @@ async function load() {
         { label: "Property", cell: (m) => m.property_id
           ? h("div", { class: "small" }, addresses[m.property_id] || "", h("div", { class: "font-monospace text-body-secondary", text: m.property_id }))
           : h("span", { class: "text-body-secondary", text: "Not assigned" }) },
+        { label: "Protocol", cell: capabilities },
         { label: "Last reading", cell: (m) => m.last_read_at ? h("div", {}, kwh(m.last_register_wh), h("div", { class: "small text-body-secondary", text: dateTimeIST(m.last_read_at) })) : "—" },
         { label: "Actions", cell: actions },
       ], meters, { caption: "Meters" })
@@ -149,6 +159,8 @@ async function loadRefused() {
         { label: "Meter", cell: (r) => h("span", { class: "font-monospace small", text: r.meter_id }) },
         { label: "Reason", cell: (r) => h("div", {}, h("div", { text: label(r.reason) }), r.detail ? h("div", { class: "small text-body-secondary", text: r.detail }) : null) },
         { label: "Received", cell: (r) => dateTimeIST(r.received_at) },
+        { label: "Body", cell: (r) => h("div", { class: "small" }, h("div", { text: `${r.body_bytes} bytes` }),
+          r.body_sha256 ? h("div", { class: "font-monospace text-body-secondary text-break", title: "SHA-256 of the body as received", text: `SHA-256 ${r.body_sha256}` }) : null) },
       ], refused, { caption: "Refused messages, newest first" })
       : emptyState("No message has been refused."));
   } catch (error) {

@@ -88,3 +88,22 @@ def test_the_admin_meter_page_shows_capabilities_and_refusals_with_their_sha256(
     expect(row).to_contain_text("4 ToD zones · export · max demand")
     expect(page.locator("#refused-list")).to_contain_text(
         f"SHA-256 {hashlib.sha256(body).hexdigest()}")
+
+
+def test_the_bills_page_charts_consumption_per_zone_and_month(page, portal, stack):
+    customer = create_user("customer", name="Ishaan Gupta")
+    for period, zones in (("2016-11", [30, 40, 25, 55]), ("2016-12", [35, 38, 20, 61])):
+        bill = make_bill(customer.user_id, total="1500.00", period=period)
+        bill.update(actions=[BillRecord.register_source.set("snapshot"),
+                             BillRecord.tod_units.set(zones),
+                             BillRecord.current_tod_wh.set([z * 1000 for z in zones])])
+    make_bill(customer.user_id, total="700.00", period="2016-10")  # a v1 meter's month
+    start_session(page, portal, issue_session(customer), customer)
+    page.goto(portal.page_url("bills.html"))
+    chart = page.locator("#zone-history")
+    expect(chart.get_by_role("heading", name="Consumption by time of day")).to_be_visible()
+    expect(chart.get_by_role("img")).to_have_count(2)
+    expect(chart.get_by_role("img", name="December 2016: 00:00-06:00 35 kWh, 06:00-10:00 38 kWh, "
+                                          "10:00-18:00 20 kWh, 18:00-24:00 61 kWh")).to_be_visible()
+    expect(chart).to_contain_text("18:00-24:00")
+    screenshot(page, "bills-zone-history")

@@ -14,7 +14,7 @@ from functions.core.billing_rules.periods import PeriodText, format_ist, format_
 from functions.core.billing_rules.readings import kwh
 from functions.core.bills.models import BillRecord
 from functions.core.bills.service import bill_link, month_label
-from functions.core.bills.smart_meter import SmartMeterView, smart_meter_view
+from functions.core.bills.smart_meter import SmartMeterView, smart_meter_view, zone_history_fields
 from functions.core.money import format_inr, from_paise, to_paise
 
 BillStatus = Literal["issued", "paid", "overdue"]
@@ -121,11 +121,15 @@ class BillSummary(BaseModel):
                                      "(with late-payment surcharge) when it was issued")
     total_payable: str = Field(description="total + arrears: what the payer owes with it")
     total_payable_display: str
+    tod_units: list[int] | None = Field(
+        default=None, description="v2 meters: whole kWh per time-of-day zone this period")
+    tod_zone_hours: list[str] | None = Field(default=None, description="the zones' IST hours")
 
     @classmethod
     def fields_of(cls, bill: BillRecord) -> dict[str, object]:
         return dict(
             bill_id=bill.bill_id, property_id=bill.property_id, period=bill.period,
+            **zone_history_fields(bill),
             period_label=month_label(bill.period), payer_id=bill.payer_id, status=bill.status,
             estimated=bool(bill.estimated), units=int(bill.units), total=f"{bill.amount:.2f}",
             total_display=format_inr(bill.amount), amount_due=f"{bill.amount_due:.2f}",

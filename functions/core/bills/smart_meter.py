@@ -57,3 +57,11 @@ def smart_meter_view(bill: BillRecord) -> SmartMeterView | None:
         max_demand_w=md_w, max_demand_display=f"{Decimal(md_w) / 1000:.2f} kW",
         max_demand_at=bill.md_at.isoformat() if bill.md_at else None,
         max_demand_at_display=format_ist(bill.md_at) if bill.md_at else None)
+
+
+def zone_history_fields(bill: BillRecord) -> dict[str, object]:
+    """Per-zone units of a bill for the customer's history chart ({} without them)."""
+    if not bill.tod_units:
+        return {}
+    zone_units = [int(unit) for unit in bill.tod_units]
+    return {"tod_units": zone_units, "tod_zone_hours": zone_labels(len(zone_units))}

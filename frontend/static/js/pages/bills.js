@@ -8,6 +8,31 @@ await boot("customer");
 const propertyFilter = param("property");
 const unpaidOnly = param("status") === "unpaid";
 
+// Smart (v2) meters: whole kWh per time-of-day zone, month by month (one stacked bar a month).
+const ZONE_CLASSES = ["bg-secondary", "bg-info", "bg-warning", "bg-danger", "bg-success", "bg-primary", "bg-dark", "bg-light"];
+
+function zoneHistory(bills) {
+  const months = bills.filter((b) => b.tod_units).slice().sort((a, b) => a.period.localeCompare(b.period));
+  if (!months.length) return null;
+  const hours = months[months.length - 1].tod_zone_hours;
+  const biggest = Math.max(1, ...months.map((b) => b.tod_units.reduce((sum, u) => sum + u, 0)));
+  const segment = (value, index) => {
+    const element = h("span", { class: `d-inline-block ${ZONE_CLASSES[index % ZONE_CLASSES.length]}`, title: `${hours[index] || `zone ${index + 1}`}: ${units(value)}` });
+    element.style.height = "1rem";  // sized through the CSSOM: the CSP allows no inline styles
+    element.style.width = `${(value / biggest) * 70}%`;
+    return element;
+  };
+  return h("section", { class: "card mb-4", id: "zone-history", "aria-labelledby": "zone-history-title" }, h("div", { class: "card-body" },
+    h("h2", { class: "h5", id: "zone-history-title", text: "Consumption by time of day" }),
+    h("p", { class: "small mb-2" }, hours.map((span, index) => h("span", { class: "me-3 text-nowrap" },
+      h("span", { class: `d-inline-block rounded ${ZONE_CLASSES[index % ZONE_CLASSES.length]} zone-swatch`, "aria-hidden": "true", text: "\u00a0\u00a0\u00a0" }), ` ${span}`))),
+    months.map((b) => h("div", { class: "d-flex align-items-center gap-2 small mb-1", role: "img",
+      "aria-label": `${period(b.period)}: ${b.tod_units.map((u, i) => `${hours[i] || `zone ${i + 1}`} ${u} kWh`).join(", ")}` },
+      h("span", { class: "text-nowrap", text: period(b.period) }),
+      h("span", { class: "flex-grow-1 text-nowrap" }, b.tod_units.map(segment)),
+      h("span", { class: "text-nowrap", text: units(b.tod_units.reduce((sum, u) => sum + u, 0)) })))));
+}
+
 try {
   const [bills, properties] = await Promise.all([get("/bills"), get("/properties").catch(() => [])]);
   const addresses = Object.fromEntries(properties.map((p) => [p.property_id, addressLine(p.address)]));
@@ -19,7 +44,7 @@ try {
     ? h("p", { class: "small" }, unpaidOnly ? "Showing unpaid bills" : `Showing bills of ${addresses[propertyFilter] || "one property"}`,
       " · ", h("a", { href: "bills.html", text: "show all" }))
     : null;
-  fill("bill-list", filterNote, shown.length
+  fill("bill-list", filterNote, zoneHistory(shown), shown.length
     ? table([
       { label: "Period", cell: (b) => h("span", { class: "fw-semibold", text: period(b.period) }) },
       { label: "Property", cell: (b) => h("span", { class: "small", text: addresses[b.property_id] || b.property_id }) },

@@ -382,9 +382,9 @@ def measure(stack: Stack, fleet: Fleet, timeout: float) -> Measured:
     }
     deadline = started + timeout
     while len(stages) < 1 + len(milestones) and time.monotonic() < deadline:
-        counts = totals(fleet.period)
+        live = totals(fleet.period)
         for name, reached in milestones.items():
-            if name not in stages and reached(counts):
+            if name not in stages and reached(live):
                 stages[name] = time.monotonic() - started
         time.sleep(0.1)
     for name in milestones:

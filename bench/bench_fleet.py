@@ -31,7 +31,6 @@ import sys
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -39,28 +38,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import bench_billing  # noqa: E402  (needs ROOT on the path)
+from devstack.silent_fleet import SilentFleet  # noqa: E402
 
 bench_billing.CONCURRENCY.update({"run_steps": 2, "iot_fanout": 2, "billing": 4})
 HISTORY_REGISTER_WH = 350_000
 ANSWER_WH = 120_000  # 120 kWh in the month for the meters that answer
-
-
-class _Accept(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.send_response(202)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-def fast_fleet() -> tuple[ThreadingHTTPServer, str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Accept)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
 def seed(size: int, period: Any, fleet_url: str) -> list[Any]:
@@ -107,7 +89,7 @@ def seed(size: int, period: Any, fleet_url: str) -> list[Any]:
             share_last_day=previous.last_day.isoformat(), total="500.00", total_paise=50_000))
     for model, items in ((PropertyRecord, properties), (MeterRecord, meters),
                          (BillRecord, bills)):
-        with model.batch_write() as batch:  # type: ignore[attr-defined]
+        with model.batch_write() as batch:
             for item in items:
                 batch.save(item)
     return meters
@@ -174,7 +156,7 @@ class SliceStats:
                 stats.max_meters = max(stats.max_meters, result.meters)
             return result
 
-        RunSteps.handle = handle  # type: ignore[method-assign]
+        RunSteps.handle = handle  # type: ignore[method-assign,assignment]
 
 
 def timed(call: Any) -> tuple[float, Any]:
@@ -196,7 +178,8 @@ def one_size(size: int, months_back: int, timeout: float) -> dict[str, Any]:
     period = parse_period(last_period())
     for _ in range(months_back):
         period = period.previous()
-    server, url = fast_fleet()
+    fleet = SilentFleet().start()
+    url = fleet.url
     stats = SliceStats()
     stats.install()
     try:
@@ -277,7 +260,7 @@ def one_size(size: int, months_back: int, timeout: float) -> dict[str, Any]:
             "load_average": os.getloadavg()[1],
         }
     finally:
-        server.shutdown()
+        fleet.stop()
         stack.stop()
 
 

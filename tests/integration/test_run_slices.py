@@ -10,15 +10,14 @@ the queues of the running stack.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
+from devstack.silent_fleet import SilentFleet
 from functions.core.bills.models import BillRecord
 from functions.core.clock import utcnow
 from functions.core.crypto import generate_private_key, key_id, public_key_b64
@@ -194,24 +193,12 @@ def test_close_estimates_once_whatever_is_delivered_twice_or_asked_twice(admin, 
     assert again.progress.no_response == len(silent)
 
 
-class _Accept(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.send_response(202)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def silent_fleet() -> Iterator[str]:
     """Meters that take every read request and never answer."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Accept)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    fleet = SilentFleet().start()
+    yield fleet.url
+    fleet.stop()
 
 
 def test_a_run_with_5000_silent_meters_closes_and_lists_them_all(admin, silent_fleet):

@@ -137,7 +137,8 @@ def test_a_slice_that_fails_is_delivered_again_and_counts_once(admin, meters):
     assert progress.totals("2019-04")["meters_total"] == counted  # not counted twice
     drive(steps, kept)
     assert asked_once(kept, meters)
-    assert RunRepository().get("2019-04").status == "running"  # every shard listed
+    run = RunRepository().get("2019-04")
+    assert run is not None and run.status == "running"  # every shard listed
 
 
 def test_close_estimates_once_whatever_is_delivered_twice_or_asked_twice(admin, meters):
@@ -273,6 +274,6 @@ def test_a_run_closes_by_itself_when_its_window_has_ended(admin, meters):
     assert "2019-05" in later.close_overdue(closed_by="window-sweep")
     drive(steps, kept)
     run = RunRepository().get("2019-05")
-    assert run.status == "closed" and run.closed_by == "window-sweep"
+    assert run is not None and run.status == "closed" and run.closed_by == "window-sweep"
     silent = later.silent_meters("2019-05", None, 500)
     assert silent.cursor is None and meters[0].meter_id in {m.meter_id for m in silent.meters}

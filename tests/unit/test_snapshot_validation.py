@@ -112,7 +112,7 @@ def _stored(**changes: object) -> RawReadingRecord:
         snapshot_at=BILLING_AT, export_wh=212_400, tod_wh=[301_200, 402_650, 250_100, 532_300],
         md_w=4_380, md_at=datetime(2026, 10, 14, 14, 0, tzinfo=UTC))
     values.update(changes)
-    return RawReadingRecord("mtr-1", "reading#x", **values)
+    return RawReadingRecord("mtr-1", "reading#x", **values)  # type: ignore[arg-type]
 
 
 def _last_bill() -> BillRecord:

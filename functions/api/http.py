@@ -204,6 +204,8 @@ def parse_json_body(raw: bytes | str | None, model: type[BaseModel], limit: int)
         return model.model_validate(data)
     except ValidationError as exc:
         raise InvalidInput("Some fields are invalid.", details=field_errors(exc)) from exc
+    except ArithmeticError as exc:  # a decimal validator given 1e100 or the like
+        raise InvalidInput("Some fields are invalid: a number is out of range.") from exc
 
 
 def parse_query(params: Any, model: type[BaseModel]) -> BaseModel:
@@ -212,6 +214,9 @@ def parse_query(params: Any, model: type[BaseModel]) -> BaseModel:
     except ValidationError as exc:
         raise InvalidInput("Some query parameters are invalid.",
                            details=field_errors(exc)) from exc
+    except ArithmeticError as exc:
+        raise InvalidInput("Some query parameters are invalid: a number is out of range."
+                           ) from exc
 
 
 def caller_of(request: Any) -> Caller:

@@ -100,3 +100,15 @@ def test_an_ordinary_nested_body_still_works(stack, customer) -> None:
     response = customer[1].post("/tariffs/preview", json={
         "category": "residential", "units": 300, "sanctioned_load_kw": 3, "period": "2026-10"})
     assert response.status_code in (200, 404), response.text
+
+
+def test_a_decimal_too_large_to_quantize_is_a_400(stack, admin) -> None:
+    """Found by the schemathesis run: "1e100" in a tariff made the decimal validator raise
+    InvalidOperation, which pydantic does not turn into a validation error (500)."""
+    from functions.core.billing_rules.fixtures import DERC_DOMESTIC_2019_20_JSON
+
+    tariff = {**DERC_DOMESTIC_2019_20_JSON, "effective_from": "2019-09-01"}
+    tariff["load_slabs"] = [{**slab, "rate_per_kw": "1e100"} for slab in tariff["load_slabs"]]
+    response = admin[1].put("/admin/tariffs/residential/2019-09-01", json=tariff)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "invalid_input"

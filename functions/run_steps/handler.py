@@ -32,9 +32,20 @@ RUN_STEPS_QUEUE = queue("run_steps")
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
+_steps: RunSteps | None = None
+
+
+def run_steps_service() -> RunSteps:
+    """One per container, so the tariffs its estimates load stay cached between slices."""
+    global _steps
+    if _steps is None:
+        _steps = RunSteps()
+    return _steps
+
+
 def handle_record(record: SQSRecord) -> dict[str, Any]:
     step = RunStep.model_validate_json(record.body)  # a malformed message goes to the DLQ
-    result = asdict(RunSteps().handle(step))
+    result = asdict(run_steps_service().handle(step))
     logger.info("run slice done", extra=result)
     return result
 

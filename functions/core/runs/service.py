@@ -52,15 +52,9 @@ class RunService:
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.runs = runs or RunRepository()
         self.readings = readings or ReadingRepository()
-        self._billing = billing
+        self.billing = billing or BillingService()
         self.queues = queues or QueueSender()
         self.clock = clock
-
-    @property
-    def billing(self) -> BillingService:
-        if self._billing is None:
-            self._billing = BillingService()
-        return self._billing
 
     # ---- start ----------------------------------------------------------------
 

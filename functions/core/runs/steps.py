@@ -99,15 +99,9 @@ class RunSteps:
         self.meters = meters or MeterRepository()
         self.requests = requests or ReadRequestRepository()
         self.readings = readings or ReadingRepository()
-        self._billing = billing
+        self.billing = billing or BillingService()
         self.queues = queues or QueueSender()
         self.clock = clock
-
-    @property
-    def billing(self) -> BillingService:
-        if self._billing is None:
-            self._billing = BillingService()
-        return self._billing
 
     def handle(self, step: RunStep) -> SliceResult:
         result = SliceResult(step.kind, step.run_id, step.shard, step.page)

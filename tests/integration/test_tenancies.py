@@ -227,7 +227,7 @@ def test_each_occupant_sees_the_latest_bill_they_pay(stack, customer):
 # ---- issue 16, item 6: the owner states move-in and move-out days ----------------
 
 def _bill_month(prop_id: str, meter_id: str, period: str, register_wh: int,
-                read_at: datetime) -> list[dict]:
+                read_at: datetime) -> list[BillRecord]:
     from tests.integration.billing_support import decided, send_readings, stored_reading
 
     meter = MeterRepository().get(meter_id)

@@ -154,6 +154,7 @@ function actions(run) {
 }
 
 async function closeRun() {
+  const seq = ++asked;
   const run = await post(`${runPath}/close`);
   if (run.phase === "listing") {
     notify("The run is still listing its meters: close it once every meter has been asked.", "warning");
@@ -162,14 +163,15 @@ async function closeRun() {
   } else {
     notify(`The run is closing: the silent meters get ${run.policy === "no_bill" ? "no bill" : "an estimated bill"}. This page shows when it is done.`);
   }
-  update(run);
+  apply(run, seq);
 }
 
 async function startAgain() {
   try {
+    const seq = ++asked;
     const started = await post("/admin/runs", { period: shown.period });
     notify("The run is started again: only the meters still missing a bill are asked.");
-    update(started.run);
+    apply(started.run, seq);
   } catch (error) {
     if (error.status !== 409) throw error;
     // A listing or closing is at work already (the message says which): show it.
@@ -186,31 +188,39 @@ async function startAgain() {
  * without the API going backwards.
  */
 function pagedList({ name, fetchPage, render }) {
-  const region = h("div", { id: `${name}-list`, "aria-busy": "true" });
+  const region = h("div", { id: `${name}-list`, "aria-busy": "true", tabindex: "-1" });
   const state = { cursors: [null], page: 0, next: null, rows: [] };
 
   const pager = () => {
     if (state.page === 0 && !state.next) return null;
     const previous = h("button", { type: "button", class: "btn btn-sm btn-outline-secondary", text: "Previous page", disabled: state.page === 0 });
     const next = h("button", { type: "button", class: "btn btn-sm btn-outline-primary", text: "Next page", disabled: !state.next });
-    action(previous, () => show(state.page - 1));
-    action(next, () => show(state.page + 1));
+    action(previous, () => show(state.page - 1, "Previous page"));
+    action(next, () => show(state.page + 1, "Next page"));
     return h("nav", { class: "d-flex align-items-center gap-2", "aria-label": `Pages of ${name.replace(/-/g, " ")}` },
       previous, h("span", { class: "small text-body-secondary", text: `Page ${state.page + 1}` }), next);
   };
 
-  async function show(page) {
+  let latest = 0;  // a slower, older answer never overwrites a newer one
+
+  async function show(page, focus) {
     const cursor = page === 0 ? null : (page < state.cursors.length ? state.cursors[page] : state.next);
+    const mine = ++latest;
     try {
       const result = await fetchPage(cursor);
+      if (mine !== latest) return;
       state.page = page;
       state.cursors[page] = cursor;
       state.cursors.length = page + 1;
       state.next = result.cursor;
       state.rows = result.rows;
       fill(region, render(result.rows, state.page), pager());
+      if (focus) {  // keyboard users stay on the pager (the other button if this one is off now)
+        const buttons = [...region.querySelectorAll("nav button:not([disabled])")];
+        (buttons.find((b) => b.textContent === focus) || buttons[0] || region).focus();
+      }
     } catch (error) {
-      fill(region, errorState(error));
+      if (mine === latest) fill(region, errorState(error));
     }
   }
 
@@ -275,6 +285,8 @@ const silent = pagedList({
 // ---------------------------------------------------------------- drawing and polling
 
 let shown = null;  // the run as last drawn
+let asked = 0;  // requests for the run's state, numbered as sent
+let drawn = 0;  // the number of the one drawn: an answer to an older request is dropped
 let timer = null;
 let delay = POLL_MS;
 let warned = false;
@@ -333,8 +345,15 @@ function schedule() {
   if (shown && shown.phase !== "closed" && !document.hidden) timer = setTimeout(poll, delay);
 }
 
+function apply(run, seq) {
+  if (seq < drawn) return;
+  drawn = seq;
+  update(run);
+}
+
 async function refresh() {
-  update(await get(runPath));
+  const seq = ++asked;
+  apply(await get(runPath), seq);
 }
 
 async function poll() {
@@ -350,9 +369,9 @@ async function poll() {
     delay = Math.min(MAX_POLL_MS, delay * 2);
     if (!warned) notify(`Could not refresh the progress: ${errorMessage(error)} Trying again.`, "warning");
     warned = true;
-    schedule();
   } finally {
     polling = false;
+    if (timer === null) schedule();  // unless an action's answer has scheduled the next one
   }
 }
 

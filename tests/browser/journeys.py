@@ -16,6 +16,10 @@ from tests.integration.payments_support import today_ist
 # Billing runs are one per month for the whole test session, and the run pages count
 # every bill of their month: the journeys bill months that no other test bills. The
 # end-to-end billing test takes last month and bills history into the three before it.
+# Runs are asynchronous (listing, asking, closing, closed): the journeys wait on the run
+# page's phase steps. Their months are long over and the simulated meters keep no billing
+# snapshot of them, so billing holds each live register for review (read long after the
+# period) and the journeys bill it as the admin would, from the run page.
 CUSTOMER_JOURNEY_MONTHS_AGO = 6
 ADMIN_JOURNEY_MONTHS_AGO = 7
 

@@ -10,6 +10,11 @@ from pydantic import BaseModel, TypeAdapter
 from functions.api.http import ROUTES, Access, RouteDoc
 
 REF = "#/components/schemas/{model}"
+ERROR_REF = {"$ref": REF.format(model="ErrorBody")}
+# Every error answer: {"error", "message", "details"?} from functions/api/http.py; the
+# gateway's own answers carry only "message", the reading endpoint's only "error".
+ERROR_BODY = {"type": "object", "properties": {
+    "error": {"type": "string"}, "message": {"type": "string"}, "details": {}}}
 
 
 def _schema(model: Any, components: dict[str, Any]) -> dict[str, Any]:
@@ -43,13 +48,33 @@ def _operation(doc: RouteDoc, components: dict[str, Any]) -> dict[str, Any]:
     if doc.response is not None:
         ok["content"] = {"application/json": {"schema": _schema(doc.response, components)}}
     op["responses"][str(doc.status)] = ok
-    op["responses"]["400"] = {"description": "Invalid input, with the field errors"}
+    for code, description in _errors(doc):
+        op["responses"][str(code)] = {"description": description, "content": {
+            "application/json": {"schema": ERROR_REF}}}
     if doc.access is not Access.PUBLIC:
         op["security"] = [{"session": []}]
-        op["responses"]["401"] = {"description": "Not signed in"}
-        op["responses"]["403"] = {"description": "Signed in without access"}
     op["x-access"] = doc.access.value
     return op
+
+
+def _errors(doc: RouteDoc) -> list[tuple[int, str]]:
+    """The error answers the HTTP layer (functions/api/http.py) can give this route, by
+    what the route takes: the domain errors map to these codes there, in one place."""
+    changes = doc.method != "get"
+    found = [(400, "Invalid input, with the field errors")]
+    if doc.access is not Access.PUBLIC:
+        found += [(401, "Not signed in"), (403, "Signed in without access")]
+    elif changes:
+        found.append((401, "Credentials, a code or a signature not accepted"))
+    if "{" in doc.path or changes:
+        found.append((404, "No such object (named by the path or the body), or not the "
+                           "caller's"))
+        found.append((409, "Not possible in the object's present state"))
+    if changes:
+        found += [(413, "Request body too large"), (415, "Unsupported content type")]
+    if changes and (doc.access is Access.PUBLIC or doc.path.startswith(("/me", "/auth"))):
+        found.append((429, "Too many attempts: wait for Retry-After seconds"))
+    return sorted(found)
 
 
 def openapi_document() -> dict[str, Any]:
@@ -62,7 +87,7 @@ def openapi_document() -> dict[str, Any]:
         "info": {"title": "IoT electricity billing API", "version": "1"},
         "paths": paths,
         "components": {
-            "schemas": components,
+            "schemas": {**components, "ErrorBody": ERROR_BODY},
             "securitySchemes": {"session": {"type": "http", "scheme": "bearer"}},
         },
     }

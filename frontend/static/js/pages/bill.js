@@ -113,7 +113,8 @@ function upiCard(upi) {
   return h("section", { class: "card mb-4 upi-card", "aria-labelledby": "upi-title" }, h("div", { class: "card-body text-center" },
     h("h2", { class: "h5", id: "upi-title", text: "Pay by UPI" }),
     h("img", { src: upi.qr_svg, alt: `UPI QR code: pay ${rupees(upi.amount)} to ${upi.vpa}`, id: "upi-qr", class: "upi-qr mb-2", width: "180", height: "180" }),
-    h("p", { class: "small mb-1" }, "Scan with any UPI app, or ", h("a", { href: upi.link, id: "upi-link", class: "no-print", text: "open your UPI app" }), "."),
+    h("p", { class: "small mb-1" }, "Scan with any UPI app",
+      h("span", { class: "no-print" }, ", or ", h("a", { href: upi.link, id: "upi-link", text: "open your UPI app" })), "."),
     facts([
       ["UPI id", h("span", { class: "font-monospace", text: upi.vpa })],
       ["Amount", h("span", { class: "amount", text: rupees(upi.amount) })],

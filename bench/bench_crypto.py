@@ -377,7 +377,7 @@ def main() -> int:
     args = parser.parse_args()
     pinning = pin_to_one_core()
     print(
-        f"meter protocol v1 crypto benchmark, one thread, {pinning}, {os.cpu_count()} CPUs, "
+        f"meter protocol v1 and v2 crypto benchmark, one thread, {pinning}, {os.cpu_count()} CPUs, "
         f"load average {_load()}; Python {platform.python_version()}, coincurve "
         f"{version('coincurve')}, cryptography {version('cryptography')}, ecdsa "
         f"{version('ecdsa')}, pyaes {version('pyaes')}"

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+import requests
 
 from functions.core.payments.sandbox import new_id, sandbox
 from tests.fixtures.stack import create_user
@@ -494,3 +495,31 @@ def test_concurrent_deliveries_of_one_capture_settle_once(stack, customer):
     assert len(payments_of(client, bill.bill_id)) == 1
     assert len(receipts_to(stack, user)) == 1
     assert wait_for(lambda: True)
+
+
+def test_odd_ids_and_days_are_refused_not_crashed(stack, customer, admin):
+    _, client = customer
+    _, admin_client = admin
+    long_id = "order_" + "x" * 3000
+    assert stack.api.get(f"/payments/checkout/{long_id}").status_code == 404
+    assert client.get(f"/payments/orders/{long_id}").status_code == 404
+    assert admin_client.post(f"/admin/payments/pay_{'y' * 3000}/refunds",
+                             json={"reason": "Too long"}).status_code == 404
+    for form in ({"razorpay_order_id": long_id, "razorpay_payment_id": "pay_1",
+                  "razorpay_signature": "ab"},
+                 {"error[metadata]": json.dumps({"order_id": "", "payment_id": ""})},
+                 {"error[metadata]": "[1, 2]"}, {"error[metadata]": "\"text\""},
+                 {"razorpay_payment_id": "pay_1"}):
+        response = stack.api.post("/payments/razorpay/callback", data=form,
+                                  allow_redirects=False)
+        assert response.status_code in (400, 401, 404), (form, response.status_code)
+    for day in ("0001-01-01", "9999-12-31"):
+        assert admin_client.post("/admin/payments/reconciliation",
+                                 json={"day": day}).status_code == 400
+        assert admin_client.get("/admin/payments/reconciliation",
+                                params={"day": day}).status_code == 400
+    for amount in ("inf", "nan", "-5", "1e400", "abc"):
+        upi = f"upi://pay?pa=discom.sandbox@razorpay&am={amount}&cu=INR&tr=BILL-x"
+        response = requests.post(stack.api.base_url + "/sandbox-razorpay/_sandbox/upi",
+                                 json={"link": upi}, timeout=30)
+        assert response.status_code == 400, (amount, response.text)

@@ -47,6 +47,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -238,9 +239,12 @@ class SandboxGateway:
         if params.get("cu", "INR") != "INR":
             raise SandboxError("Currency is not supported", field="cu")
         try:
-            amount = round(float(params["am"]) * 100)  # a UPI app reads the rupee text
-        except (KeyError, ValueError):
+            rupees = Decimal(params["am"])  # a UPI app reads the rupee text
+        except (KeyError, InvalidOperation):
             raise SandboxError("The link has no amount", field="am") from None
+        if not rupees.is_finite() or not 0 < rupees < 10_000_000:
+            raise SandboxError("The amount is not payable", field="am")
+        amount = int((rupees * 100).to_integral_value())
         return self.pay_without_order(amount, "upi", {"reference": params.get("tr", "")},
                                       params.get("tn", ""), payer_vpa, webhooks)
 

@@ -56,12 +56,16 @@ class AdminRefund(_Request):
         Field(default=None, description="The same id twice is one refund (a double click)"))
 
 
+# A day the gateway can have payments for (and that a datetime can hold in any zone).
+ReconDay = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2199, 12, 31))]
+
+
 class ReconcileDay(_Request):
-    day: date | None = Field(default=None, description="IST day; yesterday if omitted")
+    day: ReconDay | None = Field(default=None, description="IST day; yesterday if omitted")
 
 
 class ReconciliationQuery(_Request):
-    day: date | None = Field(default=None, description="IST day; yesterday if omitted")
+    day: ReconDay | None = Field(default=None, description="IST day; yesterday if omitted")
 
 
 class OrderView(BaseModel):

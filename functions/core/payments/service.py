@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -104,6 +105,9 @@ SETTLE_ATTEMPTS = 3
 CHECKOUT_LIFETIME = timedelta(minutes=30)
 CHECKOUT_PATH = "/payments/checkout"
 CALLBACK_PATH = "/payments/razorpay/callback"
+
+# Gateway and order ids: what Razorpay issues (order_..., pay_...), nothing else reaches a table.
+_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 
 NOT_APPLIED_TEXT = {
     NOT_APPLIED_ALREADY_PAID: "the bill was already paid",
@@ -203,7 +207,7 @@ class PaymentService:
 
     def checkout_page(self, order_id: str) -> CheckoutPage:
         """The Standard Checkout options of one of our orders (the page that opens it)."""
-        order = self.orders.get(order_id)
+        order = self.orders.get(order_id) if _ID.fullmatch(order_id) else None
         if order is None:
             raise NotFound("No such payment order.")
         if order.status == ORDER_PAID:
@@ -242,6 +246,8 @@ class PaymentService:
                 payment_id = str(metadata.get("payment_id") or "")
             except (ValueError, KeyError, TypeError) as error:
                 raise InvalidInput("The checkout did not say which order it was.") from error
+        if not _ID.fullmatch(order_id) or (payment_id and not _ID.fullmatch(payment_id)):
+            raise InvalidInput("The checkout's ids are not the gateway's.")
         order = self.orders.get(order_id)
         if order is None:
             raise NotFound("No such payment order.")
@@ -261,7 +267,7 @@ class PaymentService:
         return CheckoutReturn(order.bill_id, outcome)
 
     def order_status(self, caller: Caller, order_id: str) -> OrderStatusView:
-        order = self.orders.get(order_id)
+        order = self.orders.get(order_id) if _ID.fullmatch(order_id) else None
         if order is None or (order.payer_id != caller.user_id and not caller.is_admin):
             raise NotFound("No such payment order.")
         bill = self.bills.get(order.bill_id)
@@ -433,7 +439,7 @@ class PaymentService:
 
     def admin_refund(self, admin: Caller, payment_id: str, amount_paise: int | None,
                      reason: str, request_id: str | None) -> RefundView:
-        payment = self.payments.get(payment_id)
+        payment = self.payments.get(payment_id) if _ID.fullmatch(payment_id) else None
         if payment is None:
             raise NotFound("No such payment.")
         left = int(payment.amount_paise) - int(payment.refund_reserved_paise or 0)

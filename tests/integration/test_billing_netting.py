@@ -58,11 +58,13 @@ def test_an_over_estimate_is_a_credit_netted_against_the_open_estimate(
     owner = a_customer()
     prop = a_property(owner)
     meter = a_meter(prop)
-    # Three actual months of 300 kWh, all paid.
+    # Three actual months of 300 kWh; March is still unpaid.
     for month, register in ((1, 300_000), (2, 600_000), (3, 900_000)):
         bill_actual(meter, f"2023-{month:02d}", register, f"2023-{month + 1:02d}-01T01:00:00")
-        BillRepository().mark_paid(f"BILL-{prop.property_id}-2023-{month:02d}", "test",
-                                   at("2023-06-01T00:00:00"))
+        if month < 3:
+            BillRepository().mark_paid(f"BILL-{prop.property_id}-2023-{month:02d}", "test",
+                                       at("2023-06-01T00:00:00"))
+    march_id = f"BILL-{prop.property_id}-2023-03"
     # April: the meter is silent, 300 kWh estimated and left unpaid.
     outcome, _ = BillingService().estimate(fitted(meter), prop,
                                            "2023-04", parse_period("2023-04"))
@@ -86,10 +88,13 @@ def test_an_over_estimate_is_a_credit_netted_against_the_open_estimate(
     assert money(april["credit_applied"]) == credit
     assert april["credit_applied_from"] == [may["bill_id"]]
     assert money(april["charges"]) == derc_total(300, Decimal(3))
-    # ... which May brings forward as arrears: the total payable.
-    assert may["arrears_bill_ids"] == [april_id]
-    assert money(may["arrears"]) == money(april["amount_due"])
-    assert money(may["total_payable"]) == money(april["amount_due"])
+    # (the over-estimated April first: the older unpaid March keeps its amount) ...
+    assert money(as_admin.get(f"/bills/{march_id}").json()["amount_due"]) == derc_total(
+        300, Decimal(3))
+    # ... and May brings both forward as arrears: the total payable.
+    assert may["arrears_bill_ids"] == [march_id, april_id]
+    owed = derc_total(300, Decimal(3)) + money(april["amount_due"])
+    assert money(may["arrears"]) == owed == money(may["total_payable"])
     mails = wait_for(lambda: [m for m in stack.emails_to(owner.email)
                               if "May 2023" in m["subject"]])
     assert "Credit taken off your unpaid earlier bills" in mails[0]["body"]

@@ -7,8 +7,9 @@ netted, in integer paise:
 1. the credit brought forward from the payer's previous bill of the property
    (what was left of an earlier credit) is taken off this bill's charges;
 2. if that leaves a credit, it is netted against the payer's open (unpaid)
-   earlier bills of the property, oldest first: first their bill amount, then
-   any late-payment surcharge they carry;
+   earlier bills of the property in the order given (the caller puts the
+   over-estimated bills being trued up first, then the others oldest first):
+   first their bill amount, then any late-payment surcharge they carry;
 3. what is still left is carried forward to the payer's next bill;
 4. arrears brought forward are the open bills' amounts due after that, and the
    total payable is this bill's amount plus the arrears.
@@ -74,7 +75,7 @@ class Netting:
 
 def net(charges_paise: int, credit_brought_forward_paise: int,
         open_bills: Sequence[OpenBill]) -> Netting:
-    """The rule in the module docstring. `open_bills`: oldest first."""
+    """The rule in the module docstring. `open_bills`: in the order to net them."""
     if credit_brought_forward_paise < 0:
         raise ValueError("a credit brought forward cannot be negative")
     if any(b.total_paise < 0 or b.surcharge_paise < 0 for b in open_bills):

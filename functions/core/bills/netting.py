@@ -75,10 +75,16 @@ def net_new_bills(shares: list[BillRecord], earlier: list[BillRecord],
     for share in shares:
         source = _credit_source(earlier, share.payer_id, sources_taken)
         brought = int(source.credit_carried_paise) if source is not None else 0
-        payer_open = [o for o in open_bills.values() if o.record.payer_id == share.payer_id]
+        # The over-estimated bills this one trues up first, then the others oldest first.
+        corrected = set(share.trued_up_periods or [])
+        payer_open = sorted(
+            (o for o in open_bills.values() if o.record.payer_id == share.payer_id),
+            key=lambda o: (o.record.period not in corrected, o.record.period,
+                           int(o.record.share or 1)))
         result = net(int(share.total_paise), brought,
                      [OpenBill(o.record.bill_id, o.total, o.surcharge) for o in payer_open])
-        _fill(share, result, source)
+        _fill(share, result, source, order=[o.record.bill_id for o in sorted(
+            payer_open, key=lambda o: (o.record.period, int(o.record.share or 1)))])
         for applied in result.applied:
             item = open_bills[applied.bill_id]
             item.total -= applied.from_total_paise
@@ -109,7 +115,9 @@ def _credit_source(earlier: list[BillRecord], payer_id: str,
     return None
 
 
-def _fill(share: BillRecord, result: Netting, source: BillRecord | None) -> None:
+def _fill(share: BillRecord, result: Netting, source: BillRecord | None,
+          order: list[str]) -> None:
+    """`order`: the open bills' ids oldest first (how arrears are listed)."""
     share.charges_paise = result.charges_paise
     share.total_paise = result.total_paise
     share.total = f"{from_paise(result.total_paise):.2f}"
@@ -122,7 +130,7 @@ def _fill(share: BillRecord, result: Netting, source: BillRecord | None) -> None
         share.credit_carried_paise = result.carried_paise
     share.arrears_paise = result.arrears_paise
     share.arrears_surcharge_paise = result.arrears_surcharge_paise
-    arrears: list[Any] = [b.bill_id for b in result.arrears]
+    arrears: list[Any] = sorted((b.bill_id for b in result.arrears), key=order.index)
     share.arrears_bill_ids = arrears or None
     if result.total_paise == 0:
         # Nothing to pay on this bill: settled by credit, never by a (negative) payment.

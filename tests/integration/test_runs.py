@@ -184,7 +184,11 @@ def test_an_over_estimate_is_credited_on_the_next_actual_bill(admin, meters):
     base = Decimal("-300.00") + Decimal("150.00")
     expected = base + (base * 7 / 100).quantize(Decimal("0.01")) \
         + (base * 8 / 100).quantize(Decimal("0.01"))
-    assert Decimal(may["total"]) == expected == Decimal("-172.50")
+    assert Decimal(may["charges"]) == expected == Decimal("-172.50")
+    # Issue 16: the credit is netted against the open April estimate, never a negative bill.
+    assert may["total"] == "0.00" and may["credit_to_open_bills"] == "172.50"
+    april = as_admin.get(f"/bills/BILL-{prop.property_id}-2024-04").json()
+    assert Decimal(april["amount_due"]) == derc_total(200, Decimal(3)) - Decimal("172.50")
 
 
 def test_no_bill_policy_lists_silent_meters_without_billing_them(admin, meters):

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
-import urllib.request
 from typing import Any
 
 from moto.server import ThreadedMotoServer
 
 from devstack.moto_patches import serialize_dynamodb
+from functions.core.notifications import mailbox
+from functions.core.notifications.mailbox import read_over_http
 
 
 def free_port() -> int:
@@ -40,6 +40,8 @@ class Emulator:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self.server.start()
         _IN_PROCESS.add(self.url)
+        # GET /dev/outbox in this process reads the captured mail from memory too.
+        mailbox.use_reader(captured_messages)
         return self
 
     def stop(self) -> None:
@@ -55,30 +57,7 @@ def captured_messages(endpoint: str) -> dict[str, list[dict[str, Any]]]:
     """
     if endpoint.rstrip("/") in _IN_PROCESS:
         return _captured_in_memory()
-    try:
-        with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=60) as resp:
-            data = json.load(resp)
-        emails = [{"to": m.get("destinations", {}).get("ToAddresses", []),
-                   "subject": m.get("subject", ""), "body": m.get("body", ""),
-                   "source": m.get("source", "")}
-                  for m in data.get("ses", {}).get("Message", [])]
-        sms = [{"to": m["phone_number"], "message": m["message"]}
-               for m in data.get("sns", {}).get("SMS", [])]
-        return {"emails": emails, "sms": sms}
-    except urllib.error.HTTPError:
-        pass
-    with urllib.request.urlopen(f"{endpoint}/_aws/ses", timeout=10) as resp:
-        ses = json.load(resp).get("messages", [])
-    with urllib.request.urlopen(f"{endpoint}/_aws/sns/sms-messages", timeout=10) as resp:
-        sms_by_number = json.load(resp).get("sms_messages", {})
-    return {
-        "emails": [{"to": m.get("Destination", {}).get("ToAddresses", []),
-                    "subject": m.get("Subject", ""),
-                    "body": (m.get("Body") or {}).get("text_part") or "",
-                    "source": m.get("Source", "")} for m in ses],
-        "sms": [{"to": number, "message": m.get("Message", "")}
-                for number, items in sms_by_number.items() for m in items],
-    }
+    return read_over_http(endpoint)
 
 
 def _captured_in_memory() -> dict[str, list[dict[str, Any]]]:

@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from functions.core.aws import client
 from functions.core.meters.server_key import ensure_server_key
+from functions.core.notifications.sender import configuration_set, events_topic
 from functions.core.resources import QUEUES, TABLES, QueueDef, TableDef
 from functions.core.settings import get_settings
 
@@ -89,6 +90,44 @@ def ensure_sender_identity() -> None:
     client("ses").verify_email_identity(EmailAddress=get_settings().mail_from)
 
 
+def ensure_mail_events() -> dict[str, str]:
+    """SES's configuration set, its event destination (delivery, bounce, complaint,
+    reject) on an SNS topic, and the topic's subscription by the notification_events
+    queue, as infra/resources_template.py declares them. moto stores the set and the
+    destination but publishes no events to it (docs/notifications.md): tests and the
+    local mail simulator publish SES's event JSON to the same topic instead."""
+    ses, sns, sqs = client("ses"), client("sns"), client("sqs")
+    topic_arn = sns.create_topic(Name=events_topic())["TopicArn"]  # idempotent
+    name = configuration_set()
+    state = "created"
+    try:
+        ses.create_configuration_set(ConfigurationSet={"Name": name})
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConfigurationSetAlreadyExists":
+            raise
+        state = "exists"
+    try:
+        ses.create_configuration_set_event_destination(
+            ConfigurationSetName=name, EventDestination={
+                "Name": "delivery-events", "Enabled": True,
+                "MatchingEventTypes": ["delivery", "bounce", "complaint", "reject"],
+                "SNSDestination": {"TopicARN": topic_arn}})
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "EventDestinationAlreadyExists":
+            raise
+    queue_url = sqs.get_queue_url(QueueName=get_settings().resource_name(
+        "notification_events"))["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+            "Action": "sqs:SendMessage", "Resource": queue_arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}}}]})})
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)  # idempotent
+    return {f"mail events {name} -> {events_topic()} -> notification_events": state}
+
+
 def provision(verbose: bool = False) -> dict[str, str]:
     results: dict[str, str] = {}
     for table in TABLES:
@@ -97,6 +136,7 @@ def provision(verbose: bool = False) -> dict[str, str]:
         results[f"queue {queue.physical()}"] = ensure_queue(queue)
     if get_settings().is_local:
         ensure_sender_identity()
+    results.update(ensure_mail_events())
     # The IoT server's key pair in Secrets Manager (created once, never overwritten).
     results.update(ensure_server_key())
     if verbose:

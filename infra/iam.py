@@ -54,7 +54,7 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     # payments, tickets. It starts runs (fanout) and queues verified readings.
     "api_handler": FunctionAccess(
         tables=dict.fromkeys(ALL_TABLES, FULL),
-        send_to=("run_steps", "readings"),
+        send_to=("run_steps", "readings", "notifications"),
         secrets=("server_key", "payment_gateway"), email=True, sms=True, health=True,
         rotates=("server_key",),  # POST /admin/server-keys/rotate
     ),
@@ -75,8 +75,9 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
         tables={"billing_runs": READ_WRITE, "run_counters": READ_WRITE,
                 "run_slices": READ_WRITE, "run_silent_meters": FULL, "meters": READ,
                 "read_requests": READ, "readings": READ, "bills": READ_WRITE,
-                "properties": READ, "tenancies": READ, "tariffs": READ_WRITE, "users": READ},
-        consumes=("run_steps",), send_to=("fanout", "run_steps"), email=True,
+                "properties": READ, "tenancies": READ, "tariffs": READ_WRITE, "users": READ,
+                "notifications": READ_WRITE},
+        consumes=("run_steps",), send_to=("fanout", "run_steps", "notifications"),
     ),
     # Every 5 minutes: runs whose answer window ended are closed (run_steps does it).
     "run_window_sweep": FunctionAccess(
@@ -87,10 +88,12 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     "billing": FunctionAccess(
         tables={"readings": READ_WRITE, "bills": READ_WRITE, "run_counters": READ_WRITE,
                 "tariffs": READ_WRITE, "meters": READ_WRITE, "properties": READ,
-                "tenancies": READ, "users": READ},
+                "tenancies": READ, "users": READ, "notifications": READ_WRITE},
         # The tenancies of a whole SQS batch in one SELECT ... WHERE property_id = ? OR ...
         keyed_select=("tenancies",),
-        consumes=("readings",), email=True,
+        # The payer's email is an outbox item in the bill's transaction; its key is
+        # queued for notification_sender, which alone talks to SES for bills.
+        consumes=("readings",), send_to=("notifications",),
     ),
     # Daily at midnight IST: issued bills past due -> overdue with the late
     # surcharge (conditional update), and one email to each payer.
@@ -103,6 +106,18 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
                 "payment_refunds": READ_WRITE, "payment_reconciliations": READ_WRITE,
                 "bills": READ_WRITE, "users": READ},
         secrets=("payment_gateway",), email=True),
+    # Hands outbox messages to SES (with the configuration set) and SNS (SMS with DLT
+    # attributes), each once: claims, marks; reads the suppression list.
+    "notification_sender": FunctionAccess(
+        tables={"notifications": READ_WRITE, "suppressed_addresses": READ},
+        consumes=("notifications",), email=True, sms=True),
+    # SES delivery, bounce and complaint events: records them, suppresses addresses.
+    "notification_events": FunctionAccess(
+        tables={"notifications": READ_WRITE, "suppressed_addresses": READ_WRITE},
+        consumes=("notification_events",)),
+    # Every 5 minutes: messages left pending go back on the notifications queue.
+    "notification_sweep": FunctionAccess(
+        tables={"notifications": READ}, send_to=("notifications",)),
 }
 
 # SNS authorises SMS to a phone number only on Resource "*": a phone number has
@@ -207,8 +222,10 @@ def policy_document(function: str, stage: StageConfig) -> dict[str, Any]:
             "Sid": "SendEmailFromTheBillingAddressOnly",
             "Effect": "Allow",
             "Action": ["ses:SendEmail"],
-            # SES checks the identity that sends: the address or its verified domain.
-            "Resource": [_ses_identity(mail_from), _ses_identity(domain)],
+            # SES checks the identity that sends (the address or its verified domain)
+            # and the configuration set named in the call (delivery events).
+            "Resource": [_ses_identity(mail_from), _ses_identity(domain),
+                         _arn("ses", f"configuration-set/{stage.name_of('mail')}")],
             "Condition": {"StringEquals": {"ses:FromAddress": mail_from}},
         })
     if access.sms:

@@ -185,7 +185,44 @@ def mail_resources(stage: StageConfig) -> dict[str, Any]:
         "Type": "AWS::SES::EmailIdentity", "Condition": "WithMailIdentity",
         "Properties": {"EmailIdentity": domain,
                        "DkimSigningAttributes": {"NextSigningKeyLength": "RSA_2048_BIT"}},
-    }}
+    }, **mail_event_resources(stage)}
+
+
+def mail_event_resources(stage: StageConfig) -> dict[str, Any]:
+    """SES delivery events: the configuration set every email is sent with
+    (functions/core/notifications/sender.py), its event destination on an SNS topic,
+    and the topic's subscription by the notification_events queue (docs/notifications.md).
+    devstack/provision.py makes the same on the emulator."""
+    queue_id = logical_id("notification_events", "Queue")
+    return {
+        "MailConfigurationSet": {"Type": "AWS::SES::ConfigurationSet", "Properties": {
+            "Name": stage.name_of("mail"),
+            # SES's own account-level list as well: addresses that bounced or
+            # complained anywhere are not sent to (our list is per discom, in DynamoDB).
+            "SuppressionOptions": {"SuppressedReasons": ["BOUNCE", "COMPLAINT"]}}},
+        # Not encrypted with DataKey: SES would need kms:GenerateDataKey in the key's
+        # policy. Events stay on the topic only in transit; the queue has SQS's SSE.
+        "MailEventsTopic": {"Type": "AWS::SNS::Topic", "Properties": {
+            "TopicName": stage.name_of("mail-events")}},
+        "MailEventDestination": {
+            "Type": "AWS::SES::ConfigurationSetEventDestination",
+            "Properties": {"ConfigurationSetName": {"Ref": "MailConfigurationSet"},
+                           "EventDestination": {
+                               "Name": "delivery-events", "Enabled": True,
+                               "MatchingEventTypes": ["delivery", "bounce", "complaint",
+                                                      "reject", "renderingFailure"],
+                               "SnsDestination": {"TopicARN": {"Ref": "MailEventsTopic"}}}}},
+        "MailEventsSubscription": {"Type": "AWS::SNS::Subscription", "Properties": {
+            "TopicArn": {"Ref": "MailEventsTopic"}, "Protocol": "sqs",
+            "Endpoint": {"Fn::GetAtt": [queue_id, "Arn"]}}},
+        "MailEventsQueuePolicy": {"Type": "AWS::SQS::QueuePolicy", "Properties": {
+            "Queues": [{"Ref": queue_id}],
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Sid": "OnlyTheMailEventsTopicSends", "Effect": "Allow",
+                "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
+                "Resource": {"Fn::GetAtt": [queue_id, "Arn"]},
+                "Condition": {"ArnEquals": {"aws:SourceArn": {"Ref": "MailEventsTopic"}}}}]}}},
+    }
 
 
 def site_headers_policy(stage: StageConfig) -> dict[str, Any]:

@@ -23,7 +23,8 @@ DEPLOYABLE_STAGES = ("dev", "prod")
 # The Lambda functions of the Chalice app, by Chalice name. api_handler serves
 # every HTTP route; the other three come from decorators in the code.
 FUNCTIONS = ("api_handler", "session_authorizer", "iot_fanout", "run_steps", "billing",
-             "overdue_sweep", "run_window_sweep", "payments_reconcile")
+             "overdue_sweep", "run_window_sweep", "payments_reconcile",
+             "notification_sender", "notification_events", "notification_sweep")
 
 
 @dataclass(frozen=True)

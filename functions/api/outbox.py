@@ -12,6 +12,7 @@ from typing import Any
 from chalice import Blueprint
 
 from functions.api.http import Access, route
+from functions.core.notifications import mailbox
 from functions.core.settings import get_settings
 
 bp = Blueprint(__name__)
@@ -20,7 +21,5 @@ bp = Blueprint(__name__)
 @route(bp, "/dev/outbox", access=Access.PUBLIC,
        summary="Local only: emails and SMS the emulator captured, newest last")
 def outbox() -> dict[str, Any]:
-    from devstack.emulator import captured_messages
-
     endpoint = get_settings().aws_endpoint_url or "http://127.0.0.1:5000"
-    return captured_messages(endpoint)
+    return mailbox.captured(endpoint)

@@ -57,3 +57,10 @@ class VerifiedReading(QueueMessage):
     tod_wh: list[int] | None = None
     md_w: int | None = Field(default=None, ge=0)
     md_at: datetime | None = None
+
+
+class NotificationBatch(QueueMessage):
+    """notifications queue: outbox keys (functions/core/notifications) to send. A key
+    already sent (a redelivered message, a sweep that raced the sender) is skipped."""
+
+    keys: list[str] = Field(min_length=1, max_length=25)

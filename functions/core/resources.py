@@ -153,6 +153,16 @@ TABLES: tuple[TableDef, ...] = (
     ),
     TableDef("ticket_comments", S("ticket_id"), S("comment_key")),
     TableDef("counters", S("name")),
+    # Notifications (functions/core/notifications): one item per message, keyed by the
+    # event that caused it ("bill_issued#<bill_id>"), so an event notifies once.
+    # by_pending: "pending#<shard>" while not yet handed to SES/SNS (the sweep's read);
+    # by_undelivered: "<topic>#<shard>" until a delivery event confirms it (the admin's
+    # "who never got their bill"). Both sparse: the attribute goes once done.
+    TableDef("notifications", S("message_key"),
+             indexes=(Index("by_pending", S("pending_shard"), S("created_at")),
+                      Index("by_undelivered", S("undelivered_shard"), S("message_key")))),
+    # Addresses (email or mobile) that bounced permanently or complained: never sent to.
+    TableDef("suppressed_addresses", S("address")),
 )
 
 QUEUES: tuple[QueueDef, ...] = (
@@ -163,6 +173,11 @@ QUEUES: tuple[QueueDef, ...] = (
     # Slices of a billing run's listing and closing: a page of one shard's meters each,
     # with the continuation of that shard in the message it sends next.
     QueueDef("run_steps", visibility_timeout=180, batch_size=1),
+    # Keys of notifications to send -> notification_sender hands them to SES/SNS once.
+    QueueDef("notifications", visibility_timeout=120, batch_size=10),
+    # SES delivery, bounce and complaint events (configuration set -> SNS -> this queue)
+    # -> notification_events records them and suppresses bad addresses.
+    QueueDef("notification_events", visibility_timeout=60, batch_size=10),
 )
 
 

@@ -271,6 +271,10 @@ def test_a_billing_run_end_to_end(stack, admin, quick_redelivery,
     assert derc["total"] == "1380.00" and derc["total_display"] == "\u20b91,380.00"
 
     # ---- each payer was told once per bill ---------------------------------------------
+    # The emails were written with the bills; wait until the sender handed each over
+    # (redelivered readings and the injected crash included), then count what went out.
+    handed = stack.wait_until_handed_over([f"bill_issued#{b['bill_id']}" for b in bills])
+    assert {r.status for r in handed.values()} == {"sent"}
     outbox = stack.outbox()["emails"]
     for bill in bills:
         mails = [m for m in outbox if f"{bill['link']}\n" in m["body"]]

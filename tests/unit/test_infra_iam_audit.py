@@ -173,7 +173,11 @@ def test_billing_stays_within_its_policy(stack: Any, admin: Any) -> None:
             LambdaContextStub("billing"))
     assert result == {"batchItemFailures": []}
     operations = {(c.service, c.operation) for c in calls}
-    assert ("ses", "SendEmail") in operations  # a bill was issued and mailed
+    # A bill was issued with its email in the same transaction, and the email's key
+    # queued for notification_sender (billing itself no longer talks to SES).
+    assert ("dynamodb", "TransactWriteItems") in operations
+    assert ("sqs", "SendMessageBatch") in operations
+    assert ("ses", "SendEmail") not in operations
     assert denied("billing", calls) == []
 
 

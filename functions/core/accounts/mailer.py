@@ -1,20 +1,29 @@
-"""What accounts say to people by email and SMS.
+"""What accounts say to people by email and SMS (templates in
+functions/core/notifications/templates, sent through the notifications outbox).
 
-Subjects never carry secrets (notify.py logs them); bodies do carry links and
-codes, and are never logged.
+Links and one-time codes are secrets: they go out at once from the request that
+made them and only their envelope is kept (never the body). Notices (verified,
+rejected, suspended...) are written to the outbox and sent by the sender
+function, so a decision's email survives an SES hiccup.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote
 
-from functions.core import notify
 from functions.core.accounts.codes import IssuedCode
+from functions.core.notifications.service import Notifications, new_event_id
+from functions.core.notifications.templates import BRAND
 from functions.core.settings import get_settings
 
-BRAND = "Discom Smart Billing"
+TOPIC = "account"
+SENT_OR_NOT = ("sent", "duplicate")
+
+
+class NotSent(Exception):
+    """SES or SNS refused a secret-bearing message, or its address is suppressed."""
 
 
 def _minutes(seconds: int) -> int:
@@ -27,73 +36,60 @@ def portal_link(page: str, token: str) -> str:
 
 @dataclass
 class Notifier:
-    """SES and SNS behind two callables, so services can be given others."""
+    """The accounts' messages, through the notifications outbox."""
 
-    send_email: Callable[[str, str, str], str] | None = None
-    send_sms: Callable[[str, str], str] | None = None
+    notifications: Notifications = field(default_factory=Notifications)
 
-    def email(self, to: str, subject: str, text: str) -> None:
-        (self.send_email or notify.send_email)(to, subject, text)
+    def _secret_email(self, template: str, issued: IssuedCode, to: str, **context: Any
+                      ) -> None:
+        outcome = self.notifications.send_secret_email(template, issued.challenge, to,
+                                                       topic=TOPIC, **context)
+        if outcome not in SENT_OR_NOT:
+            raise NotSent(outcome)
 
-    def sms(self, mobile: str, text: str) -> None:
-        (self.send_sms or notify.send_sms)(mobile, text)
+    def _notice(self, template: str, to: str, **context: Any) -> None:
+        self.notifications.queue_email(template, new_event_id(), to, topic=TOPIC,
+                                       portal=get_settings().portal_origin, **context)
 
     # -- sign-up and invitations -------------------------------------------
     def email_verification(self, to: str, name: str, issued: IssuedCode,
                            invited_as_admin: bool = False) -> None:
-        intro = (f"You have been invited to be an administrator of {BRAND}."
-                 if invited_as_admin else f"Thank you for signing up for {BRAND}.")
-        self.email(to, f"Confirm your email address for {BRAND}", (
-            f"Hello {name},\n\n{intro}\n\n"
-            f"Confirm your email address by opening this link:\n"
-            f"{portal_link('verify-email.html', issued.link_token)}\n\n"
-            f"Or paste this code on the confirmation page:\n{issued.link_token}\n\n"
-            f"The link works once and expires in {_minutes(issued.expires_in)} minutes. "
-            f"If you did not ask for this, ignore this email.\n"))
+        self._secret_email("email_verification", issued, to, name=name,
+                           invited_as_admin=invited_as_admin,
+                           link=portal_link("verify-email.html", issued.link_token),
+                           token=issued.link_token, minutes=_minutes(issued.expires_in))
 
     def already_registered(self, to: str) -> None:
-        self.email(to, f"Someone tried to sign up with your email at {BRAND}", (
-            "Hello,\n\nSomeone (perhaps you) tried to create an account with this email "
-            f"address, but it already has an account at {BRAND}.\n\n"
-            f"To sign in, go to {get_settings().portal_origin}/login.html\n\n"
-            "If this was not you, you can ignore this email: nothing has changed.\n"))
+        self._notice("already_registered", to)
 
     # -- login --------------------------------------------------------------
     def login_link(self, to: str, name: str, issued: IssuedCode) -> None:
-        self.email(to, f"Your sign-in link for {BRAND}", (
-            f"Hello {name},\n\nSign in by opening this link:\n"
-            f"{portal_link('login-link.html', issued.link_token)}\n\n"
-            f"It works once and expires in {_minutes(issued.expires_in)} minutes. "
-            "If you did not ask to sign in, ignore this email.\n"))
+        self._secret_email("login_link", issued, to, name=name,
+                           link=portal_link("login-link.html", issued.link_token),
+                           minutes=_minutes(issued.expires_in))
 
     def sms_code(self, mobile: str, issued: IssuedCode, what: str) -> None:
-        self.sms(mobile, f"{issued.secret} is your {BRAND} code to {what}. "
-                         f"It expires in {_minutes(issued.expires_in)} min. "
-                         "Never share it with anyone.")
+        outcome = self.notifications.send_secret_sms(
+            "one_time_code", issued.challenge, mobile, topic=TOPIC, code=issued.secret,
+            purpose=what, minutes=_minutes(issued.expires_in))
+        if outcome not in SENT_OR_NOT:
+            raise NotSent(outcome)
 
     # -- review and account state --------------------------------------------
     def account_verified(self, to: str, name: str) -> None:
-        self.email(to, f"Your {BRAND} account is verified", (
-            f"Hello {name},\n\nAn administrator has verified your account. You can now "
-            f"sign in and add your properties: {get_settings().portal_origin}/login.html\n"))
+        self._notice("account_verified", to, name=name)
 
     def account_rejected(self, to: str, name: str, reason: str) -> None:
-        self.email(to, f"Your {BRAND} account could not be verified", (
-            f"Hello {name},\n\nAn administrator could not verify your account.\n\n"
-            f"Reason: {reason}\n\nIf you think this is a mistake, please contact your "
-            "distribution company's office.\n"))
+        self._notice("account_rejected", to, name=name, reason=reason)
 
     def account_suspended(self, to: str, name: str, reason: str) -> None:
-        self.email(to, f"Your {BRAND} account is suspended", (
-            f"Hello {name},\n\nAn administrator has suspended your account.\n\n"
-            f"Reason: {reason}\n\nPlease contact your distribution company's office.\n"))
+        self._notice("account_suspended", to, name=name, reason=reason)
 
     def account_reactivated(self, to: str, name: str) -> None:
-        self.email(to, f"Your {BRAND} account is active again", (
-            f"Hello {name},\n\nAn administrator has reactivated your account. "
-            f"You can sign in again: {get_settings().portal_origin}/login.html\n"))
+        self._notice("account_reactivated", to, name=name)
 
     def mobile_changed(self, to: str, name: str, masked_mobile: str) -> None:
-        self.email(to, f"Your {BRAND} mobile number was changed", (
-            f"Hello {name},\n\nThe mobile number on your account is now {masked_mobile}. "
-            "If you did not do this, contact your distribution company at once.\n"))
+        self._notice("mobile_changed", to, name=name, masked_mobile=masked_mobile)
+
+
+__all__ = ["BRAND", "NotSent", "Notifier", "portal_link"]

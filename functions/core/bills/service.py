@@ -15,13 +15,16 @@ For each reading the billing function receives:
    occupants of the period, and write the bill(s) with a condition on the
    deterministic id (bills.repository.create): a redelivered message, a
    concurrent handler or a re-run find the bill there and write nothing;
-5. email each payer, then record the verdict (stored readings and run
-   counters are written once per batch, in `finish`).
+5. the payer's email is written with the bill, in the same transaction (an
+   outbox item keyed by the bill id, functions/core/notifications); its key goes
+   to the notifications queue when the batch finishes, then record the verdict
+   (stored readings and run counters are written once per batch, in `finish`).
 
 If the function dies between writing a bill and recording its verdict, the
-redelivered reading finds "its own" bill (same reading key): it sends the
-email again and records the verdict. Emails are at least once; bills exactly
-once.
+redelivered reading finds "its own" bill (same reading key): it queues the
+email's key again, and the sender, finding it sent, sends nothing. Bills and
+their emails are written exactly once; docs/notifications.md has the one
+window left between SES accepting an email and the sender marking it sent.
 """
 
 from __future__ import annotations
@@ -70,7 +73,10 @@ from functions.core.messages import VerifiedReading
 from functions.core.meters.models import MeterRecord, RawReadingRecord
 from functions.core.meters.repositories import MeterRepository
 from functions.core.money import ZERO, format_inr, from_paise, to_paise
-from functions.core.notify import send_email
+from functions.core.notifications.models import OutboxRecord
+from functions.core.notifications.outbox import Outbox, email_record, message_key
+from functions.core.notifications.service import bill_topic
+from functions.core.notifications.templates import render_email
 from functions.core.payments.receipts import period_label
 from functions.core.payments.upi import bill_upi_link
 from functions.core.properties.models import PropertyRecord, TenancyRecord
@@ -155,14 +161,14 @@ class Verdict:
 
 
 class BillingService:
-    """Holds the repositories, the tariff cache and the mailer; cheap to keep
+    """Holds the repositories, the tariff cache and the outbox; cheap to keep
     for the life of a container (the billing function keeps one)."""
 
     def __init__(self, bills: BillRepository | None = None, tariffs: TariffBook | None = None,
                  meters: MeterRepository | None = None,
                  tenancies: TenancyRepository | None = None,
                  users: UserRepository | None = None,
-                 mailer: Callable[[str, str, str], Any] = send_email,
+                 outbox: Outbox | None = None,
                  clock: Callable[[], datetime] = utcnow,
                  after_bills_written: BillsHook | None = None) -> None:
         self.bills = bills or BillRepository()
@@ -170,7 +176,7 @@ class BillingService:
         self.meters = meters or MeterRepository()
         self.tenancies = tenancies or TenancyRepository()
         self.users = users or UserRepository()
-        self.mail = mailer
+        self.outbox = outbox or Outbox()
         self.clock = clock
         self.after_bills_written = after_bills_written
 
@@ -247,22 +253,41 @@ class BillingService:
         history = history or self.history_of(prop, period)
         plan = net_new_bills(bills, earlier_bills(history, str(period), self.bills),
                              self.clock())
-        if not self.bills.create(bills, extra=plan.write if plan else None):
+        # Each payer's email goes into the bill's own transaction: one bill, one email.
+        emails = self.bill_emails(bills, prop, users)
+
+        def extra(transaction: TransactWrite) -> None:
+            if plan:
+                plan.write(transaction)
+            self.outbox.add_to(transaction, emails)
+
+        if not self.bills.create(bills, extra=extra if plan or emails else None):
             return None
         if self.after_bills_written is not None:
             self.after_bills_written(bills)
         return bills
 
-    def notify(self, bills: Iterable[BillRecord], prop: PropertyRecord,
-               users: dict[str, UserRecord]) -> None:
+    def bill_emails(self, bills: Iterable[BillRecord], prop: PropertyRecord,
+                    users: dict[str, UserRecord]) -> list[OutboxRecord]:
+        """The outbox items of the bills' emails (one per share's payer)."""
+        records = []
         for bill in bills:
             payer = users.get(bill.payer_id) or self.users.get(bill.payer_id)
             if payer is None:
                 logger.warning("bill payer not found; no email", extra={"bill_id": bill.bill_id})
                 continue
             users[payer.user_id] = payer
-            subject, text = bill_email(bill, prop, payer)
-            self.mail(payer.email, subject, text)
+            records.append(email_record(
+                bill_message_key(bill), render_email("bill_issued", **bill_email_context(
+                    bill, prop, payer)), payer.email, topic=bill_topic(bill.period),
+                now=self.clock(), ref=bill.bill_id, recipient_id=payer.user_id))
+        return records
+
+    def notify(self, bills: Iterable[BillRecord], prop: PropertyRecord | None = None,
+               users: dict[str, UserRecord] | None = None) -> None:
+        """Queue the bills' emails (written with the bills) for the sender: sent once,
+        however often this runs."""
+        self.outbox.dispatch([bill_message_key(bill) for bill in bills])
 
     def _tariff_for(self, category: str, period: BillingPeriod) -> PricingTariff:
         """The version the rules select for the period, locked before it prices:
@@ -336,70 +361,53 @@ def _line(line: Any, share_amount: Decimal | None = None) -> LineItemAttribute:
     )
 
 
+def bill_message_key(bill: BillRecord) -> str:
+    """The outbox key of a bill's email: one per bill (share), whatever reruns."""
+    return message_key("bill_issued", bill.bill_id)
+
+
 def bill_email(bill: BillRecord, prop: PropertyRecord, payer: UserRecord) -> tuple[str, str]:
     """Subject and text of the "your bill is ready" email (amounts in ₹ with
-    Indian grouping, dates in IST)."""
-    amount = format_inr(bill.amount)
-    due = format_ist_date(datetime.fromisoformat(bill.due_date).date())
-    month = month_label(bill.period)
-    subject = f"Your electricity bill for {month}: {amount}"
-    lines = [
-        f"Dear {payer.name},",
-        "",
-        f"Your electricity bill for {month} is ready.",
-        "",
-        f"Bill:        {bill.bill_id}",
-        f"Property:    {', '.join(p for p in (prop.line1, prop.city) if p)}",
-        f"Units:       {bill.share_units or bill.units} kWh"
-        + (" (estimated: your meter did not answer)" if bill.estimated else ""),
-        f"Amount:      {amount}",
-        f"Pay by:      {due} (IST)",
-        "",
-        f"See the bill and pay: {bill_link(bill.bill_id)}",
-    ]
+    Indian grouping, dates in IST): notifications/templates/email/bill_issued."""
+    rendered = render_email("bill_issued", **bill_email_context(bill, prop, payer))
+    return rendered.subject, rendered.text
+
+
+def bill_email_context(bill: BillRecord, prop: PropertyRecord,
+                       payer: UserRecord) -> dict[str, Any]:
+    """What the bill email template shows, formatted (₹, IST dates)."""
+    def inr(paise: Any) -> str:
+        return format_inr(from_paise(int(paise)))
+
+    def ist_day(value: str) -> str:
+        return format_ist_date(datetime.fromisoformat(value).date())
+
+    share = None
     if bill.share_count and int(bill.share_count) > 1:
-        first = format_ist_date(datetime.fromisoformat(bill.share_first_day).date())
-        last = format_ist_date(datetime.fromisoformat(bill.share_last_day).date())
-        whole = format_inr(Decimal(bill.property_total or 0))
-        lines += ["", f"This is your share for {first} to {last} ({bill.days_fraction} of the "
-                      f"month); the property's bill was {whole}."]
-    if bill.estimated:
-        lines += ["", "This bill is estimated from your recent consumption. Your next actual "
-                      "reading corrects it."]
-    lines += _credit_and_arrears_lines(bill)
-    lines += ["", "A late-payment surcharge of "
-                  f"{bill.late_payment_surcharge_percent}% applies after the due date."]
-    upi = bill_upi_link(bill.bill_id, period_label(bill.period), bill.amount_due)
-    if upi:
-        lines += ["", "Pay by UPI from any UPI app (the exact amount, this bill as the "
-                      "reference; the bill page shows it as a QR code to scan):", upi]
-    return subject, "\n".join(lines) + "\n"
-
-
-def _credit_and_arrears_lines(bill: BillRecord) -> list[str]:
-    """Credits netted and arrears brought forward, as the bill shows them."""
-    lines: list[str] = []
+        share = {"first": ist_day(bill.share_first_day), "last": ist_day(bill.share_last_day),
+                 "fraction": bill.days_fraction,
+                 "whole": format_inr(Decimal(bill.property_total or 0))}
     charges = int(bill.total_paise if bill.charges_paise is None else bill.charges_paise)
-    if charges < 0:
-        lines += ["", f"This period is a credit of {format_inr(from_paise(-charges))}: your "
-                      "meter's reading shows that earlier estimates billed more than you used."]
-    if bill.credit_brought_forward_paise:
-        lines.append(f"Credit brought forward: "
-                     f"{format_inr(from_paise(int(bill.credit_brought_forward_paise)))}")
-    if bill.credit_to_open_bills_paise:
-        lines.append(f"Credit taken off your unpaid earlier bills: "
-                     f"{format_inr(from_paise(int(bill.credit_to_open_bills_paise)))}")
-    if bill.credit_carried_paise:
-        lines.append(f"Credit carried to your next bill: "
-                     f"{format_inr(from_paise(int(bill.credit_carried_paise)))}")
     arrears = int(bill.arrears_paise or 0)
-    if arrears:
-        surcharge = int(bill.arrears_surcharge_paise or 0)
-        lines += ["", f"Arrears:     {format_inr(from_paise(arrears))} (unpaid earlier bills"
-                      + (f", with {format_inr(from_paise(surcharge))} late-payment surcharge"
-                         if surcharge else "") + ")",
-                  f"Total payable: {format_inr(from_paise(int(bill.total_paise) + arrears))}"]
-    return lines
+    surcharge = int(bill.arrears_surcharge_paise or 0)
+    return {
+        "payer_name": payer.name, "month": month_label(bill.period), "bill_id": bill.bill_id,
+        "address": ", ".join(p for p in (prop.line1, prop.city) if p),
+        "units": bill.share_units or bill.units, "estimated": bool(bill.estimated),
+        "amount": format_inr(bill.amount), "due": ist_day(bill.due_date),
+        "link": bill_link(bill.bill_id), "share": share,
+        # Credits netted and arrears brought forward, as the bill shows them.
+        "credit_this_period": inr(-charges) if charges < 0 else None,
+        "credit_brought_forward": inr(bill.credit_brought_forward_paise)
+        if bill.credit_brought_forward_paise else None,
+        "credit_to_open_bills": inr(bill.credit_to_open_bills_paise)
+        if bill.credit_to_open_bills_paise else None,
+        "credit_carried": inr(bill.credit_carried_paise) if bill.credit_carried_paise else None,
+        "arrears": {"amount": inr(arrears), "surcharge": inr(surcharge) if surcharge else None,
+                    "total_payable": inr(int(bill.total_paise) + arrears)} if arrears else None,
+        "surcharge_percent": bill.late_payment_surcharge_percent,
+        "upi": bill_upi_link(bill.bill_id, period_label(bill.period), bill.amount_due),
+    }
 
 
 class ReadingBatch:
@@ -418,8 +426,13 @@ class ReadingBatch:
         self.users: dict[str, UserRecord] = {}
         self.tenancies: dict[str, list[TenancyRecord]] = {}
         self.histories: dict[tuple[str, str], PropertyHistory] = {}
+        self.to_notify: list[BillRecord] = []  # emails written with bills, queued in finish
         if readings:
             self._load(readings)
+
+    def _notify(self, bills: list[BillRecord]) -> None:
+        with self._lock:
+            self.to_notify.extend(bills)
 
     def _load(self, readings: Sequence[VerifiedReading]) -> None:
         """Everything the batch needs, in two rounds of BatchGetItem (the second needs
@@ -505,6 +518,10 @@ class ReadingBatch:
         conflict on a counter item) or too big, the verdicts go in one
         BatchWriteItem and the counters in one UpdateItem per run, as separate writes
         (closing the run recounts if a crash falls between them)."""
+        with self._lock:
+            to_notify, self.to_notify = self.to_notify, []
+        if to_notify:  # one queue call for the batch's emails (the sweep covers a crash)
+            self.service.notify(to_notify)
         with self._lock:
             decided, self.decided = list(self.decided.values()), {}
             counts, self.counts = self.counts, {}
@@ -603,7 +620,7 @@ class ReadingBatch:
         # A later reading of this property in the same batch must see this bill.
         self.histories = {key: value for key, value in self.histories.items()
                           if key[0] != prop.property_id}
-        service.notify(bills, prop, self.users)
+        self._notify(bills)
         return Verdict(ACCEPTED, None, _billed_detail(bills), bills)
 
     def _already_billed(self, billed: PeriodBill, stored: RawReadingRecord,
@@ -612,7 +629,7 @@ class ReadingBatch:
             # Our own bill: an earlier attempt wrote it but did not finish. Make sure
             # the payer heard of it, then record the verdict.
             shares = self.service.shares_of(billed)
-            self.service.notify(shares, prop, self.users)
+            self._notify(shares)
             return Verdict(ACCEPTED, None, _billed_detail(shares), shares)
         kind = "an estimated" if billed.estimated else "an actual"
         return Verdict(REJECTED, REASON_ALREADY_BILLED,

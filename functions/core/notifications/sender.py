@@ -1,0 +1,194 @@
+"""Handing messages to SES (email) and SNS (SMS), each once.
+
+`Sender.deliver(keys)` is what the notification_sender function runs for a queue
+message: claim each pending key (conditional: a second delivery of the same
+batch, or a concurrent sender, finds nothing to claim), drop those whose address
+is suppressed, send the rest and mark each sent with the provider's message id.
+
+The one window left: SES or SNS accepted a message and the sender died before
+marking it sent. The claim then expires (CLAIM_LEASE), the sweep queues the key
+again and the message goes out a second time. docs/notifications.md measures it.
+
+`Sender.send_now` is for messages with a secret in them (sign-in links, one-time
+codes): the request that made the secret sends it at once, and the outbox keeps
+only its envelope (key, recipient, status, provider id) for delivery tracking
+and suppression, never its body.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from botocore.exceptions import ClientError
+
+from functions.core.aws import client
+from functions.core.clock import utcnow
+from functions.core.logs import logger, mask_email, mask_mobile
+from functions.core.notifications.models import (
+    EMAIL,
+    FAILED,
+    SUPPRESSED,
+    OutboxRecord,
+)
+from functions.core.notifications.outbox import Outbox, normalise_address
+from functions.core.notifications.templates import dlt_registration
+from functions.core.settings import get_settings
+
+# SES tag carrying the outbox key, so a delivery event finds its message with one read.
+KEY_TAG = "outbox_key"
+# SES and SNS refuse these for good: retrying would not help.
+PERMANENT_ERRORS = frozenset({"MessageRejected", "InvalidParameterValue", "InvalidParameter",
+                              "MailFromDomainNotVerifiedException", "OptedOut"})
+
+
+def configuration_set() -> str:
+    """The SES configuration set whose event destination is the events queue's topic."""
+    return get_settings().resource_name("mail")
+
+
+def events_topic() -> str:
+    return get_settings().resource_name("mail-events")
+
+
+def encode_key(key: str) -> str:
+    """SES tag values allow letters, digits, '_', '-', '.', '@' only: base64url."""
+    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+
+
+def decode_key(value: str) -> str | None:
+    try:
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+
+
+class Gateway(Protocol):
+    def email(self, record: OutboxRecord, subject: str, text: str) -> str: ...
+    def sms(self, record: OutboxRecord, text: str) -> str: ...
+
+
+class AwsGateway:
+    """SES with the configuration set (delivery events) and SNS with DLT attributes."""
+
+    def email(self, record: OutboxRecord, subject: str, text: str) -> str:
+        answer = client("ses").send_email(
+            Source=get_settings().mail_from,
+            Destination={"ToAddresses": [record.recipient]},
+            Message={"Subject": {"Data": subject, "Charset": "UTF-8"},
+                     "Body": {"Text": {"Data": text, "Charset": "UTF-8"}}},
+            ConfigurationSetName=configuration_set(),
+            Tags=[{"Name": KEY_TAG, "Value": encode_key(record.message_key)},
+                  {"Name": "template", "Value": record.template}])
+        return str(answer["MessageId"])
+
+    def sms(self, record: OutboxRecord, text: str) -> str:
+        dlt = dlt_registration(record.template)
+        answer = client("sns").publish(
+            PhoneNumber=record.recipient, Message=text,
+            MessageAttributes={
+                "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"},
+                "AWS.SNS.SMS.SenderID": {"DataType": "String", "StringValue": dlt.header},
+                "AWS.MM.SMS.EntityId": {"DataType": "String", "StringValue": dlt.entity_id},
+                "AWS.MM.SMS.TemplateId": {"DataType": "String",
+                                          "StringValue": record.dlt_template_id
+                                          or dlt.template_id},
+            })
+        return str(answer["MessageId"])
+
+
+class Sender:
+    def __init__(self, outbox: Outbox | None = None, gateway: Gateway | None = None,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.outbox = outbox or Outbox()
+        self.gateway = gateway or AwsGateway()
+        self.clock = clock
+
+    def deliver(self, keys: Sequence[str]) -> Counter[str]:
+        """Send each key still pending, once. Returns counts by outcome. Raises if a
+        send failed in a way worth retrying (after releasing that message's claim), so
+        the queue delivers the batch again; what was sent is not sent twice."""
+        now = self.clock()
+        outcome: Counter[str] = Counter()
+        claimed = []
+        for key in dict.fromkeys(keys):
+            record = self.outbox.claim(key, now)
+            if record is None:
+                outcome["skipped"] += 1  # sent already, or another sender has it
+            elif record.body is None:  # an envelope only: its secret was never stored
+                self.outbox.mark_unsent(record, FAILED, "body not kept (sent by its request)",
+                                        now)
+                outcome[FAILED] += 1
+            else:
+                claimed.append(record)
+        suppressed = self.outbox.suppressed(r.recipient for r in claimed)
+        retry: Exception | None = None
+        for record in claimed:
+            try:
+                outcome[self._send(record, record.subject or "", record.body or "",
+                                   suppressed)] += 1
+            except ClientError as error:
+                logger.warning("send failed; will retry", extra={
+                    "message_key": record.message_key, "code": _code(error)})
+                self.outbox.release(record)
+                outcome["retry"] += 1
+                retry = error
+        if retry is not None:
+            raise retry
+        return outcome
+
+    def send_now(self, record: OutboxRecord, subject: str, text: str) -> str:
+        """Write the envelope (status sending) and send at once; the body stays in
+        memory. Returns the outcome: sent, suppressed, failed or duplicate (the event
+        already had its message)."""
+        record.status, record.claimed_at, record.attempts = "sending", self.clock(), 1
+        record.pending_shard = None
+        if not self.outbox.create(record):
+            return "duplicate"
+        suppressed = self.outbox.suppressed([record.recipient])
+        return self._send(record, subject, text, suppressed)
+
+    def _send(self, record: OutboxRecord, subject: str, text: str,
+              suppressed: dict[str, Any]) -> str:
+        now = self.clock()
+        hit = suppressed.get(normalise_address(record.recipient))
+        if hit is not None:
+            self.outbox.mark_unsent(record, SUPPRESSED, f"address suppressed: {hit.reason}",
+                                    now)
+            logger.info("notification suppressed", extra=_log_fields(record))
+            return SUPPRESSED
+        try:
+            if record.channel == EMAIL:
+                provider_id = self.gateway.email(record, subject, text)
+            else:
+                provider_id = self.gateway.sms(record, text)
+        except ClientError as error:
+            if _code(error) not in PERMANENT_ERRORS:
+                raise
+            self.outbox.mark_unsent(record, FAILED, f"{_code(error)}: {_message(error)}", now)
+            logger.warning("notification refused", extra={**_log_fields(record),
+                                                          "code": _code(error)})
+            return FAILED
+        self.outbox.mark_sent(record, provider_id, now)
+        # Subjects never carry secrets; bodies may, so they are not logged.
+        logger.info("notification sent", extra={**_log_fields(record),
+                                                "subject": record.subject})
+        return "sent"
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _message(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Message", ""))
+
+
+def _log_fields(record: OutboxRecord) -> dict[str, Any]:
+    to = mask_email(record.recipient) if record.channel == EMAIL \
+        else mask_mobile(record.recipient)
+    return {"message_key": record.message_key, "template": record.template, "to": to}

@@ -1,0 +1,119 @@
+"""What other services call to tell people something.
+
+- `queue_email`: a message about an event (an account verified, a ticket answered):
+  written to the outbox under the event's key, then queued for the sender. The same
+  event twice is one message.
+- `send_secret_email` / `send_secret_sms`: a message that carries a secret (a sign-in
+  link, a one-time code) goes out at once from the request and only its envelope is
+  kept (sender.py).
+- A bill's email is not written here: the bill service puts it into the bill's own
+  transaction (`bill_email_records` there) and calls `dispatch` after it commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from functions.core.clock import utcnow
+from functions.core.errors import InvalidInput
+from functions.core.notifications.models import OutboxRecord
+from functions.core.notifications.outbox import (
+    Outbox,
+    email_record,
+    message_key,
+    sms_record,
+)
+from functions.core.notifications.sender import Sender
+from functions.core.notifications.templates import render_email, render_sms
+from functions.core.paging import Page
+
+
+def new_event_id() -> str:
+    """For a message whose cause has no id of its own (its once-ness comes from the
+    state change that caused it, for example verify -> a second verify is refused)."""
+    return uuid.uuid4().hex
+
+
+class Notifications:
+    def __init__(self, outbox: Outbox | None = None, sender: Sender | None = None,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.outbox = outbox or Outbox()
+        self.sender = sender or Sender(self.outbox, clock=clock)
+        self.clock = clock
+
+    def queue_email(self, template: str, event_id: str, to: str, /, *, topic: str,
+                    recipient_id: str | None = None, ref: str | None = None,
+                    **context: Any) -> bool:
+        """Write and queue an email; False if this event already has its message."""
+        rendered = render_email(template, **context)
+        record = email_record(message_key(template, event_id), rendered, to, topic=topic,
+                              now=self.clock(), ref=ref, recipient_id=recipient_id)
+        if not self.outbox.create(record):
+            return False
+        self.outbox.dispatch([record.message_key])
+        return True
+
+    def send_secret_email(self, template: str, event_id: str, to: str, /, *, topic: str,
+                          recipient_id: str | None = None, **context: Any) -> str:
+        rendered = render_email(template, **context)
+        record = email_record(message_key(template, event_id), rendered, to, topic=topic,
+                              now=self.clock(), recipient_id=recipient_id, keep_body=False)
+        return self.sender.send_now(record, rendered.subject, rendered.text)
+
+    def send_secret_sms(self, template: str, event_id: str, mobile: str, /, *, topic: str,
+                        recipient_id: str | None = None, **context: Any) -> str:
+        rendered = render_sms(template, **context)
+        record = sms_record(message_key(template, event_id), rendered, mobile, topic=topic,
+                            now=self.clock(), recipient_id=recipient_id, keep_body=False)
+        return self.sender.send_now(record, "", rendered.text)
+
+    def dispatch(self, keys: Sequence[str]) -> int:
+        return self.outbox.dispatch(keys)
+
+
+# ---- the admin's view: who never got their bill ------------------------------------
+
+
+@dataclass(frozen=True)
+class UndeliveredBill:
+    bill_id: str | None
+    payer_id: str | None
+    to: str
+    status: str
+    reason: str | None
+    attempts: int
+    created_at: datetime
+    sent_at: datetime | None
+    event_at: datetime | None
+    message_key: str
+
+    @classmethod
+    def of(cls, record: OutboxRecord) -> UndeliveredBill:
+        return cls(bill_id=record.ref, payer_id=record.recipient_id, to=record.recipient,
+                   status=record.status, reason=record.reason, attempts=int(record.attempts),
+                   created_at=record.created_at, sent_at=record.sent_at,
+                   event_at=record.event_at, message_key=record.message_key)
+
+
+def bill_topic(period: str) -> str:
+    return f"bill:{period}"
+
+
+STATUS_FILTERS = ("pending", "sending", "sent", "bounced", "complained", "suppressed", "failed")
+
+
+def undelivered_bills(period: str, cursor: str | None, limit: int,
+                      status: str | None = None,
+                      outbox: Outbox | None = None) -> Page[UndeliveredBill]:
+    """The payers of a period's bills whose email no delivery event has confirmed, a
+    page at a time (the index holds only those: its key goes on delivery). `status`
+    narrows the page after reading (a page may then hold fewer than `limit`)."""
+    if status is not None and status not in STATUS_FILTERS:
+        raise InvalidInput(f"status must be one of {', '.join(STATUS_FILTERS)}")
+    page = (outbox or Outbox()).undelivered_page(bill_topic(period), cursor, limit)
+    items = [UndeliveredBill.of(r) for r in page.items if status is None or r.status == status]
+    return Page(items, page.cursor)

@@ -11,6 +11,7 @@ from functions.api import (
     device,
     http,
     meters,
+    notifications,
     payments,
     properties,
     runs,
@@ -22,7 +23,7 @@ from functions.billing import handler as billing
 from functions.billing import schedules as billing_schedules
 from functions.core.settings import get_settings
 from functions.iot_fanout import handler as iot_fanout
-from functions.notifications import handler as notifications
+from functions.notifications import handler as notification_functions
 from functions.run_steps import handler as run_steps
 
 
@@ -30,7 +31,7 @@ def all_blueprints() -> list[Blueprint]:
     return [http.auth_blueprint, system.bp, properties.bp, tariffs.bp, tickets.bp,
             accounts.bp, admin_users.bp, meters.bp, device.bp, payments.bp,
             iot_fanout.bp, run_steps.bp, billing.bp, billing_schedules.bp, bills.bp, runs.bp,
-            notifications.bp,
+            notifications.bp, notification_functions.bp,
             *local_only_blueprints()]
 
 

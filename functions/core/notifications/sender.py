@@ -62,9 +62,11 @@ def encode_key(key: str) -> str:
 
 def decode_key(value: str) -> str | None:
     try:
-        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+        key = base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_",
+                               validate=True).decode()
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return None
+    return key or None
 
 
 class Gateway(Protocol):

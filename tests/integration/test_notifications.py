@@ -1,0 +1,273 @@
+"""Notifications against the emulator: each message sent once, delivery tracked
+through SES's event JSON on the real topic and queue, bounced and complaining
+addresses suppressed, and the admin's list of who never got their bill.
+
+moto stores the SES configuration set and its SNS event destination but publishes
+no events to it (docs/notifications.md), so these tests publish SES's event JSON
+(the shapes of AWS's "event publishing" documentation) to the same SNS topic; SNS
+delivers it to the notification_events queue and the function handles it, as in AWS.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from functions.core.aws import client
+from functions.core.clock import utcnow
+from functions.core.notifications.models import OutboxRecord, SuppressionRecord
+from functions.core.notifications.outbox import Outbox, email_record
+from functions.core.notifications.sender import KEY_TAG, Sender, encode_key, events_topic
+from functions.core.notifications.service import bill_topic
+from functions.core.notifications.templates import render_email
+from functions.notifications.handler import sweep
+from tests.fixtures.stack import Stack, unique_email
+from tests.integration.billing_support import (
+    a_customer,
+    a_meter,
+    a_property,
+    decided,
+    ensure_reference_tariffs,
+    send_readings,
+    stored_reading,
+    wait_for,
+)
+
+PERIOD = "2023-07"  # a period of these tests' own: the undelivered list is per period
+
+
+@pytest.fixture
+def tariffs(admin: Any) -> None:
+    ensure_reference_tariffs(admin[1])
+
+
+def bill_for(owner: Any, register_wh: int = 1_250_000, period: str = PERIOD) -> str:
+    """Bill one reading through the readings queue; the bill id."""
+    meter = a_meter(a_property(owner), initial_register_wh=1_000_000)
+    year, month = (int(part) for part in period.split("-"))
+    read_at = datetime(year + month // 12, month % 12 + 1, 1, 2, tzinfo=UTC)  # just after
+    reading = stored_reading(meter, period, register_wh, read_at)
+    send_readings([reading])
+    assert decided(reading).status == "accepted"
+    return f"BILL-{meter.property_id}-{period}"
+
+
+def key_of(bill_id: str) -> str:
+    return f"bill_issued#{bill_id}"
+
+
+def publish_ses_event(record: OutboxRecord, event_type: str, **detail: Any) -> None:
+    """An SES event (event publishing format) about a sent message, on the topic the
+    configuration set's event destination names."""
+    mail = {"timestamp": "2023-08-01T02:00:05.000Z", "source": "billing@discom.example.in",
+            "messageId": record.provider_message_id, "destination": [record.recipient],
+            "headersTruncated": False,
+            "tags": {"ses:configuration-set": ["iotbill-mail"],
+                     KEY_TAG: [encode_key(record.message_key)]}}
+    event: dict[str, Any] = {"eventType": event_type, "mail": mail}
+    if event_type == "Delivery":
+        event["delivery"] = {"timestamp": "2023-08-01T02:00:06.000Z",
+                             "processingTimeMillis": 546, "recipients": [record.recipient],
+                             "smtpResponse": "250 ok", "reportingMTA": "a8-70.smtp-out"}
+    elif event_type == "Bounce":
+        event["bounce"] = {"bounceType": detail.get("bounce_type", "Permanent"),
+                           "bounceSubType": detail.get("sub_type", "General"),
+                           "bouncedRecipients": [{"emailAddress": record.recipient,
+                                                  "action": "failed", "status": "5.1.1",
+                                                  "diagnosticCode": "smtp; 550 5.1.1 user "
+                                                                    "unknown"}],
+                           "timestamp": "2023-08-01T02:00:07.000Z",
+                           "feedbackId": "0100-feedback", "reportingMTA": "dsn; a8-70"}
+    elif event_type == "Complaint":
+        event["complaint"] = {"complainedRecipients": [{"emailAddress": record.recipient}],
+                              "timestamp": "2023-08-01T03:00:00.000Z",
+                              "feedbackId": "0100-complaint", "complaintFeedbackType": "abuse"}
+    sns = client("sns")
+    topic = sns.create_topic(Name=events_topic())["TopicArn"]  # the provisioned one
+    sns.publish(TopicArn=topic, Message=json.dumps(event))
+
+
+def outbox_record(key: str) -> OutboxRecord:
+    record = Outbox().get(key)
+    assert record is not None, key
+    return record
+
+
+def undelivered_ids(as_admin: Any, period: str = PERIOD, limit: int = 2,
+                    status: str | None = None) -> list[str]:
+    """Every page of the admin's list, checking each page's size."""
+    ids: list[str] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, Any] = {"period": period, "limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        if status:
+            params["status"] = status
+        response = as_admin.get("/admin/notifications/undelivered-bills", params=params)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        assert len(page["bills"]) <= limit
+        ids += [row["bill_id"] for row in page["bills"]]
+        cursor = page["cursor"]
+        if not cursor:
+            return ids
+
+
+def test_a_bill_email_is_written_with_the_bill_and_sent_once(stack: Stack, tariffs: None,
+                                                             admin: Any) -> None:
+    owner = a_customer()
+    bill_id = bill_for(owner)
+    handed = stack.wait_until_handed_over([key_of(bill_id)])[key_of(bill_id)]
+    assert handed.status == "sent" and handed.provider_message_id
+    assert handed.topic == bill_topic(PERIOD) and handed.ref == bill_id
+    mails = stack.wait_for_emails(owner.email, "Your electricity bill")
+    assert len(mails) == 1 and f"/bill.html?id={bill_id}" in mails[0]["body"]
+
+    # The same key queued again, the batch delivered twice, the sweep: nothing more.
+    sender = Sender()
+    assert sender.deliver([key_of(bill_id)])["skipped"] == 1
+    assert sender.deliver([key_of(bill_id), key_of(bill_id)])["skipped"] == 1
+    Outbox().dispatch([key_of(bill_id)] * 3)
+    sweep()
+    marker = a_customer()
+    marker_bill = bill_for(marker)  # queued after: handed over once the queue moved on
+    stack.wait_until_handed_over([key_of(marker_bill)])
+    assert len(stack.emails_to(owner.email)) == 1
+    assert outbox_record(key_of(bill_id)).attempts == 1
+
+
+def test_a_message_its_writer_never_queued_is_found_by_the_sweep(stack: Stack) -> None:
+    """The writer died after its transaction and before queueing the key."""
+    to = unique_email("swept")
+    long_ago = utcnow() - timedelta(minutes=10)
+    record = email_record("account_verified#swept-" + to, render_email(
+        "account_verified", name="Swept", portal="http://127.0.0.1:8080"), to,
+        topic="account", now=long_ago)
+    assert Outbox().create(record)  # and no dispatch
+    assert sweep() >= 1
+    stack.wait_until_handed_over([record.message_key])
+    assert len(stack.wait_for_emails(to, "verified")) == 1
+
+
+def test_a_sender_that_died_after_ses_accepted_sends_again_after_the_lease(
+        stack: Stack) -> None:
+    """The one window left (docs/notifications.md): SES accepted the email, the sender
+    died before marking it sent. Once the claim's lease ends the sweep queues it again
+    and it goes out a second time; within the lease nothing does."""
+    to = unique_email("window")
+    now = utcnow()
+    record = email_record("account_verified#window-" + to, render_email(
+        "account_verified", name="Window", portal="http://127.0.0.1:8080"), to,
+        topic="account", now=now - timedelta(minutes=20))
+    assert Outbox().create(record)
+    claimed = Outbox().claim(record.message_key, now - timedelta(minutes=1))
+    assert claimed is not None
+    Sender().gateway.email(claimed, claimed.subject or "", claimed.body or "")  # then "dies"
+    assert Sender().deliver([record.message_key])["skipped"] == 1  # lease still held
+    assert len(stack.emails_to(to)) == 1
+    # Ten minutes on, the lease (5 minutes) has ended: the sweep finds it, it is re-sent.
+    later = Outbox().claim(record.message_key, now + timedelta(minutes=10))
+    assert later is not None and later.attempts == 2
+    Outbox().release(later)  # back to pending: the next sender run sends it
+    Outbox().dispatch([record.message_key])
+    stack.wait_until_handed_over([record.message_key])
+    assert len(stack.emails_to(to)) == 2
+
+
+def test_delivery_events_take_bills_off_the_undelivered_list(stack: Stack, tariffs: None,
+                                                             admin: Any) -> None:
+    owners = [a_customer() for _ in range(3)]
+    bill_ids = [bill_for(owner) for owner in owners]
+    records = stack.wait_until_handed_over([key_of(b) for b in bill_ids])
+    listed = undelivered_ids(admin[1])
+    assert all(listed.count(b) == 1 for b in bill_ids), "each once, across pages of 2"
+    assert set(bill_ids) <= set(undelivered_ids(admin[1], status="sent", limit=500))
+
+    publish_ses_event(records[key_of(bill_ids[0])], "Delivery")
+    assert wait_for(lambda: outbox_record(key_of(bill_ids[0])).status == "delivered")
+    delivered = outbox_record(key_of(bill_ids[0]))
+    assert delivered.undelivered_shard is None and delivered.event_at is not None
+    listed = undelivered_ids(admin[1], limit=500)
+    assert bill_ids[0] not in listed and {bill_ids[1], bill_ids[2]} <= set(listed)
+
+    # The same event delivered twice changes nothing; an unknown event type is ignored.
+    publish_ses_event(records[key_of(bill_ids[0])], "Delivery")
+    publish_ses_event(records[key_of(bill_ids[1])], "Open")
+    assert wait_for(lambda: stack.runner.stats()["notification_events"].succeeded >= 3)
+    assert outbox_record(key_of(bill_ids[1])).status == "sent"
+
+
+def test_a_hard_bounce_suppresses_the_address_and_the_next_bill_is_not_sent(
+        stack: Stack, tariffs: None, admin: Any) -> None:
+    owner = a_customer()
+    first = bill_for(owner, period="2023-05")
+    record = stack.wait_until_handed_over([key_of(first)])[key_of(first)]
+    publish_ses_event(record, "Bounce")
+    assert wait_for(lambda: outbox_record(key_of(first)).status == "bounced")
+    bounced = outbox_record(key_of(first))
+    assert bounced.reason and "Permanent/General" in bounced.reason and "550" in bounced.reason
+    suppression = SuppressionRecord.get(owner.email.lower())
+    assert suppression.reason.startswith("bounce:Permanent")
+
+    # The admin sees why this payer never got the bill.
+    rows = admin[1].get("/admin/notifications/undelivered-bills",
+                        params={"period": "2023-05", "status": "bounced", "limit": 500}).json()
+    [row] = [r for r in rows["bills"] if r["bill_id"] == first]
+    assert row["to"] == owner.email and "550" in row["reason"]
+
+    # The next bill to that address is not handed to SES at all.
+    before = len(stack.emails_to(owner.email))
+    second = bill_for(owner, register_wh=1_400_000, period="2023-06")
+    assert stack.wait_until_handed_over([key_of(second)])[key_of(second)].status \
+        == "suppressed"
+    assert len(stack.emails_to(owner.email)) == before
+
+    # Lifted by an admin (the customer fixed their mailbox): sent again from then on.
+    lifted = admin[1].post("/admin/notifications/unsuppress", json={"address": owner.email})
+    assert lifted.status_code == 200 and lifted.json()["removed"] is True
+    with pytest.raises(SuppressionRecord.DoesNotExist):
+        SuppressionRecord.get(owner.email.lower())
+
+
+def test_a_soft_bounce_is_recorded_but_not_suppressed(stack: Stack, tariffs: None) -> None:
+    owner = a_customer()
+    bill_id = bill_for(owner, period="2023-04")
+    record = stack.wait_until_handed_over([key_of(bill_id)])[key_of(bill_id)]
+    publish_ses_event(record, "Bounce", bounce_type="Transient", sub_type="MailboxFull")
+    assert wait_for(lambda: outbox_record(key_of(bill_id)).status == "bounced")
+    assert "Transient/MailboxFull" in (outbox_record(key_of(bill_id)).reason or "")
+    with pytest.raises(SuppressionRecord.DoesNotExist):
+        SuppressionRecord.get(owner.email.lower())
+
+
+def test_a_complaint_suppresses_the_address(stack: Stack) -> None:
+    to = unique_email("complains")
+    outbox = Outbox()
+    record = email_record("account_verified#complaint-" + to, render_email(
+        "account_verified", name="Complains", portal="http://127.0.0.1:8080"), to,
+        topic="account", now=utcnow())
+    assert outbox.create(record)
+    outbox.dispatch([record.message_key])
+    sent = stack.wait_until_handed_over([record.message_key])[record.message_key]
+    publish_ses_event(sent, "Delivery")
+    publish_ses_event(sent, "Complaint")
+    assert wait_for(lambda: outbox_record(record.message_key).status == "complained")
+    assert wait_for(lambda: SuppressionRecord.count(to.lower()) == 1)
+    assert SuppressionRecord.get(to.lower()).reason == "complaint: abuse"
+
+
+def test_secret_messages_are_sent_by_their_request_and_never_stored(stack: Stack) -> None:
+    from tests.integration.accounts_flow import new_person, sign_up
+
+    person = new_person()
+    sign_up(stack, person)
+    [mail] = stack.emails_to(person.email)  # no waiting: the request sent it
+    records = [r for r in OutboxRecord.scan(OutboxRecord.recipient == person.email)]
+    [envelope] = records
+    assert envelope.template == "email_verification" and envelope.status == "sent"
+    assert envelope.body is None  # the link's secret is not at rest
+    assert envelope.message_key.split("#", 1)[1] in mail["body"]  # keyed by the code id

@@ -7,6 +7,7 @@ from chalice import Blueprint, Response
 from functions.api.http import Access, route
 from functions.core.accounts.sessions import Caller
 from functions.core.billing_rules.tariff import TariffVersion
+from functions.core.tariffs.categories import CategoryService, CategoryView, NewCategory
 from functions.core.tariffs.schemas import (
     PreviewRequest,
     PreviewResponse,
@@ -58,3 +59,23 @@ def delete_tariff(category: str, effective_from: str, caller: Caller) -> Respons
        summary="Price N units for a load and category (admins may pass a draft tariff)")
 def preview(caller: Caller, body: PreviewRequest) -> PreviewResponse:
     return TariffService().preview(body, is_admin=caller.is_admin)
+
+
+@route(bp, "/tariff-categories", access=Access.USER, response=list[CategoryView],
+       summary="Property categories (residential and commercial, and those admins added)")
+def list_categories(caller: Caller) -> list[CategoryView]:
+    return CategoryService().list()
+
+
+@route(bp, "/admin/tariff-categories", methods=["POST"], access=Access.ADMIN, body=NewCategory,
+       response=CategoryView, status=201,
+       summary="Add a property category (a lowercase key and a label)")
+def create_category(caller: Caller, body: NewCategory) -> CategoryView:
+    return CategoryService().create(body, created_by=caller.user_id)
+
+
+@route(bp, "/admin/tariff-categories/{name}", methods=["DELETE"], access=Access.ADMIN,
+       status=204, summary="Delete a category that has no tariff version (409 otherwise)")
+def delete_category(name: str, caller: Caller) -> Response:
+    TariffService().delete_category(name)
+    return Response(body="", status_code=204)

@@ -133,3 +133,47 @@ def test_no_tariff_in_force_is_a_404_not_a_500(customer):
     response = as_customer.post("/tariffs/preview", json={
         "category": "commercial", "units": 10, "sanctioned_load_kw": 3, "period": "2001-01"})
     assert response.status_code == 404
+
+
+def test_categories_are_data_an_admin_manages(admin, customer):
+    import secrets
+
+    _, as_admin = admin
+    _, as_customer = customer
+    listed = as_customer.get("/tariff-categories")
+    assert listed.status_code == 200, listed.text
+    assert [(c["name"], c["default"]) for c in listed.json()][:2] == [
+        ("residential", True), ("commercial", True)]
+    name = f"industrial_{secrets.token_hex(3)}"
+    body = {"name": name, "label": "Industrial (LT)"}
+    assert as_customer.post("/admin/tariff-categories", json=body).status_code == 403
+    created = as_admin.post("/admin/tariff-categories", json=body)
+    assert created.status_code == 201, created.text
+    assert as_admin.post("/admin/tariff-categories", json=body).status_code == 409
+    bad = as_admin.post("/admin/tariff-categories", json={"name": "Bad Name", "label": "x"})
+    assert bad.status_code == 400 and bad.json()["details"][0]["field"] == "name"
+    assert name in [c["name"] for c in as_customer.get("/tariff-categories").json()]
+
+    # A tariff version and a property need a category that exists.
+    unknown = tariff_json("2093-04-01") | {"category": "nosuchcategory"}
+    refused = as_admin.post("/admin/tariffs", json=unknown)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["details"][0]["field"] == "category"
+    home = {"line1": "Plot 7", "city": "Gurugram", "state": "Haryana", "pincode": "122001",
+            "sanctioned_load_kw": "40"}
+    no_such = as_customer.post("/properties", json=home | {"category": "nosuchcategory"})
+    assert no_such.status_code == 400 and no_such.json()["details"][0]["field"] == "category"
+    plant = as_customer.post("/properties", json=home | {"category": name})
+    assert plant.status_code == 201, plant.text
+    version = as_admin.post("/admin/tariffs",
+                            json=tariff_json("2093-04-01", "Industrial LT") | {"category": name})
+    assert version.status_code == 201, version.text
+    preview = as_customer.post("/tariffs/preview", json={
+        "category": name, "units": 300, "sanctioned_load_kw": 3, "period": "2093-05"})
+    assert preview.json()["total"] == "1380.00", preview.text
+    # A category with versions stays; without, it can go; the defaults always stay.
+    assert as_admin.delete(f"/admin/tariff-categories/{name}").status_code == 409
+    assert as_admin.delete(f"/admin/tariffs/{name}/2093-04-01").status_code == 204
+    assert as_admin.delete(f"/admin/tariff-categories/{name}").status_code == 204
+    assert as_admin.delete("/admin/tariff-categories/residential").status_code == 409
+    assert as_admin.delete("/admin/tariff-categories/nosuchcategory").status_code == 404

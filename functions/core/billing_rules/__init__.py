@@ -47,8 +47,10 @@ from functions.core.billing_rules.tariff import (
     PercentageCharge,
     PricedBill,
     TariffVersion,
+    Usage,
     late_payment_surcharge,
     price,
+    price_period,
     select_tariff,
 )
 
@@ -75,6 +77,7 @@ __all__ = [
     "TariffNotFound",
     "TariffVersion",
     "TrueUp",
+    "Usage",
     "credit_amount",
     "due_date",
     "estimate_units",
@@ -87,6 +90,7 @@ __all__ = [
     "parse_period",
     "period_of",
     "price",
+    "price_period",
     "select_tariff",
     "split_by_days",
     "to_ist",

@@ -19,7 +19,8 @@ Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 # Indian PIN codes: six digits, never starting with 0. [0-9], not \d (which
 # also matches other scripts' digits).
 Pincode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[1-9][0-9]{5}$")]
-Category = Literal["residential", "commercial"]
+# A category is data (functions/core/tariffs/categories.py): the service checks it exists.
+Category = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
 
 
 class NewProperty(BaseModel):

@@ -58,6 +58,7 @@ from functions.core.properties.schemas import (
     TenantSummary,
 )
 from functions.core.settings import get_settings
+from functions.core.tariffs.categories import CategoryService
 
 Role = Literal["owner", "tenant"]
 
@@ -148,6 +149,7 @@ class PropertyService:
 
     def register(self, owner_id: str, data: NewProperty) -> OwnerPropertyView:
         require_verified_customer(owner_id, self.users)
+        CategoryService().require(data.category)
         record = PropertyRecord(
             property_id=f"prp_{secrets.token_hex(8)}", owner_id=owner_id,
             line1=data.line1, line2=data.line2, city=data.city, state=data.state,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from functions.core.billing_rules.periods import PeriodText
 from functions.core.billing_rules.tariff import Category, Kilowatts, PricedBill, TariffVersion
@@ -51,10 +51,26 @@ class PreviewRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     category: Category
-    units: StrictInt = Field(ge=0, le=10_000_000)
+    units: StrictInt = Field(ge=0, le=10_000_000, description="kWh imported in the period")
     sanctioned_load_kw: Kilowatts = Field(gt=0)
     period: PeriodText | None = None
     tariff: TariffVersion | None = None
+    export_units: StrictInt | None = Field(
+        default=None, ge=0, le=10_000_000, description="kWh exported (net/gross metering)")
+    tod_units: list[StrictInt] | None = Field(
+        default=None, min_length=1, max_length=8,
+        description="kWh per time-of-day zone, zone 1 first (the meter's zone registers)")
+    max_demand_kw: Kilowatts | None = Field(default=None,
+                                            description="recorded maximum demand")
+    banked_units: StrictInt = Field(default=0, ge=0, le=10_000_000,
+                                    description="net-metering units banked before the period")
+
+    @field_validator("tod_units")
+    @classmethod
+    def _zones_not_negative(cls, zones: list[int] | None) -> list[int] | None:
+        if zones is not None and any(z < 0 for z in zones):
+            raise ValueError("zone units cannot be negative")
+        return zones
 
 
 class PreviewResponse(BaseModel):

@@ -30,39 +30,44 @@ from functions.core.billing_rules import (
     BillingPeriod,
     PricedBill,
     TariffVersion,
+    Usage,
     parse_period,
     period_of,
-    price,
+    price_period,
     select_tariff,
 )
+from functions.core.billing_rules.tariff import versions_in_period
 from functions.core.clock import utcnow
 from functions.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from functions.core.money import format_inr
+from functions.core.tariffs.categories import CategoryService
 from functions.core.tariffs.models import TariffRecord, version_id
 from functions.core.tariffs.repository import LockResult, TariffRepository
 from functions.core.tariffs.schemas import PreviewRequest, PreviewResponse
 
-CATEGORIES = ("residential", "commercial")
-
 
 class TariffService:
     def __init__(self, repository: TariffRepository | None = None,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow,
+                 categories: CategoryService | None = None) -> None:
         self.repository = repository or TariffRepository()
         self.clock = clock
+        self.categories = categories or CategoryService()
 
     def create(self, version: TariffVersion, created_by: str | None) -> TariffRecord:
-        """A new version. It may not take effect in (or before) a period that a
-        version of its category already billed: bills of one period are all
-        priced alike, so a change applies from the next period on."""
+        """A new version of an existing category. It may not take effect in (or
+        before) a period that a version of its category already billed: a
+        version that takes effect inside a period prices its days of it, so it
+        would change bills already issued."""
+        self.categories.require(version.category)
         # Read the lock count before the versions: a lock that lands after this read
         # makes the create's condition fail, so the check below cannot be outrun.
         locks = self.repository.catalog(version.category).locks
         latest_billed = self._latest_billed_period(version.category)
-        if latest_billed is not None and version.effective_from <= latest_billed.first_day:
+        if latest_billed is not None and version.effective_from <= latest_billed.last_day:
             raise Conflict(
                 f"{version.category} bills for {latest_billed} are already priced; a new "
-                f"version must take effect after {latest_billed.first_day.isoformat()}.")
+                f"version must take effect after {latest_billed.last_day.isoformat()}.")
         record = TariffRecord(
             category=version.category, effective_from=version.effective_from.isoformat(),
             name=version.name, definition=version.model_dump_json(), revision=1,
@@ -94,15 +99,20 @@ class TariffService:
         self.get(category, effective_from)  # 404 before 409
         self.repository.delete(category, effective_from)
 
+    def delete_category(self, name: str) -> None:
+        """An admin-added category without any tariff version (409 otherwise)."""
+        has_versions = self.categories.exists(name) and bool(self.repository.of_category(name))
+        self.categories.delete(name, has_versions=has_versions)
+
     def get(self, category: str, effective_from: str) -> TariffRecord:
         record = self.repository.get(category, effective_from) \
-            if category in CATEGORIES else None
+            if self.categories.exists(category) else None
         if record is None:
             raise NotFound("No such tariff version.")
         return record
 
     def list(self, category: str | None = None) -> list[TariffRecord]:
-        categories = [category] if category else list(CATEGORIES)
+        categories = [category] if category else [c.name for c in self.categories.list()]
         return [r for c in categories for r in self.repository.of_category(c)]
 
     def in_force(self, category: str, period: BillingPeriod) -> TariffRecord:
@@ -111,16 +121,26 @@ class TariffService:
 
     def preview(self, request: PreviewRequest, is_admin: bool) -> PreviewResponse:
         period = parse_period(request.period) if request.period else period_of(self.clock())
+        self.categories.require(request.category)
         if request.tariff is not None:
             if not is_admin:
                 raise Forbidden("Only administrators can price with a draft tariff.")
             if request.tariff.category != request.category:
                 raise InvalidInput("The draft tariff is for another category.")
-            version, label = request.tariff, "draft"
+            versions, label = [request.tariff], "draft"
         else:
-            record = self.in_force(request.category, period)
-            version, label = record.version(), record.version_id
-        priced = price(version, request.units, request.sanctioned_load_kw)
+            records = self.repository.of_category(request.category)
+            record = _in_force(records, request.category, period)
+            versions, label = [r.version() for r in records], record.version_id
+        zones = None if request.tod_units is None else tuple(request.tod_units)
+        usage = Usage(export_units=request.export_units, tod_units=zones,
+                      max_demand_kw=request.max_demand_kw)
+        if request.tariff is not None:  # a draft prices the whole period
+            versions = [request.tariff.model_copy(update={"effective_from": period.first_day})]
+        priced = price_period(versions, request.category, period.first_day, period.last_day,
+                              request.units, request.sanctioned_load_kw, usage=usage,
+                              banked_units=request.banked_units)
+        version = versions[-1]
         return PreviewResponse(tariff_version=label, tariff_name=version.name,
                                period=str(period), total=f"{priced.total:.2f}",
                                total_display=format_inr(priced.total), priced=priced)
@@ -134,14 +154,24 @@ class TariffService:
 def _in_force(records: list[TariffRecord], category: str,
               period: BillingPeriod) -> TariffRecord:
     by_version = {r.effective_from: r for r in records}
-    chosen = select_tariff([r.version() for r in records], category,  # type: ignore[arg-type]
+    chosen = select_tariff([r.version() for r in records], category,
                            period.first_day)
     return by_version[chosen.effective_from.isoformat()]
 
 
 @dataclass(frozen=True)
+class LaterVersion:
+    """A version that takes effect inside the period (it prices its days)."""
+
+    effective_from: str
+    revision: int
+    version: TariffVersion
+
+
+@dataclass(frozen=True)
 class PricingTariff:
-    """A tariff version as the billing function uses it."""
+    """The tariff versions that price a period as the billing function uses them:
+    the one in force on its first day, and any taking effect inside it."""
 
     version_id: str
     category: str
@@ -149,17 +179,30 @@ class PricingTariff:
     revision: int
     version: TariffVersion
     catalog_revision: int = 0  # the category's catalog revision the list was loaded at
+    period: BillingPeriod | None = None
+    later: tuple[LaterVersion, ...] = ()
 
     @property
     def late_payment_surcharge_percent(self) -> Decimal:
-        return self.version.late_payment_surcharge_percent
+        return self.latest.late_payment_surcharge_percent
+
+    @property
+    def latest(self) -> TariffVersion:
+        """The version in force at the period's end (due days, surcharge, metering)."""
+        return self.later[-1].version if self.later else self.version
 
     def price(self, units: int, sanctioned_load_kw: Decimal,
-              estimate_credit: Decimal | None = None) -> PricedBill:
-        if estimate_credit:
-            return price(self.version, units, sanctioned_load_kw,
-                         estimate_credit=estimate_credit)
-        return price(self.version, units, sanctioned_load_kw)
+              estimate_credit: Decimal | None = None, *, usage: Usage | None = None,
+              banked_units: int = 0) -> PricedBill:
+        versions = [self.version, *(v.version for v in self.later)]
+        period = self.period
+        if period is None:  # priced outside a period: the first day's version only
+            first = last = self.version.effective_from
+        else:
+            first, last = period.first_day, period.last_day
+        return price_period(versions, self.category, first, last, units, sanctioned_load_kw,
+                            estimate_credit or Decimal("0.00"), usage=usage,
+                            banked_units=banked_units)
 
 
 class TariffChanged(Exception):
@@ -186,27 +229,36 @@ class TariffBook:
     def for_period(self, category: str, period: BillingPeriod) -> PricingTariff:
         catalog_revision, records = self._category(category)
         record = _in_force(records, category, period)
+        by_version = {r.effective_from: r for r in records}
+        segments = versions_in_period([r.version() for r in records], category,
+                                      period.first_day, period.last_day)
+        later = tuple(LaterVersion(s.version.effective_from.isoformat(),
+                                   int(by_version[s.version.effective_from.isoformat()].revision),
+                                   s.version) for s in segments[1:])
         return PricingTariff(version_id=record.version_id, category=record.category,
                              effective_from=record.effective_from,
                              revision=int(record.revision), version=record.version(),
-                             catalog_revision=catalog_revision)
+                             catalog_revision=catalog_revision, period=period, later=later)
 
     def mark_used(self, tariff: PricingTariff, period: BillingPeriod) -> None:
         """Lock the version before its first bill of `period` is written (one
         TransactWriteItems per version, period and container). TariffChanged if
         the cached list was stale: load again and price again."""
-        key = (tariff.version_id, tariff.revision, str(period))
-        if key in self._locked:
-            return
-        result = self.repository.lock(tariff.category, tariff.effective_from, tariff.revision,
-                                      str(period), self.clock(), tariff.catalog_revision)
-        if result is not LockResult.LOCKED:
-            self.forget(tariff.category)
-            raise TariffChanged(f"{tariff.category} tariffs changed since they were loaded "
-                                f"({result.value}); {tariff.version_id} may not be the version "
-                                f"in force for {period}")
-        with self._lock:
-            self._locked.add(key)
+        versions = [(tariff.effective_from, tariff.revision),
+                    *((v.effective_from, v.revision) for v in tariff.later)]
+        for effective_from, revision in versions:
+            key = (version_id(tariff.category, effective_from), revision, str(period))
+            if key in self._locked:
+                continue
+            result = self.repository.lock(tariff.category, effective_from, revision,
+                                          str(period), self.clock(), tariff.catalog_revision)
+            if result is not LockResult.LOCKED:
+                self.forget(tariff.category)
+                raise TariffChanged(f"{tariff.category} tariffs changed since they were loaded "
+                                    f"({result.value}); {key[0]} may not be the version "
+                                    f"in force for {period}")
+            with self._lock:
+                self._locked.add(key)
 
     def forget(self, category: str | None = None) -> None:
         with self._lock:
@@ -230,4 +282,5 @@ class TariffBook:
         return revision, records
 
 
-__all__ = ["PricingTariff", "TariffBook", "TariffChanged", "TariffService", "version_id"]
+__all__ = ["LaterVersion", "PricingTariff", "TariffBook", "TariffChanged", "TariffService",
+           "version_id"]

@@ -144,6 +144,17 @@ class BillRecord(Model):
     md_w = NumberAttribute(null=True)  # maximum demand of the period, W
     md_at = UTCDateTimeAttribute(null=True)
 
+    # Tariff rules of issue 17 (null when the tariff has none): net metering's units priced
+    # (import - export - banked used) and the bank carried from bill to bill (the next
+    # bill of the property starts from banked_units_out), units settled at the year's end,
+    # the billing demand priced, and the versions of a tariff revised inside the period.
+    billed_units = NumberAttribute(null=True)
+    banked_units_in = NumberAttribute(null=True)
+    banked_units_out = NumberAttribute(null=True)
+    settled_units = NumberAttribute(null=True)
+    billing_demand_kw = UnicodeAttribute(null=True)
+    tariff_segments = ListAttribute(of=UnicodeAttribute, null=True)
+
     # The share of this payer when the occupant changed inside the period.
     share = NumberAttribute(default=1)
     share_count = NumberAttribute(default=1)

@@ -67,6 +67,7 @@ from functions.core.bills.models import BillRecord, LineItemAttribute, bill_id_f
 from functions.core.bills.netting import earlier_bills, net_new_bills
 from functions.core.bills.repository import BillRepository, ItemKey, get_items, tenancies_of
 from functions.core.bills.snapshots import SnapshotRegister, bill_fields, billed_register
+from functions.core.bills.tariff_inputs import banked_before, set_tariff_fields, usage_of
 from functions.core.clock import utcnow
 from functions.core.logs import logger
 from functions.core.messages import VerifiedReading
@@ -241,16 +242,21 @@ class BillingService:
         already has one (nothing written). TariffNotFound if no tariff is in force.
         `tenancies`: the property's tenancies if the caller loaded them already."""
         tariff = self._tariff_for(prop.category, period)
+        history = history or self.history_of(prop, period)
+        # Export, zones, demand and net metering's bank: from what the batch loaded.
+        banked = banked_before(history, str(period))
         priced = tariff.price(consumption.units, Decimal(prop.sanctioned_load_kw),
-                              consumption.credit)
+                              consumption.credit, usage=usage_of(consumption.current),
+                              banked_units=banked)
         if tenancies is None:
             tenancies = self.tenancies.of_property(prop.property_id)
         occupants = occupants_for_period(prop, tenancies,
                                          period.start_utc, period.end_utc)
         bills = self._records(prop, meter, period, run_id, consumption, tariff, priced,
                               occupants)
+        for bill in bills:
+            set_tariff_fields(bill, priced, tariff.latest, banked)
         # Credits and arrears: net against what each payer owes at the property.
-        history = history or self.history_of(prop, period)
         plan = net_new_bills(bills, earlier_bills(history, str(period), self.bills),
                              self.clock())
         # Each payer's email goes into the bill's own transaction: one bill, one email.

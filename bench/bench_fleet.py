@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import resource
 import secrets
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -159,6 +161,21 @@ class SliceStats:
         RunSteps.handle = handle  # type: ignore[method-assign,assignment]
 
 
+def dead_lettered() -> dict[str, int]:
+    """Messages in each dead-letter queue (none, if nothing failed for good)."""
+    from functions.core.aws import client
+    from functions.core.resources import QUEUES
+
+    sqs, found = client("sqs"), {}
+    for definition in QUEUES:
+        url = sqs.get_queue_url(QueueName=definition.dlq_physical())["QueueUrl"]
+        count = int(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+            "ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"])
+        if count:
+            found[definition.logical] = count
+    return found
+
+
 def timed(call: Any) -> tuple[float, Any]:
     started = time.perf_counter()
     value = call()
@@ -202,12 +219,17 @@ def one_size(size: int, months_back: int, timeout: float) -> dict[str, Any]:
             return dict(view)
 
         def wait(condition: Any, what: str) -> dict[str, Any]:
+            polls = 0
             while True:
+                polls += 1
                 view = poll()
                 if condition(view):
                     return view
                 if time.monotonic() > deadline:
                     raise SystemExit(f"[{size}] timed out waiting for {what}: {view}")
+                if polls % 20 == 0 and (lost := dead_lettered()):
+                    raise SystemExit(f"[{size}] messages dead-lettered while waiting for "
+                                     f"{what}: {lost} (the function logs say why)")
                 time.sleep(0.5)
 
         view = wait(lambda v: v["phase"] != "listing", "the listing")
@@ -244,6 +266,7 @@ def one_size(size: int, months_back: int, timeout: float) -> dict[str, Any]:
                 by_service[service] += n
         billed = sum(per_property.values())
         return {
+            "dead_lettered": dead_lettered(),
             "size": size, "silent": len(silent), "start_ms": start_ms, "close_ms": close_ms,
             "progress_ms_median": statistics.median(progress_ms),
             "progress_ms_max": max(progress_ms), "progress_polls": len(progress_ms),
@@ -281,7 +304,7 @@ def report(r: dict[str, Any]) -> list[str]:
         f"unbilled {r['unbilled']}; run counters: {r['bills_issued_counter']:,} issued, "
         f"{r['estimated_counter']:,} estimated",
         f"   silent meters listed through the API: {r['silent_listed']:,} in "
-        f"{r['silent_pages']} pages of <= 500",
+        f"{r['silent_pages']} pages of <= 500; dead-lettered: {r['dead_lettered'] or 'none'}",
         f"   AWS calls per billed meter (reading endpoint excluded, see the full-chain run): "
         f"{total:.2f} (" + ", ".join(f"{k} {v:.2f}" for k, v in sorted(
             calls.items(), key=lambda kv: -kv[1])) + "); by service: " + ", ".join(
@@ -301,15 +324,26 @@ def main() -> int:
     parser.add_argument("--months-back", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one_size(args.one, args.months_back, args.timeout)))
+        # The functions log JSON to stdout; keep stdout for the result line alone.
+        result_out, sys.stdout = sys.stdout, sys.stderr
+        for name in [None, *logging.root.manager.loggerDict]:
+            for handler in logging.getLogger(name).handlers:
+                if isinstance(handler, logging.StreamHandler) and handler.stream is result_out:
+                    handler.setStream(sys.stderr)
+        result_out.write(json.dumps(one_size(args.one, args.months_back, args.timeout)) + "\n")
         return 0
     results = []
     for index, size in enumerate(args.sizes):
         began = time.monotonic()
-        out = subprocess.run(
-            [sys.executable, "-m", "bench.bench_fleet", "--one", str(size),
-             "--months-back", str(index + 2), "--timeout", str(args.timeout)],
-            cwd=ROOT, stdout=subprocess.PIPE, text=True, check=True)
+        log = Path(tempfile.gettempdir()) / f"bench-fleet-{size}.log"
+        with log.open("w") as sink:  # the functions' JSON logs, for a failed size
+            out = subprocess.run(
+                [sys.executable, "-m", "bench.bench_fleet", "--one", str(size),
+                 "--months-back", str(index + 2), "--timeout", str(args.timeout)],
+                cwd=ROOT, stdout=subprocess.PIPE, stderr=sink, text=True)
+        if out.returncode != 0:
+            print(f"== {size:,} meters: failed (exit {out.returncode}); logs in {log}")
+            continue
         result = json.loads(out.stdout.strip().splitlines()[-1])
         results.append(result)
         print("\n".join(report(result)), flush=True)

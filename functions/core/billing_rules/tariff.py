@@ -62,6 +62,7 @@ from functions.core.billing_rules.tariff_rules import (
     MinimumCharge,
     NetMetering,
     NetUnits,
+    SingleRateAbove,
     Subsidy,
     SubsidyBand,
     TimeOfDay,
@@ -127,6 +128,7 @@ class TariffVersion(_Frozen):
     effective_from: date
     energy_slab_mode: SlabMode = "telescopic"
     energy_slabs: tuple[EnergySlab, ...] = Field(min_length=1)
+    no_slab_benefit_above: SingleRateAbove | None = None
     load_slabs: tuple[LoadSlab, ...] = Field(min_length=1)
     unit_charges: tuple[UnitCharge, ...] = ()
     time_of_day: TimeOfDay | None = None
@@ -415,7 +417,8 @@ def _segment(out: _Parts, segment: Segment, units: Fraction, load: Decimal, widt
     energy_lines = _energy_lines(tariff, units, width)
     slab_energy = sum_money(line.amount for line in energy_lines)
     lines += energy_lines
-    lines += _tod_lines(tariff.time_of_day, slab_energy, usage.tod_units, load)
+    month = segment.last_day.month if dated else None
+    lines += _tod_lines(tariff.time_of_day, slab_energy, usage.tod_units, load, month)
     if credit:
         lines.append(LineItem(kind="credit", label="Credit for units over-estimated",
                               amount=-round_paise(credit)))
@@ -456,6 +459,13 @@ def _segment(out: _Parts, segment: Segment, units: Fraction, load: Decimal, widt
 
 
 def _energy_lines(tariff: TariffVersion, units: Fraction, fraction: Fraction) -> list[LineItem]:
+    single = tariff.no_slab_benefit_above
+    if single is not None and units > single.from_units * fraction:
+        return [LineItem(
+            kind="energy", label=f"Energy, all units (above {single.from_units} kWh: "
+                                 "no slab benefit)",
+            quantity=_display_quantity(units), unit="kWh", rate=single.rate_per_kwh,
+            amount=round_paise(units * Fraction(single.rate_per_kwh)))]
     if tariff.energy_slab_mode == "non_telescopic":
         return _band_lines(tariff.energy_slabs, units, fraction)
     lines = []
@@ -489,12 +499,14 @@ def _band_lines(slabs: Sequence[EnergySlab], units: Fraction,
 
 
 def _tod_lines(tod: TimeOfDay | None, energy: Decimal, zone_units: Sequence[int] | None,
-               load: Decimal) -> list[LineItem]:
+               load: Decimal, month: int | None) -> list[LineItem]:
     """Each zone's share of the energy charge (by its units) x its percent. A meter
-    without zone registers, with another number of zones, or a load below the
-    rule's minimum: no line (the normal rate)."""
+    without zone registers, with another number of zones, a load below the rule's
+    minimum or a month outside its season: no line (the normal rate)."""
     if tod is None or not zone_units or len(zone_units) != len(tod.zones) \
             or load < tod.min_load_kw or energy == 0:
+        return []
+    if tod.months and month is not None and month not in tod.months:
         return []
     total = sum(zone_units)
     if total <= 0:

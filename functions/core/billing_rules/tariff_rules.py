@@ -141,6 +141,15 @@ class TodZone(_Frozen):
 class TimeOfDay(_Frozen):
     zones: tuple[TodZone, ...] = Field(min_length=1, max_length=8)
     min_load_kw: Kilowatts = Decimal(0)  # applies to connections of at least this load
+    # The months (1-12) it applies in, e.g. DERC's summer May-September; empty: all year.
+    months: tuple[Annotated[StrictInt, Field(ge=1, le=12)], ...] = ()
+
+    @field_validator("months")
+    @classmethod
+    def _months_once(cls, months: tuple[int, ...]) -> tuple[int, ...]:
+        if len(set(months)) != len(months):
+            raise ValueError("a month is listed twice")
+        return months
 
     @field_validator("zones")
     @classmethod
@@ -162,6 +171,14 @@ class TimeOfDay(_Frozen):
             raise ValueError(f"the zones end at {hour}:00: they must cover the whole day "
                              "(00:00-24:00)")
         return zones
+
+
+class SingleRateAbove(_Frozen):
+    """Above `from_units` in total, every unit at one rate: no slab benefit (HERC
+    domestic: 801 units and more, all at the last rate)."""
+
+    from_units: StrictInt = Field(ge=1)
+    rate_per_kwh: PositiveRate
 
 
 class DemandCharge(_Frozen):

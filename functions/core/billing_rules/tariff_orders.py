@@ -1,0 +1,136 @@
+"""Tariffs transcribed from state regulators' tariff orders (issue 17), as the JSON
+an admin would send. tests/unit/test_tariff_orders.py prices bills with them by
+hand, to the paisa. Each names its source and year; where an order leaves a
+number to another document (a surcharge rate, a settlement rate), the comment
+says where the number here comes from.
+
+Meters bill kWh; where an order prices kVA/kVAh, the test connections are taken
+at unity power factor (kVA = kW, kVAh = kWh).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from functions.core.billing_rules.tariff import TariffVersion
+
+# --- DERC (Delhi), Tariff Order FY 2019-20 (31 July 2019, in force from 1 August 2019),
+# domestic: energy slabs and fixed charges per kW per month of the order's schedule.
+# GNCTD electricity subsidy (from 1 August 2019): up to 200 units a month the whole bill,
+# 201-400 units 50% of the bill up to Rs 800, above 400 none.
+# Surcharges as this product's reference DERC tariff (functions/core/billing_rules/
+# fixtures.py): 8% and a pension trust surcharge on energy + fixed.
+DERC_DOMESTIC_2019_20_SUBSIDY: dict[str, Any] = {
+    "name": "DERC Domestic FY2019-20 with GNCTD subsidy",
+    "category": "residential",
+    "effective_from": "2019-08-01",
+    "energy_slabs": [
+        {"from_units": 0, "to_units": 200, "rate_per_kwh": "3.00"},
+        {"from_units": 200, "to_units": 400, "rate_per_kwh": "4.50"},
+        {"from_units": 400, "to_units": 800, "rate_per_kwh": "6.50"},
+        {"from_units": 800, "to_units": 1200, "rate_per_kwh": "7.00"},
+        {"from_units": 1200, "to_units": None, "rate_per_kwh": "8.00"},
+    ],
+    "load_slabs": [
+        {"from_kw": 0, "to_kw": 2, "rate_per_kw": 20},
+        {"from_kw": 2, "to_kw": 5, "rate_per_kw": 50},
+        {"from_kw": 5, "to_kw": 15, "rate_per_kw": 100},
+        {"from_kw": 15, "to_kw": 25, "rate_per_kw": 200},
+        {"from_kw": 25, "to_kw": None, "rate_per_kw": 250},
+    ],
+    "percentage_charges": [
+        {"name": "Pension Trust Surcharge", "percent": 7, "base": "energy+fixed"},
+        {"name": "Regulatory Asset Surcharge", "percent": 8, "base": "energy+fixed"},
+    ],
+    "subsidy": {"name": "GNCTD subsidy", "base": "gross", "bands": [
+        {"from_units": 0, "to_units": 200, "percent": 100},
+        {"from_units": 200, "to_units": 400, "percent": 50, "cap": 800},
+        {"from_units": 400, "to_units": None, "percent": 0},
+    ]},
+    "due_days": 15,
+    "late_payment_surcharge_percent": "1.5",
+}
+
+# The same with rooftop solar under DERC (Net Metering for Renewable Energy) Regulations,
+# 2014: net units billed, surplus banked and carried forward within the financial year,
+# settled at its end (March). The settlement rate is the year's average pooled power
+# purchase cost, which the regulations take from another order: 3.00 here is a test value.
+DERC_DOMESTIC_2019_20_NET_METERING: dict[str, Any] = DERC_DOMESTIC_2019_20_SUBSIDY | {
+    "name": "DERC Domestic FY2019-20, net metering",
+    "metering": {"scheme": "net", "export_rate_per_kwh": "3.00", "settlement_month": 3},
+}
+
+# --- DERC (Delhi), Tata Power-DDL Tariff Order FY 2015-16 (September 2015), tariff
+# schedule 2.1 Non-Domestic Low Tension, between 10 kW/11 kVA and 140 kW/150 kVA:
+# fixed charge Rs 115 per kVA per month, energy 850 paise/kVAh. The fixed charge is on
+# the billing demand (maximum demand, at least the sanctioned load). Time of day
+# (mandatory from 25 kW, summer months May-September only): peak 14:00-17:00 and
+# 22:00-01:00 at +20%, off-peak 04:00-10:00 at -20% of the energy charge.
+DERC_NDLT_2015_16: dict[str, Any] = {
+    "name": "DERC TPDDL NDLT 11-150 kVA FY2015-16",
+    "category": "commercial",
+    "effective_from": "2015-09-01",
+    "energy_slabs": [{"from_units": 0, "to_units": None, "rate_per_kwh": "8.50"}],
+    "load_slabs": [{"from_kw": 0, "to_kw": None, "rate_per_kw": 0}],
+    "demand": {"rate_per_kw": 115, "contract_percent": 100},
+    "time_of_day": {"min_load_kw": 25, "months": [5, 6, 7, 8, 9], "zones": [
+        {"name": "peak", "start_hour": 0, "end_hour": 1, "percent": 20},
+        {"name": "normal", "start_hour": 1, "end_hour": 4, "percent": 0},
+        {"name": "off-peak", "start_hour": 4, "end_hour": 10, "percent": -20},
+        {"name": "normal", "start_hour": 10, "end_hour": 14, "percent": 0},
+        {"name": "peak", "start_hour": 14, "end_hour": 17, "percent": 20},
+        {"name": "normal", "start_hour": 17, "end_hour": 22, "percent": 0},
+        {"name": "peak", "start_hour": 22, "end_hour": 24, "percent": 20},
+    ]},
+    "due_days": 15,
+    "late_payment_surcharge_percent": "1.5",
+}
+
+# --- HERC (Haryana), order of 29 May 2014 on UHBVNL/DHBVNL tariff for FY 2014-15 (in force
+# from 1 April 2014; DHBVN Sales Circular D-26/2014), Domestic Supply. Category I (total
+# consumption up to 800 units a month), telescopic: 0-40 at 270, 41-250 at 450, 251-500 at
+# 525, 501-800 at 598 paise/kWh; no fixed charge. Category II (801 units and more): one
+# rate, 598 paise/kWh, for every unit, no slab benefit. Monthly minimum charge for
+# connected loads above 2 kW: Rs 60 per kW (the order's Rs 100 up to 2 kW is a separate
+# load band, not modelled here: the fixtures' connections are above 2 kW).
+HERC_DOMESTIC_2014_15: dict[str, Any] = {
+    "name": "HERC Domestic FY2014-15",
+    "category": "residential",
+    "effective_from": "2014-04-01",
+    "energy_slabs": [
+        {"from_units": 0, "to_units": 40, "rate_per_kwh": "2.70"},
+        {"from_units": 40, "to_units": 250, "rate_per_kwh": "4.50"},
+        {"from_units": 250, "to_units": 500, "rate_per_kwh": "5.25"},
+        {"from_units": 500, "to_units": None, "rate_per_kwh": "5.98"},
+    ],
+    "no_slab_benefit_above": {"from_units": 800, "rate_per_kwh": "5.98"},
+    "load_slabs": [{"from_kw": 0, "to_kw": None, "rate_per_kw": 0}],
+    "minimum_charge": {"per_kw": 60},
+    "due_days": 15,
+    "late_payment_surcharge_percent": "1.5",
+}
+
+# HERC FY 2014-15, Non-Domestic Supply (LT), above 5 kW up to 20 kW: 610 paise/kWh,
+# no fixed charge.
+HERC_NON_DOMESTIC_2014_15: dict[str, Any] = {
+    "name": "HERC Non-Domestic LT 5-20 kW FY2014-15",
+    "category": "commercial",
+    "effective_from": "2014-04-01",
+    "energy_slabs": [{"from_units": 0, "to_units": None, "rate_per_kwh": "6.10"}],
+    "load_slabs": [{"from_kw": 0, "to_kw": None, "rate_per_kw": 0}],
+    "due_days": 15,
+    "late_payment_surcharge_percent": "1.5",
+}
+
+TARIFF_ORDERS: dict[str, dict[str, Any]] = {
+    "derc_domestic_2019_20_subsidy": DERC_DOMESTIC_2019_20_SUBSIDY,
+    "derc_domestic_2019_20_net_metering": DERC_DOMESTIC_2019_20_NET_METERING,
+    "derc_ndlt_2015_16": DERC_NDLT_2015_16,
+    "herc_domestic_2014_15": HERC_DOMESTIC_2014_15,
+    "herc_non_domestic_2014_15": HERC_NON_DOMESTIC_2014_15,
+}
+
+
+def tariff_order(key: str, **changes: Any) -> TariffVersion:
+    """A validated version of one of the orders (with `changes`, e.g. another date)."""
+    return TariffVersion.model_validate(TARIFF_ORDERS[key] | changes)

@@ -177,3 +177,67 @@ def test_categories_are_data_an_admin_manages(admin, customer):
     assert as_admin.delete(f"/admin/tariff-categories/{name}").status_code == 204
     assert as_admin.delete("/admin/tariff-categories/residential").status_code == 409
     assert as_admin.delete("/admin/tariff-categories/nosuchcategory").status_code == 404
+
+
+def test_bad_rules_are_a_400_naming_the_field(admin):
+    """Issue 17's rules are validated by the tariff model: a clear 400 naming the
+    field, and nothing written."""
+    _, as_admin = admin
+    zones = [{"name": "off-peak", "start_hour": 0, "end_hour": 6, "percent": -20},
+             {"name": "normal", "start_hour": 6, "end_hour": 18, "percent": 0},
+             {"name": "peak", "start_hour": 18, "end_hour": 24, "percent": 20}]
+    overlapping = [zones[0], zones[1] | {"start_hour": 5}, zones[2]]
+    not_covering = [zones[0], zones[1] | {"end_hour": 17}, zones[2]]
+    cases = [
+        ({"time_of_day": {"zones": overlapping}}, "time_of_day.zones", "overlapping"),
+        ({"time_of_day": {"zones": not_covering}}, "time_of_day.zones",
+         "17:00-18:00 not covered"),
+        ({"subsidy": {"bands": [{"from_units": 0, "to_units": 200, "percent": 100},
+                                {"from_units": 250, "to_units": None, "percent": 0}]}},
+         "subsidy.bands", "gap"),
+        ({"unit_charges": [{"name": "FPPCA", "rate_per_kwh": "-0.25"}]},
+         "unit_charges.0.rate_per_kwh", "greater than 0"),
+        ({"demand": {"rate_per_kw": "-100"}}, "demand.rate_per_kw", "greater than or equal"),
+        ({"metering": {"scheme": "net", "export_rate_per_kwh": "0"}},
+         "metering.export_rate_per_kwh", "greater than 0"),
+    ]
+    for extra, field, words in cases:
+        response = as_admin.post("/admin/tariffs", json=tariff_json("2094-04-01") | extra)
+        assert response.status_code == 400, (extra, response.text)
+        details = response.json()["details"]
+        assert details[0]["field"] == field, details
+        assert words in details[0]["message"], details
+    assert as_admin.get("/admin/tariffs/residential/2094-04-01").status_code == 404
+
+
+def test_preview_prices_every_rule(admin, customer):
+    """A draft with every rule through POST /tariffs/preview (admins), the amounts
+    as tests/unit/test_tariff_orders.py works them out."""
+    from functions.core.billing_rules.tariff_orders import TARIFF_ORDERS
+
+    _, as_admin = admin
+    _, as_customer = customer
+    draft = TARIFF_ORDERS["derc_domestic_2019_20_net_metering"]
+    body = {"category": "residential", "units": 600, "sanctioned_load_kw": 3,
+            "period": "2019-10", "export_units": 150, "banked_units": 40, "tariff": draft}
+    assert as_customer.post("/tariffs/preview", json=body).status_code == 403
+    response = as_admin.post("/tariffs/preview", json=body)
+    assert response.status_code == 200, response.text
+    priced = response.json()["priced"]
+    assert response.json()["total_display"] == "\u20b91,972.25"
+    assert priced["units"] == "410"
+    assert priced["net_metering"]["banked_used"] == 40
+    ndlt = TARIFF_ORDERS["derc_ndlt_2015_16"] | {"category": "residential"}
+    response = as_admin.post("/tariffs/preview", json={
+        "category": "residential", "units": 6000, "sanctioned_load_kw": 40, "period": "2016-06",
+        "tod_units": [200, 500, 1300, 1200, 1000, 1300, 500], "max_demand_kw": "43.5",
+        "tariff": ndlt})
+    assert response.status_code == 200, response.text
+    assert response.json()["total"] == "56682.50"
+    kinds = [line["kind"] for line in response.json()["priced"]["lines"]]
+    assert kinds.count("tod") == 4 and "demand" in kinds
+    subsidy = as_admin.post("/tariffs/preview", json={
+        "category": "residential", "units": 350, "sanctioned_load_kw": 3, "period": "2019-10",
+        "tariff": TARIFF_ORDERS["derc_domestic_2019_20_subsidy"]}).json()
+    assert (subsidy["priced"]["gross_total"], subsidy["priced"]["subsidy_total"],
+            subsidy["total"]) == ("1638.75", "-800.00", "838.75")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from decimal import Decimal
+from typing import Any
 
 from functions.core.billing_rules.fixtures import (
     DERC_DOMESTIC_2019_20_JSON,
@@ -188,7 +189,7 @@ def test_bad_rules_are_a_400_naming_the_field(admin):
              {"name": "peak", "start_hour": 18, "end_hour": 24, "percent": 20}]
     overlapping = [zones[0], zones[1] | {"start_hour": 5}, zones[2]]
     not_covering = [zones[0], zones[1] | {"end_hour": 17}, zones[2]]
-    cases = [
+    cases: list[tuple[dict[str, Any], str, str]] = [
         ({"time_of_day": {"zones": overlapping}}, "time_of_day.zones", "overlapping"),
         ({"time_of_day": {"zones": not_covering}}, "time_of_day.zones",
          "17:00-18:00 not covered"),

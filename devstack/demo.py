@@ -18,6 +18,7 @@ import os
 import socket
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -73,9 +74,11 @@ def local_stack(api_url: str) -> Iterator[str]:
     from devstack.emulator import Emulator
     from devstack.event_runner import EventRunner, mappings_from_app
     from devstack.provision import provision
+    from devstack.ses_events import enable_event_publishing
 
     emulator = Emulator(emulator_port).start()
     started: list[Any] = [emulator]
+    enable_event_publishing()  # SES delivery events, as AWS publishes them
     try:
         provision()
         from app import app
@@ -170,6 +173,7 @@ def run_demo(api_url: str, meters: int) -> dict[str, Any]:
     properties = {f.property_id for f in fitted}
     bills = [b for b in all_pages(admin, f"/admin/bills?period={period}", "bills")
              if b["property_id"] in properties]
+    emails = bill_email_tally(bills)
     readings = [r for r in all_pages(admin, f"/admin/runs/{period}/readings", "readings")
                 if r["meter_id"] in mine]
     silent = [s for s in all_pages(admin, f"/admin/runs/{period}/silent-meters", "meters")
@@ -193,7 +197,58 @@ def run_demo(api_url: str, meters: int) -> dict[str, Any]:
         "reasons": sorted({str(r["reason"]) for r in [*readings, *refused]
                            if r.get("status") != "accepted" and r["reason"]}),
         "silent_why": sorted({s["why"] for s in silent}),
+        "emails": emails,
     }
+
+
+def bill_email_tally(bills: list[dict[str, Any]], timeout: float = 120.0) -> dict[str, Any]:
+    """Wait until the sender handed over every bill's email, then count what the
+    emulator captured per bill: each should have exactly one."""
+    from devstack.emulator import captured_messages
+    from functions.core.notifications.models import OutboxRecord
+    from functions.core.settings import get_settings
+
+    keys = [f"bill_issued#{b['bill_id']}" for b in bills]
+    deadline = time.monotonic() + timeout
+    while True:
+        records = [r for start in range(0, len(keys), 100)
+                   for r in OutboxRecord.batch_get(keys[start:start + 100],
+                                                   consistent_read=True)]
+        waiting = len(keys) - sum(r.status not in ("pending", "sending") for r in records)
+        if not waiting or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    mails = captured_messages(get_settings().aws_endpoint_url or "http://127.0.0.1:5000")
+    per_bill = {b["bill_id"]: 0 for b in bills}
+    links = {f"{b['link']}\n": b["bill_id"] for b in bills}
+    for mail in mails["emails"]:
+        for line in str(mail["body"]).splitlines(keepends=True):
+            if line.startswith("See the bill and pay: ") and \
+                    (bill_id := links.get(line.removeprefix("See the bill and pay: "))):
+                per_bill[bill_id] += 1
+    window: list[float] = []
+    with contextlib.suppress(Exception):  # only when the functions run in this process
+        from functions.notifications.handler import sender
+        window = sorted(sender().accept_to_mark_ms)
+    return {"bills": len(bills), "emails": sum(per_bill.values()),
+            "once": sum(1 for n in per_bill.values() if n == 1),
+            "duplicated": sum(1 for n in per_bill.values() if n > 1),
+            "none": sum(1 for n in per_bill.values() if n == 0),
+            "not_handed_over": waiting,
+            "statuses": dict(sorted(Counter(r.status for r in records).items())),
+            "window_ms": window}
+
+
+def _emails_line(tally: dict[str, Any]) -> str:
+    line = (f"{tally['emails']} for {tally['bills']} bills: {tally['once']} once, "
+            f"{tally['duplicated']} twice or more, {tally['none']} none "
+            f"(outbox: {', '.join(f'{k} {v}' for k, v in tally['statuses'].items()) or '-'})")
+    window = tally["window_ms"]
+    if window:
+        p = lambda q: window[min(len(window) - 1, int(q * len(window)))]  # noqa: E731
+        line += (f"\n  {'':16} SES accept -> marked sent: p50 {p(0.5):.1f} ms, "
+                 f"p99 {p(0.99):.1f} ms, max {window[-1]:.1f} ms over {len(window)} sends")
+    return line
 
 
 def print_summary(result: dict[str, Any]) -> None:
@@ -210,6 +265,7 @@ def print_summary(result: dict[str, Any]) -> None:
         ("held for review", result["held"]),
         ("bills issued", f"{result['bills']}  ({result['estimated']} estimated)"),
         ("total billed", format_inr(result["total"])),
+        ("bill emails", _emails_line(result["emails"])),
         ("elapsed", f"{result['elapsed_s']:.1f} s  (setup {result['setup_s']:.1f} s, "
                     f"run {result['run_s']:.1f} s, close {result['close_s']:.1f} s)"),
     ]
@@ -228,7 +284,14 @@ def main() -> int:
     parser.add_argument("--meters", type=int, default=50)
     parser.add_argument("--api-url", default=DEFAULT_API,
                         help="a running stack to use (default: make run's)")
+    parser.add_argument("--crash-after-bills", type=int, default=0, metavar="N",
+                        help="the billing function dies once after writing its N-th bill "
+                             "(a stack started here only): its batch is delivered again")
     args = parser.parse_args()
+    if args.crash_after_bills:
+        from functions.billing.faults import CRASH_AFTER_BILLS
+
+        os.environ[CRASH_AFTER_BILLS] = str(args.crash_after_bills)
     if not 1 <= args.meters <= 5000:
         parser.error("--meters must be between 1 and 5000")
     with local_stack(args.api_url) as api_url:

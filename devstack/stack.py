@@ -52,6 +52,7 @@ def main() -> int:
     from devstack.event_runner import EventRunner, mappings_from_app
     from devstack.provision import provision
     from devstack.scheduler import Scheduler, schedules_from_app
+    from devstack.ses_events import enable_event_publishing
     from devstack.static_server import StaticSite
 
     stopping = threading.Event()
@@ -62,6 +63,7 @@ def main() -> int:
         emulator = Emulator(args.emulator_port).start()
         started.append(emulator)
         print(f"emulator   {emulator.url}  (moto: DynamoDB, SQS, SES, SNS, Secrets Manager)")
+        enable_event_publishing()  # SES delivery events, as AWS publishes them
         provision()
         from app import app
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections import Counter
+import time
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
@@ -109,6 +110,9 @@ class Sender:
         self.outbox = outbox or Outbox()
         self.gateway = gateway or AwsGateway()
         self.clock = clock
+        # The window in which a dying sender would make a duplicate: from the provider
+        # accepting a message to its mark being written (ms, the latest 10,000).
+        self.accept_to_mark_ms: deque[float] = deque(maxlen=10_000)
 
     def deliver(self, keys: Sequence[str]) -> Counter[str]:
         """Send each key still pending, once. Returns counts by outcome. Raises if a
@@ -175,7 +179,9 @@ class Sender:
             logger.warning("notification refused", extra={**_log_fields(record),
                                                           "code": _code(error)})
             return FAILED
+        accepted = time.perf_counter()
         self.outbox.mark_sent(record, provider_id, now)
+        self.accept_to_mark_ms.append((time.perf_counter() - accepted) * 1000)
         # Subjects never carry secrets; bodies may, so they are not logged.
         logger.info("notification sent", extra={**_log_fields(record),
                                                 "subject": record.subject})

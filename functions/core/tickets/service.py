@@ -30,7 +30,7 @@ from functions.core.bills.repository import BillRepository
 from functions.core.clock import utcnow
 from functions.core.errors import Conflict, InvalidInput, NotFound
 from functions.core.logs import logger
-from functions.core.notify import send_email
+from functions.core.notifications.service import Notifications
 from functions.core.properties.service import property_role
 from functions.core.settings import get_settings
 from functions.core.tickets.models import (
@@ -75,14 +75,14 @@ class TicketService:
                  users: UserRepository | None = None,
                  bills: BillRepository | None = None,
                  property_role_lookup: PropertyRoleLookup = property_role,
-                 mailer: Callable[[str, str, str], Any] = send_email) -> None:
+                 notifications: Notifications | None = None) -> None:
         self.tickets = tickets or TicketRepository()
         self.comments = comments or CommentRepository()
         self.numbers = numbers or TicketNumbers()
         self.users = users or UserRepository()
         self.bills = bills or BillRepository()
         self.property_role = property_role_lookup
-        self.mail = mailer
+        self.notifications = notifications or Notifications()
 
     # ---- customers -----------------------------------------------------------
 
@@ -110,10 +110,12 @@ class TicketService:
         self.tickets.create(record)
         logger.info("ticket raised", extra={"ticket_id": record.ticket_id,
                                             "category": record.category})
-        self.mail(customer.email, f"{record.ticket_id}: we received your request",
-                  f"Hello {customer.name},\n\nWe received your ticket {record.ticket_id} "
-                  f"(\"{record.subject}\") on {format_ist(now)}. We will email you whenever "
-                  f"its status changes; you can follow it at {_ticket_url(record)}.\n")
+        # The outbox (functions/core/notifications) sends it once, keyed by the ticket.
+        self.notifications.queue_email(
+            "ticket_received", record.ticket_id, customer.email, topic="ticket",
+            recipient_id=customer.user_id, ref=record.ticket_id, name=customer.name,
+            ticket_id=record.ticket_id, subject=record.subject, at=format_ist(now),
+            link=_ticket_url(record))
         return customer_view(record)
 
     def my_tickets(self, customer_id: str) -> list[TicketView]:
@@ -225,13 +227,13 @@ class TicketService:
         self.comments.add(record.ticket_id, kind=STATUS_EVENT, author_id=author.user_id,
                           author_role=author.role, author_name=author.name, body=text, at=now)
         customer = get_user(record.customer_id, self.users)
-        body = (f"Hello {customer.name},\n\nYour ticket {record.ticket_id} (\"{record.subject}\") "
-                f"is now: {STATUS_LABELS[status]} ({format_ist(now)}).\n")
-        if status == COMPLETED:
-            body += (f"\nResolution:\n{note}\n\nNot solved? You can reopen the ticket until "
-                     f"{format_ist(now + REOPEN_WINDOW)}.\n")
-        body += f"\nDetails: {_ticket_url(record)}\n"
-        self.mail(customer.email, f"{record.ticket_id}: {STATUS_LABELS[status]}", body)
+        # Keyed by the status change (ticket, status, time): one email per change.
+        self.notifications.queue_email(
+            "ticket_status", f"{record.ticket_id}#{status}#{now.isoformat()}", customer.email,
+            topic="ticket", recipient_id=customer.user_id, ref=record.ticket_id,
+            name=customer.name, ticket_id=record.ticket_id, subject=record.subject,
+            status=STATUS_LABELS[status], at=format_ist(now), completed=status == COMPLETED,
+            note=note, reopen_until=format_ist(now + REOPEN_WINDOW), link=_ticket_url(record))
 
 
 def customer_view(record: TicketRecord) -> TicketView:

@@ -60,6 +60,8 @@ PAGES: tuple[Page, ...] = (
     Page("admin/runs.html", "Billing runs", "admin", "admin_runs", nav="Billing runs"),
     Page("admin/run.html", "Billing run", "admin", "admin_run"),
     Page("admin/payments.html", "Payments", "admin", "admin_payments", nav="Payments"),
+    Page("admin/notifications.html", "Bill emails", "admin", "admin_notifications",
+         nav="Bill emails"),
     Page("admin/tickets.html", "Tickets", "admin", "admin_tickets", nav="Tickets"),
     Page("admin/ticket.html", "Ticket", "admin", "admin_ticket"),
 )

@@ -59,5 +59,5 @@ export function lineQuantity(line) {
 
 export function lineRate(line) {
   if (line.rate === null || line.rate === undefined) return "";
-  return line.kind === "percentage" ? `${line.rate}%` : rupees(line.rate);
+  return ["percentage", "tod", "subsidy"].includes(line.kind) ? `${line.rate}%` : rupees(line.rate);
 }

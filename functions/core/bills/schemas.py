@@ -15,6 +15,7 @@ from functions.core.billing_rules.readings import kwh
 from functions.core.bills.models import BillRecord
 from functions.core.bills.service import bill_link, month_label
 from functions.core.bills.smart_meter import SmartMeterView, smart_meter_view, zone_history_fields
+from functions.core.bills.tariff_view import TariffRulesView, tariff_rules_view
 from functions.core.money import format_inr, from_paise, to_paise
 
 BillStatus = Literal["issued", "paid", "overdue"]
@@ -172,6 +173,8 @@ class BillDetail(BillSummary):
     registers: list[RegisterRow]
     smart_meter: SmartMeterView | None = Field(
         default=None, description="v2 meters: consumption per ToD zone, export, max demand")
+    tariff_rules: TariffRulesView | None = Field(
+        default=None, description="Subsidy (gross, net), net metering's bank, billing demand")
     charges: str = Field(description="This period's charges (negative: a credit from an "
                                      "over-estimate's true-up)")
     credit_brought_forward: str
@@ -190,6 +193,7 @@ class BillDetail(BillSummary):
             run_id=bill.run_id, category=bill.category, tariff_name=bill.tariff_name,
             tariff_version=bill.tariff_version, sanctioned_load_kw=bill.sanctioned_load_kw,
             smart_meter=smart_meter_view(bill),
+            tariff_rules=tariff_rules_view(bill),
             previous_reading=_reading(bill.previous_register_wh, bill.previous_read_at),
             current_reading=_reading(bill.current_register_wh, bill.current_read_at),
             actual_units=None if bill.actual_units is None else int(bill.actual_units),

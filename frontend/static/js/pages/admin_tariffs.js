@@ -29,7 +29,34 @@ const GROUPS = {
     fields: [
       { name: "name", label: "Charge name" },
       { name: "percent", label: "Percent", decimal: true },
-      { name: "base", label: "Charged on", options: [["energy+fixed", "Energy + fixed"], ["energy", "Energy"], ["fixed", "Fixed"], ["subtotal", "Subtotal so far"]] },
+      { name: "base", label: "Charged on", options: [["energy+fixed", "Energy + fixed"], ["energy", "Energy"], ["fixed", "Fixed (and demand)"], ["units", "Per-unit charges"], ["energy+fixed+units", "Energy + fixed + per-unit"], ["subtotal", "Subtotal so far"]] },
+    ],
+  },
+  unit: {
+    key: "unit_charges", box: "unit-charges", title: "Per-unit charge",
+    fields: [
+      { name: "name", label: "Charge name" },
+      { name: "rate_per_kwh", label: "₹ per kWh", decimal: true },
+      { name: "effective_from", label: "From (empty: always)", type: "date", optional: true },
+      { name: "effective_to", label: "To (empty: open)", type: "date", optional: true },
+    ],
+  },
+  zone: {
+    key: "time_of_day.zones", box: "tod-zones", title: "Zone",
+    fields: [
+      { name: "name", label: "Zone" },
+      { name: "start_hour", label: "From hour (IST)", type: "number", int: true },
+      { name: "end_hour", label: "To hour", type: "number", int: true },
+      { name: "percent", label: "% (− rebate, + surcharge)", decimal: true },
+    ],
+  },
+  band: {
+    key: "subsidy.bands", box: "subsidy-bands", title: "Subsidy band",
+    fields: [
+      { name: "from_units", label: "From (kWh)", type: "number", int: true },
+      { name: "to_units", label: "To (kWh, empty = no limit)", type: "number", int: true, optional: true },
+      { name: "percent", label: "Percent", decimal: true },
+      { name: "cap", label: "Cap ₹ (empty: none)", decimal: true, optional: true },
     ],
   },
   flat: {
@@ -92,20 +119,56 @@ function rowsOf(kind) {
   });
 }
 
+const text = (name) => form.elements.namedItem(name).value.trim();
+const whole = (raw) => (/^\d+$/.test(raw) ? Number(raw) : raw);
+
+// An optional part of the tariff: present when any of its inputs is filled in.
+function section(names, build) {
+  return names.some((name) => text(name) !== "") ? build() : null;
+}
+
 function draft() {
   const f = form.elements;
-  const due = f.due_days.value.trim();
-  return {
+  const body = {
     name: f.name.value.trim(),
     category: f.category.value,
     effective_from: f.effective_from.value,
-    due_days: /^\d+$/.test(due) ? Number(due) : due,
+    due_days: whole(f.due_days.value.trim()),
     late_payment_surcharge_percent: f.late_payment_surcharge_percent.value.trim(),
+    energy_slab_mode: text("energy_slab_mode"),
     energy_slabs: rowsOf("energy"),
     load_slabs: rowsOf("load"),
+    unit_charges: rowsOf("unit"),
     percentage_charges: rowsOf("percentage"),
     flat_charges: rowsOf("flat"),
   };
+  const single = section(["no_slab_benefit_above.from_units", "no_slab_benefit_above.rate_per_kwh"], () => ({
+    from_units: whole(text("no_slab_benefit_above.from_units")), rate_per_kwh: text("no_slab_benefit_above.rate_per_kwh") }));
+  if (single) body.no_slab_benefit_above = single;
+  const zones = rowsOf("zone");
+  if (zones.length) {
+    const months = text("time_of_day.months");
+    body.time_of_day = { zones, min_load_kw: text("time_of_day.min_load_kw") || "0",
+      months: months ? months.split(",").map((m) => whole(m.trim())) : [] };
+  }
+  const demand = section(["demand.rate_per_kw"], () => ({ rate_per_kw: text("demand.rate_per_kw"),
+    contract_percent: text("demand.contract_percent") || "0", excess_rate_per_kw: text("demand.excess_rate_per_kw") || "0" }));
+  if (demand) body.demand = demand;
+  const minimum = section(["minimum_charge.amount", "minimum_charge.per_kw"], () => ({
+    amount: text("minimum_charge.amount") || "0", per_kw: text("minimum_charge.per_kw") || "0" }));
+  if (minimum) body.minimum_charge = minimum;
+  if (text("metering.scheme")) {
+    body.metering = { scheme: text("metering.scheme"), export_rate_per_kwh: text("metering.export_rate_per_kwh"),
+      settlement_month: whole(text("metering.settlement_month") || "3") };
+  }
+  const bands = rowsOf("band");
+  if (bands.length) body.subsidy = { name: text("subsidy.name") || "Government subsidy", base: text("subsidy.base"), bands };
+  return body;
+}
+
+function setText(name, value) {
+  const control = form.elements.namedItem(name);
+  if (control) control.value = value === undefined || value === null ? "" : String(value);
 }
 
 function load(tariff) {
@@ -120,6 +183,24 @@ function load(tariff) {
   (tariff.load_slabs || []).forEach((row) => addRow("load", row));
   (tariff.percentage_charges || []).forEach((row) => addRow("percentage", row));
   (tariff.flat_charges || []).forEach((row) => addRow("flat", row));
+  (tariff.unit_charges || []).forEach((row) => addRow("unit", row));
+  setText("energy_slab_mode", tariff.energy_slab_mode || "telescopic");
+  setText("no_slab_benefit_above.from_units", tariff.no_slab_benefit_above?.from_units);
+  setText("no_slab_benefit_above.rate_per_kwh", tariff.no_slab_benefit_above?.rate_per_kwh);
+  (tariff.time_of_day?.zones || []).forEach((row) => addRow("zone", row));
+  setText("time_of_day.min_load_kw", tariff.time_of_day?.min_load_kw);
+  setText("time_of_day.months", (tariff.time_of_day?.months || []).join(","));
+  setText("demand.rate_per_kw", tariff.demand?.rate_per_kw);
+  setText("demand.contract_percent", tariff.demand?.contract_percent);
+  setText("demand.excess_rate_per_kw", tariff.demand?.excess_rate_per_kw);
+  setText("minimum_charge.amount", tariff.minimum_charge?.amount);
+  setText("minimum_charge.per_kw", tariff.minimum_charge?.per_kw);
+  setText("metering.scheme", tariff.metering?.scheme || "");
+  setText("metering.export_rate_per_kwh", tariff.metering?.export_rate_per_kwh);
+  setText("metering.settlement_month", tariff.metering?.settlement_month ?? 3);
+  setText("subsidy.name", tariff.subsidy?.name || "Government subsidy");
+  setText("subsidy.base", tariff.subsidy?.base || "gross");
+  (tariff.subsidy?.bands || []).forEach((row) => addRow("band", row));
   clearErrors(form);
 }
 
@@ -201,6 +282,9 @@ const previewForm = document.getElementById("preview-form");
 onSubmit(previewForm, async (values) => {
   const body = { category: values.category, units: values.units, sanctioned_load_kw: values.sanctioned_load_kw };
   if (values.period) body.period = values.period;
+  for (const name of ["export_units", "banked_units"]) if (values[name] !== "" && values[name] !== undefined) body[name] = whole(String(values[name]));
+  if (values.tod_units) body.tod_units = String(values.tod_units).split(",").map((z) => whole(z.trim()));
+  if (values.max_demand_kw) body.max_demand_kw = String(values.max_demand_kw);
   if (values.source === "draft") {
     // Errors in the draft belong to the tariff form's fields.
     clearErrors(form);
@@ -218,9 +302,14 @@ onSubmit(previewForm, async (values) => {
     throw error;
   }
   const lines = result.priced.lines;
+  const priced = result.priced;
+  const net = priced.net_metering;
   fill("preview-result",
     h("p", {}, `${result.tariff_name} (${result.tariff_version}) for ${period(result.period)}: `,
       h("strong", { class: "amount fs-5", id: "preview-total", text: rupees(result.total) })),
+    priced.subsidy_total !== "0.00"
+      ? h("p", { class: "small", id: "preview-gross" }, `Gross ${rupees(priced.gross_total)}, subsidy ${rupees(priced.subsidy_total)}, net ${rupees(priced.total)}.`) : null,
+    net ? h("p", { class: "small", id: "preview-net-metering" }, `Net metering: ${net.import_units} kWh in − ${net.export_units} kWh out; ${net.banked_used} banked kWh used, ${net.banked_out} kWh banked after, ${net.settled_units} kWh settled; ${priced.units} kWh billed.`) : null,
     table([
       { label: "Charge", cell: (l) => l.label },
       { label: "Quantity", cell: lineQuantity, numeric: true },
@@ -237,4 +326,16 @@ if (!form.elements.effective_from.value) {
 }
 addRow("energy", { from_units: 0, to_units: null });
 addRow("load", { from_kw: "0", to_kw: null, rate_per_kw: "0" });
+// Categories are data: the selects list what the API has (admins add more).
+try {
+  const categories = await get("/tariff-categories");
+  for (const select of document.querySelectorAll("select[data-categories]")) {
+    const chosen = select.value;
+    select.replaceChildren(...categories.map((c) => h("option", { value: c.name, text: c.label })));
+    select.value = categories.some((c) => c.name === chosen) ? chosen : categories[0].name;
+  }
+} catch (error) {
+  notify(`Categories could not be loaded: ${error.message}`, "warning");
+}
+
 await loadList();

@@ -67,6 +67,27 @@ function smartMeterCard(bill) {
     ])));
 }
 
+// Net metering's units and bank, the billing demand, a tariff revised inside the period.
+function tariffRulesCard(bill) {
+  const rules = bill.tariff_rules;
+  if (!rules) return null;
+  const rows = [];
+  if (rules.banked_units_out !== null) {
+    rows.push(["Imported", units(rules.import_units)]);
+    if (rules.export_units !== null) rows.push(["Exported", units(rules.export_units)]);
+    rows.push(["Banked units brought forward", h("span", { id: "bill-banked-in", text: units(rules.banked_units_in ?? 0) })]);
+    if (rules.billed_units !== null) rows.push(["Units billed (import − export − banked)", h("strong", { id: "bill-billed-units", text: units(rules.billed_units) })]);
+    if (rules.settled_units) rows.push(["Banked units settled at year end", units(rules.settled_units)]);
+    rows.push(["Banked units carried forward", h("span", { id: "bill-banked-out", text: units(rules.banked_units_out) })]);
+  }
+  if (rules.billing_demand_kw !== null) rows.push(["Billing demand", h("span", { id: "bill-billing-demand", text: `${rules.billing_demand_kw} kW` })]);
+  if (rules.tariff_segments.length) rows.push(["Tariff revised in the month", h("ul", { class: "list-unstyled mb-0" }, rules.tariff_segments.map((s) => h("li", { class: "small", text: s })))]);
+  if (!rows.length) return null;
+  return h("section", { class: "card mb-4", id: "tariff-rules", "aria-labelledby": "tariff-rules-title" }, h("div", { class: "card-body" },
+    h("h2", { class: "h5", id: "tariff-rules-title", text: rules.banked_units_out !== null ? "Net metering" : "Tariff details" }),
+    facts(rows)));
+}
+
 const nonZero = (amount) => amount !== null && amount !== undefined && Number(amount) !== 0;
 
 // Charges of the period, credits netted and arrears brought forward, as Indian bills show them.
@@ -94,9 +115,17 @@ function lineItems(bill) {
   if (split) columns.push({ label: "Whole property", cell: (l) => (l.property_amount === null ? "" : rupees(l.property_amount)), numeric: true });
   columns.push({ label: split ? "Your share" : "Amount", cell: (l) => h("span", { class: "amount", text: rupees(l.amount) }), numeric: true });
   const wrapper = table(columns, bill.line_items, { caption: "Charges" });
-  const foot = h("tfoot", {}, h("tr", { class: "fw-semibold" },
-    h("th", { scope: "row", colspan: String(columns.length - 1), text: "Total" }),
-    h("td", { class: "text-end amount", id: "bill-total", text: rupees(bill.total) })));
+  const rules = bill.tariff_rules;
+  const footRow = (text, amount, id, cls = "") => h("tr", { class: cls },
+    h("th", { scope: "row", colspan: String(columns.length - 1), text }),
+    h("td", { class: "text-end amount", id, text: rupees(amount) }));
+  // A subsidised bill shows the gross amount, the subsidy and the net amount.
+  const subsidised = rules && Number(rules.subsidy_total) !== 0;
+  const foot = h("tfoot", {},
+    subsidised ? footRow("Gross amount", rules.gross_total, "bill-gross") : null,
+    subsidised ? footRow("Subsidy", rules.subsidy_total, "bill-subsidy") : null,
+    subsidised && rules.net_total !== bill.total ? footRow("Net amount", rules.net_total, "bill-net") : null,
+    footRow(subsidised ? "Total (net)" : "Total", bill.total, "bill-total", "fw-semibold"));
   wrapper.querySelector("table").append(foot);
   return wrapper;
 }
@@ -171,6 +200,7 @@ async function load() {
               bill.share_units ? ["Your share of units", units(bill.share_units)] : null,
               ["Meter", h("span", { class: "font-monospace", text: bill.meter_id })],
             ]))),
+          tariffRulesCard(bill),
           smartMeterCard(bill)),
         h("div", { class: "col-lg-4" },
           upi ? upiCard(upi) : null,

@@ -46,4 +46,12 @@ onSubmit(document.getElementById("register-form"), async (values) => {
   location.assign(siteUrl(`property.html?id=${encodeURIComponent(property.property_id)}&registered=1`));
 });
 
+// Categories are data (an administrator adds more): list what the API has.
+get("/tariff-categories").then((categories) => {
+  const select = document.getElementById("register-form").elements.namedItem("category");
+  const chosen = select.value;
+  select.replaceChildren(...categories.map((c) => h("option", { value: c.name, text: c.label })));
+  select.value = categories.some((c) => c.name === chosen) ? chosen : categories[0].name;
+}).catch(() => {});  // the built-in residential and commercial options stay
+
 await load();

@@ -99,7 +99,11 @@ def authorisations(call: Call) -> list[tuple[str, str]]:
             "".join(w.capitalize() for w in s.logical.split("_")) + "SecretArn"] for s in SECRETS}
         return [(f"secretsmanager:{call.operation}", by_name.get(p["SecretId"], p["SecretId"]))]
     if call.service == "ses":
-        return [(f"ses:{call.operation}", arn("ses", f"identity/{p['Source'].split('@')[1]}"))]
+        found = [(f"ses:{call.operation}", arn("ses", f"identity/{p['Source'].split('@')[1]}"))]
+        if p.get("ConfigurationSetName"):  # SES also checks the configuration set named
+            found.append((f"ses:{call.operation}",
+                          arn("ses", f"configuration-set/{p['ConfigurationSetName']}")))
+        return found
     if call.service == "sns" and "PhoneNumber" in p:
         return [(f"sns:{call.operation}", "*")]
     return [(f"{call.service}:{call.operation}", "unknown")]
@@ -200,3 +204,67 @@ def test_the_audit_notices_a_call_outside_the_policy() -> None:
     assert denied("session_authorizer", [outside]) == [
         ("dynamodb:PutItem", arn("dynamodb", f"table/{stage().name_of('bills')}"))]
     assert json.dumps(denied("api_handler", [outside])) == "[]"
+
+
+def test_the_notification_functions_stay_within_their_policies(stack: Any) -> None:
+    from app import app
+    from functions.core.clock import utcnow
+    from functions.core.messages import NotificationBatch
+    from functions.core.notifications.outbox import Outbox, email_record
+    from functions.core.notifications.templates import render_email
+    from tests.fixtures.stack import unique_email
+    from tests.integration.notifications_support import publish_ses_event
+
+    to = unique_email("audit")
+    record = email_record(f"account_verified#audit-{to}", render_email(
+        "account_verified", name="Audit", portal="http://127.0.0.1:8080"), to,
+        topic="account", now=utcnow())
+    assert Outbox().create(record)
+    body = NotificationBatch(keys=[record.message_key]).model_dump_json()
+    with recorded_calls() as calls:
+        result = app.handler_map["notification_sender"](
+            sqs_event(body, stage().name_of("notifications")),
+            LambdaContextStub("notification_sender"))
+    assert result == {"batchItemFailures": []}
+    assert ("ses", "SendEmail") in {(c.service, c.operation) for c in calls}
+    assert denied("notification_sender", calls) == []
+
+    sent = Outbox().get(record.message_key)
+    assert sent is not None and sent.status == "sent"
+    captured: list[str] = []
+    with _published_to(captured):
+        publish_ses_event(sent, "Bounce")
+    with recorded_calls() as calls:
+        result = app.handler_map["notification_events"](
+            sqs_event(captured[0], stage().name_of("notification_events")),
+            LambdaContextStub("notification_events"))
+    assert result == {"batchItemFailures": []}
+    assert ("dynamodb", "PutItem") in {(c.service, c.operation) for c in calls}  # suppressed
+    assert denied("notification_events", calls) == []
+
+    with recorded_calls() as calls:
+        app.handler_map["notification_sweep"](
+            {"version": "0", "id": "audit", "detail-type": "Scheduled Event",
+             "source": "aws.events", "account": ACCOUNT, "time": "2026-12-07T00:00:00Z",
+             "region": REGION, "resources": [], "detail": {}},
+            LambdaContextStub("notification_sweep"))
+    assert denied("notification_sweep", calls) == []
+
+
+@contextmanager
+def _published_to(captured: list[str]) -> Iterator[None]:
+    """Keep the event's JSON as SNS would deliver it (an envelope), without publishing."""
+    from functions.core.aws import client
+
+    sns = client("sns")
+    original = sns.publish
+
+    def publish(**params: Any) -> dict[str, str]:
+        captured.append(json.dumps({"Type": "Notification", "Message": params["Message"]}))
+        return {"MessageId": "audit"}
+
+    sns.publish = publish
+    try:
+        yield
+    finally:
+        sns.publish = original

@@ -130,3 +130,37 @@ def test_tod_zones_and_maximum_demand_price_a_commercial_bill(stack, admin):
     ]
     assert june.billing_demand_kw == "43.5"
     assert Decimal(june.total) == Decimal("56682.50")
+
+
+def test_a_tariff_revised_mid_month_prices_each_version_s_days(stack, admin):
+    """A version taking effect on 16 March prices 16 of March's 31 days (MERC's and
+    HERC's circulars: consumption pro rata by days); billing locks both versions, and
+    no version may then take effect inside or before the billed month."""
+    _, as_admin = admin
+    category = a_category(as_admin, "herc_non_domestic_2014_15", "split")
+    revised = TARIFF_ORDERS["herc_non_domestic_2014_15"] | {
+        "category": category, "effective_from": "2018-03-16", "name": "Revised",
+        "energy_slabs": [{"from_units": 0, "to_units": None, "rate_per_kwh": "6.72"}]}
+    assert as_admin.post("/admin/tariffs", json=revised).status_code == 201
+    meter = a_meter(a_property(a_customer(), category=category, load_kw="10"))
+    service = BillingService(tariffs=TariffBook())
+    march = bill(service, v2_reading(meter, "2018-03", 3_100_000))
+    # 3100 units: 15/31 -> 1500 x 6.10 = 9150.00; 16/31 -> 1600 x 6.72 = 10752.00
+    assert amounts(march) == [
+        ("energy", "Energy (all units) (01 Mar-15 Mar, HERC Non-Domestic LT 5-20 kW "
+                   "FY2014-15)", "9150.00"),
+        ("fixed", "Fixed charge (any load) (01 Mar-15 Mar, HERC Non-Domestic LT 5-20 kW "
+                  "FY2014-15)", "0.00"),
+        ("energy", "Energy (all units) (16 Mar-31 Mar, Revised)", "10752.00"),
+        ("fixed", "Fixed charge (any load) (16 Mar-31 Mar, Revised)", "0.00"),
+    ]
+    assert march.total == "19902.00"
+    assert march.tariff_segments == [f"{category}@2014-04-01 2018-03-01..2018-03-15",
+                                     f"{category}@2018-03-16 2018-03-16..2018-03-31"]
+    versions = {v["effective_from"]: v for v in as_admin.get(
+        f"/admin/tariffs?category={category}").json()}
+    assert versions["2014-04-01"]["locked"] and versions["2018-03-16"]["locked"]
+    late = revised | {"effective_from": "2018-03-25", "name": "Too late"}
+    refused = as_admin.post("/admin/tariffs", json=late)
+    assert refused.status_code == 409, refused.text
+    assert "after 2018-03-31" in refused.json()["message"]

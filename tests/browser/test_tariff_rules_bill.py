@@ -109,20 +109,20 @@ def test_the_tariff_editor_takes_every_rule(page: Page, portal: Portal, stack: S
         row.get_by_label("Zone", exact=True).fill("z")
         row.get_by_label("From hour (IST)").fill(str(start))
         row.get_by_label("To hour").fill(str(end))
-        row.get_by_label("% (− rebate, + surcharge)").fill(percent)
+        row.get_by_label("rebate, + surcharge").fill(percent)
     form.get_by_role("button", name="Create version").click()
     expect(page.locator("#tod-zones-error")).to_contain_text("overlapping")
     screenshot(page, "admin-tariffs-zone-error")
     page.locator('[data-field="time_of_day.zones.1.start_hour"]').fill("10")
 
     # Subsidy bands, a per-unit charge, demand, minimum charge, net metering.
-    for start, end, percent, cap in (("0", "200", "100", ""), ("200", "400", "50", "800"),
-                                     ("400", "", "0", "")):
+    for low, high, share, cap in (("0", "200", "100", ""), ("200", "400", "50", "800"),
+                                  ("400", "", "0", "")):
         form.get_by_role("button", name="Add subsidy band").click()
         row = page.locator("#subsidy-bands [data-row]").last
-        row.get_by_label("From (kWh)").fill(start)
-        row.get_by_label("To (kWh, empty = no limit)").fill(end)
-        row.get_by_label("Percent", exact=True).fill(percent)
+        row.get_by_label("From (kWh)").fill(low)
+        row.get_by_label("To (kWh, empty = no limit)").fill(high)
+        row.get_by_label("Percent", exact=True).fill(share)
         row.get_by_label("Cap ₹ (empty: none)").fill(cap)
     form.get_by_role("button", name="Add per-unit charge").click()
     unit = page.locator("#unit-charges [data-row]").last

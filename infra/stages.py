@@ -101,12 +101,15 @@ class StageConfig:
 
 STAGE_SETTINGS: dict[str, dict[str, Any]] = {
     "dev": {"log_retention_days": 14, "api_rate_limit": 50.0, "api_burst_limit": 100,
-            "max_concurrency": {"fanout": 2, "readings": 5, "run_steps": 4}},
+            "max_concurrency": {"fanout": 2, "readings": 5, "run_steps": 4,
+                                "notifications": 2}},
     # prod is sized for 1,000,000 meters billed in 15 minutes (docs/scale.md): 1,111
     # readings a second reach the API; ~45 fan-out and ~55 billing invocations at a time;
     # one run_steps invocation per shard.
     "prod": {"log_retention_days": 90, "api_rate_limit": 1500.0, "api_burst_limit": 3000,
-             "max_concurrency": {"fanout": 60, "readings": 80, "run_steps": 32},
+             "max_concurrency": {"fanout": 60, "readings": 80, "run_steps": 32,
+                                 # ~20 sends/s each: SES's quota (docs/notifications.md)
+                                 "notifications": 10},
              "retain_data": True},
 }
 

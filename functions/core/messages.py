@@ -63,4 +63,4 @@ class NotificationBatch(QueueMessage):
     """notifications queue: outbox keys (functions/core/notifications) to send. A key
     already sent (a redelivered message, a sweep that raced the sender) is skipped."""
 
-    keys: list[str] = Field(min_length=1, max_length=25)
+    keys: list[str] = Field(min_length=1, max_length=25)  # senders write 10 (outbox.py)

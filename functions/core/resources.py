@@ -174,7 +174,7 @@ QUEUES: tuple[QueueDef, ...] = (
     # with the continuation of that shard in the message it sends next.
     QueueDef("run_steps", visibility_timeout=180, batch_size=1),
     # Keys of notifications to send -> notification_sender hands them to SES/SNS once.
-    QueueDef("notifications", visibility_timeout=120, batch_size=10),
+    QueueDef("notifications", visibility_timeout=120, batch_size=5),
     # SES delivery, bounce and complaint events (configuration set -> SNS -> this queue)
     # -> notification_events records them and suppresses bad addresses.
     QueueDef("notification_events", visibility_timeout=60, batch_size=10),

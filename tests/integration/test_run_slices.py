@@ -19,6 +19,7 @@ import pytest
 
 from devstack.silent_fleet import SilentFleet
 from functions.core.bills.models import BillRecord
+from functions.core.bills.service import BillingService
 from functions.core.clock import utcnow
 from functions.core.crypto import generate_private_key, key_id, public_key_b64
 from functions.core.messages import FanoutBatch, RunStep
@@ -277,3 +278,22 @@ def test_a_run_closes_by_itself_when_its_window_has_ended(admin, meters):
     assert run is not None and run.status == "closed" and run.closed_by == "window-sweep"
     silent = later.silent_meters("2019-05", None, 500)
     assert silent.cursor is None and meters[0].meter_id in {m.meter_id for m in silent.meters}
+
+
+def test_a_reading_delivered_twice_at_once_is_counted_once(admin, meters):
+    """Two deliveries of one reading judged side by side (SQS delivers at least once):
+    one bill, and the run's progress counts the reading once."""
+    meter = a_meter(a_property(a_customer()))
+    meters.append(meter)
+    run_id = f"count-once-{meter.meter_id}"  # counters of its own
+    reading = stored_reading(meter, run_id, 150_000, at("2022-11-01T00:00:00"),
+                             period="2022-10")
+    service = BillingService()
+    first, second = service.start_batch([reading]), service.start_batch([reading])
+    verdicts = [first.bill(reading), second.bill(reading)]  # both see it undecided
+    assert [v.status for v in verdicts] == ["accepted", "accepted"]
+    first.finish()
+    second.finish()
+    counts = progress.totals(run_id)
+    assert (counts["answered"], counts["bills_issued"]) == (1, 1)
+    assert decided(reading).status == "accepted"

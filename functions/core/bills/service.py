@@ -40,7 +40,7 @@ from typing import Any
 from urllib.parse import quote
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from functions.core.accounts.models import UserRecord
@@ -110,6 +110,8 @@ TARIFF_ATTEMPTS = 3
 
 # DynamoDB's limit on the items of one TransactWriteItems.
 TRANSACTION_MAX_ITEMS = 100
+# Tries of a batch's verdicts transaction, dropping those another delivery decided.
+VERDICT_ATTEMPTS = 3
 
 
 class ReadingNotStored(Exception):
@@ -423,9 +425,8 @@ class ReadingBatch:
     def __init__(self, service: BillingService, readings: Sequence[VerifiedReading]) -> None:
         self.service = service
         self._lock = threading.Lock()
-        self.counts: dict[str, Counter[str]] = {}
-        self.decided: dict[tuple[str, str], RawReadingRecord] = {}
-        self.registers: dict[str, RawReadingRecord] = {}  # meter -> newest accepted reading
+        # Verdicts to write in `finish`, each with the status it replaces and its counts.
+        self.decided: dict[tuple[str, str], _Decision] = {}
         self.meters: dict[str, MeterRecord] = {}
         self.stored: dict[tuple[str, str], RawReadingRecord] = {}
         self.properties: dict[str, PropertyRecord] = {}
@@ -497,7 +498,6 @@ class ReadingBatch:
         """An admin's decision on a held reading: bill it anyway (no spike check)
         or reject it."""
         if decision == "reject":
-            self._count(stored.run_id, held=-1)  # the reading leaves review
             return self._decide(stored, Verdict(REJECTED, REASON_REJECTED_BY_ADMIN,
                                                 "rejected by an administrator after review"))
         meter = self.meters.get(stored.meter_id)
@@ -512,53 +512,84 @@ class ReadingBatch:
             register_wh=int(stored.register_wh), read_at=stored.read_at,
             received_at=stored.received_at)
         never_spike = SpikePolicy(min_history_months=10**9)
-        verdict = self._bill(stored, reading, meter, prop, never_spike, review=False)
-        if verdict.status != HELD:  # the reading leaves review
-            self._count(stored.run_id, held=-1)
-        return self._decide(stored, verdict)
+        return self._decide(stored, self._bill(stored, reading, meter, prop, never_spike,
+                                               review=False))
 
     def finish(self) -> None:
-        """Write the verdicts and the run counters together: one TransactWriteItems
-        (so a verdict is never recorded without its counts). Runs even when the batch
-        fails half way, so what was decided is kept. If the transaction is refused (a
-        conflict on a counter item) or too big, the verdicts go in one
-        BatchWriteItem and the counters in one UpdateItem per run, as separate writes
-        (closing the run recounts if a crash falls between them)."""
+        """Write the verdicts and the run counters together: one TransactWriteItems, so
+        a verdict is never recorded without its counts. Runs even when the batch fails
+        half way, so what was decided is kept. Each verdict is conditional on the status
+        it replaces: a reading that another delivery of it decided meanwhile (SQS delivers
+        at least once) is dropped with its counts and the rest written again, so every
+        reading is counted once. Too big or refused again: written one by one, each
+        conditional, and only the verdicts that went in are counted."""
         with self._lock:
             to_notify, self.to_notify = self.to_notify, []
         if to_notify:  # one queue call for the batch's emails (the sweep covers a crash)
             self.service.notify(to_notify)
         with self._lock:
-            decided, self.decided = list(self.decided.values()), {}
-            counts, self.counts = self.counts, {}
-            registers, self.registers = list(self.registers.values()), {}
-        # One counter shard per run and batch (any shard: the progress view sums them).
-        updates = {run_id: actions for run_id, deltas in counts.items()
-                   if (actions := progress.counter_actions(**dict(deltas)))}
-        if not decided and not updates:
-            return
-        if len(decided) + len(updates) + len(registers) <= TRANSACTION_MAX_ITEMS:
-            try:
-                with TransactWrite(connection=_readings_connection()) as transaction:
-                    for record in decided:
-                        transaction.save(record)
-                    for run_id, actions in updates.items():
-                        transaction.update(progress.counter_item(run_id), actions=actions)
-                    for reading in registers:
-                        transaction.update(MeterRecord(reading.meter_id),
-                                           actions=_register_actions(reading),
-                                           condition=_register_moves(reading))
+            pending, self.decided = list(self.decided.values()), {}
+        for _attempt in range(VERDICT_ATTEMPTS):
+            if not pending:
                 return
-            except TransactWriteError as error:
-                logger.warning("verdicts transaction refused; writing them apart",
-                               extra={"code": error.cause_response_code})
-        if decided:
-            with RawReadingRecord.batch_write() as batch:
-                for record in decided:
-                    batch.save(record)
-        for run_id, actions in updates.items():
-            progress.counter_item(run_id).update(actions=actions)
-        for reading in registers:
+            if 3 * len(pending) > TRANSACTION_MAX_ITEMS:  # verdicts, counters, registers
+                break
+            refused = self._write_together(pending)
+            if refused is None:
+                return
+            pending = [d for i, d in enumerate(pending) if i not in refused]
+        self._write_apart(pending)
+
+    def _write_together(self, decisions: list[_Decision]) -> set[int] | None:
+        """One transaction; None if it went in, else the indexes of the verdicts that
+        another delivery decided first (empty: refused for another reason)."""
+        counts: dict[str, Counter[str]] = {}
+        for decision in decisions:
+            counts.setdefault(decision.record.run_id, Counter()).update(decision.deltas)
+        updates = [(run_id, actions) for run_id, deltas in counts.items()
+                   if (actions := progress.counter_actions(**dict(deltas)))]
+        registers = _newest_accepted(decisions)
+        try:
+            with TransactWrite(connection=_readings_connection()) as transaction:
+                for decision in decisions:
+                    transaction.save(decision.record, condition=decision.unchanged())
+                # One counter shard per run and batch (any: the progress view sums them).
+                for run_id, actions in updates:
+                    transaction.update(progress.counter_item(run_id), actions=actions)
+                for reading in registers:
+                    transaction.update(MeterRecord(reading.meter_id),
+                                       actions=_register_actions(reading),
+                                       condition=_register_moves(reading))
+        except TransactWriteError as error:
+            reasons = [r.code if r else None for r in (error.cancellation_reasons or [])]
+            decided_elsewhere = {i for i, code in enumerate(reasons[:len(decisions)])
+                                 if code == "ConditionalCheckFailed"}
+            stale_register = any(code == "ConditionalCheckFailed"
+                                 for code in reasons[len(decisions) + len(updates):])
+            logger.warning("verdicts transaction refused", extra={
+                "code": error.cause_response_code, "decided_elsewhere": len(decided_elsewhere),
+                "later_register_on_record": stale_register})
+            if stale_register and not decided_elsewhere:
+                self._write_apart(decisions)  # the register part alone was stale
+                return None
+            return decided_elsewhere
+        return None
+
+    def _write_apart(self, decisions: list[_Decision]) -> None:
+        counts: dict[str, Counter[str]] = {}
+        written = []
+        for decision in decisions:
+            try:
+                decision.record.save(condition=decision.unchanged())
+            except PutError as error:
+                if error.cause_response_code == "ConditionalCheckFailedException":
+                    continue  # another delivery decided it (and counted it)
+                raise
+            written.append(decision)
+            counts.setdefault(decision.record.run_id, Counter()).update(decision.deltas)
+        for run_id, deltas in counts.items():
+            progress.count(run_id, **dict(deltas))
+        for reading in _newest_accepted(written):
             with contextlib.suppress(UpdateError):  # a later accepted reading is on record
                 MeterRecord(reading.meter_id).update(actions=_register_actions(reading),
                                                      condition=_register_moves(reading))
@@ -648,28 +679,46 @@ class ReadingBatch:
         reading judged for the first time. The reading endpoint does not count answers;
         they are counted here with the verdict, so a crash before `finish` loses both
         and the redelivered reading counts them once (the progress bar lags a batch)."""
+        was = stored.status
         stored.status = verdict.status
         stored.validation_reason = verdict.reason
         stored.validation_detail = (verdict.detail or "")[:500] or None
-        with self._lock:
-            self.decided[(stored.meter_id, stored.reading_key)] = stored
         deltas: dict[str, int] = {"answered": 1} if answered else {}
+        if was == HELD and verdict.status != HELD:
+            deltas["held"] = -1  # an admin's decision: the reading leaves review
         if verdict.status == REJECTED:
             deltas["rejected"] = 1
-        elif verdict.status == HELD:
+        elif verdict.status == HELD and was != HELD:
             deltas["held"] = 1
         elif verdict.status == ACCEPTED:
             deltas["bills_issued"] = len(verdict.bills)
-            with self._lock:  # the meter's last register moves only with accepted readings
-                newest = self.registers.get(stored.meter_id)
-                if newest is None or newest.read_at < stored.read_at:
-                    self.registers[stored.meter_id] = stored
-        self._count(stored.run_id, **deltas)
+        with self._lock:
+            self.decided[(stored.meter_id, stored.reading_key)] = _Decision(stored, was, deltas)
         return verdict
 
-    def _count(self, run_id: str, **deltas: int) -> None:
-        with self._lock:
-            self.counts.setdefault(run_id, Counter()).update(deltas)
+
+@dataclass
+class _Decision:
+    """A verdict to write: the reading, the status the verdict replaces, its counts."""
+
+    record: RawReadingRecord
+    was: str
+    deltas: dict[str, int]
+
+    def unchanged(self) -> Any:
+        """Nobody decided the reading since it was read (another delivery, an admin)."""
+        return RawReadingRecord.status == self.was
+
+
+def _newest_accepted(decisions: list[_Decision]) -> list[RawReadingRecord]:
+    """The meter's last register moves only with accepted readings: the newest of each."""
+    newest: dict[str, RawReadingRecord] = {}
+    for decision in decisions:
+        record = decision.record
+        if record.status == ACCEPTED and (record.meter_id not in newest
+                                          or newest[record.meter_id].read_at < record.read_at):
+            newest[record.meter_id] = record
+    return list(newest.values())
 
 
 def _register_actions(reading: RawReadingRecord) -> list[Any]:

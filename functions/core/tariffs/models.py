@@ -46,7 +46,13 @@ class TariffRecord(Model):
         return version_id(self.category, self.effective_from)
 
     def version(self) -> TariffVersion:
-        return TariffVersion.model_validate_json(self.definition)
+        """The parsed version (parsed once per record and definition: billing selects
+        the version of every bill from the cached records)."""
+        cached = self.__dict__.get("_parsed")
+        if cached is None or cached[0] != self.definition:
+            cached = (self.definition, TariffVersion.model_validate_json(self.definition))
+            self.__dict__["_parsed"] = cached
+        return cached[1]
 
 
 CATALOG_KEY_PREFIX = "catalog#"

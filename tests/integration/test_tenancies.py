@@ -42,7 +42,7 @@ def test_full_lease_lifecycle_invite_before_signup_accept_leave_then_delist(stac
     # The tenant has no account yet: the invitation waits for their email.
     email = unique_email("tenant")
     tid = invite(owner_client, pid, email.upper())  # matched case-insensitively
-    [mail] = stack.emails_to(email)
+    [mail] = stack.wait_for_emails(email, "invited to be a tenant")  # queued: it follows
     assert "invited you to be the tenant" in mail["body"] and "7 Park Street" in mail["body"]
     pending = owner_client.get(f"/properties/{pid}").json()["pending_invitation"]
     assert pending["tenancy_id"] == tid and pending["email"] == email
@@ -57,7 +57,8 @@ def test_full_lease_lifecycle_invite_before_signup_accept_leave_then_delist(stac
     assert accepted.json()["relationship"] == "tenant"
     assert accepted.json()["tenancy"]["status"] == "active"
     assert tenant_client.get("/tenancies/invitations").json() == []
-    assert any("Asha Tenant accepted" in m["body"] for m in stack.emails_to(owner.email))
+    assert any("Asha Tenant accepted" in m["body"]
+               for m in stack.wait_for_emails(owner.email, "Tenancy update"))
 
     # The owner sees the tenant's name; the tenant sees basics and their own tenancy only.
     owner_view = owner_client.get(f"/properties/{pid}").json()
@@ -96,7 +97,8 @@ def test_full_lease_lifecycle_invite_before_signup_accept_leave_then_delist(stac
     delisted = owner_client.delete(f"/properties/{pid}/tenant")
     assert delisted.status_code == 200, delisted.text
     assert delisted.json()["ended_reason"] == "delisted_by_owner"
-    assert any("ended your tenancy" in m["body"] for m in stack.emails_to(second.email))
+    assert any("ended your tenancy" in m["body"]
+               for m in stack.wait_for_emails(second.email, "Your tenancy has ended"))
     assert second_client.get(f"/properties/{pid}").status_code == 404
     assert owner_client.delete(f"/properties/{pid}/tenant").status_code == 409  # none left
 

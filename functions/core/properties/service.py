@@ -31,7 +31,7 @@ from functions.core.bills.repository import BillRepository
 from functions.core.clock import utcnow
 from functions.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from functions.core.logs import logger, mask_email
-from functions.core.notify import send_email
+from functions.core.notifications.service import Notifications
 from functions.core.properties.models import (
     ENDED_DELISTED,
     ENDED_LEFT,
@@ -97,7 +97,7 @@ class PropertyService:
                  users: UserRepository | None = None,
                  latest_bill_lookup: LatestBillLookup | None = None,
                  meter_status_lookup: MeterStatusLookup | None = None,
-                 mailer: Callable[[str, str, str], Any] = send_email,
+                 notifications: Notifications | None = None,
                  bills: BillRepository | None = None) -> None:
         self.properties = properties or PropertyRepository()
         self.bills = bills or BillRepository()
@@ -105,7 +105,7 @@ class PropertyService:
         self.users = users or UserRepository()
         self.latest_bill = latest_bill_lookup or latest_bill_of_viewer
         self.meter_status = meter_status_lookup
-        self.mail = mailer
+        self.notifications = notifications or Notifications()
 
     # ---- lookups and access -------------------------------------------------
 
@@ -276,14 +276,11 @@ class PropertyService:
             invited_at=utcnow(), move_in_date=move_in.isoformat() if move_in else None,
         )
         self.tenancies.create(tenancy)
-        portal = get_settings().portal_origin
-        self.mail(
-            invite_email, "You are invited to be a tenant",
-            f"{owner.name} has invited you to be the tenant of {_one_line(record)}.\n\n"
-            f"Sign in to {portal} with this email address (or sign up with it if you are new) "
-            "and accept the invitation under Tenancies. Once you accept, the electricity bills "
-            "of the property for your stay come to you.\n",
-        )
+        # Through the outbox (functions/core/notifications), once per tenancy.
+        self.notifications.queue_email(
+            "tenant_invited", tenancy.tenancy_id, invite_email, topic="tenancy",
+            ref=tenancy.tenancy_id, owner_name=owner.name, address=_one_line(record),
+            portal=get_settings().portal_origin)
         logger.info("tenant invited", extra={"property_id": property_id,
                                               "to": mask_email(invite_email)})
         return tenancy_view(tenancy)
@@ -325,8 +322,8 @@ class PropertyService:
                                 self._start_on_acceptance(record, tenancy))
         tenancy = self._reloaded(tenancy)
         record = self.get_property(tenancy.property_id)
-        self._tell_owner(record, f"{tenant.name} accepted your invitation and is now the "
-                                 f"tenant of {_one_line(record)}.")
+        self._tell_owner(record, "tenancy_accepted", tenancy.tenancy_id,
+                         tenant_name=tenant.name)
         return self.tenant_view(record, user_id, tenancy)
 
     def delist_tenant(self, owner_id: str, property_id: str,
@@ -345,9 +342,10 @@ class PropertyService:
         self.tenancies.end(tenancy, ENDED_DELISTED, end)
         tenant = find_user(tenancy.tenant_id or "", self.users)
         if tenant is not None:
-            self.mail(tenant.email, "Your tenancy has ended",
-                      f"The owner has ended your tenancy of {_one_line(record)}. Bills for "
-                      "the days of your stay still come to you; later ones do not.\n")
+            self.notifications.queue_email(
+                "tenancy_ended", tenancy.tenancy_id, tenant.email, topic="tenancy",
+                recipient_id=tenant.user_id, ref=tenancy.tenancy_id,
+                address=_one_line(record))
         return tenancy_view(self._reloaded(tenancy))
 
     def leave(self, tenant_id: str, property_id: str) -> TenancyView:
@@ -358,8 +356,8 @@ class PropertyService:
         if tenancy is None:  # ended a moment ago
             raise NotFound("No such property.")
         self.tenancies.end(tenancy, ENDED_LEFT, utcnow())
-        self._tell_owner(record, f"{tenancy.tenant_name} has left {_one_line(record)}. "
-                                 "Its bills come to you again from today.")
+        self._tell_owner(record, "tenant_left", tenancy.tenancy_id,
+                         tenant_name=tenancy.tenant_name)
         return tenancy_view(self._reloaded(tenancy))
 
     def state_dates(self, owner_id: str, property_id: str, tenancy_id: str,
@@ -483,10 +481,13 @@ class PropertyService:
             raise NotFound("No such tenancy.")
         return fresh
 
-    def _tell_owner(self, record: PropertyRecord, text: str) -> None:
+    def _tell_owner(self, record: PropertyRecord, template: str, tenancy_id: str,
+                    **context: Any) -> None:
         owner = find_user(record.owner_id, self.users)
         if owner is not None:
-            self.mail(owner.email, "Tenancy update", text + "\n")
+            self.notifications.queue_email(
+                template, tenancy_id, owner.email, topic="tenancy", recipient_id=owner.user_id,
+                ref=tenancy_id, address=_one_line(record), **context)
 
 
 def tenancy_view(tenancy: TenancyRecord) -> TenancyView:

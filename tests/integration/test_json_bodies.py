@@ -107,8 +107,9 @@ def test_a_decimal_too_large_to_quantize_is_a_400(stack, admin) -> None:
     InvalidOperation, which pydantic does not turn into a validation error (500)."""
     from functions.core.billing_rules.fixtures import DERC_DOMESTIC_2019_20_JSON
 
-    tariff = {**DERC_DOMESTIC_2019_20_JSON, "effective_from": "2019-09-01"}
-    tariff["load_slabs"] = [{**slab, "rate_per_kw": "1e100"} for slab in tariff["load_slabs"]]
+    slabs: list[dict[str, Any]] = list(DERC_DOMESTIC_2019_20_JSON["load_slabs"])  # type: ignore[call-overload]
+    tariff = {**DERC_DOMESTIC_2019_20_JSON, "effective_from": "2019-09-01",
+              "load_slabs": [{**slab, "rate_per_kw": "1e100"} for slab in slabs]}
     response = admin[1].put("/admin/tariffs/residential/2019-09-01", json=tariff)
     assert response.status_code == 400, response.text
     assert response.json()["error"] == "invalid_input"

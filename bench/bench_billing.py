@@ -107,7 +107,7 @@ class CallCounter:
             return "iot_fanout"  # its delivery pool
         if thread_name.startswith("Thread-"):  # the API server's request threads
             return {"start": "run start (API)", "run": "reading endpoint (API)",
-                    "close": "run close (API)"}.get(self.phase)
+                    "close": "run close (API)", "progress": "run progress (API)"}.get(self.phase)
         return None  # this script: setup, progress polling, the floor replay
 
     def hook(self, params: dict[str, Any], model: Any, **_: Any) -> None:

@@ -224,7 +224,10 @@ def start_dynamodb_local(jar: Path) -> subprocess.Popen[bytes]:
 
 
 def one_size(size: int, months_back: int, timeout: float,
-             dynamodb_jar: Path | None = None) -> dict[str, Any]:
+             dynamodb_jar: Path | None = None, billing: bool = True) -> dict[str, Any]:
+    """One run of `size` meters. billing=False: nobody answers and the policy is no bill,
+    which keeps what grows with the fleet (listing, asking, closing, the lists) and leaves
+    out the per-meter billing work, so a large size fits in a bench's time."""
     dynamodb = start_dynamodb_local(dynamodb_jar) if dynamodb_jar else None
     stack = bench_billing.start_stack()
     from devstack.demo_data import Api, ensure_tariffs, last_period
@@ -249,13 +252,15 @@ def one_size(size: int, months_back: int, timeout: float,
     try:
         print(f"[{size}] seeding {size} meters ...", file=sys.stderr, flush=True)
         meters = seed(size, period, url)
-        answering, silent = meters[: size // 2], meters[size // 2:]
+        answering, silent = (meters[: size // 2], meters[size // 2:]) if billing \
+            else ([], meters)
         counter = bench_billing.COUNTER
         counter.reset()
         counter.phase = "start"
         started = time.monotonic()
         start_ms, _ = timed(lambda: admin.post("/admin/runs", json={
-            "period": str(period), "policy": "estimate", "window_hours": 2}))
+            "period": str(period), "policy": "estimate" if billing else "no_bill",
+            "window_hours": 2}))
         counter.phase = "poll"  # the API's calls while polling progress are not counted
         progress_ms: list[float] = []
         deadline = started + timeout
@@ -290,6 +295,8 @@ def one_size(size: int, months_back: int, timeout: float,
         counter.phase = "poll"
         view = wait(lambda v: v["status"] == "closed", "the close")
         closed_s = time.monotonic() - started
+        counter.phase = "progress"  # one progress request, its AWS calls counted
+        poll()
         counter.phase = "after"
         listed_silent, cursor, pages = 0, None, 0
         while True:
@@ -312,7 +319,10 @@ def one_size(size: int, months_back: int, timeout: float,
                 by_function[stage] += n
                 by_service[service] += n
         billed = sum(per_property.values())
+        per_request = {name: sum(n for (stage, _s, _o), n in counts.items() if stage == name)
+                       for name in ("run start (API)", "run progress (API)", "run close (API)")}
         return {
+            "billing": billing, "calls_per_request": per_request,
             "dead_lettered": dead_lettered(),
             "size": size, "silent": len(silent), "start_ms": start_ms, "close_ms": close_ms,
             "progress_ms_median": statistics.median(progress_ms),
@@ -324,8 +334,8 @@ def one_size(size: int, months_back: int, timeout: float,
             "unbilled": len(ours) - len(per_property), "silent_listed": listed_silent,
             "silent_pages": pages, "bills_issued_counter": view["progress"]["bills_issued"],
             "estimated_counter": view["progress"]["estimated_bills"],
-            "calls_per_meter": {k: v / max(1, billed) for k, v in by_function.items()},
-            "calls_by_service": {k: v / max(1, billed) for k, v in by_service.items()},
+            "calls_per_meter": {k: v / max(1, billed or size) for k, v in by_function.items()},
+            "calls_by_service": {k: v / max(1, billed or size) for k, v in by_service.items()},
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "load_average": os.getloadavg()[1],
             "dynamodb": "DynamoDB Local" if dynamodb is not None else "moto",
@@ -341,9 +351,14 @@ def one_size(size: int, months_back: int, timeout: float,
 def report(r: dict[str, Any]) -> list[str]:
     calls = r["calls_per_meter"]
     total = sum(calls.values())
+    what = f"{r['silent']:,} silent, estimated at close" if r["billing"] else \
+        "all silent, no bill: listing, asking and closing only"
+    per_meter = "billed meter" if r["billing"] else "meter"
+    requests = r["calls_per_request"]
     return [
-        f"== fleet run of {r['size']:,} meters ({r['silent']:,} silent, estimated at close; "
-        f"DynamoDB: {r['dynamodb']})",
+        f"== fleet run of {r['size']:,} meters ({what}; DynamoDB: {r['dynamodb']})",
+        "   AWS calls per API request: " + ", ".join(
+            f"{name.removesuffix(' (API)')} {n}" for name, n in requests.items()),
         f"   API latency: start {r['start_ms']:.0f} ms, progress {r['progress_ms_median']:.0f} ms"
         f" median / {r['progress_ms_max']:.0f} ms max over {r['progress_polls']} polls, "
         f"close {r['close_ms']:.0f} ms",
@@ -352,14 +367,17 @@ def report(r: dict[str, Any]) -> list[str]:
         f"   run_steps: {r['slices']} slices; most in one slice: {r['slice_max_meters']} meters,"
         f" {r['slice_max_read']} items read, {r['slice_max_written']} items written "
         "(fan-out batches <= 50 meters, billing batches <= 10 readings)",
-        f"   bills: {r['bills']:,} for {r['size']:,} meters; billed twice {r['billed_twice']}, "
-        f"unbilled {r['unbilled']}; run counters: {r['bills_issued_counter']:,} issued, "
-        f"{r['estimated_counter']:,} estimated",
+        (f"   bills: {r['bills']:,} for {r['size']:,} meters; billed twice {r['billed_twice']}, "
+         f"unbilled {r['unbilled']}; run counters: {r['bills_issued_counter']:,} issued, "
+         f"{r['estimated_counter']:,} estimated") if r["billing"] else
+        f"   bills: none by design (no-bill policy); run counters: "
+        f"{r['bills_issued_counter']:,} issued",
         f"   silent meters listed through the API: {r['silent_listed']:,} in "
         f"{r['silent_pages']} pages of <= 500; dead-lettered: {r['dead_lettered'] or 'none'}",
-        f"   AWS calls per billed meter (reading endpoint excluded, see the full-chain run): "
+        f"   AWS calls per {per_meter} (reading endpoint excluded, see the full-chain run): "
         f"{total:.2f} (" + ", ".join(f"{k} {v:.2f}" for k, v in sorted(
-            calls.items(), key=lambda kv: -kv[1])) + "); by service: " + ", ".join(
+            calls.items(), key=lambda kv: -kv[1]) if "(API)" not in k)
+        + "); by service: " + ", ".join(
             f"{k} {v:.2f}" for k, v in sorted(r["calls_by_service"].items(),
                                                key=lambda kv: -kv[1])),
         f"   peak memory of the process (API + functions, emulator apart): "
@@ -375,7 +393,11 @@ def main() -> int:
     parser.add_argument("--dynamodb", choices=("local", "moto"), default="local",
                         help="DynamoDB Local (AWS's jar, real indexes; default) or moto's, "
                              "whose index queries read the whole table")
+    parser.add_argument("--bill-up-to", type=int, default=10_000,
+                        help="sizes above this run without billing (nobody answers, no "
+                             "bill): the fleet-bound steps only")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a size, in this process
+    parser.add_argument("--no-billing", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--dynamodb-jar", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--months-back", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -387,7 +409,7 @@ def main() -> int:
                 if isinstance(handler, logging.StreamHandler) and handler.stream is result_out:
                     handler.setStream(sys.stderr)
         result_out.write(json.dumps(one_size(args.one, args.months_back, args.timeout,
-                                             args.dynamodb_jar)) + "\n")
+                                             args.dynamodb_jar, not args.no_billing)) + "\n")
         return 0
     results = []
     # DynamoDB Local listens on all interfaces: each size runs in a network namespace of
@@ -401,7 +423,8 @@ def main() -> int:
         with log.open("w") as sink:  # the functions' JSON logs, for a failed size
             out = subprocess.run(
                 [*isolate, sys.executable, "-m", "bench.bench_fleet", "--one", str(size),
-                 "--months-back", str(index + 2), "--timeout", str(args.timeout), *jar],
+                 "--months-back", str(index + 2), "--timeout", str(args.timeout), *jar,
+                 *(["--no-billing"] if size > args.bill_up_to else [])],
                 cwd=ROOT, stdout=subprocess.PIPE, stderr=sink, text=True)
         if out.returncode != 0:
             print(f"== {size:,} meters: failed (exit {out.returncode}); logs in {log}")

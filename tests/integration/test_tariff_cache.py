@@ -105,7 +105,10 @@ def test_tariff_calls_per_batch_are_bounded_not_per_meter(stack, admin):
         verdicts = [batch.bill(r) for r in readings[:12]]
         batch.finish()
     assert [v.status for v in verdicts] == ["accepted"] * 12
-    assert sum(first.values()) <= 3, first  # GetItem + Query + TransactWriteItems
+    # GetItem (catalog) + Query (versions) + TransactWriteItems (the lock), and one read
+    # more when an earlier test locked this version for a later month: bounded per
+    # batch, nothing per bill, whatever ran before.
+    assert sum(first.values()) <= 4, first
     with tariff_calls() as second:
         batch = service.start_batch(readings[12:])
         verdicts = [batch.bill(r) for r in readings[12:]]

@@ -70,8 +70,10 @@ def _errors(doc: RouteDoc) -> list[tuple[int, str]]:
         found.append((404, "No such object (named by the path or the body), or not the "
                            "caller's"))
         found.append((409, "Not possible in the object's present state"))
+    if doc.body is not None or (changes and doc.access is Access.PUBLIC):
+        found.append((413, "Request body too large"))
     if changes:
-        found += [(413, "Request body too large"), (415, "Unsupported content type")]
+        found.append((415, "Unsupported content type"))
     if changes and (doc.access is Access.PUBLIC or doc.path.startswith(("/me", "/auth"))):
         found.append((429, "Too many attempts: wait for Retry-After seconds"))
     return sorted(found)

@@ -22,6 +22,7 @@ from functions.core.bills.models import BillRecord
 from functions.core.bills.service import BillingService
 from functions.core.clock import utcnow
 from functions.core.crypto import generate_private_key, key_id, public_key_b64
+from functions.core.errors import Conflict
 from functions.core.messages import FanoutBatch, RunStep
 from functions.core.meters.models import MeterRecord
 from functions.core.properties.models import PropertyRecord
@@ -116,8 +117,10 @@ def test_listing_pages_through_every_shard_and_a_repeated_slice_does_nothing(adm
     # A start while it is listing is refused; once it is asking, a start asks only gaps.
     again = service.start(StartRun(period="2019-03"), started_by="test")
     assert again.first_start is False and again.run.restarts == 1
-    with pytest.raises(Exception, match="listing"):
+    with pytest.raises(Conflict, match="listing"):
         service.start(StartRun(period="2019-03"), started_by="test")
+    with pytest.raises(Conflict, match="still listing"):  # a close must wait for it too
+        service.close("2019-03", closed_by="test")
 
 
 def test_a_slice_that_fails_is_delivered_again_and_counts_once(admin, meters):

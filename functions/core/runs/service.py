@@ -25,7 +25,13 @@ from functions.core.logs import logger
 from functions.core.messages import RunStep, VerifiedReading
 from functions.core.meters.repositories import ReadingRepository
 from functions.core.runs import progress
-from functions.core.runs.models import POLICY_ESTIMATE, RUN_BUSY, BillingRunRecord
+from functions.core.runs.models import (
+    POLICY_ESTIMATE,
+    RUN_BUSY,
+    RUN_CLOSING,
+    RUN_LISTING,
+    BillingRunRecord,
+)
 from functions.core.runs.queues import QueueSender
 from functions.core.runs.repository import RunRepository
 from functions.core.runs.schemas import (
@@ -169,8 +175,11 @@ class RunService:
         from the trailing mean, or no bill). Asking again while it closes changes
         nothing; closing a closed run again is safe: it bills nothing twice."""
         run = self.get(run_id)
-        if run.status in RUN_BUSY:
-            return self.view(run_id)  # a close (or a listing) is at work already
+        if run.status == RUN_LISTING:
+            raise Conflict(f"The run of {run.period} is still listing its meters: close it "
+                           "once every meter has been asked.")
+        if run.status == RUN_CLOSING:
+            return self.view(run_id)  # a close is at work already: nothing more to do
         moved = self.runs.request_close(run, closed_by, self.clock())
         if moved is None:
             return self.view(run_id)  # another request moved it first

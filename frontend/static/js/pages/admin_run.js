@@ -155,10 +155,17 @@ function actions(run) {
 
 async function closeRun() {
   const seq = ++asked;
-  const run = await post(`${runPath}/close`);
-  if (run.phase === "listing") {
-    notify("The run is still listing its meters: close it once every meter has been asked.", "warning");
-  } else if (run.phase === "closed") {
+  let run;
+  try {
+    run = await post(`${runPath}/close`);
+  } catch (error) {
+    if (error.status !== 409) throw error;
+    // Still listing its meters (the message says so): show it and the run as it is.
+    notify(errorMessage(error), "warning");
+    await refresh();
+    return;
+  }
+  if (run.phase === "closed") {
     notify("The run is closed.");
   } else {
     notify(`The run is closing: the silent meters get ${run.policy === "no_bill" ? "no bill" : "an estimated bill"}. This page shows when it is done.`);

@@ -162,7 +162,7 @@ def wait_for(condition: Callable[[], Any], timeout: float = 30.0, step: float = 
         time.sleep(step)
 
 
-def decided(reading: VerifiedReading, timeout: float = 30.0) -> RawReadingRecord:
+def decided(reading: VerifiedReading, timeout: float = 90.0) -> RawReadingRecord:
     """Wait until billing recorded its verdict on the reading."""
     record = wait_for(lambda: (r := verdict_of(reading)).status != "received" and r,
                       timeout=timeout)
@@ -177,7 +177,7 @@ def retire(meters: Iterable[MeterRecord]) -> None:
 
 
 def wait_run(as_admin: Any, run_id: str, condition: Callable[[dict[str, Any]], bool],
-             timeout: float = 60.0) -> dict[str, Any]:
+             timeout: float = 120.0) -> dict[str, Any]:
     """Poll the run's progress until `condition(view)` holds."""
     view: dict[str, Any] = {}
 

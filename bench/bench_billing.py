@@ -267,8 +267,11 @@ def set_up(stack: Stack, size: int, period: str, workdir: Path) -> Fleet:
     owners = [new_user("customer") for _ in range(max(1, size // 20))]
     sim_port = free_port()
     fleet_file = workdir / f"fleet-{size}.json"
+    # A mixed fleet as in the field: every other meter speaks protocol v2 (billing-date
+    # snapshots, ToD zones, demand), every sixth has rooftop solar (export).
     create_fleet(fleet_file, size, prefix=f"B{size}x{secrets.token_hex(2).upper()}",
-                 start_at=datetime.now(UTC) - timedelta(days=30), start_register_wh=250_000)
+                 start_at=datetime.now(UTC) - timedelta(days=30), start_register_wh=250_000,
+                 v2_every=2, solar_every=6)
     fleet = json.loads(fleet_file.read_text())
     server_keys = key_store().keys().public_view()
     now = utcnow()
@@ -291,7 +294,8 @@ def set_up(stack: Stack, size: int, period: str, workdir: Path) -> Fleet:
             firmware="sim", endpoint_url=f"http://127.0.0.1:{sim_port}/meters/"
                                          f"{entry['serial']}/read-requests",
             status="active", property_id=property_id, owner_id=owner.user_id,
-            initial_register_wh=250_000, registered_at=now, assigned_at=now, activated_at=now))
+            initial_register_wh=250_000, registered_at=now, assigned_at=now, activated_at=now,
+            **_capabilities(entry)))
         entry.update(meter_id=meter_id, server_public_keys=server_keys,
                      reading_url=reading_url())
     fleet_file.write_text(json.dumps(fleet))
@@ -317,6 +321,16 @@ def set_up(stack: Stack, size: int, period: str, workdir: Path) -> Fleet:
         time.sleep(0.1)
     return Fleet(period, [m.meter_id for m in meters], simulator,
                  {p.property_id for p in properties})
+
+
+def _capabilities(entry: dict[str, Any]) -> dict[str, Any]:
+    """The meter record's capability fields, as registration records them."""
+    from device_client.fleet import capabilities
+
+    found = capabilities(int(entry.get("protocol_version", 1)),
+                         float(entry.get("solar_kwp") or 0))["capabilities"]
+    return {"protocol_version": found["protocol_version"], "tod_zones": found.get("tod_zones"),
+            "has_export": found.get("export"), "has_demand": found.get("demand")}
 
 
 def retire(fleet: Fleet) -> None:

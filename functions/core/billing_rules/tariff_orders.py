@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from functions.core.billing_rules.fixtures import DERC_DOMESTIC_2019_20_JSON
 from functions.core.billing_rules.tariff import TariffVersion
 
 # --- DERC (Delhi), Tariff Order FY 2019-20 (31 July 2019, in force from 1 August 2019),
@@ -20,35 +21,13 @@ from functions.core.billing_rules.tariff import TariffVersion
 # 201-400 units 50% of the bill up to Rs 800, above 400 none.
 # Surcharges as this product's reference DERC tariff (functions/core/billing_rules/
 # fixtures.py): 8% and a pension trust surcharge on energy + fixed.
-DERC_DOMESTIC_2019_20_SUBSIDY: dict[str, Any] = {
+DERC_DOMESTIC_2019_20_SUBSIDY: dict[str, Any] = DERC_DOMESTIC_2019_20_JSON | {
     "name": "DERC Domestic FY2019-20 with GNCTD subsidy",
-    "category": "residential",
-    "effective_from": "2019-08-01",
-    "energy_slabs": [
-        {"from_units": 0, "to_units": 200, "rate_per_kwh": "3.00"},
-        {"from_units": 200, "to_units": 400, "rate_per_kwh": "4.50"},
-        {"from_units": 400, "to_units": 800, "rate_per_kwh": "6.50"},
-        {"from_units": 800, "to_units": 1200, "rate_per_kwh": "7.00"},
-        {"from_units": 1200, "to_units": None, "rate_per_kwh": "8.00"},
-    ],
-    "load_slabs": [
-        {"from_kw": 0, "to_kw": 2, "rate_per_kw": 20},
-        {"from_kw": 2, "to_kw": 5, "rate_per_kw": 50},
-        {"from_kw": 5, "to_kw": 15, "rate_per_kw": 100},
-        {"from_kw": 15, "to_kw": 25, "rate_per_kw": 200},
-        {"from_kw": 25, "to_kw": None, "rate_per_kw": 250},
-    ],
-    "percentage_charges": [
-        {"name": "Pension Trust Surcharge", "percent": 7, "base": "energy+fixed"},
-        {"name": "Regulatory Asset Surcharge", "percent": 8, "base": "energy+fixed"},
-    ],
     "subsidy": {"name": "GNCTD subsidy", "base": "gross", "bands": [
         {"from_units": 0, "to_units": 200, "percent": 100},
         {"from_units": 200, "to_units": 400, "percent": 50, "cap": 800},
         {"from_units": 400, "to_units": None, "percent": 0},
     ]},
-    "due_days": 15,
-    "late_payment_surcharge_percent": "1.5",
 }
 
 # The same with rooftop solar under DERC (Net Metering for Renewable Energy) Regulations,

@@ -289,3 +289,22 @@ def test_a_reading_delivered_twice_at_once_is_counted_once(admin, meters):
     counts = progress.totals(run_id)
     assert (counts["answered"], counts["bills_issued"]) == (1, 1)
     assert decided(reading).status == "accepted"
+
+
+class RefusingQueue(KeptMessages):
+    def send_steps(self, steps: Sequence[RunStep]) -> int:
+        raise ConnectionError("queue unreachable")
+
+
+def test_a_start_whose_listing_the_queue_refused_can_be_started_again(admin, meters):
+    meters.append(a_meter(a_property(a_customer())))
+    with pytest.raises(ConnectionError):
+        RunService(queues=RefusingQueue()).start(StartRun(period="2019-07", policy="no_bill"),
+                                                 started_by="test")
+    run = RunRepository().get("2019-07")
+    assert run is not None and run.status == "running"  # not stuck listing
+    kept = KeptMessages()
+    again = RunService(queues=kept).start(StartRun(period="2019-07"), started_by="test")
+    assert again.run.phase == "listing" and len(kept.steps) == RUN_SHARDS
+    drive(RunSteps(queues=kept), kept)
+    assert asked_once(kept, meters)

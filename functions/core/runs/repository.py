@@ -3,6 +3,7 @@ its silent meters and the markers of the slices that are done."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -96,6 +97,13 @@ class RunRepository:
                 return None
             raise
         return run
+
+    def listing_not_sent(self, run_id: str, generation: int) -> None:
+        """listing -> running when a start could not enqueue its slices."""
+        with contextlib.suppress(UpdateError):  # it moved on meanwhile: leave it
+            BillingRunRecord(run_id=run_id).update(
+                actions=[BillingRunRecord.status.set(RUN_RUNNING)],
+                condition=self.generation_condition("list", generation))
 
     def request_close(self, run: BillingRunRecord, by: str, at: datetime
                       ) -> BillingRunRecord | None:

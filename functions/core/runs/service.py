@@ -90,10 +90,16 @@ class RunService:
                 raise Conflict(f"The run of {period} was started again by someone else "
                                "just now.")
             run = restarted
-        slices = self.queues.send_steps([
-            RunStep(kind="list", run_id=run_id, period=str(period),
-                    generation=int(run.generation), shard=shard, page=0)
-            for shard in range(RUN_SHARDS)])
+        try:
+            slices = self.queues.send_steps([
+                RunStep(kind="list", run_id=run_id, period=str(period),
+                        generation=int(run.generation), shard=shard, page=0)
+                for shard in range(RUN_SHARDS)])
+        except Exception:
+            # The queue refused the listing: leave the run startable again (a start then
+            # lists the gaps) instead of listing forever with nothing to do it.
+            self.runs.listing_not_sent(run_id, int(run.generation))
+            raise
         logger.info("billing run started", extra={
             "run_id": run_id, "first_start": first_start, "generation": int(run.generation)})
         return StartedRun(run=self.view(run_id), first_start=first_start,

@@ -29,7 +29,7 @@ def test_the_admin_sees_who_never_got_their_bill_and_why(page, portal, stack, ad
     bill_id = bill_for(owner, period="2023-03")
     record = stack.wait_until_handed_over([key_of(bill_id)])[key_of(bill_id)]
     publish_ses_event(record, "Bounce")
-    assert wait_for(lambda: outbox_record(key_of(bill_id)).status == "bounced")
+    assert wait_for(lambda: outbox_record(key_of(bill_id)).status == "bounced", timeout=90)
 
     start_session(page, portal, issue_session(admin_user), admin_user)
     page.goto(portal.page_url("admin/notifications.html?period=2023-03&status=bounced"))

@@ -56,7 +56,7 @@ def test_the_bill_page_shows_a_upi_qr_code_and_the_refund_of_a_payment(page, con
     expect(admin_page.locator("#page-alerts")).to_contain_text("Refund of ₹345.60")
 
     processed = page.locator('.refund[data-refund-status="processed"]')
-    wait_for(lambda: page.reload() or processed.count() == 1)
+    wait_for(lambda: page.reload() or processed.count() == 1, timeout=90)
     expect(processed).to_contain_text("Refunded")
     expect(processed).to_contain_text("₹345.60: Meter misread in March")
     screenshot(page, "bill-refunded")

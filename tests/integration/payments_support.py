@@ -115,7 +115,7 @@ def gateway_client(api_url: str) -> Any:
     return razorpay.Client(auth=(keys.key_id, keys.key_secret), base_url=sandbox_url(api_url))
 
 
-def wait_for(check: Any, timeout: float = 10.0) -> Any:
+def wait_for(check: Any, timeout: float = 30.0) -> Any:
     """Poll until `check()` is truthy (the sandbox processes refunds a moment later)."""
     deadline = time.monotonic() + timeout
     while True:

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt de
 METERS ?= 50
 STAGE ?= dev
 
-.PHONY: install run test test-unit test-integration lint site demo bench bench-crypto package deploy create-admin outbox clean
+.PHONY: install run test test-unit test-integration lint site i18n demo bench bench-crypto package deploy create-admin outbox clean
 
 $(STAMP):
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,14 @@ lint: install
 
 site: install
 	$(PY) -m frontend.build
+
+## Languages: collect the messages of code, templates and scripts, merge them into every
+## catalogue (functions/core/locale/<lang>/LC_MESSAGES/messages.po), compile the .mo files.
+i18n: install
+	mkdir -p build
+	$(VENV)/bin/pybabel extract -F babel.cfg -k t --no-location --sort-output -o build/messages.pot .
+	$(VENV)/bin/pybabel update -i build/messages.pot -d functions/core/locale --no-fuzzy-matching --ignore-obsolete
+	$(VENV)/bin/pybabel compile -d functions/core/locale --statistics
 
 demo: install
 	$(PY) -m devstack.demo --meters $(METERS)

@@ -163,6 +163,15 @@ TABLES: tuple[TableDef, ...] = (
                       Index("by_undelivered", S("undelivered_shard"), S("message_key")))),
     # Addresses (email or mobile) that bounced permanently or complained: never sent to.
     TableDef("suppressed_addresses", S("address")),
+    # Prepaid (functions/core/prepaid): an account per connection (mode, balance, relay),
+    # and its append-only ledger, one item per entry keyed by what caused it.
+    TableDef("prepaid_accounts", S("connection_id")),
+    TableDef("prepaid_ledger", S("connection_id"), S("entry_key")),
+    # Remote disconnect/reconnect commands, one item per command, by meter.
+    TableDef("meter_commands", S("command_id"),
+             indexes=(Index("by_meter", S("meter_id"), S("issued_at")),)),
+    # Daily reads: one item per meter-day, kept for the configured retention (TTL).
+    TableDef("meter_days", S("meter_id"), S("day"), ttl_attribute="purge_at_epoch"),
 )
 
 QUEUES: tuple[QueueDef, ...] = (

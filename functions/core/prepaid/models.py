@@ -1,0 +1,75 @@
+"""Prepaid storage: one account item per connection, one ledger item per entry.
+
+The ledger is append-only: an entry's key says what caused it
+("recharge#<payment id>", "debit#<YYYY-MM-DD>", "adjust#<key>"), and it is
+written with a condition that the key is new, in the same transaction that adds
+its amount to the account's balance. So a redelivered webhook or a second run of
+the same day finds the entry there, the whole transaction is cancelled, and
+nothing is applied twice; the balance is always the ledger's sum.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    NumberSetAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.models import Model
+
+from functions.core.db import registered, table_meta
+
+MODE_POSTPAID = "postpaid"
+MODE_PREPAID = "prepaid"
+
+ENTRY_RECHARGE = "recharge"
+ENTRY_DEBIT = "debit"
+ENTRY_ADJUSTMENT = "adjustment"
+
+RELAY_CONNECTED = "connected"
+RELAY_DISCONNECTED = "disconnected"
+
+
+@registered
+class PrepaidAccountRecord(Model):
+    Meta = table_meta("prepaid_accounts")
+
+    connection_id = UnicodeAttribute(hash_key=True)  # the property (one meter, one supply)
+    mode = UnicodeAttribute(default=MODE_POSTPAID)
+    mode_from = UnicodeAttribute(null=True)  # IST date the current mode took effect
+    # [{"mode", "from", "by", "at"}]: each change an admin made, oldest first.
+    mode_history = JSONAttribute(default=list)
+    payer_id = UnicodeAttribute(null=True)
+    meter_id = UnicodeAttribute(null=True)
+    balance_paise = NumberAttribute(default=0)  # == sum of the ledger's amounts
+    entries = NumberAttribute(default=0)
+    emergency_credit_paise = NumberAttribute(default=0)
+    # What the low-balance thresholds are percentages of (the average monthly charge).
+    monthly_reference_paise = NumberAttribute(default=0)
+    # Thresholds (percent) already alerted since the balance was last above them.
+    alerted = NumberSetAttribute(null=True)
+    disputed = BooleanAttribute(default=False)  # a ticket disputing the balance is open
+    relay = UnicodeAttribute(default=RELAY_CONNECTED)  # as the meter last acknowledged
+    pending_command = UnicodeAttribute(null=True)  # command id awaiting its ack
+    updated_at = UTCDateTimeAttribute(null=True)
+
+
+@registered
+class LedgerEntryRecord(Model):
+    Meta = table_meta("prepaid_ledger")
+
+    connection_id = UnicodeAttribute(hash_key=True)
+    entry_key = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()  # recharge | debit | adjustment
+    amount_paise = NumberAttribute()  # signed: credits > 0, debits < 0
+    day = UnicodeAttribute()  # IST date the entry belongs to
+    explanation = UnicodeAttribute(default="")
+    payment_id = UnicodeAttribute(null=True)
+    created_by = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    # Debits: what the month-to-date charge was, so the statement can show it.
+    charge_to_date_paise = NumberAttribute(null=True)
+    units_to_date = UnicodeAttribute(null=True)

@@ -1,0 +1,115 @@
+"""Small repositories over the prepaid tables (see models.py for the ledger's rule)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from functions.core.paging import Page
+from functions.core.prepaid.models import LedgerEntryRecord, PrepaidAccountRecord
+
+CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+class AccountRepository:
+    def get(self, connection_id: str) -> PrepaidAccountRecord | None:
+        try:
+            return PrepaidAccountRecord.get(connection_id, consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def ensure(self, connection_id: str, **fields: Any) -> PrepaidAccountRecord:
+        """The account, created (postpaid, balance 0) if it is not there yet."""
+        record = PrepaidAccountRecord(connection_id=connection_id, **fields)
+        try:
+            record.save(condition=PrepaidAccountRecord.connection_id.does_not_exist())
+        except PutError as error:
+            if error.cause_response_code != CONDITION_FAILED:
+                raise
+        found = self.get(connection_id)
+        assert found is not None
+        return found
+
+    def update(self, connection_id: str, actions: list[Any], condition: Any = None) -> bool:
+        """One conditional update; False if the condition did not hold."""
+        exists = PrepaidAccountRecord.connection_id.exists()
+        try:
+            PrepaidAccountRecord(connection_id=connection_id).update(
+                actions=actions, condition=exists if condition is None else exists & condition)
+        except UpdateError as error:
+            if error.cause_response_code == CONDITION_FAILED:
+                return False
+            raise
+        return True
+
+    def mark_alerted(self, connection_id: str, threshold: int) -> bool:
+        """Claim the alert of one threshold crossing: only the first caller gets True."""
+        return self.update(
+            connection_id, [PrepaidAccountRecord.alerted.add({threshold})],
+            ~PrepaidAccountRecord.alerted.contains(threshold))
+
+    def rearm(self, connection_id: str, thresholds: set[int]) -> None:
+        if thresholds:
+            self.update(connection_id, [PrepaidAccountRecord.alerted.delete(thresholds)])
+
+
+class LedgerRepository:
+    def append(self, entry: LedgerEntryRecord, now: datetime, attempts: int = 5) -> bool:
+        """Add an entry and its amount to the balance, together; False (and nothing
+        written) if an entry of that key exists already."""
+        for _ in range(attempts):
+            try:
+                with TransactWrite(connection=_connection()) as transaction:
+                    transaction.save(entry,
+                                     condition=LedgerEntryRecord.entry_key.does_not_exist())
+                    transaction.update(
+                        PrepaidAccountRecord(connection_id=entry.connection_id),
+                        actions=[PrepaidAccountRecord.balance_paise.add(int(entry.amount_paise)),
+                                 PrepaidAccountRecord.entries.add(1),
+                                 PrepaidAccountRecord.updated_at.set(now)],
+                        condition=PrepaidAccountRecord.connection_id.exists())
+                return True
+            except TransactWriteError as error:
+                reasons = [r.code if r else None for r in (error.cancellation_reasons or [])]
+                if reasons and reasons[0] in ("ConditionalCheckFailed", CONDITION_FAILED):
+                    return False  # the entry was there: applied once already
+                if "TransactionConflict" not in reasons:
+                    raise
+                # Another entry of this account in flight: the transaction is retried.
+        raise RuntimeError(f"ledger entry {entry.entry_key} kept conflicting; retry later")
+
+    def get(self, connection_id: str, entry_key: str) -> LedgerEntryRecord | None:
+        try:
+            return LedgerEntryRecord.get(connection_id, entry_key, consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def with_prefix(self, connection_id: str, prefix: str) -> Iterator[LedgerEntryRecord]:
+        """Entries whose key starts with `prefix` (a month's debits: at most 31)."""
+        return LedgerEntryRecord.query(connection_id,
+                                       LedgerEntryRecord.entry_key.startswith(prefix),
+                                       consistent_read=True)
+
+    def page(self, connection_id: str, cursor: dict[str, Any] | None,
+             limit: int) -> Page[LedgerEntryRecord]:
+        result = LedgerEntryRecord.query(connection_id, scan_index_forward=False,
+                                         limit=max(1, min(limit, 200)),
+                                         last_evaluated_key=cursor)
+        items = list(result)
+        last = result.last_evaluated_key
+        return Page(items, json.dumps(last) if last else None)
+
+    def total(self, connection_id: str) -> int:
+        """The ledger's sum, read entry by entry (an audit: the balance must equal it)."""
+        return sum(int(e.amount_paise) for e in LedgerEntryRecord.query(
+            connection_id, attributes_to_get=["amount_paise"], consistent_read=True))
+
+
+def _connection() -> Connection:
+    return PrepaidAccountRecord._get_connection().connection

@@ -1,0 +1,236 @@
+"""Prepaid rules: payment mode, recharges, daily debits, alerts, supply control.
+
+Every change of the balance is a ledger entry (repository.LedgerRepository.append:
+once per key). After an entry is applied the account is looked at again: a
+low-balance threshold newly crossed alerts once (a conditional claim per
+threshold, re-armed when the balance goes back above it), and the relay policy
+(policy.py) may send a disconnect or a reconnect command (commands.py)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from functions.core.billing_rules.daily_debits import daily_debit
+from functions.core.billing_rules.tariff import TariffVersion, Usage
+from functions.core.clock import IST, utcnow
+from functions.core.errors import Conflict, InvalidInput, NotFound
+from functions.core.money import from_paise, sum_money, to_paise
+from functions.core.prepaid.models import (
+    ENTRY_ADJUSTMENT,
+    ENTRY_DEBIT,
+    ENTRY_RECHARGE,
+    MODE_POSTPAID,
+    MODE_PREPAID,
+    RELAY_CONNECTED,
+    RELAY_DISCONNECTED,
+    LedgerEntryRecord,
+    PrepaidAccountRecord,
+)
+from functions.core.prepaid.policy import (
+    DEFAULT_THRESHOLDS,
+    ProtectedWindows,
+    disconnect_decision,
+    may_reconnect,
+    thresholds_below,
+)
+from functions.core.prepaid.repository import AccountRepository, LedgerRepository
+
+logger = logging.getLogger(__name__)
+
+OP_DISCONNECT = "disconnect"
+OP_RECONNECT = "reconnect"
+
+
+class SupplyControl(Protocol):
+    """Sends a signed relay command to the connection's meter; returns its id."""
+
+    def send(self, account: PrepaidAccountRecord, operation: str) -> str | None: ...
+
+
+Alert = Callable[[PrepaidAccountRecord, int, int], None]  # account, threshold %, balance
+
+
+def debit_key(day: date) -> str:
+    return f"{ENTRY_DEBIT}#{day.isoformat()}"
+
+
+def recharge_key(payment_id: str) -> str:
+    return f"{ENTRY_RECHARGE}#{payment_id}"
+
+
+def _no_alert(account: PrepaidAccountRecord, threshold: int, balance: int) -> None:
+    logger.info("low balance", extra={"connection_id": account.connection_id,
+                                      "threshold": threshold, "balance_paise": balance})
+
+
+@dataclass
+class PrepaidService:
+    accounts: AccountRepository = field(default_factory=AccountRepository)
+    ledger: LedgerRepository = field(default_factory=LedgerRepository)
+    alert: Alert = _no_alert
+    supply: SupplyControl | None = None
+    windows: ProtectedWindows = field(default_factory=ProtectedWindows)
+    thresholds: tuple[int, ...] = DEFAULT_THRESHOLDS
+    clock: Callable[[], datetime] = utcnow
+
+    # ---- payment mode --------------------------------------------------------------
+
+    def set_mode(self, admin_id: str, connection_id: str, mode: str, from_day: date, *,
+                 payer_id: str | None = None, meter_id: str | None = None,
+                 emergency_credit_paise: int | None = None,
+                 monthly_reference_paise: int | None = None) -> PrepaidAccountRecord:
+        """Change the payment mode from the 1st of a month: the postpaid bill of the
+        months before settles the postpaid account, the prepaid ledger starts then."""
+        if mode not in (MODE_POSTPAID, MODE_PREPAID):
+            raise InvalidInput("The payment mode is postpaid or prepaid.")
+        if from_day.day != 1:
+            raise InvalidInput("A payment mode changes from the 1st of a month (the "
+                               "postpaid bill of the month before settles the account).")
+        account = self.accounts.ensure(connection_id)
+        if account.mode == mode:
+            raise Conflict(f"This connection is {mode} already.")
+        now = self.clock()
+        history = [*(account.mode_history or []),
+                   {"mode": mode, "from": from_day.isoformat(), "by": admin_id,
+                    "at": now.isoformat()}]
+        actions: list[Any] = [PrepaidAccountRecord.mode.set(mode),
+                              PrepaidAccountRecord.mode_from.set(from_day.isoformat()),
+                              PrepaidAccountRecord.mode_history.set(history),
+                              PrepaidAccountRecord.updated_at.set(now)]
+        if payer_id is not None:
+            actions.append(PrepaidAccountRecord.payer_id.set(payer_id))
+        if meter_id is not None:
+            actions.append(PrepaidAccountRecord.meter_id.set(meter_id))
+        if emergency_credit_paise is not None:
+            actions.append(PrepaidAccountRecord.emergency_credit_paise.set(
+                _non_negative(emergency_credit_paise, "emergency credit")))
+        if monthly_reference_paise is not None:
+            actions.append(PrepaidAccountRecord.monthly_reference_paise.set(
+                _non_negative(monthly_reference_paise, "monthly reference")))
+        # Two admins at once: the second sees the mode changed under it.
+        if not self.accounts.update(connection_id, actions,
+                                    PrepaidAccountRecord.mode == account.mode):
+            raise Conflict("The payment mode was changed meanwhile; look again.")
+        return self._account(connection_id)
+
+    def mode_on(self, account: PrepaidAccountRecord, day: date) -> str:
+        mode = MODE_POSTPAID
+        for change in account.mode_history or []:
+            if date.fromisoformat(change["from"]) <= day:
+                mode = change["mode"]
+        return mode
+
+    def set_disputed(self, connection_id: str, disputed: bool) -> PrepaidAccountRecord:
+        """A ticket disputing the balance opened (True) or closed (False)."""
+        self._account(connection_id)
+        self.accounts.update(connection_id, [PrepaidAccountRecord.disputed.set(disputed)])
+        return self.review(connection_id)
+
+    # ---- ledger entries ----------------------------------------------------------
+
+    def recharge(self, connection_id: str, payment_id: str, amount_paise: int,
+                 paid_at: datetime | None = None) -> bool:
+        """Credit a captured payment once (False: this payment was credited already)."""
+        if amount_paise <= 0:
+            raise InvalidInput("A recharge must be for a positive amount.")
+        account = self._account(connection_id)
+        now = self.clock()
+        entry = LedgerEntryRecord(
+            connection_id=connection_id, entry_key=recharge_key(payment_id),
+            kind=ENTRY_RECHARGE, amount_paise=amount_paise, payment_id=payment_id,
+            day=(paid_at or now).astimezone(IST).date().isoformat(), created_at=now,
+            explanation=f"Recharge {from_paise(amount_paise)} (payment {payment_id})")
+        return self._apply(account, entry)
+
+    def adjust(self, admin_id: str, connection_id: str, key: str, amount_paise: int,
+               reason: str) -> bool:
+        if not reason.strip():
+            raise InvalidInput("An adjustment needs a reason.")
+        account = self._account(connection_id)
+        now = self.clock()
+        entry = LedgerEntryRecord(
+            connection_id=connection_id, entry_key=f"adjust#{key}", kind=ENTRY_ADJUSTMENT,
+            amount_paise=amount_paise, day=now.astimezone(IST).date().isoformat(),
+            created_at=now, created_by=admin_id, explanation=reason.strip()[:200])
+        return self._apply(account, entry)
+
+    def post_daily_debit(self, connection_id: str, day: date,
+                         versions: Iterable[TariffVersion], category: str,
+                         units_to_date: int | Decimal, sanctioned_load_kw: Decimal, *,
+                         usage: Usage | None = None) -> bool:
+        """Debit `day` once: the month-to-date charge less this month's debits so far
+        (billing_rules/daily_debits.py). False: not prepaid that day, or posted already."""
+        account = self._account(connection_id)
+        if self.mode_on(account, day) != MODE_PREPAID:
+            return False
+        if self.ledger.get(connection_id, debit_key(day)) is not None:
+            return False
+        month_prefix = f"{ENTRY_DEBIT}#{day:%Y-%m}-"
+        posted = [e for e in self.ledger.with_prefix(connection_id, month_prefix)
+                  if e.entry_key < debit_key(day)]
+        debit = daily_debit(versions, category, day, units_to_date, sanctioned_load_kw,
+                            sum_money(from_paise(-int(e.amount_paise)) for e in posted),
+                            usage=usage)
+        entry = LedgerEntryRecord(
+            connection_id=connection_id, entry_key=debit_key(day), kind=ENTRY_DEBIT,
+            amount_paise=-to_paise(debit.amount), day=day.isoformat(),
+            created_at=self.clock(), explanation=debit.explanation,
+            charge_to_date_paise=to_paise(debit.charge_to_date),
+            units_to_date=str(debit.units_to_date))
+        return self._apply(account, entry)
+
+    # ---- after each entry ----------------------------------------------------------
+
+    def _apply(self, account: PrepaidAccountRecord, entry: LedgerEntryRecord) -> bool:
+        applied = self.ledger.append(entry, self.clock())
+        logger.info("ledger entry", extra={"connection_id": entry.connection_id,
+                                           "entry_key": entry.entry_key, "applied": applied})
+        # A repeat still looks again: the first delivery may have died before it did.
+        self.review(entry.connection_id)
+        return applied
+
+    def review(self, connection_id: str) -> PrepaidAccountRecord:
+        """Alerts for thresholds newly crossed, and the relay policy, on today's balance."""
+        account = self._account(connection_id)
+        balance = int(account.balance_paise)
+        below = thresholds_below(balance, int(account.monthly_reference_paise),
+                                 self.thresholds)
+        alerted = set(int(t) for t in (account.alerted or set()))
+        self.accounts.rearm(connection_id, alerted - below)
+        for threshold in sorted(below - alerted, reverse=True):
+            if self.accounts.mark_alerted(connection_id, threshold):
+                self.alert(account, threshold, balance)
+        self._control_supply(account)
+        return account
+
+    def _control_supply(self, account: PrepaidAccountRecord) -> None:
+        if self.supply is None or account.mode != MODE_PREPAID:
+            return
+        balance, credit = int(account.balance_paise), int(account.emergency_credit_paise)
+        if account.relay == RELAY_CONNECTED:
+            decision = disconnect_decision(balance, credit, bool(account.disputed),
+                                           self.clock(), self.windows)
+            if decision.disconnect:
+                self.supply.send(account, OP_DISCONNECT)
+            else:
+                logger.info("no disconnection", extra={"connection_id": account.connection_id,
+                                                       "reason": decision.reason})
+        elif account.relay == RELAY_DISCONNECTED and may_reconnect(balance, credit):
+            self.supply.send(account, OP_RECONNECT)
+
+    def _account(self, connection_id: str) -> PrepaidAccountRecord:
+        account = self.accounts.get(connection_id)
+        if account is None:
+            raise NotFound("No prepaid account for this connection.")
+        return account
+
+
+def _non_negative(value: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInput(f"The {what} is a whole number of paise, at least 0.")
+    return value

@@ -96,16 +96,18 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
         consumes=("readings",), send_to=("notifications",),
     ),
     # Daily at midnight IST: issued bills past due -> overdue with the late
-    # surcharge (conditional update), and one email to each payer.
-    "overdue_sweep": FunctionAccess(tables={"bills": READ_WRITE, "users": READ}, email=True),
+    # surcharge (conditional update), and one outbox email to each payer.
+    "overdue_sweep": FunctionAccess(tables={"bills": READ_WRITE, "users": READ,
+                                            "notifications": READ_WRITE},
+                                    send_to=("notifications",)),
     # Nightly: lists the gateway's payments and settlements (Razorpay keys), matches
     # them to ours, applies a missed capture once (payment + bill in one transaction,
-    # a refund if it cannot apply, the receipt email) and writes the day's report.
+    # a refund if it cannot apply, the receipt's outbox item) and writes the day's report.
     "payments_reconcile": FunctionAccess(
         tables={"payments": READ_WRITE, "payment_orders": READ_WRITE,
                 "payment_refunds": READ_WRITE, "payment_reconciliations": READ_WRITE,
-                "bills": READ_WRITE, "users": READ},
-        secrets=("payment_gateway",), email=True),
+                "bills": READ_WRITE, "users": READ, "notifications": READ_WRITE},
+        secrets=("payment_gateway",), send_to=("notifications",)),
     # Hands outbox messages to SES (with the configuration set) and SNS (SMS with DLT
     # attributes), each once: claims, marks; reads the suppression list.
     "notification_sender": FunctionAccess(

@@ -56,7 +56,8 @@ def test_a_bill_past_its_due_date_goes_overdue_once_with_its_surcharge(stack, cu
     again = admin_client.post("/admin/bills/mark-overdue").json()
     assert late.bill_id not in again["bill_ids"]
     assert bill_status(late.bill_id).late_surcharge_paise == 3000
-    notices = [m for m in stack.emails_to(user.email) if m["subject"].startswith("Overdue")]
+    notices = [m for m in stack.wait_for_emails(user.email, "Overdue")  # queued: it follows
+               if m["subject"].startswith("Overdue")]
     assert len(notices) == 1
     assert "₹1,530.00" in notices[0]["body"] and "₹30.00" in notices[0]["body"]
 

@@ -213,3 +213,39 @@ def test_secret_messages_are_sent_by_their_request_and_never_stored(stack: Stack
     assert envelope.template == "email_verification" and envelope.status == "sent"
     assert envelope.body is None  # the link's secret is not at rest
     assert envelope.message_key.split("#", 1)[1] in mail["body"]  # keyed by the code id
+
+
+def test_the_same_payment_webhook_twice_is_one_receipt(stack: Stack, customer: Any) -> None:
+    """Issue 25's acceptance, through the real webhook path: the receipt's outbox item
+    is written in the transaction that settles the bill, so a second delivery of the
+    same payment.captured finds it there and nothing more is sent."""
+    from functions.core.payments.service import receipt_key
+    from tests.integration.payments_support import (
+        event_body,
+        make_bill,
+        payment_entity,
+        post_webhook,
+    )
+
+    user, client = customer
+    bill = make_bill(user.user_id, total="640.00")
+    order = client.post(f"/bills/{bill.bill_id}/pay", json={"method": "upi"}).json()
+    body = event_body("payment.captured", payment=payment_entity(order, "captured"))
+    first = post_webhook(stack.api.base_url, body)
+    second = post_webhook(stack.api.base_url, body)
+    assert first.json()["result"] == "paid" and second.json()["result"] == "duplicate"
+
+    key = receipt_key(body["payload"]["payment"]["entity"]["id"])
+    receipt = stack.wait_until_handed_over([key])[key]
+    assert receipt.status == "sent" and receipt.recipient == user.email
+    assert receipt.attempts == 1 and receipt.ref == bill.bill_id
+    # A message queued after both deliveries has gone out: the count at SES is final.
+    marker = email_record("account_verified#marker-" + user.user_id, render_email(
+        "account_verified", name="Marker", portal="http://127.0.0.1:8080"),
+        unique_email("marker"), topic="account", now=utcnow())
+    assert Outbox().create(marker)
+    Outbox().dispatch([marker.message_key])
+    stack.wait_until_handed_over([marker.message_key])
+    [mail] = [m for m in stack.emails_to(user.email) if "Payment received" in m["subject"]]
+    assert "₹640.00" in mail["body"] and bill.bill_id in mail["body"]
+    assert outbox_record(key).attempts == 1

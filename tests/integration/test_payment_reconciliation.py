@@ -65,7 +65,7 @@ def test_reconciliation_repairs_a_missed_webhook_once(stack, customer, admin):
     assert "applied to its bill" in item["detail"]
     assert bill_status(bill.bill_id).status == "paid"
     assert bill_status(bill.bill_id).payment_id == payment_id
-    receipts = [m for m in stack.emails_to(user.email) if "Payment received" in m["subject"]]
+    receipts = stack.wait_for_emails(user.email, "Payment received")  # queued: it follows
     assert len(receipts) == 1
 
     # Again (the nightly job and an admin): applied once, the repair stays on the report.

@@ -37,7 +37,9 @@ def payments_of(client, bill_id):
 
 
 def refund_emails(stack, user, word):
-    return [m for m in stack.emails_to(user.email) if m["subject"].startswith(f"Refund {word}")]
+    """The refund emails (queued through the outbox: they follow), once one has come."""
+    return [m for m in stack.wait_for_emails(user.email, f"Refund {word}")
+            if m["subject"].startswith(f"Refund {word}")]
 
 
 def processed(client, bill_id, payment_id, count=1):

@@ -70,7 +70,7 @@ def test_a_upi_payment_from_the_qr_code_pays_the_right_bill(stack, customer):
     assert payment["applied"] is True and payment["order_id"] is None
     assert payment["method"] == "upi" and payment["amount"] == "800.00"
     assert client.get(f"/bills/{second.bill_id}/upi").status_code == 404  # nothing to pay
-    receipts = [m for m in stack.emails_to(user.email) if "Payment received" in m["subject"]]
+    receipts = stack.wait_for_emails(user.email, "Payment received")  # queued: it follows
     assert len(receipts) == 1 and second.bill_id in receipts[0]["body"]
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from functions.core.clock import utcnow
 from functions.core.errors import InvalidInput
-from functions.core.notifications.models import OutboxRecord
+from functions.core.notifications.models import PENDING, OutboxRecord
 from functions.core.notifications.outbox import (
     Outbox,
     email_record,
@@ -73,6 +73,18 @@ class Notifications:
 
     def dispatch(self, keys: Sequence[str]) -> int:
         return self.outbox.dispatch(keys)
+
+    def requeue_if_pending(self, key: str) -> bool | None:
+        """For a redelivered event whose message was written before: queue it again
+        if it is still pending (its writer may have died before queueing it). None if
+        there is no such message, False if it is handled already."""
+        record = self.outbox.get(key)
+        if record is None:
+            return None
+        if record.status != PENDING:
+            return False
+        self.outbox.dispatch([key])
+        return True
 
 
 # ---- the admin's view: who never got their bill ------------------------------------

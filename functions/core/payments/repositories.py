@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from pynamodb.connection import Connection
@@ -11,11 +12,11 @@ from pynamodb.transactions import TransactWrite
 
 from functions.core.accounts.models import UserRecord
 from functions.core.bills.models import BILL_PAID, UNPAID_STATUSES, BillRecord
+from functions.core.notifications.models import OutboxRecord
+from functions.core.notifications.outbox import Outbox
 from functions.core.payments.models import (
     ORDER_PAID,
     PAYMENT_CAPTURED,
-    RECEIPT_SENDING,
-    RECEIPT_SENT,
     REFUND_FAILED,
     REFUND_PROCESSED,
     REFUND_REQUESTED,
@@ -102,31 +103,6 @@ class PaymentRepository:
             raise
         return True
 
-    def claim_receipt(self, payment_id: str) -> bool:
-        """Only one delivery of a webhook sends the receipt: the one that claims it."""
-        try:
-            PaymentRecord(payment_id=payment_id).update(
-                actions=[PaymentRecord.receipt_state.set(RECEIPT_SENDING)],
-                condition=PaymentRecord.payment_id.exists()
-                & PaymentRecord.receipt_state.does_not_exist(),
-            )
-        except UpdateError as error:
-            if error.cause_response_code == CONDITION_FAILED:
-                return False
-            raise
-        return True
-
-    def receipt_sent(self, payment_id: str, at: datetime) -> None:
-        PaymentRecord(payment_id=payment_id).update(
-            actions=[PaymentRecord.receipt_state.set(RECEIPT_SENT),
-                     PaymentRecord.receipt_sent_at.set(at)])
-
-    def release_receipt(self, payment_id: str) -> None:
-        """Sending failed: let the next delivery of the webhook try again."""
-        PaymentRecord(payment_id=payment_id).update(
-            actions=[PaymentRecord.receipt_state.remove()],
-            condition=PaymentRecord.receipt_state == RECEIPT_SENDING)
-
 
 class SettlementRepository:
     """Settles a bill with a payment in one DynamoDB transaction: the payment is
@@ -139,9 +115,12 @@ class SettlementRepository:
     overdue bill for its pre-surcharge amount."""
 
     def settle(self, payment: PaymentRecord, bill: BillRecord,
-               upgrade_from_status: str | None = None) -> bool:
+               upgrade_from_status: str | None = None,
+               messages: Sequence[OutboxRecord] = ()) -> bool:
         """False if a condition failed (the payment exists already, or the bill
-        changed); the caller re-reads to find out which."""
+        changed); the caller re-reads to find out which. `messages` (the receipt)
+        are written in the same transaction: a payment settles once, and so its
+        receipt is written once."""
         payment.applied = True
         payment.not_applied_reason = None
         try:
@@ -167,6 +146,7 @@ class SettlementRepository:
                              BillRecord.paid_at.set(payment.paid_at)],
                     condition=_bill_unchanged(bill),
                 )
+                Outbox().add_to(transaction, messages)
         except TransactWriteError:
             payment.applied = False
             return False
@@ -264,19 +244,6 @@ class RefundRepository:
                     condition=PaymentRecord.payment_id.exists())
         except TransactWriteError:
             return False
-        return True
-
-    def claim_email(self, refund_key: str, status: str) -> bool:
-        """One email per refund and status."""
-        try:
-            RefundRecord(refund_key=refund_key).update(
-                actions=[RefundRecord.emailed.set(status)],
-                condition=RefundRecord.refund_key.exists()
-                & (RefundRecord.emailed.does_not_exist() | (RefundRecord.emailed != status)))
-        except UpdateError as error:
-            if error.cause_response_code == CONDITION_FAILED:
-                return False
-            raise
         return True
 
 

@@ -25,7 +25,10 @@
   the transaction that records it. An admin may refund any part of a captured
   gateway payment with a reason; the payer is emailed when a refund starts and
   when it is processed, and sees it on the bill.
-- The payer gets one receipt email per settling payment.
+- The payer gets one receipt email per settling payment: its outbox item
+  (`payment_receipt#<payment id>`) is written in the settling transaction, so a
+  redelivered webhook finds it there and sends nothing (docs/notifications.md).
+  Refund emails are keyed by the refund and its status, once each.
 """
 
 from __future__ import annotations
@@ -37,7 +40,6 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
 from urllib.parse import quote
 
 from functions.core.accounts.sessions import Caller
@@ -49,7 +51,10 @@ from functions.core.clock import utcnow
 from functions.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from functions.core.logs import logger
 from functions.core.money import from_paise, sum_money, to_paise
-from functions.core.notify import send_email
+from functions.core.notifications.models import OutboxRecord
+from functions.core.notifications.outbox import email_record, message_key
+from functions.core.notifications.service import Notifications
+from functions.core.notifications.templates import render_email
 from functions.core.payments.models import (
     NOT_APPLIED_ALREADY_PAID,
     NOT_APPLIED_AMOUNT_CHANGED,
@@ -79,7 +84,12 @@ from functions.core.payments.provider import (
     OrderRequest,
     PaymentProvider,
 )
-from functions.core.payments.receipts import period_label, receipt_email, refund_email
+from functions.core.payments.receipts import (
+    period_label,
+    receipt_context,
+    refund_context,
+    refund_template,
+)
 from functions.core.payments.repositories import (
     OrderRepository,
     PaymentRepository,
@@ -97,7 +107,9 @@ from functions.core.payments.schemas import (
 )
 from functions.core.settings import get_settings
 
-Mailer = Callable[[str, str, str], Any]
+RECEIPT = "payment_receipt"
+# What the payments emails are about, for the outbox's lists (bills use "bill:<period>").
+PAYMENT_TOPIC = "payment"
 
 # A settle that lost a race re-reads and tries again; more than this many
 # lost races in one request means something is badly wrong.
@@ -165,7 +177,7 @@ class PaymentService:
     users: UserRepository
     provider: PaymentProvider
     refunds: RefundRepository = field(default_factory=RefundRepository)
-    mailer: Mailer = send_email
+    notifications: Notifications = field(default_factory=Notifications)
     clock: Callable[[], datetime] = utcnow
 
     @classmethod
@@ -368,7 +380,9 @@ class PaymentService:
                  existing: PaymentRecord | None) -> WebhookResult:
         for _ in range(SETTLE_ATTEMPTS):
             if existing is not None and existing.status == PAYMENT_CAPTURED:
-                self._send_receipt_once(existing)
+                if existing.applied:
+                    # Its receipt was written with it: queued again only if still pending.
+                    self.notifications.requeue_if_pending(receipt_key(existing.payment_id))
                 if not existing.applied:
                     self._refund_unapplied(existing)
                 return WebhookResult(result="duplicate", payment_id=existing.payment_id)
@@ -377,13 +391,14 @@ class PaymentService:
             previous_status = existing.status if existing is not None else None
             reason = not_applicable_reason(bill, target.amount_paise)
             if bill is not None and reason is None:
-                if self.settlement.settle(payment, bill, previous_status):
+                if self.settlement.settle(payment, bill, previous_status,
+                                          self._receipt(payment, bill)):
                     if target.order_id:
                         self.orders.note_attempt(target.order_id, ORDER_PAID,
                                                  payment.payment_id)
                     logger.info("bill paid", extra={"bill_id": bill.bill_id,
                                                     "payment_id": payment.payment_id})
-                    self._send_receipt_once(payment, bill)
+                    self.notifications.dispatch([receipt_key(payment.payment_id)])
                     return WebhookResult(result="paid", payment_id=payment.payment_id,
                                          bill_status=BILL_PAID)
             else:
@@ -522,8 +537,9 @@ class PaymentService:
             changed = self.refunds.failed(record, "the gateway could not process the refund")
         else:
             changed = self.refunds.accepted(record.refund_key, refund.refund_id, REFUND_PENDING)
-        if changed:
-            self._email_refund(self.refunds.get(record.refund_key) or record)
+        # Also when unchanged: a delivery that died before queueing its email left
+        # none, and this one writes it (keyed, so never twice).
+        self._email_refund(self.refunds.get(record.refund_key) or record)
         return WebhookResult(result="refund_updated" if changed else "duplicate",
                              payment_id=record.payment_id, event=event.event)
 
@@ -559,23 +575,27 @@ class PaymentService:
         raise ServiceUnavailable("The refund could not be recorded yet; retry.")
 
     def _email_refund(self, refund: RefundRecord) -> None:
+        """One email per refund and status (started, processed), through the outbox."""
         if refund.status not in (REFUND_PENDING, REFUND_PROCESSED):
             return
-        if not self.refunds.claim_email(refund.refund_key, refund.status):
-            return
+        template = refund_template(refund.status)
+        key = message_key(template, refund.refund_key)
         try:
+            if self.notifications.requeue_if_pending(key) is not None:
+                return  # written before (a redelivered webhook): sent once, by the sender
             bill = self.bills.get(refund.bill_id)
             payer = self.users.get(refund.payer_id)
             if bill is None or payer is None:
                 return
-            subject, text = refund_email(
-                name=payer.name, bill_id=bill.bill_id, period=bill.period,
-                amount_paise=int(refund.amount_paise), payment_id=refund.payment_id,
-                status=refund.status, reason=refund.reason)
-            self.mailer(payer.email, subject, text)
+            self.notifications.queue_email(
+                template, refund.refund_key, payer.email, topic=PAYMENT_TOPIC,
+                recipient_id=payer.user_id, ref=bill.bill_id, **refund_context(
+                    name=payer.name, bill_id=bill.bill_id, period=bill.period,
+                    amount_paise=int(refund.amount_paise), payment_id=refund.payment_id,
+                    reason=refund.reason))
         except Exception:
-            # The refund is what matters; a lost email is logged, not retried.
-            logger.exception("refund email failed", extra={"refund_key": refund.refund_key})
+            # The refund is what matters; the next delivery of its webhook tries again.
+            logger.exception("refund email not queued", extra={"refund_key": refund.refund_key})
 
     # ---- the admin ---------------------------------------------------------------
 
@@ -602,11 +622,11 @@ class PaymentService:
                 recorded_at=now, reference=reference, recorded_by=admin.user_id,
                 refund_reserved_paise=0, refunded_paise=0,
             )
-            if self.settlement.settle(payment, bill):
+            if self.settlement.settle(payment, bill, None, self._receipt(payment, bill)):
                 logger.info("offline payment recorded", extra={
                     "bill_id": bill_id, "payment_id": payment.payment_id,
                     "admin_id": admin.user_id})
-                self._send_receipt_once(payment, bill)
+                self.notifications.dispatch([receipt_key(payment.payment_id)])
                 return payment_view(payment, [])
             if self.payments.get(payment.payment_id) is not None:
                 raise Conflict("This payment has been recorded already.")
@@ -614,37 +634,31 @@ class PaymentService:
 
     # ---- receipts ----------------------------------------------------------------
 
-    def _send_receipt_once(self, payment: PaymentRecord, bill: BillRecord | None = None
-                           ) -> None:
-        """At most one receipt per settling payment; if sending fails, the claim is
-        released and a 503 makes the gateway redeliver, which tries again."""
-        if not payment.applied or not self.payments.claim_receipt(payment.payment_id):
-            return
-        try:
-            bill = bill or self.bills.get(payment.bill_id)
-            payer = self.users.get(payment.payer_id)
-            if bill is None or payer is None:
-                logger.warning("no receipt: bill or payer missing",
-                               extra={"payment_id": payment.payment_id})
-                return
-            subject, text = receipt_email(
-                name=payer.name, bill_id=bill.bill_id, period=bill.period,
-                amount_paise=int(payment.amount_paise), method=payment.method,
-                payment_id=payment.payment_id, paid_at=payment.paid_at,
-                reference=payment.reference)
-            self.mailer(payer.email, subject, text)
-        except Exception as error:
-            logger.exception("receipt email failed", extra={"payment_id": payment.payment_id})
-            self.payments.release_receipt(payment.payment_id)
-            raise ServiceUnavailable("The payment is recorded; the receipt will follow.") \
-                from error
-        self.payments.receipt_sent(payment.payment_id, self.clock())
+    def _receipt(self, payment: PaymentRecord, bill: BillRecord) -> list[OutboxRecord]:
+        """The receipt's outbox item, written in the transaction that settles the bill:
+        one receipt per settling payment, however often the gateway tells us."""
+        payer = self.users.get(payment.payer_id)
+        if payer is None:
+            logger.warning("no receipt: payer missing", extra={"payment_id": payment.payment_id})
+            return []
+        rendered = render_email(RECEIPT, **receipt_context(
+            name=payer.name, bill_id=bill.bill_id, period=bill.period,
+            amount_paise=int(payment.amount_paise), method=payment.method,
+            payment_id=payment.payment_id, paid_at=payment.paid_at,
+            reference=payment.reference))
+        return [email_record(receipt_key(payment.payment_id), rendered, payer.email,
+                             topic=PAYMENT_TOPIC, now=self.clock(), ref=bill.bill_id,
+                             recipient_id=payer.user_id)]
 
     def _payers_bill(self, caller: Caller, bill_id: str) -> BillRecord:
         bill = self.bills.get(bill_id)
         if bill is None or bill.payer_id != caller.user_id:
             raise NotFound("No such bill.")
         return bill
+
+
+def receipt_key(payment_id: str) -> str:
+    return message_key(RECEIPT, payment_id)
 
 
 def not_applicable_reason(bill: BillRecord | None, amount_paise: int) -> str | None:

@@ -85,9 +85,9 @@ def test_net_metering_banks_the_surplus_on_the_bill_and_uses_it_next_month(stack
     assert (november.banked_units_in, november.banked_units_out) == (0, 60)
     assert amounts(november) == [
         ("fixed", "Fixed charge (above 2 kW up to 5 kW)", "150.00"),
-        ("percentage", "Pension Trust Surcharge", "10.50"),
+        ("percentage", "Pension Trust Surcharge", "5.70"),  # 3.8% of 150
         ("percentage", "Regulatory Asset Surcharge", "12.00"),
-        ("subsidy", "GNCTD subsidy (0-200 kWh)", "-172.50"),
+        ("subsidy", "GNCTD subsidy (0-200 kWh)", "-167.70"),
     ]
     assert november.total == "0.00"
     # December: 500 in, 150 out: 350 net - 60 banked = 290 units billed.
@@ -98,11 +98,11 @@ def test_net_metering_banks_the_surplus_on_the_bill_and_uses_it_next_month(stack
         ("energy", "Energy 0-200 kWh", "600.00"),  # 200 x 3.00
         ("energy", "Energy 201-400 kWh", "405.00"),  # 90 x 4.50
         ("fixed", "Fixed charge (above 2 kW up to 5 kW)", "150.00"),
-        ("percentage", "Pension Trust Surcharge", "80.85"),  # 7% of 1155
+        ("percentage", "Pension Trust Surcharge", "43.89"),  # 3.8% of 1155
         ("percentage", "Regulatory Asset Surcharge", "92.40"),  # 8% of 1155
-        ("subsidy", "GNCTD subsidy (201-400 kWh)", "-664.13"),  # 50% of 1328.25
+        ("subsidy", "GNCTD subsidy (201-400 kWh)", "-645.65"),  # 50% of 1291.29
     ]
-    assert december.total == "664.12"  # 1328.25 - 664.13
+    assert december.total == "645.64"  # 1291.29 - 645.65
 
 
 def test_tod_zones_and_maximum_demand_price_a_commercial_bill(stack, admin):

@@ -1,19 +1,27 @@
 """Bills priced with three real tariff orders, every amount worked out by hand.
 
 Sources (functions/core/billing_rules/tariff_orders.py has the transcription):
-- DERC (Delhi) Tariff Order FY 2019-20, in force from 1 August 2019, domestic; with the
-  GNCTD subsidy of 1 August 2019 and DERC net metering (Regulations 2014).
+- DERC (Delhi) Tariff Order FY 2019-20, in force from 1 August 2019, domestic (Pension
+  Trust Surcharge 3.80%, deficit surcharge 8%); with the GNCTD subsidy of 1 August 2019
+  and DERC net metering (Regulations 2014; the year-end settlement rate, the discom's
+  APPC, is a configured value).
 - DERC (Delhi) Tata Power-DDL Tariff Order FY 2015-16, Non-Domestic LT 11-150 kVA, with
   its summer time-of-day rule.
 - HERC (Haryana) order of 29 May 2014 for FY 2014-15, Domestic (categories I and II,
   monthly minimum charge) and Non-Domestic LT 5-20 kW.
+- MERC (Maharashtra) MTR order in Case No. 226 of 2022 (31 March 2023), MSEDCL tariff
+  for FY 2024-25, LT-I(B) Residential: slabs, fixed charge per connection, wheeling
+  charge per kWh, FAC per kWh (configured), electricity duty 16%.
 """
 
 from datetime import date
 from decimal import Decimal
 
 from functions.core.billing_rules.tariff import PricedBill, Usage, price
-from functions.core.billing_rules.tariff_orders import tariff_order
+from functions.core.billing_rules.tariff_orders import (
+    CONFIGURED_APPC_SETTLEMENT_RATE,
+    tariff_order,
+)
 
 D = Decimal
 
@@ -30,12 +38,12 @@ class TestDercDomestic2019:
         assert lines(bill) == [
             ("Energy 0-200 kWh", D("450.00")),  # 150 x 3.00
             ("Fixed charge (up to 2 kW)", D("40.00")),  # 2 kW x 20
-            ("Pension Trust Surcharge", D("34.30")),  # 7% of 490
+            ("Pension Trust Surcharge", D("18.62")),  # 3.8% of 490
             ("Regulatory Asset Surcharge", D("39.20")),  # 8% of 490
-            ("GNCTD subsidy (0-200 kWh)", D("-563.50")),  # 100% of 563.50
+            ("GNCTD subsidy (0-200 kWh)", D("-547.82")),  # 100% of 547.82
         ]
         assert (bill.gross_total, bill.subsidy_total, bill.total) == (
-            D("563.50"), D("-563.50"), D("0.00"))
+            D("547.82"), D("-547.82"), D("0.00"))
 
     def test_201_to_400_units_half_the_bill_up_to_rs_800(self):
         bill = price(tariff_order("derc_domestic_2019_20_subsidy"), 350, D(3))
@@ -43,13 +51,16 @@ class TestDercDomestic2019:
             ("Energy 0-200 kWh", D("600.00")),  # 200 x 3.00
             ("Energy 201-400 kWh", D("675.00")),  # 150 x 4.50
             ("Fixed charge (above 2 kW up to 5 kW)", D("150.00")),  # 3 x 50
-            ("Pension Trust Surcharge", D("99.75")),  # 7% of 1425
+            ("Pension Trust Surcharge", D("54.15")),  # 3.8% of 1425
             ("Regulatory Asset Surcharge", D("114.00")),  # 8% of 1425
-            # 50% of 1638.75 = 819.375 -> 819.38, above the cap of 800
-            ("GNCTD subsidy (201-400 kWh, capped at 800.00)", D("-800.00")),
+            ("GNCTD subsidy (201-400 kWh)", D("-796.58")),  # 50% of 1593.15 = 796.575
         ]
-        assert bill.gross_total == D("1638.75")
-        assert bill.total == D("838.75")
+        assert (bill.gross_total, bill.total) == (D("1593.15"), D("796.57"))
+        capped = price(tariff_order("derc_domestic_2019_20_subsidy"), 400, D(3))
+        # 600 + 900 + 150 = 1650; 3.8% 62.70, 8% 132.00: gross 1844.70; 50% = 922.35
+        assert lines(capped)[-1] == ("GNCTD subsidy (201-400 kWh, capped at 800.00)",
+                                     D("-800.00"))
+        assert (capped.gross_total, capped.total) == (D("1844.70"), D("1044.70"))
 
     def test_net_metering_bills_net_units_after_the_bank(self):
         tariff = tariff_order("derc_domestic_2019_20_net_metering")
@@ -64,10 +75,10 @@ class TestDercDomestic2019:
             ("Energy 201-400 kWh", D("900.00")),  # 200 x 4.50
             ("Energy 401-800 kWh", D("65.00")),  # 10 x 6.50
             ("Fixed charge (above 2 kW up to 5 kW)", D("150.00")),
-            ("Pension Trust Surcharge", D("120.05")),  # 7% of 1715
+            ("Pension Trust Surcharge", D("65.17")),  # 3.8% of 1715
             ("Regulatory Asset Surcharge", D("137.20")),  # 8% of 1715
         ]  # above 400 units: no subsidy
-        assert bill.total == D("1972.25")
+        assert bill.total == D("1917.37")
 
     def test_net_metering_surplus_is_banked_then_settled_in_march(self):
         tariff = tariff_order("derc_domestic_2019_20_net_metering")
@@ -75,17 +86,20 @@ class TestDercDomestic2019:
                          first_day=date(2020, 2, 1), last_day=date(2020, 2, 29))
         assert february.net_metering is not None
         assert february.net_metering.banked_out == 160  # 60 surplus + 100 banked
-        assert february.total == D("0.00")  # 172.50 of fixed charges, all subsidised
+        assert february.total == D("0.00")  # 167.70 of fixed charges, all subsidised
         march = price(tariff, 200, D(3), usage=Usage(export_units=260), banked_units=100,
                       first_day=date(2020, 3, 1), last_day=date(2020, 3, 31))
+        # The settlement rate is the configured APPC, not a figure of the order.
+        assert CONFIGURED_APPC_SETTLEMENT_RATE == "3.00"
         assert lines(march) == [
             ("Fixed charge (above 2 kW up to 5 kW)", D("150.00")),
-            ("Pension Trust Surcharge", D("10.50")),
+            ("Pension Trust Surcharge", D("5.70")),  # 3.8% of 150
             ("Regulatory Asset Surcharge", D("12.00")),
-            ("Net metering: banked units settled at year end", D("-480.00")),  # 160 x 3.00
-            ("GNCTD subsidy (0-200 kWh)", D("-172.50")),  # 100% of the charges, 172.50
+            # 160 x the configured 3.00
+            ("Net metering: banked units settled at year end", D("-480.00")),
+            ("GNCTD subsidy (0-200 kWh)", D("-167.70")),  # 100% of the charges, 167.70
         ]
-        assert march.gross_total == D("-307.50")
+        assert march.gross_total == D("-312.30")
         assert march.total == D("-480.00")  # a credit, carried to the next bill
         assert march.net_metering is not None and march.net_metering.banked_out == 0
 
@@ -153,3 +167,35 @@ class TestHerc2014:
     def test_non_domestic(self):
         bill = price(tariff_order("herc_non_domestic_2014_15"), 1000, D(10))
         assert bill.total == D("6100.00")  # 1000 x 6.10
+
+
+class TestMercResidential2024:
+    """Residential: MERC MTR order (Case 226 of 2022) for MSEDCL, FY 2024-25, LT-I(B),
+    single-phase connection of 3 kW; FAC at its configured April and May values."""
+
+    def test_april_bill_with_wheeling_fac_and_duty(self):
+        bill = price(tariff_order("merc_residential_2024_25"), 350, D(3),
+                     first_day=date(2024, 4, 1), last_day=date(2024, 4, 30))
+        assert lines(bill) == [
+            ("Energy 0-100 kWh", D("471.00")),  # 100 x 4.71
+            ("Energy 101-300 kWh", D("2058.00")),  # 200 x 10.29
+            ("Energy 301-500 kWh", D("727.50")),  # 50 x 14.55
+            ("Wheeling charge", D("409.50")),  # 350 x 1.17
+            ("FAC", D("70.00")),  # 350 x 0.20 (April, configured)
+            ("Fixed charge per connection", D("128.00")),
+            # 16% of 3256.50 + 409.50 + 70.00 + 128.00 = 16% of 3864.00
+            ("Electricity duty", D("618.24")),
+        ]
+        assert bill.total == D("4482.24")
+
+    def test_may_bill_takes_the_revised_fac(self):
+        bill = price(tariff_order("merc_residential_2024_25"), 80, D(3),
+                     first_day=date(2024, 5, 1), last_day=date(2024, 5, 31))
+        assert lines(bill) == [
+            ("Energy 0-100 kWh", D("376.80")),  # 80 x 4.71
+            ("Wheeling charge", D("93.60")),  # 80 x 1.17
+            ("FAC", D("28.00")),  # 80 x 0.35 (from May, configured)
+            ("Fixed charge per connection", D("128.00")),
+            ("Electricity duty", D("100.22")),  # 16% of 626.40 = 100.224
+        ]
+        assert bill.total == D("726.62")

@@ -114,6 +114,78 @@ def test_time_of_day_rebate_and_surcharge_from_zone_registers():
     assert price(t, 200, D(2), usage=Usage(tod_units=(100, 100))).energy_total == D("800.00")
 
 
+# MERC's ToD table for MSEDCL (rebate/surcharge in Rs/kWh, not %): 22:00-06:00 -1.50,
+# 09:00-12:00 +0.80, 18:00-22:00 +1.10, the rest at the normal rate. 22-06 is written
+# as two zones (00-06 and 22-24).
+MERC_TOD = {"zones": [
+    {"name": "night", "start_hour": 0, "end_hour": 6, "rate_per_kwh": "-1.50"},
+    {"name": "normal", "start_hour": 6, "end_hour": 9},
+    {"name": "morning peak", "start_hour": 9, "end_hour": 12, "rate_per_kwh": "0.80"},
+    {"name": "normal", "start_hour": 12, "end_hour": 18},
+    {"name": "evening peak", "start_hour": 18, "end_hour": 22, "rate_per_kwh": "1.10"},
+    {"name": "night", "start_hour": 22, "end_hour": 24, "rate_per_kwh": "-1.50"}]}
+
+
+def test_time_of_day_in_rupees_per_kwh():
+    t = tariff(time_of_day=MERC_TOD)
+    bill = price(t, 300, D(2), usage=Usage(tod_units=(60, 30, 50, 60, 70, 30)))
+    assert [entry for entry in lines(bill) if entry[0] == "tod"] == [
+        ("tod", "ToD rebate, night 00:00-06:00", D("-90.00")),  # 60 x -1.50
+        ("tod", "ToD surcharge, morning peak 09:00-12:00", D("40.00")),  # 50 x 0.80
+        ("tod", "ToD surcharge, evening peak 18:00-22:00", D("77.00")),  # 70 x 1.10
+        ("tod", "ToD rebate, night 22:00-24:00", D("-45.00")),  # 30 x -1.50
+    ]
+    night = next(line for line in bill.lines if line.kind == "tod")
+    assert (night.quantity, night.unit, night.rate) == (D(60), "kWh", D("-1.50"))
+    assert bill.energy_total == D("1282.00")  # slabs 300 + 1000, ToD -18
+    # Net metering bills fewer units than the zones read: each zone's share of them.
+    solar = tariff(time_of_day=MERC_TOD,
+                   metering={"scheme": "net", "export_rate_per_kwh": "2.00"})
+    net = price(solar, 300, D(2), usage=Usage(tod_units=(60, 30, 50, 60, 70, 30),
+                                               export_units=150))
+    # 150 units billed: night 60/300 of them = 30 kWh x -1.50 = -45.00
+    assert next(entry for entry in lines(net) if entry[0] == "tod") == (
+        "tod", "ToD rebate, night 00:00-06:00", D("-45.00"))
+    # No zone registers: the normal rate.
+    assert price(t, 300, D(2)).energy_total == D("1300.00")
+
+
+def test_energy_table_chosen_by_sanctioned_load():
+    # Illustrative figures in the shape of an LT non-domestic order: 0-20 kW two slabs,
+    # above 20 up to 50 kW one rate, above 50 kW another.
+    t = tariff(energy_by_load=[
+        {"from_kw": 0, "to_kw": 20, "energy_slabs": [
+            {"from_units": 0, "to_units": 200, "rate_per_kwh": "6.00"},
+            {"from_units": 200, "to_units": None, "rate_per_kwh": "9.00"}]},
+        {"from_kw": 20, "to_kw": 50, "energy_slabs": [
+            {"from_units": 0, "to_units": None, "rate_per_kwh": "10.00"}]},
+        {"from_kw": 50, "to_kw": None, "energy_slab_mode": "non_telescopic",
+         "energy_slabs": [{"from_units": 0, "to_units": 1000, "rate_per_kwh": "11.00"},
+                          {"from_units": 1000, "to_units": None, "rate_per_kwh": "12.00"}]},
+    ])
+    small = price(t, 300, D(10))
+    assert lines(small)[:2] == [("energy", "Energy 0-200 kWh", D("1200.00")),  # 200 x 6
+                                ("energy", "Energy above 200 kWh", D("900.00"))]  # 100 x 9
+    assert price(t, 300, D(20)).energy_total == D("2100.00")  # 20 kW: still the first band
+    assert price(t, 300, D("20.5")).energy_total == D("3000.00")  # 300 x 10
+    large = price(t, 1500, D(60))
+    assert lines(large)[0] == ("energy", "Energy, all units (band above 1000 kWh)",
+                               D("18000.00"))  # 1500 x 12, every unit
+    # Without tables, energy_slabs price every load.
+    assert price(tariff(), 300, D(60)).energy_total == D("1300.00")  # 300 + 1000
+
+
+def test_fixed_charge_per_connection():
+    t = tariff(load_slabs=[{"from_kw": 0, "to_kw": 5, "rate_per_kw": 0, "per_connection": 128},
+                           {"from_kw": 5, "to_kw": None, "rate_per_kw": 40,
+                            "per_connection": 100}])
+    assert [entry for entry in lines(price(t, 50, D(3))) if entry[0] == "fixed"] == [
+        ("fixed", "Fixed charge per connection", D("128.00"))]
+    assert [entry for entry in lines(price(t, 50, D(8))) if entry[0] == "fixed"] == [
+        ("fixed", "Fixed charge (above 5 kW)", D("320.00")),  # 8 x 40
+        ("fixed", "Fixed charge per connection", D("100.00"))]
+
+
 def test_demand_charge_billing_demand_and_excess_penalty():
     t = tariff(load_slabs=[{"from_kw": 0, "to_kw": None, "rate_per_kw": 0}],
                demand={"rate_per_kw": 250, "contract_percent": 75, "excess_rate_per_kw": 375})
@@ -245,6 +317,32 @@ class TestValidation:
     ])
     def test_negative_rates(self, extra, loc):
         assert self.error(**extra)[0] == loc
+
+    def test_a_zone_has_a_percent_or_a_rate_not_both(self):
+        loc, msg = self.error(time_of_day={"zones": [
+            {"name": "a", "start_hour": 0, "end_hour": 24, "percent": 10,
+             "rate_per_kwh": "0.80"}]})
+        assert loc == ("time_of_day", "zones", 0)
+        assert "percent or a rate_per_kwh, not both" in msg
+
+    def test_load_bands_of_energy_tables_without_gaps(self):
+        slabs = [{"from_units": 0, "to_units": None, "rate_per_kwh": "5"}]
+        loc, msg = self.error(energy_by_load=[
+            {"from_kw": 0, "to_kw": 20, "energy_slabs": slabs},
+            {"from_kw": 25, "to_kw": None, "energy_slabs": slabs}])
+        assert loc == ("energy_by_load",)
+        assert "energy_by_load[1] starts at 25 kW, leaving a gap" in msg
+        loc, msg = self.error(energy_by_load=[{"from_kw": 0, "energy_slabs": [
+            {"from_units": 0, "to_units": 100, "rate_per_kwh": "5"}]}])
+        assert loc == ("energy_by_load", 0, "energy_slabs")
+        assert "must be open-ended" in msg
+        loc, _ = self.error(energy_by_load=[{"from_kw": 0, "energy_slabs": [
+            {"from_units": 0, "rate_per_kwh": "-5"}]}])
+        assert loc == ("energy_by_load", 0, "energy_slabs", 0, "rate_per_kwh")
+
+    def test_per_connection_charge_is_not_negative(self):
+        loc, _ = self.error(load_slabs=[{"from_kw": 0, "rate_per_kw": 0, "per_connection": -1}])
+        assert loc == ("load_slabs", 0, "per_connection")
 
     def test_unit_charge_entries_of_one_name_must_not_overlap(self):
         loc, msg = self.error(unit_charges=[

@@ -15,9 +15,16 @@ the last slab is (and must be) open-ended (`to_* = null`).
 - Energy is telescopic by default: each slab's units are charged at that slab's
   rate. With `energy_slab_mode: "non_telescopic"` the slabs are bands: the band
   the TOTAL units fall in sets the rate of every unit (HERC, many LT orders).
+- Energy tables by sanctioned load (`energy_by_load`, optional): bands of load,
+  each with its own energy slabs (and slab mode); the band the connection's
+  sanctioned load falls in replaces `energy_slabs` (LT non-domestic orders price
+  0-20 kW, 20-50 kW and above 50 kW connections with different tables). Bands tile
+  from 0 kW like load slabs; a load outside every band cannot occur.
 - The fixed charge is NOT telescopic: the sanctioned load falls in one load slab
   and the whole load is charged at that slab's rate (DERC: 3 kW x Rs 50 = Rs 150).
-  The rate is per kW per billing period (month).
+  The rate is per kW per billing period (month). A slab may also carry a charge
+  per connection per month (`per_connection`: MSEDCL's Rs 128 a single-phase
+  connection), its own fixed-charge line.
 - Then, in this order (tariff_rules.py has each rule): time-of-day rebates and
   surcharges on the energy charge by zone; per-unit charges with their own
   effective dates (FPPCA, wheeling, duty per kWh); demand charge and excess
@@ -109,6 +116,22 @@ class LoadSlab(_Frozen):
     from_kw: Kilowatts
     to_kw: Kilowatts | None = None
     rate_per_kw: Rate = Field(ge=0)
+    per_connection: Amount = Decimal(0)  # rupees per connection per billing period
+
+
+class LoadEnergyTable(_Frozen):
+    """The energy slabs of connections whose sanctioned load is in (from_kw, to_kw]."""
+
+    from_kw: Kilowatts
+    to_kw: Kilowatts | None = None
+    energy_slab_mode: SlabMode = "telescopic"
+    energy_slabs: tuple[EnergySlab, ...] = Field(min_length=1)
+
+    @field_validator("energy_slabs")
+    @classmethod
+    def _slabs_tile_from_zero(cls, slabs: tuple[EnergySlab, ...]) -> tuple[EnergySlab, ...]:
+        check_bounds([(s.from_units, s.to_units) for s in slabs], "energy_slabs", "kWh")
+        return slabs
 
 
 class PercentageCharge(_Frozen):
@@ -128,6 +151,7 @@ class TariffVersion(_Frozen):
     effective_from: date
     energy_slab_mode: SlabMode = "telescopic"
     energy_slabs: tuple[EnergySlab, ...] = Field(min_length=1)
+    energy_by_load: tuple[LoadEnergyTable, ...] = ()
     no_slab_benefit_above: SingleRateAbove | None = None
     load_slabs: tuple[LoadSlab, ...] = Field(min_length=1)
     unit_charges: tuple[UnitCharge, ...] = ()
@@ -154,6 +178,22 @@ class TariffVersion(_Frozen):
     def _load_slabs_tile_from_zero(cls, slabs: tuple[LoadSlab, ...]) -> tuple[LoadSlab, ...]:
         check_bounds([(s.from_kw, s.to_kw) for s in slabs], "load_slabs", "kW")
         return slabs
+
+    @field_validator("energy_by_load")
+    @classmethod
+    def _load_tables_tile_from_zero(
+        cls, tables: tuple[LoadEnergyTable, ...]
+    ) -> tuple[LoadEnergyTable, ...]:
+        if tables:
+            check_bounds([(t.from_kw, t.to_kw) for t in tables], "energy_by_load", "kW", "band")
+        return tables
+
+    def energy_table(self, load_kw: Decimal) -> tuple[SlabMode, tuple[EnergySlab, ...]]:
+        """The slab mode and energy slabs that price a connection of this load."""
+        for table in self.energy_by_load:
+            if table.to_kw is None or load_kw <= table.to_kw:
+                return table.energy_slab_mode, table.energy_slabs
+        return self.energy_slab_mode, self.energy_slabs
 
     @field_validator("unit_charges")
     @classmethod
@@ -182,8 +222,9 @@ class LineItem(_Frozen):
 
     energy, unit: kWh x rupees per kWh; fixed, demand: kW x rupees per kW;
     percentage, tod, subsidy: the rupee base (unit "INR") x the percent in
-    `rate`; export: kWh x the export rate (a negative amount); flat, minimum and
-    credit lines carry only an amount."""
+    `rate`, except a ToD zone priced per kWh (unit "kWh", rate in rupees);
+    export: kWh x the export rate (a negative amount); flat, minimum, credit and
+    per-connection fixed lines carry only an amount."""
 
     kind: LineKind
     label: str
@@ -414,11 +455,11 @@ def _segment(out: _Parts, segment: Segment, units: Fraction, load: Decimal, widt
              dated: bool) -> Decimal | None:
     tariff = segment.version
     lines: list[LineItem] = []
-    energy_lines = _energy_lines(tariff, units, width)
+    energy_lines = _energy_lines(tariff, units, width, load)
     slab_energy = sum_money(line.amount for line in energy_lines)
     lines += energy_lines
     month = segment.last_day.month if dated else None
-    lines += _tod_lines(tariff.time_of_day, slab_energy, usage.tod_units, load, month)
+    lines += _tod_lines(tariff.time_of_day, slab_energy, units, usage.tod_units, load, month)
     if credit:
         lines.append(LineItem(kind="credit", label="Credit for units over-estimated",
                               amount=-round_paise(credit)))
@@ -427,7 +468,7 @@ def _segment(out: _Parts, segment: Segment, units: Fraction, load: Decimal, widt
     unit_lines = _unit_lines(tariff.unit_charges, units, segment, dated)
     unit_total = sum_money(line.amount for line in unit_lines)
 
-    fixed_lines = [_fixed_line(tariff.load_slabs, load, width)]
+    fixed_lines = _fixed_lines(tariff.load_slabs, load, width)
     billing_demand = None
     if tariff.demand is not None:
         billing_demand, demand_lines = _demand_lines(tariff.demand, md, load, width)
@@ -458,7 +499,9 @@ def _segment(out: _Parts, segment: Segment, units: Fraction, load: Decimal, widt
     return billing_demand
 
 
-def _energy_lines(tariff: TariffVersion, units: Fraction, fraction: Fraction) -> list[LineItem]:
+def _energy_lines(tariff: TariffVersion, units: Fraction, fraction: Fraction,
+                  load: Decimal) -> list[LineItem]:
+    mode, slabs = tariff.energy_table(load)
     single = tariff.no_slab_benefit_above
     if single is not None and units > single.from_units * fraction:
         return [LineItem(
@@ -466,10 +509,10 @@ def _energy_lines(tariff: TariffVersion, units: Fraction, fraction: Fraction) ->
                                  "no slab benefit)",
             quantity=_display_quantity(units), unit="kWh", rate=single.rate_per_kwh,
             amount=round_paise(units * Fraction(single.rate_per_kwh)))]
-    if tariff.energy_slab_mode == "non_telescopic":
-        return _band_lines(tariff.energy_slabs, units, fraction)
+    if mode == "non_telescopic":
+        return _band_lines(slabs, units, fraction)
     lines = []
-    for slab in tariff.energy_slabs:
+    for slab in slabs:
         start = slab.from_units * fraction
         end = None if slab.to_units is None else slab.to_units * fraction
         in_slab = _clamp(units - start, end - start if end is not None else None)
@@ -498,11 +541,13 @@ def _band_lines(slabs: Sequence[EnergySlab], units: Fraction,
         amount=round_paise(units * Fraction(band.rate_per_kwh)))]
 
 
-def _tod_lines(tod: TimeOfDay | None, energy: Decimal, zone_units: Sequence[int] | None,
-               load: Decimal, month: int | None) -> list[LineItem]:
-    """Each zone's share of the energy charge (by its units) x its percent. A meter
-    without zone registers, with another number of zones, a load below the rule's
-    minimum or a month outside its season: no line (the normal rate)."""
+def _tod_lines(tod: TimeOfDay | None, energy: Decimal, units: Fraction,
+               zone_units: Sequence[int] | None, load: Decimal,
+               month: int | None) -> list[LineItem]:
+    """Each zone's share of the energy charge (by its units) x its percent, or its
+    share of the units billed x its rate per kWh. A meter without zone registers,
+    with another number of zones, a load below the rule's minimum or a month
+    outside its season: no line (the normal rate)."""
     if tod is None or not zone_units or len(zone_units) != len(tod.zones) \
             or load < tod.min_load_kw or energy == 0:
         return []
@@ -513,6 +558,20 @@ def _tod_lines(tod: TimeOfDay | None, energy: Decimal, zone_units: Sequence[int]
         return []
     lines = []
     for zone, zone_kwh in zip(tod.zones, zone_units, strict=True):
+        if zone.rate_per_kwh is not None:
+            if zone.rate_per_kwh == 0 or zone_kwh == 0:
+                continue
+            # The zone's share of the units this bill (or segment) prices: equal to
+            # the register's units unless net metering or a mid-period split applies.
+            kwh = units * Fraction(zone_kwh, total)
+            kind = "rebate" if zone.rate_per_kwh < 0 else "surcharge"
+            lines.append(LineItem(
+                kind="tod",
+                label=f"ToD {kind}, {zone.name} {zone.start_hour:02d}:00-"
+                      f"{zone.end_hour:02d}:00",
+                quantity=_display_quantity(kwh), unit="kWh", rate=zone.rate_per_kwh,
+                amount=round_paise(kwh * Fraction(zone.rate_per_kwh))))
+            continue
         if zone.percent == 0 or zone_kwh == 0:
             continue
         base = round_paise(Fraction(energy) * Fraction(zone_kwh, total))
@@ -588,16 +647,26 @@ def _subsidy_lines(subsidy: Subsidy, units: Fraction, fraction: Fraction, energy
                      quantity=base, unit="INR", rate=band.percent, amount=-amount)]
 
 
-def _fixed_line(slabs: Sequence[LoadSlab], load: Decimal, fraction: Fraction) -> LineItem:
+def _fixed_lines(slabs: Sequence[LoadSlab], load: Decimal,
+                 fraction: Fraction) -> list[LineItem]:
+    """The per-kW line (kept at 0.00 when the order has no fixed charge, so the bill
+    says so), or only the per-connection line when the slab is charged that way."""
     slab = next(s for s in slabs if s.to_kw is None or load <= s.to_kw)
-    return LineItem(
-        kind="fixed",
-        label=f"Fixed charge ({_load_slab_label(slab)})",
-        quantity=load,
-        unit="kW",
-        rate=slab.rate_per_kw,
-        amount=round_paise(Fraction(load) * Fraction(slab.rate_per_kw) * fraction),
-    )
+    lines = []
+    if slab.rate_per_kw > 0 or slab.per_connection == 0:
+        lines.append(LineItem(
+            kind="fixed",
+            label=f"Fixed charge ({_load_slab_label(slab)})",
+            quantity=load,
+            unit="kW",
+            rate=slab.rate_per_kw,
+            amount=round_paise(Fraction(load) * Fraction(slab.rate_per_kw) * fraction),
+        ))
+    if slab.per_connection > 0:
+        lines.append(LineItem(
+            kind="fixed", label="Fixed charge per connection",
+            amount=round_paise(Fraction(slab.per_connection) * fraction)))
+    return lines
 
 
 def _percentage_lines(charges: Sequence[PercentageCharge], energy: Decimal,

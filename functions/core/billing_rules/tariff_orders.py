@@ -19,10 +19,17 @@ from functions.core.billing_rules.tariff import TariffVersion
 # domestic: energy slabs and fixed charges per kW per month of the order's schedule.
 # GNCTD electricity subsidy (from 1 August 2019): up to 200 units a month the whole bill,
 # 201-400 units 50% of the bill up to Rs 800, above 400 none.
-# Surcharges as this product's reference DERC tariff (functions/core/billing_rules/
-# fixtures.py): 8% and a pension trust surcharge on energy + fixed.
+# Surcharges on energy + fixed: the 8% surcharge for the recovery of the accumulated
+# deficit (regulatory asset) and the Pension Trust Surcharge, which that order kept at
+# 3.80%. (The product's reference tariff in fixtures.py carries 7%, the PTS from the
+# FY 2021-22 order of 30 September 2021 (5% from the FY 2020-21 order): the regulator's
+# figure for 2019-20 is 3.80%.)
 DERC_DOMESTIC_2019_20_SUBSIDY: dict[str, Any] = DERC_DOMESTIC_2019_20_JSON | {
     "name": "DERC Domestic FY2019-20 with GNCTD subsidy",
+    "percentage_charges": [
+        {"name": "Pension Trust Surcharge", "percent": "3.8", "base": "energy+fixed"},
+        {"name": "Regulatory Asset Surcharge", "percent": 8, "base": "energy+fixed"},
+    ],
     "subsidy": {"name": "GNCTD subsidy", "base": "gross", "bands": [
         {"from_units": 0, "to_units": 200, "percent": 100},
         {"from_units": 200, "to_units": 400, "percent": 50, "cap": 800},
@@ -32,11 +39,16 @@ DERC_DOMESTIC_2019_20_SUBSIDY: dict[str, Any] = DERC_DOMESTIC_2019_20_JSON | {
 
 # The same with rooftop solar under DERC (Net Metering for Renewable Energy) Regulations,
 # 2014: net units billed, surplus banked and carried forward within the financial year,
-# settled at its end (March). The settlement rate is the year's average pooled power
-# purchase cost, which the regulations take from another order: 3.00 here is a test value.
+# settled at its end (March). The regulations pay the units still banked at the
+# discom's Average Power Purchase Cost (APPC) as DERC stipulates it in a separate
+# order, not in the tariff schedule: the settlement rate is a CONFIGURED value that
+# the admin enters each year, and 3.00 below is such a configured value (not DERC's
+# figure for any discom).
+CONFIGURED_APPC_SETTLEMENT_RATE = "3.00"
 DERC_DOMESTIC_2019_20_NET_METERING: dict[str, Any] = DERC_DOMESTIC_2019_20_SUBSIDY | {
     "name": "DERC Domestic FY2019-20, net metering",
-    "metering": {"scheme": "net", "export_rate_per_kwh": "3.00", "settlement_month": 3},
+    "metering": {"scheme": "net", "export_rate_per_kwh": CONFIGURED_APPC_SETTLEMENT_RATE,
+                 "settlement_month": 3},
 }
 
 # --- DERC (Delhi), Tata Power-DDL Tariff Order FY 2015-16 (September 2015), tariff
@@ -101,12 +113,50 @@ HERC_NON_DOMESTIC_2014_15: dict[str, Any] = {
     "late_payment_surcharge_percent": "1.5",
 }
 
+# --- MERC (Maharashtra), Mid-Term Review order in Case No. 226 of 2022 (31 March 2023)
+# for MSEDCL, tariff for FY 2024-25 (in force from 1 April 2024; MSEDCL Commercial
+# Circular No. 341 of 28 April 2023), LT-I(B) LT Residential, single-phase connection:
+# fixed charge Rs 128 per connection per month; energy charge, telescopic, 0-100 units
+# 4.71, 101-300 units 10.29, 301-500 units 14.55, above 500 units 16.64 Rs/kWh
+# (the order's 501-1000 and above-1000 slabs, at one rate here); wheeling charge
+# 1.17 Rs/kWh on every unit.
+# Electricity duty: Maharashtra Electricity Duty Act, 2016, residential 16% of the
+# charges for electricity (energy + fixed + wheeling + FAC): base "energy+fixed+units".
+# FAC (fuel adjustment charge) is not in the tariff order: MSEDCL levies it per billing
+# month under MERC's FAC mechanism (and per consumption slab). The two entries below
+# are CONFIGURED example values (one rate per unit, April and from May 2024), not
+# published figures; they show an FAC revised independently of the order's dates.
+MERC_RESIDENTIAL_2024_25: dict[str, Any] = {
+    "name": "MERC MSEDCL LT-I(B) Residential FY2024-25",
+    "category": "residential",
+    "effective_from": "2024-04-01",
+    "energy_slabs": [
+        {"from_units": 0, "to_units": 100, "rate_per_kwh": "4.71"},
+        {"from_units": 100, "to_units": 300, "rate_per_kwh": "10.29"},
+        {"from_units": 300, "to_units": 500, "rate_per_kwh": "14.55"},
+        {"from_units": 500, "to_units": None, "rate_per_kwh": "16.64"},
+    ],
+    "load_slabs": [{"from_kw": 0, "to_kw": None, "rate_per_kw": 0, "per_connection": 128}],
+    "unit_charges": [
+        {"name": "Wheeling charge", "rate_per_kwh": "1.17"},
+        {"name": "FAC", "rate_per_kwh": "0.20", "effective_to": "2024-04-30"},
+        {"name": "FAC", "rate_per_kwh": "0.35", "effective_from": "2024-05-01"},
+    ],
+    "percentage_charges": [
+        {"name": "Electricity duty", "percent": 16, "base": "energy+fixed+units"},
+    ],
+    # Delayed payment charge of the order's general conditions: 1.25% a month.
+    "due_days": 21,
+    "late_payment_surcharge_percent": "1.25",
+}
+
 TARIFF_ORDERS: dict[str, dict[str, Any]] = {
     "derc_domestic_2019_20_subsidy": DERC_DOMESTIC_2019_20_SUBSIDY,
     "derc_domestic_2019_20_net_metering": DERC_DOMESTIC_2019_20_NET_METERING,
     "derc_ndlt_2015_16": DERC_NDLT_2015_16,
     "herc_domestic_2014_15": HERC_DOMESTIC_2014_15,
     "herc_non_domestic_2014_15": HERC_NON_DOMESTIC_2014_15,
+    "merc_residential_2024_25": MERC_RESIDENTIAL_2024_25,
 }
 
 

@@ -13,9 +13,11 @@ a 400 naming the field) and the pure arithmetic each rule adds to a bill.
   total units (Delhi: 100% up to 200 units, 50% capped at Rs 800 up to 400).
   The bill shows the gross amount, the subsidy line and the net amount.
 - TimeOfDay: zones of the IST day (whole hours, in order, covering 00-24 once),
-  each a % rebate (negative) or surcharge (positive) on the energy charge of the
-  units imported in it, from the meter's zone registers. A meter without zone
-  registers (or with another number of zones) pays the normal rate.
+  each a rebate (negative) or surcharge (positive) on the units imported in it,
+  from the meter's zone registers: either a % of the energy charge (DERC) or
+  rupees per kWh (MERC: -1.50 Rs/kWh at night, +1.10 Rs/kWh in the evening peak).
+  A meter without zone registers (or with another number of zones) pays the
+  normal rate.
 - DemandCharge: billing demand = max(recorded maximum demand, a % of the
   contract demand (the sanctioned load)) x rate; demand above the sanctioned
   load also pays a penalty rate per kW.
@@ -43,6 +45,8 @@ PositiveRate = Annotated[ExactDecimal, Field(decimal_places=4, max_digits=12, gt
 NonNegativeRate = Annotated[ExactDecimal, Field(decimal_places=4, max_digits=12, ge=0)]
 Percent = Annotated[ExactDecimal, Field(decimal_places=4, ge=0, le=100)]
 SignedPercent = Annotated[ExactDecimal, Field(decimal_places=4, ge=-100, le=100)]
+# A ToD adjustment in rupees per kWh: negative is a rebate (bounded so a typo is caught).
+SignedRate = Annotated[ExactDecimal, Field(decimal_places=4, ge=-100, le=100)]
 Amount = Annotated[ExactDecimal, Field(decimal_places=2, max_digits=12, ge=0)]
 Kilowatts = Annotated[ExactDecimal, Field(decimal_places=3, max_digits=9, ge=0)]
 
@@ -135,7 +139,16 @@ class TodZone(_Frozen):
     name: Name
     start_hour: StrictInt = Field(ge=0, le=23)
     end_hour: StrictInt = Field(ge=1, le=24)
-    percent: SignedPercent  # negative: rebate; positive: surcharge; on the energy charge
+    # One of: a % of the energy charge, or rupees per kWh of the zone's units.
+    # Negative: rebate; positive: surcharge.
+    percent: SignedPercent = Decimal(0)
+    rate_per_kwh: SignedRate | None = None
+
+    @model_validator(mode="after")
+    def _percent_or_rate(self) -> TodZone:
+        if self.rate_per_kwh is not None and self.percent != 0:
+            raise ValueError("give the zone a percent or a rate_per_kwh, not both")
+        return self
 
 
 class TimeOfDay(_Frozen):

@@ -10,6 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+
+def _(message: str) -> str:
+    """Marks a title or label for the catalogues (pybabel extract); the templates
+    translate it when each language's site is built."""
+    return message
+
+
 # public: anyone; customer / admin: that role only; user: any signed-in user.
 Area = Literal["public", "customer", "admin", "user"]
 
@@ -35,35 +42,35 @@ class Page:
 
 PAGES: tuple[Page, ...] = (
     # Signed out
-    Page("index.html", "Welcome", "public", "home"),
-    Page("signup.html", "Create your account", "public", "signup"),
-    Page("verify-email.html", "Verify your email", "public", "verify_email"),
-    Page("login.html", "Sign in", "public", "login"),
-    Page("login-link.html", "Signing you in", "public", "login_link"),
-    Page("404.html", "Page not found", "public", "not_found"),
+    Page("index.html", _("Welcome"), "public", "home"),
+    Page("signup.html", _("Create your account"), "public", "signup"),
+    Page("verify-email.html", _("Verify your email"), "public", "verify_email"),
+    Page("login.html", _("Sign in"), "public", "login"),
+    Page("login-link.html", _("Signing you in"), "public", "login_link"),
+    Page("404.html", _("Page not found"), "public", "not_found"),
     # Customers (owners and tenants)
-    Page("dashboard.html", "Dashboard", "customer", "dashboard", nav="Dashboard"),
-    Page("bills.html", "Bills", "customer", "bills", nav="Bills"),
-    Page("bill.html", "Bill", "customer", "bill"),
-    Page("pay.html", "Pay bill", "customer", "pay"),
-    Page("properties.html", "Properties", "customer", "properties", nav="Properties"),
-    Page("property.html", "Property", "customer", "property"),
-    Page("invitations.html", "Invitations", "customer", "invitations"),
-    Page("tickets.html", "Support", "customer", "tickets", nav="Support"),
-    Page("ticket.html", "Ticket", "customer", "ticket"),
-    Page("profile.html", "Profile", "user", "profile"),
+    Page("dashboard.html", _("Dashboard"), "customer", "dashboard", nav=_("Dashboard")),
+    Page("bills.html", _("Bills"), "customer", "bills", nav=_("Bills")),
+    Page("bill.html", _("Bill"), "customer", "bill"),
+    Page("pay.html", _("Pay bill"), "customer", "pay"),
+    Page("properties.html", _("Properties"), "customer", "properties", nav=_("Properties")),
+    Page("property.html", _("Property"), "customer", "property"),
+    Page("invitations.html", _("Invitations"), "customer", "invitations"),
+    Page("tickets.html", _("Support"), "customer", "tickets", nav=_("Support")),
+    Page("ticket.html", _("Ticket"), "customer", "ticket"),
+    Page("profile.html", _("Profile"), "user", "profile"),
     # Administrators
-    Page("admin/index.html", "Overview", "admin", "admin_home", nav="Overview"),
-    Page("admin/customers.html", "Customers", "admin", "admin_customers", nav="Customers"),
-    Page("admin/meters.html", "Meters", "admin", "admin_meters", nav="Meters"),
-    Page("admin/tariffs.html", "Tariffs", "admin", "admin_tariffs", nav="Tariffs"),
-    Page("admin/runs.html", "Billing runs", "admin", "admin_runs", nav="Billing runs"),
-    Page("admin/run.html", "Billing run", "admin", "admin_run"),
-    Page("admin/payments.html", "Payments", "admin", "admin_payments", nav="Payments"),
-    Page("admin/notifications.html", "Bill emails", "admin", "admin_notifications",
-         nav="Bill emails"),
-    Page("admin/tickets.html", "Tickets", "admin", "admin_tickets", nav="Tickets"),
-    Page("admin/ticket.html", "Ticket", "admin", "admin_ticket"),
+    Page("admin/index.html", _("Overview"), "admin", "admin_home", nav=_("Overview")),
+    Page("admin/customers.html", _("Customers"), "admin", "admin_customers", nav=_("Customers")),
+    Page("admin/meters.html", _("Meters"), "admin", "admin_meters", nav=_("Meters")),
+    Page("admin/tariffs.html", _("Tariffs"), "admin", "admin_tariffs", nav=_("Tariffs")),
+    Page("admin/runs.html", _("Billing runs"), "admin", "admin_runs", nav=_("Billing runs")),
+    Page("admin/run.html", _("Billing run"), "admin", "admin_run"),
+    Page("admin/payments.html", _("Payments"), "admin", "admin_payments", nav=_("Payments")),
+    Page("admin/notifications.html", _("Bill emails"), "admin", "admin_notifications",
+         nav=_("Bill emails")),
+    Page("admin/tickets.html", _("Tickets"), "admin", "admin_tickets", nav=_("Tickets")),
+    Page("admin/ticket.html", _("Ticket"), "admin", "admin_ticket"),
 )
 
 

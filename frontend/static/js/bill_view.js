@@ -2,6 +2,7 @@
 
 import { h, badge, link } from "./ui.js";
 import { period, rupees, toPaise } from "./format.js";
+import { t } from "./i18n.js";
 
 export const billHref = (id) => `bill.html?id=${encodeURIComponent(id)}`;
 export const payHref = (id) => `pay.html?bill=${encodeURIComponent(id)}`;
@@ -12,16 +13,16 @@ export function owes(bill) {
 
 export function statusBadges(bill) {
   return h("span", { class: "d-inline-flex flex-wrap gap-1" }, badge(bill.status),
-    bill.estimated ? badge("estimated", "Estimated") : null,
-    bill.share_count > 1 ? badge("info", `Share ${bill.share} of ${bill.share_count}`) : null);
+    bill.estimated ? badge("estimated", t("Estimated")) : null,
+    bill.share_count > 1 ? badge("info", t("Share {share} of {count}", { share: bill.share, count: bill.share_count })) : null);
 }
 
 export function billActions(bill) {
   // Link names say which bill, for people who list a page's links with a screen reader.
-  const view = link(billHref(bill.bill_id), "View", "btn btn-sm btn-outline-primary");
-  view.setAttribute("aria-label", `View bill, ${period(bill.period)}`);
-  const pay = owes(bill) ? link(payHref(bill.bill_id), "Pay", "btn btn-sm btn-primary") : null;
-  if (pay) pay.setAttribute("aria-label", `Pay bill, ${period(bill.period)}`);
+  const view = link(billHref(bill.bill_id), t("View"), "btn btn-sm btn-outline-primary");
+  view.setAttribute("aria-label", t("View bill, {month}", { month: period(bill.period) }));
+  const pay = owes(bill) ? link(payHref(bill.bill_id), t("Pay"), "btn btn-sm btn-primary") : null;
+  if (pay) pay.setAttribute("aria-label", t("Pay bill, {month}", { month: period(bill.period) }));
   return h("div", { class: "d-flex flex-wrap gap-1" }, view, pay);
 }
 
@@ -59,5 +60,6 @@ export function lineQuantity(line) {
 
 export function lineRate(line) {
   if (line.rate === null || line.rate === undefined) return "";
-  return ["percentage", "tod", "subsidy"].includes(line.kind) ? `${line.rate}%` : rupees(line.rate);
+  // A percent applies to a rupee base (unit INR); a ToD zone priced per kWh has a rupee rate.
+  return ["percentage", "tod", "subsidy"].includes(line.kind) && line.unit === "INR" ? `${line.rate}%` : rupees(line.rate);
 }

@@ -1,17 +1,20 @@
 // How amounts, dates and quantities are shown: rupees with Indian digit
 // grouping (₹1,23,456.78) and times in India Standard Time, whatever the
-// browser's own time zone.
+// browser's own time zone. Month names follow the page's language (i18n.js);
+// amounts keep Indian grouping and Latin digits in every language.
+
+import { LOCALE } from "./i18n.js";
 
 export const TIME_ZONE = "Asia/Kolkata";
 
 const inr = new Intl.NumberFormat("en-IN", { style: "currency", currency: "INR" });
 const number = new Intl.NumberFormat("en-IN", { maximumFractionDigits: 3 });
-const date = new Intl.DateTimeFormat("en-IN", { timeZone: TIME_ZONE, day: "numeric", month: "short", year: "numeric" });
-const dateTime = new Intl.DateTimeFormat("en-IN", {
+const date = new Intl.DateTimeFormat(LOCALE, { timeZone: TIME_ZONE, day: "numeric", month: "short", year: "numeric" });
+const dateTime = new Intl.DateTimeFormat(LOCALE, {
   timeZone: TIME_ZONE, day: "numeric", month: "short", year: "numeric", hour: "numeric", minute: "2-digit",
 });
-const monthYear = new Intl.DateTimeFormat("en-IN", { timeZone: "UTC", month: "long", year: "numeric" });
-const shortMonth = new Intl.DateTimeFormat("en-IN", { timeZone: "UTC", month: "short", year: "2-digit" });
+const monthYear = new Intl.DateTimeFormat(LOCALE, { timeZone: "UTC", month: "long", year: "numeric" });
+const shortMonth = new Intl.DateTimeFormat(LOCALE, { timeZone: "UTC", month: "short", year: "2-digit" });
 
 // Money arrives as a decimal string ("1380.00") and is formatted from the
 // string itself: Intl formats a numeric string exactly, no float in between.

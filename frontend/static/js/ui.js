@@ -3,6 +3,7 @@
 
 import { ApiError, api, loginUrl, session, siteUrl } from "./api.js";
 import { label } from "./format.js";
+import { LANG, t } from "./i18n.js";
 
 // ---------------------------------------------------------------- elements
 
@@ -46,7 +47,7 @@ export function fill(region, ...children) {
   return target;
 }
 
-export function loading(text = "Loading") {
+export function loading(text = t("Loading")) {
   return h("div", { class: "d-flex align-items-center gap-2 text-body-secondary py-3", role: "status" },
     h("span", { class: "spinner-border spinner-border-sm", "aria-hidden": "true" }), h("span", { text: `${text}…` }));
 }
@@ -67,7 +68,7 @@ export function errorState(error) {
 }
 
 export function errorMessage(error) {
-  if (!(error instanceof ApiError)) return "Something went wrong. Please reload the page.";
+  if (!(error instanceof ApiError)) return t("Something went wrong. Please reload the page.");
   const details = error.body && error.body.details;
   // A wrong one-time code says how many tries are left.
   if (details && !Array.isArray(details) && typeof details.tries_left === "number") {
@@ -85,10 +86,17 @@ const STATUS_STYLES = {
   inactive: "secondary", deactivated: "secondary", not_assigned: "secondary", pending: "warning",
 };
 
+// What a customer reads on a badge, in the page's language (other statuses: "In progress").
+const STATUS_TEXT = {
+  paid: t("Paid"), issued: t("Issued"), overdue: t("Overdue"), estimated: t("Estimated"),
+  open: t("Open"), in_progress: t("In progress"), completed: t("Completed"), pending: t("Pending"),
+  captured: t("Captured"), verified: t("Verified"), active: t("Active"), failed: t("Failed"),
+};
+
 export function badge(status, text) {
   const style = STATUS_STYLES[status] || "secondary";
   const dark = ["warning", "info", "light"].includes(style);
-  return h("span", { class: `badge rounded-pill text-bg-${style}${dark ? "" : ""}`, text: text || label(status) });
+  return h("span", { class: `badge rounded-pill text-bg-${style}${dark ? "" : ""}`, text: text || STATUS_TEXT[status] || label(status) });
 }
 
 /**
@@ -128,7 +136,7 @@ export function facts(pairs, cls = "row mb-0") {
 /** A dismissible message at the top of the page, announced to screen readers. */
 export function notify(message, kind = "success") {
   const region = document.getElementById("page-alerts");
-  const close = h("button", { type: "button", class: "btn-close", "aria-label": "Dismiss" });
+  const close = h("button", { type: "button", class: "btn-close", "aria-label": t("Dismiss") });
   const alert = h("div", { class: `alert alert-${kind} alert-dismissible`, role: kind === "danger" ? "alert" : "status" },
     h("span", { text: message }), close);
   close.addEventListener("click", () => alert.remove());
@@ -333,9 +341,38 @@ function denied(me, area) {
   const main = document.getElementById("main");
   const alerts = document.getElementById("page-alerts");
   main.replaceChildren(alerts, h("div", { class: "py-5 text-center" },
-    h("h1", { class: "h3", text: area === "admin" ? "This page is for administrators" : "This page is for customers" }),
-    h("p", { class: "text-body-secondary", text: "You are signed in with an account that cannot use it." }),
-    link(homeFor(me), "Go to your home page", "btn btn-primary")));
+    h("h1", { class: "h3", text: area === "admin" ? t("This page is for administrators") : t("This page is for customers") }),
+    h("p", { class: "text-body-secondary", text: t("You are signed in with an account that cannot use it.") }),
+    link(homeFor(me), t("Go to your home page"), "btn btn-primary")));
+}
+
+// ---------------------------------------------------------------- language
+
+/** This page in another language (the switch's link), with this page's query and fragment. */
+function inLanguage(code) {
+  const anchor = $(`.lang-switch a[data-lang="${CSS.escape(code)}"]`);
+  return anchor ? anchor.getAttribute("href") + location.search + location.hash : null;
+}
+
+// The switch keeps the page's query (bill.html?id=...) and, signed in, stores the
+// choice in the profile, so emails, SMS and every later visit follow it.
+function wireLanguageSwitch() {
+  for (const anchor of $$(".lang-switch a[data-lang]")) {
+    anchor.addEventListener("click", async (event) => {
+      event.preventDefault();
+      const code = anchor.dataset.lang;
+      if (session.token()) {
+        try {
+          session.remember(await api("/me/language", { method: "PUT", body: { language: code } }));
+        } catch {
+          // The page still changes language; the profile keeps the old one.
+          const me = session.me();
+          if (me) session.remember({ ...me, language: code });
+        }
+      }
+      location.assign(inLanguage(code));
+    });
+  }
 }
 
 /** Never resolves: used after a redirect has started. */
@@ -348,7 +385,8 @@ const halt = () => new Promise(() => {});
  */
 export async function boot(area) {
   for (const button of $$("[data-action=logout]")) button.addEventListener("click", logout);
-  window.addEventListener("unhandledrejection", () => notify("Something went wrong. Please reload the page.", "danger"));
+  window.addEventListener("unhandledrejection", () => notify(t("Something went wrong. Please reload the page."), "danger"));
+  wireLanguageSwitch();
   if (area === "public") {
     showNav(session.token() ? session.me() : null);
     return session.token() ? session.me() : null;
@@ -368,6 +406,11 @@ export async function boot(area) {
     }
   }
   showNav(me);
+  if (me.language && me.language !== LANG && inLanguage(me.language)) {
+    // The profile's language wins: the same page in it.
+    location.replace(inLanguage(me.language));
+    return halt();
+  }
   if ((area === "admin" || area === "customer") && me.role !== area) {
     denied(me, area);
     return halt();
@@ -390,7 +433,7 @@ export function confirmButton(text, question, confirmText, handler, cls = "btn b
       return;
     }
     const yes = h("button", { type: "button", class: "btn btn-danger", text: confirmText });
-    const no = h("button", { type: "button", class: "btn btn-outline-secondary", text: "Keep" });
+    const no = h("button", { type: "button", class: "btn btn-outline-secondary", text: t("Keep") });
     no.addEventListener("click", () => {
       show(false);
       start.focus();

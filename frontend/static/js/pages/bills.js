@@ -3,6 +3,7 @@ import { boot, h, fill, table, emptyState, errorState, param } from "../ui.js";
 import { dateIST, period, rupees, units } from "../format.js";
 import { billActions, owes, statusBadges } from "../bill_view.js";
 import { addressLine } from "../property_view.js";
+import { t } from "../i18n.js";
 
 await boot("customer");
 const propertyFilter = param("property");
@@ -23,7 +24,7 @@ function zoneHistory(bills) {
     return element;
   };
   return h("section", { class: "card mb-4", id: "zone-history", "aria-labelledby": "zone-history-title" }, h("div", { class: "card-body" },
-    h("h2", { class: "h5", id: "zone-history-title", text: "Consumption by time of day" }),
+    h("h2", { class: "h5", id: "zone-history-title", text: t("Consumption by time of day") }),
     h("p", { class: "small mb-2" }, hours.map((span, index) => h("span", { class: "me-3 text-nowrap" },
       h("span", { class: `d-inline-block rounded ${ZONE_CLASSES[index % ZONE_CLASSES.length]} zone-swatch`, "aria-hidden": "true", text: "\u00a0\u00a0\u00a0" }), ` ${span}`))),
     months.map((b) => h("div", { class: "d-flex align-items-center gap-2 small mb-1", role: "img",
@@ -41,20 +42,20 @@ try {
     .filter((b) => !unpaidOnly || owes(b))
     .sort((a, b) => (b.period + b.bill_id).localeCompare(a.period + a.bill_id));
   const filterNote = propertyFilter || unpaidOnly
-    ? h("p", { class: "small" }, unpaidOnly ? "Showing unpaid bills" : `Showing bills of ${addresses[propertyFilter] || "one property"}`,
-      " · ", h("a", { href: "bills.html", text: "show all" }))
+    ? h("p", { class: "small" }, unpaidOnly ? t("Showing unpaid bills") : t("Showing bills of {property}", { property: addresses[propertyFilter] || t("one property") }),
+      " · ", h("a", { href: "bills.html", text: t("show all") }))
     : null;
   fill("bill-list", filterNote, zoneHistory(shown), shown.length
     ? table([
-      { label: "Period", cell: (b) => h("span", { class: "fw-semibold", text: period(b.period) }) },
-      { label: "Property", cell: (b) => h("span", { class: "small", text: addresses[b.property_id] || b.property_id }) },
-      { label: "Units", cell: (b) => units(b.units), numeric: true },
-      { label: "Amount", cell: (b) => h("span", { class: "amount", text: rupees(b.total) }), numeric: true },
-      { label: "Due", cell: (b) => dateIST(b.due_date) },
-      { label: "Status", cell: statusBadges },
+      { label: t("Period"), cell: (b) => h("span", { class: "fw-semibold", text: period(b.period) }) },
+      { label: t("Property"), cell: (b) => h("span", { class: "small", text: addresses[b.property_id] || b.property_id }) },
+      { label: t("Units"), cell: (b) => units(b.units), numeric: true },
+      { label: t("Amount"), cell: (b) => h("span", { class: "amount", text: rupees(b.total) }), numeric: true },
+      { label: t("Due"), cell: (b) => dateIST(b.due_date) },
+      { label: t("Status"), cell: statusBadges },
       { label: "", cell: billActions },
-    ], shown, { caption: "Your bills, newest first" })
-    : emptyState(bills.length ? "No bills match." : "No bills yet. Your first bill appears after the next monthly meter reading."));
+    ], shown, { caption: t("Your bills, newest first") })
+    : emptyState(bills.length ? t("No bills match.") : t("No bills yet. Your first bill appears after the next monthly meter reading.")));
 } catch (error) {
   fill("bill-list", errorState(error));
 }

@@ -3,13 +3,14 @@ import { boot, h, fill, facts, emptyState, errorState, link, badge, table } from
 import { dateIST, label, period, rupees, units } from "../format.js";
 import { billActions, lastMonths, owes, payHref, statusBadges, unitsByMonth } from "../bill_view.js";
 import { addressLine } from "../property_view.js";
+import { t } from "../i18n.js";
 
 const me = await boot("customer");
 
 const WAITING = {
-  pending_review: ["Your account is waiting for an administrator's review.", "We email you as soon as it is verified. Then you can add your properties and see your bills."],
-  rejected: ["Your account was not approved.", "Please contact the office."],
-  suspended: ["Your account is suspended.", "Please contact the office."],
+  pending_review: [t("Your account is waiting for an administrator's review."), t("We email you as soon as it is verified. Then you can add your properties and see your bills.")],
+  rejected: [t("Your account was not approved."), t("Please contact the office.")],
+  suspended: [t("Your account is suspended."), t("Please contact the office.")],
 };
 
 function outstanding(balance) {
@@ -17,15 +18,16 @@ function outstanding(balance) {
   return [
     h("p", { class: "stat-value amount mb-1", id: "outstanding-amount", text: rupees(balance.outstanding) }),
     h("p", { class: "small text-body-secondary mb-2", text: balance.bills.length
-      ? `${balance.bills.length} unpaid bill${balance.bills.length === 1 ? "" : "s"}` : "Nothing to pay. Thank you!" }),
-    overdue ? h("p", { class: "small text-danger fw-semibold mb-2", text: `${rupees(balance.overdue)} is overdue` }) : null,
-    balance.bills.length === 1 ? link(payHref(balance.bills[0].bill_id), "Pay now", "btn btn-primary btn-sm") : null,
-    balance.bills.length > 1 ? link("bills.html?status=unpaid", "See unpaid bills", "btn btn-primary btn-sm") : null,
+      ? (balance.bills.length === 1 ? t("1 unpaid bill") : t("{count} unpaid bills", { count: balance.bills.length }))
+      : t("Nothing to pay. Thank you!") }),
+    overdue ? h("p", { class: "small text-danger fw-semibold mb-2", text: t("{amount} is overdue", { amount: rupees(balance.overdue) }) }) : null,
+    balance.bills.length === 1 ? link(payHref(balance.bills[0].bill_id), t("Pay now"), "btn btn-primary btn-sm") : null,
+    balance.bills.length > 1 ? link("bills.html?status=unpaid", t("See unpaid bills"), "btn btn-primary btn-sm") : null,
   ];
 }
 
 function latestBill(bill) {
-  if (!bill) return emptyState("No bills yet. Your first bill appears after the next monthly meter reading.");
+  if (!bill) return emptyState(t("No bills yet. Your first bill appears after the next monthly meter reading."));
   return h("div", { class: "row g-3 align-items-center" },
     h("div", { class: "col-sm-5" },
       h("p", { class: "mb-1 fw-semibold", text: period(bill.period) }),
@@ -33,9 +35,9 @@ function latestBill(bill) {
       statusBadges(bill)),
     h("div", { class: "col-sm-7" },
       facts([
-        ["Units", units(bill.units)],
-        ["Due date", dateIST(bill.due_date)],
-        owes(bill) ? ["Amount due", rupees(bill.amount_due)] : ["Paid", "Yes"],
+        [t("Units"), units(bill.units)],
+        [t("Due date"), dateIST(bill.due_date)],
+        owes(bill) ? [t("Amount due"), rupees(bill.amount_due)] : [t("Paid"), t("Yes")],
       ]),
       billActions(bill)));
 }
@@ -45,7 +47,7 @@ function drawChart(bills) {
   const data = unitsByMonth(bills, lastMonths(12));
   const canvas = document.getElementById("usage-chart");
   if (data.every((d) => d.units === 0)) {
-    fill("usage-chart-box", emptyState("No consumption to show yet: it appears here month by month as your meter is read."));
+    fill("usage-chart-box", emptyState(t("No consumption to show yet: it appears here month by month as your meter is read.")));
     document.getElementById("usage-chart-box").classList.remove("chart-box");
     return;
   }
@@ -55,7 +57,7 @@ function drawChart(bills) {
       type: "bar",
       data: {
         labels: data.map((d) => d.label),
-        datasets: [{ label: "Units (kWh)", data: data.map((d) => d.units), backgroundColor: "#0b4f6c", borderRadius: 4 }],
+        datasets: [{ label: t("Units (kWh)"), data: data.map((d) => d.units), backgroundColor: "#0b4f6c", borderRadius: 4 }],
       },
       options: {
         responsive: true, maintainAspectRatio: false, animation: false,
@@ -65,11 +67,11 @@ function drawChart(bills) {
     });
   }
   // The same numbers as a table, for screen readers and for people who prefer numbers.
-  fill("usage-table", h("details", {}, h("summary", { text: "Show as a table" }),
+  fill("usage-table", h("details", {}, h("summary", { text: t("Show as a table") }),
     table([
-      { label: "Month", cell: (d) => d.label },
-      { label: "Units (kWh)", cell: (d) => String(d.units), numeric: true },
-    ], data, { caption: "Units consumed per month" })));
+      { label: t("Month"), cell: (d) => d.label },
+      { label: t("Units (kWh)"), cell: (d) => String(d.units), numeric: true },
+    ], data, { caption: t("Units consumed per month") })));
 }
 
 if (WAITING[me.status]) {
@@ -77,7 +79,7 @@ if (WAITING[me.status]) {
   document.getElementById("dashboard-body").hidden = true;
   fill("account-state", h("div", { class: `alert ${me.status === "pending_review" ? "alert-info" : "alert-warning"}`, role: "status" },
     h("h2", { class: "h5", text: title }), h("p", { class: "mb-0", text: text }),
-    me.status_reason ? h("p", { class: "mb-0 mt-2", text: `Reason: ${me.status_reason}` }) : null));
+    me.status_reason ? h("p", { class: "mb-0 mt-2", text: t("Reason: {reason}", { reason: me.status_reason }) }) : null));
 } else {
   const [balance, bills, properties, tickets] = await Promise.allSettled([
     get("/me/balance"), get("/bills"), get("/properties"), get("/tickets")]);
@@ -97,9 +99,9 @@ if (WAITING[me.status]) {
     fill("dash-properties", list.length
       ? h("ul", { class: "list-unstyled mb-2" }, list.slice(0, 4).map((p) => h("li", { class: "mb-2" },
         link(`property.html?id=${encodeURIComponent(p.property_id)}`, addressLine(p.address)),
-        h("div", { class: "small text-body-secondary", text: `${label(p.relationship)} · ${label(p.category)} · ${p.meter_id ? "meter fitted" : "no meter yet"}` }))))
-      : emptyState("No properties yet.", link("properties.html#register", "Register a property", "btn btn-sm btn-primary")),
-    list.length ? link("properties.html", "All properties", "small") : null);
+        h("div", { class: "small text-body-secondary", text: `${label(p.relationship)} · ${label(p.category)} · ${p.meter_id ? t("meter fitted") : t("no meter yet")}` }))))
+      : emptyState(t("No properties yet."), link("properties.html#register", t("Register a property"), "btn btn-sm btn-primary")),
+    list.length ? link("properties.html", t("All properties"), "small") : null);
   } else {
     fill("dash-properties", errorState(properties.reason));
   }
@@ -109,8 +111,8 @@ if (WAITING[me.status]) {
     fill("dash-tickets", tickets.value.length
       ? h("ul", { class: "list-unstyled mb-2" }, tickets.value.slice(0, 4).map((t) => h("li", { class: "mb-2 d-flex gap-2 align-items-start" },
         badge(t.status), link(`ticket.html?id=${encodeURIComponent(t.ticket_id)}`, t.subject))))
-      : emptyState("No support requests."),
-    h("p", { class: "small mb-0" }, `${open.length} open · `, link("tickets.html#raise", "Ask for help")));
+      : emptyState(t("No support requests.")),
+    h("p", { class: "small mb-0" }, t("{count} open", { count: open.length }), " · ", link("tickets.html#raise", t("Ask for help"))));
   } else {
     fill("dash-tickets", errorState(tickets.reason));
   }

@@ -1,0 +1,109 @@
+"""Languages (issue 23): every message the code, templates and scripts use has a
+translation in every shipped catalogue, with the same placeholders, and the
+committed .mo files say what the .po files say; dates name the month in the
+language, amounts keep Indian grouping."""
+
+from __future__ import annotations
+
+import gettext
+import re
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po
+
+from functions.core.i18n import (
+    DEFAULT_LANGUAGE,
+    LOCALE_DIR,
+    format_date_ist,
+    languages,
+    normalise,
+    translator,
+)
+from functions.core.money import format_inr
+
+ROOT = Path(__file__).resolve().parents[2]
+SEARCHED = ("functions", "frontend", "templates")  # what babel.cfg maps
+TRANSLATED = [code for code in languages() if code != DEFAULT_LANGUAGE]
+PLACEHOLDER = re.compile(r"\{\w+\}|%\(\w+\)s|%s")
+
+
+def used_messages() -> dict[str, str]:
+    """msgid -> where it is used, as `make i18n` (pybabel extract) finds them."""
+    with (ROOT / "babel.cfg").open() as handle:
+        method_map, options_map = parse_mapping_cfg(handle)
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "t": None}
+    found: dict[str, str] = {}
+    for filename, _line, message, _comments, _context in extract_from_dir(
+            ROOT, method_map, options_map, keywords=keywords,
+            directory_filter=lambda path: Path(path).relative_to(ROOT).parts[0] in SEARCHED):
+        for text in (message if isinstance(message, tuple) else (message,)):
+            if text:
+                found.setdefault(text, filename)
+    return found
+
+
+def catalogue(code: str) -> Catalog:
+    with (LOCALE_DIR / code / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        return read_po(handle, locale=code)
+
+
+def test_the_code_uses_messages_at_all() -> None:
+    used = used_messages()
+    for expected in ("Amount due", "Electricity bill, {month}", "Dashboard"):
+        assert expected in used
+
+
+@pytest.mark.parametrize("code", TRANSLATED)
+def test_every_message_the_code_uses_is_translated(code: str) -> None:
+    messages = catalogue(code)
+    problems = []
+    for text, where in sorted(used_messages().items()):
+        entry = messages.get(text)
+        if entry is None or not entry.string or entry.fuzzy:
+            problems.append(f"{where}: {text!r} has no {code} translation")
+            continue
+        translated = entry.string if isinstance(entry.string, str) else entry.string[0]
+        if sorted(PLACEHOLDER.findall(translated)) != sorted(PLACEHOLDER.findall(text)):
+            problems.append(f"{text!r}: the {code} translation has other placeholders")
+    assert not problems, "run `make i18n` and translate:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("code", TRANSLATED)
+def test_compiled_catalogue_matches_its_source(code: str) -> None:
+    # The .mo is committed (Lambda and a fresh checkout read it): `make i18n` compiles it.
+    path = LOCALE_DIR / code / "LC_MESSAGES" / "messages.mo"
+    with path.open("rb") as handle:
+        compiled = gettext.GNUTranslations(handle)
+    stale = [entry.id for entry in catalogue(code)
+             if entry.id and isinstance(entry.id, str) and entry.string and not entry.fuzzy
+             and compiled.gettext(entry.id) != entry.string]
+    assert not stale, f"{path} is older than its .po: run `make i18n` ({stale[:3]})"
+
+
+def test_translator_falls_back_to_english() -> None:
+    assert translator("hi").gettext("Amount due") == "देय राशि"
+    assert translator("mr").gettext("Amount due") == "देय रक्कम"
+    assert translator("en").gettext("Amount due") == "Amount due"
+    assert translator("xx").gettext("Amount due") == "Amount due"
+    assert normalise("hi-IN") == "hi" and normalise(None) == "en" and normalise("fr") == "en"
+
+
+def test_dates_name_the_month_in_the_language_in_ist() -> None:
+    day = date(2026, 12, 7)
+    assert format_date_ist(day, "en") == "7 Dec 2026"
+    assert format_date_ist(day, "hi") == "7 दिस॰ 2026"
+    assert format_date_ist(day, "mr") == "7 डिसें 2026"
+    # 20:00 UTC on the 6th is already the 7th in India.
+    assert format_date_ist(datetime(2026, 12, 6, 20, 0, tzinfo=UTC), "hi", month="long") \
+        == "दिसंबर 2026"
+
+
+def test_amounts_keep_indian_grouping() -> None:
+    # The same for every language: digits and grouping do not change with it.
+    assert format_inr(Decimal("1234567.89")) == "₹12,34,567.89"

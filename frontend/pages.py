@@ -47,6 +47,7 @@ PAGES: tuple[Page, ...] = (
     Page("verify-email.html", _("Verify your email"), "public", "verify_email"),
     Page("login.html", _("Sign in"), "public", "login"),
     Page("login-link.html", _("Signing you in"), "public", "login_link"),
+    Page("quick-pay.html", _("Quick pay"), "public", "quick_pay"),
     Page("404.html", _("Page not found"), "public", "not_found"),
     # Customers (owners and tenants)
     Page("dashboard.html", _("Dashboard"), "customer", "dashboard", nav=_("Dashboard")),

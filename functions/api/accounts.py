@@ -17,6 +17,7 @@ from functions.core.accounts.models import UserRecord
 from functions.core.accounts.sessions import Caller, revoke_all_sessions, revoke_session
 from functions.core.accounts.signup import SmsChallenge, VerificationState
 from functions.core.accounts.users import normalise_mobile, normalise_name
+from functions.core.i18n import normalise
 from functions.core.passwords import MAX_LENGTH, check_policy
 
 bp = Blueprint(__name__)
@@ -85,6 +86,11 @@ class MfaBody(Body):
     enabled: bool
 
 
+class LanguageBody(Body):
+    language: str = Field(description="A configured language code: en, hi, mr",
+                          min_length=2, max_length=8)
+
+
 # -- answers -------------------------------------------------------------------------
 
 class AccountMessage(BaseModel):
@@ -123,6 +129,7 @@ class Profile(BaseModel):
     mobile_verified: bool
     mfa_enabled: bool
     has_password: bool
+    language: str = "en"  # portal, emails and SMS (functions/core/i18n)
     created_at: str
 
     @classmethod
@@ -132,6 +139,7 @@ class Profile(BaseModel):
                    email_verified=bool(user.email_verified),
                    mobile_verified=bool(user.mobile_verified),
                    mfa_enabled=bool(user.mfa_enabled), has_password=bool(user.password_hash),
+                   language=normalise(user.language),
                    created_at=user.created_at)
 
 
@@ -289,3 +297,9 @@ def start_mfa_change(caller: Caller, body: MfaBody) -> SmsChallengeOut:
 def confirm_mfa_change(caller: Caller, body: CodeBody) -> Profile:
     return Profile.of(profile.confirm_mfa_change(caller, body.challenge, body.code,
                                                  client_address()))
+
+
+@route(bp, "/me/language", methods=["PUT"], access=Access.USER, body=LanguageBody,
+       response=Profile, summary="Choose my language (portal, emails and SMS)")
+def set_language(caller: Caller, body: LanguageBody) -> Profile:
+    return Profile.of(profile.set_language(caller, body.language))

@@ -20,6 +20,7 @@ from functions.core.logs import logger
 from functions.core.money import format_inr, from_paise, to_paise
 from functions.core.payments.defaulters import defaulters_csv, list_defaulters
 from functions.core.payments.overdue import mark_overdue
+from functions.core.payments.quick_pay import QuickPay
 from functions.core.payments.receipts import period_label
 from functions.core.payments.reconcile import reconcile, reconciliation_view, yesterday_ist
 from functions.core.payments.schemas import (
@@ -33,6 +34,7 @@ from functions.core.payments.schemas import (
     OverdueRunView,
     PayBill,
     PaymentView,
+    QuickPayView,
     ReconcileDay,
     ReconciliationQuery,
     ReconciliationView,
@@ -61,6 +63,30 @@ FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
                "returns the page that opens the gateway's checkout")
 def pay_bill(bill_id: str, caller: Caller, body: PayBill) -> OrderView:
     return PaymentService.default().start_payment(caller, bill_id, body.method)
+
+
+# ---- quick pay: a bill by consumer number, without signing in ----------------------------
+
+
+def _client_ip() -> str:
+    context = bp.current_request.context or {}
+    return str((context.get("identity") or {}).get("sourceIp") or "")
+
+
+@route(bp, "/quick-pay/{consumer_number}", access=Access.PUBLIC, response=QuickPayView,
+       summary="Quick pay: the amount due, due date and masked name of a consumer number's "
+               "oldest unpaid bill (400 for a wrong check digit; 429 past 10 lookups per "
+               "client in 10 minutes)")
+def quick_pay_lookup(consumer_number: str) -> QuickPayView:
+    return QuickPay().lookup(consumer_number, _client_ip())
+
+
+@route(bp, "/quick-pay/{consumer_number}/pay", methods=["POST"], access=Access.PUBLIC,
+       body=PayBill, response=OrderView, status=201,
+       summary="Quick pay: a gateway order for that bill's amount due; the checkout returns "
+               "to the quick pay page")
+def quick_pay_start(consumer_number: str, body: PayBill) -> OrderView:
+    return QuickPay().pay(consumer_number, body.method, _client_ip())
 
 
 # ---- the checkout: our page that opens Razorpay's, and its return ---------------------
@@ -129,7 +155,8 @@ def checkout_callback() -> Response:
         logger.warning("checkout return refused", extra={"error": error.code})
         return _html("Payment not confirmed", "<h1>Payment not confirmed</h1>"
                      f'<p id="error">{escape(error.message)}</p>', error.status)
-    location = f"{bill_page_url(back.bill_id)}&payment={quote(back.outcome)}"
+    back_to = back.return_url or bill_page_url(back.bill_id)
+    location = f"{back_to}&payment={quote(back.outcome)}"
     return Response(body="", status_code=303, headers={"Location": location,
                                                        "Cache-Control": "no-store"})
 

@@ -84,7 +84,11 @@ TABLES: tuple[TableDef, ...] = (
     # One item per email address: a conditional put makes sign-up unique per email
     # (a GSI cannot enforce uniqueness).
     TableDef("user_emails", S("email")),
-    TableDef("properties", S("property_id"), indexes=(Index("by_owner", S("owner_id")),)),
+    TableDef("properties", S("property_id"),
+             indexes=(Index("by_owner", S("owner_id")),
+                      # The consumer number (properties/consumer_numbers.py): quick pay,
+                      # admin search and payment references find the connection by it.
+                      Index("by_consumer_number", S("consumer_number")))),
     TableDef(
         "tenancies",
         S("property_id"),

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     mail_from: str = Field(default="billing@discom.example.in", alias="MAIL_FROM")
     server_key_secret_name: str = Field(default="", alias="SERVER_KEY_SECRET_NAME")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    # SMS under TRAI's DLT rules: the discom's registered entity (PE) id and sender header,
+    # per stage (the placeholders below are refused by operators; set the real ones).
+    dlt_entity_id: str = Field(default="1101000000000000000", alias="DLT_ENTITY_ID")
+    sms_sender_id: str = Field(default="DISCOM", alias="SMS_SENDER_ID")
 
     def endpoint_for(self, service: str) -> str | None:
         """Where `service` is reached (None: AWS's own endpoint)."""

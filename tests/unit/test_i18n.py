@@ -107,3 +107,21 @@ def test_dates_name_the_month_in_the_language_in_ist() -> None:
 def test_amounts_keep_indian_grouping() -> None:
     # The same for every language: digits and grouping do not change with it.
     assert format_inr(Decimal("1234567.89")) == "₹12,34,567.89"
+
+
+def test_the_bill_email_follows_the_language() -> None:
+    from functions.core.notifications.templates import render_email
+
+    context = {"payer_name": "Meera Iyer", "month": "दिसंबर 2026", "bill_id": "BILL-1",
+               "address": "14 Lodhi Road", "units": "301", "estimated": False,
+               "amount": "₹12,34,567.89", "due": "7 दिस॰ 2026", "link": "https://x/bill.html",
+               "share": None, "credit_this_period": None, "credit_brought_forward": None,
+               "credit_to_open_bills": None, "credit_carried": None, "arrears": None,
+               "surcharge_percent": "1.25", "upi": None}
+    hindi = render_email("bill_issued", lang="hi", **context)
+    assert hindi.subject == "दिसंबर 2026 का आपका बिजली बिल: ₹12,34,567.89"
+    assert "प्रिय Meera Iyer," in hindi.text and "देय तिथि के बाद 1.25% विलंबित" in hindi.text
+    marathi = render_email("bill_issued", lang="mr", **context)
+    assert "आपले वीज बिल तयार आहे." in marathi.text
+    english = render_email("bill_issued", **context)
+    assert english.text.startswith("Dear Meera Iyer,\n\nYour electricity bill for")

@@ -34,7 +34,8 @@ def test_an_sms_its_template_does_not_allow_is_refused() -> None:
 
 
 def test_every_sms_template_is_registered() -> None:
-    assert sms_template_names() == ["one_time_code"]
+    assert sms_template_names() == ["bill_ready", "due_reminder", "one_time_code",
+                                    "payment_received"]
 
 
 def test_a_missing_variable_is_an_error_not_a_blank() -> None:

@@ -47,6 +47,8 @@ class UserRecord(Model):
     mobile_verified = BooleanAttribute(default=False)
     password_hash = UnicodeAttribute(null=True)
     mfa_enabled = BooleanAttribute(default=False)
+    # The language of the portal, emails and SMS (functions/core/i18n); null: English.
+    language = UnicodeAttribute(null=True)
     status_reason = UnicodeAttribute(null=True)
     # The status a suspension interrupted, restored on reactivation.
     status_before_suspension = UnicodeAttribute(null=True)

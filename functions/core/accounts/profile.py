@@ -15,6 +15,7 @@ from functions.core.accounts.models import ROLE_ADMIN, UserRecord
 from functions.core.accounts.sessions import Caller, revoke_all_sessions
 from functions.core.accounts.signup import SMS_WORDING, SmsChallenge, send_sms_code
 from functions.core.errors import InvalidInput, Unauthorized
+from functions.core.i18n import language_codes
 from functions.core.logs import logger, mask_mobile
 from functions.core.passwords import hash_password, verify_password
 
@@ -119,3 +120,11 @@ def confirm_mfa_change(caller: Caller, challenge: str, code: str, client: str,
     user = deps.users.update(user, mfa_enabled=enabled)
     logger.info("mfa changed", extra={"user_id": user.user_id, "mfa_enabled": enabled})
     return user
+
+
+def set_language(caller: Caller, language: str, deps: AccountsDeps | None = None) -> UserRecord:
+    """The language of the portal, emails and SMS for this user (a configured one)."""
+    if language not in language_codes():
+        raise InvalidInput(f"Choose one of the languages: {', '.join(language_codes())}.")
+    deps = deps or AccountsDeps()
+    return deps.users.update(_me(caller, deps), language=language)

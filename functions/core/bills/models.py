@@ -102,6 +102,9 @@ class BillRecord(Model):
 
     bill_id = UnicodeAttribute(hash_key=True)
     property_id = UnicodeAttribute()
+    # The property's consumer number (printed on the bill, the PDF and the SMS); null
+    # on bills issued before consumer numbers existed.
+    consumer_number = UnicodeAttribute(null=True)
     period = UnicodeAttribute()  # "YYYY-MM", a calendar month in IST
     payer_id = UnicodeAttribute()  # the user who pays this bill (owner or tenant)
     owner_id = UnicodeAttribute()  # the property's owner when the bill was issued

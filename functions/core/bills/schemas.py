@@ -101,6 +101,9 @@ def _rupees(paise: float | None) -> str:
 class BillSummary(BaseModel):
     bill_id: str
     property_id: str
+    consumer_number: str | None = Field(
+        default=None, description="The connection's ten-digit consumer number (null on "
+                                  "bills issued before consumer numbers existed)")
     period: str
     period_label: str
     payer_id: str
@@ -130,7 +133,7 @@ class BillSummary(BaseModel):
     def fields_of(cls, bill: BillRecord) -> dict[str, object]:
         return dict(
             bill_id=bill.bill_id, property_id=bill.property_id, period=bill.period,
-            **zone_history_fields(bill),
+            consumer_number=bill.consumer_number, **zone_history_fields(bill),
             period_label=month_label(bill.period), payer_id=bill.payer_id, status=bill.status,
             estimated=bool(bill.estimated), units=int(bill.units), total=f"{bill.amount:.2f}",
             total_display=format_inr(bill.amount), amount_due=f"{bill.amount_due:.2f}",

@@ -34,7 +34,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -69,6 +69,7 @@ from functions.core.bills.repository import BillRepository, ItemKey, get_items, 
 from functions.core.bills.snapshots import SnapshotRegister, bill_fields, billed_register
 from functions.core.bills.tariff_inputs import banked_before, set_tariff_fields, usage_of
 from functions.core.clock import utcnow
+from functions.core.i18n import DEFAULT_LANGUAGE, format_date_ist, normalise
 from functions.core.logs import logger
 from functions.core.messages import VerifiedReading
 from functions.core.meters.models import MeterRecord, RawReadingRecord
@@ -286,8 +287,9 @@ class BillingService:
                 continue
             users[payer.user_id] = payer
             records.append(email_record(
-                bill_message_key(bill), render_email("bill_issued", **bill_email_context(
-                    bill, prop, payer)), payer.email, topic=bill_topic(bill.period),
+                bill_message_key(bill), render_email("bill_issued", lang=payer.language,
+                                                     **bill_email_context(bill, prop, payer)),
+                payer.email, topic=bill_topic(bill.period),
                 now=self.clock(), ref=bill.bill_id, recipient_id=payer.user_id))
         return records
 
@@ -377,18 +379,29 @@ def bill_message_key(bill: BillRecord) -> str:
 def bill_email(bill: BillRecord, prop: PropertyRecord, payer: UserRecord) -> tuple[str, str]:
     """Subject and text of the "your bill is ready" email (amounts in ₹ with
     Indian grouping, dates in IST): notifications/templates/email/bill_issued."""
-    rendered = render_email("bill_issued", **bill_email_context(bill, prop, payer))
+    rendered = render_email("bill_issued", lang=payer.language,
+                            **bill_email_context(bill, prop, payer))
     return rendered.subject, rendered.text
 
 
 def bill_email_context(bill: BillRecord, prop: PropertyRecord,
                        payer: UserRecord) -> dict[str, Any]:
-    """What the bill email template shows, formatted (₹, IST dates)."""
+    """What the bill email template shows, formatted (₹, IST dates; month names in
+    the payer's language)."""
+    lang = normalise(payer.language)
+
     def inr(paise: Any) -> str:
         return format_inr(from_paise(int(paise)))
 
     def ist_day(value: str) -> str:
-        return format_ist_date(datetime.fromisoformat(value).date())
+        day = datetime.fromisoformat(value).date()
+        return format_ist_date(day) if lang == DEFAULT_LANGUAGE else format_date_ist(day, lang)
+
+    def month(period: str) -> str:
+        if lang == DEFAULT_LANGUAGE:
+            return month_label(period)
+        year, number = period.split("-")[:2]
+        return format_date_ist(date(int(year), int(number), 1), lang, month="long")
 
     share = None
     if bill.share_count and int(bill.share_count) > 1:
@@ -399,7 +412,7 @@ def bill_email_context(bill: BillRecord, prop: PropertyRecord,
     arrears = int(bill.arrears_paise or 0)
     surcharge = int(bill.arrears_surcharge_paise or 0)
     return {
-        "payer_name": payer.name, "month": month_label(bill.period), "bill_id": bill.bill_id,
+        "payer_name": payer.name, "month": month(bill.period), "bill_id": bill.bill_id,
         "address": ", ".join(p for p in (prop.line1, prop.city) if p),
         "units": bill.share_units or bill.units, "estimated": bool(bill.estimated),
         "amount": format_inr(bill.amount), "due": ist_day(bill.due_date),

@@ -37,7 +37,7 @@ from functions.core.notifications.models import (
     OutboxRecord,
 )
 from functions.core.notifications.outbox import Outbox, normalise_address
-from functions.core.notifications.templates import dlt_registration
+from functions.core.notifications.templates import dlt_registration, dlt_registration_by_id
 from functions.core.settings import get_settings
 
 # SES tag carrying the outbox key, so a delivery event finds its message with one read.
@@ -90,7 +90,9 @@ class AwsGateway:
         return str(answer["MessageId"])
 
     def sms(self, record: OutboxRecord, text: str) -> str:
-        dlt = dlt_registration(record.template)
+        # The item names the DLT template its text was rendered from (its language's).
+        dlt = (dlt_registration_by_id(record.dlt_template_id or "")
+               or dlt_registration(record.template))
         answer = client("sns").publish(
             PhoneNumber=record.recipient, Message=text,
             MessageAttributes={
@@ -98,8 +100,7 @@ class AwsGateway:
                 "AWS.SNS.SMS.SenderID": {"DataType": "String", "StringValue": dlt.header},
                 "AWS.MM.SMS.EntityId": {"DataType": "String", "StringValue": dlt.entity_id},
                 "AWS.MM.SMS.TemplateId": {"DataType": "String",
-                                          "StringValue": record.dlt_template_id
-                                          or dlt.template_id},
+                                          "StringValue": dlt.template_id},
             })
         return str(answer["MessageId"])
 

@@ -18,6 +18,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from functions.core.i18n import normalise, translator
+
 HERE = Path(__file__).resolve().parent
 BRAND = "Discom Smart Billing"
 DLT_VARIABLE = "{#var#}"
@@ -50,20 +52,25 @@ class RenderedSms:
     dlt: DltRegistration
 
 
-@lru_cache(maxsize=1)
-def _environment() -> Environment:
+@lru_cache(maxsize=8)
+def _environment(lang: str = "en") -> Environment:
     # Plain-text mail and SMS: nothing is HTML, so nothing is escaped (an .html
-    # template, if one is ever added, is).
-    return Environment(loader=FileSystemLoader(HERE / "templates"),
-                       autoescape=select_autoescape(enabled_extensions=("html",),
-                                                    default_for_string=False),
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                       keep_trailing_newline=True)
+    # template, if one is ever added, is). One environment per language: _() in the
+    # templates reads that language's catalogue (functions/core/i18n).
+    env = Environment(loader=FileSystemLoader(HERE / "templates"),
+                      autoescape=select_autoescape(enabled_extensions=("html",),
+                                                   default_for_string=False),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      keep_trailing_newline=True, extensions=["jinja2.ext.i18n"])
+    env.policies["ext.i18n.trimmed"] = True  # as babel.cfg extracts them
+    env.install_gettext_translations(translator(lang), newstyle=True)  # type: ignore[attr-defined]
+    return env
 
 
-def render_email(name: str, /, **context: Any) -> RenderedEmail:
-    env = _environment()
-    context.setdefault("brand", BRAND)
+def render_email(name: str, /, lang: str | None = None, **context: Any) -> RenderedEmail:
+    """The email `name` in `lang` (the recipient's language; unknown: English)."""
+    env = _environment(normalise(lang))
+    context.setdefault("brand", translator(lang).gettext(BRAND))
     subject = env.get_template(f"email/{name}.subject.j2").render(context).strip()
     text = env.get_template(f"email/{name}.txt.j2").render(context)
     return RenderedEmail(name, subject, text.rstrip("\n") + "\n")

@@ -67,6 +67,8 @@ class PaymentOrderRecord(Model):
     created_at = UTCDateTimeAttribute()
     expires_at = UTCDateTimeAttribute()
     last_payment_id = UnicodeAttribute(null=True)
+    # Quick pay (no sign-in): the portal page the payer comes back to instead of the bill.
+    return_url = UnicodeAttribute(null=True)
 
     by_bill = OrdersByBill()
 

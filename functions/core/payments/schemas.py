@@ -230,3 +230,15 @@ class DefaulterList(BaseModel):
     count: int
     total_due: Decimal
     defaulters: list[Defaulter]
+
+
+class QuickPayView(BaseModel):
+    """What quick pay shows for a consumer number: nothing more."""
+
+    consumer_number: str
+    name: str = Field(description="The payer's name, masked (\"A*** R**\")")
+    amount_due: Decimal
+    amount_due_display: str
+    due_date: str = Field(description="IST date YYYY-MM-DD")
+    due_date_display: str
+    overdue: bool

@@ -161,6 +161,7 @@ class CheckoutReturn:
 
     bill_id: str
     outcome: str  # paid | failed | not_applied | pending
+    return_url: str | None = None  # quick pay's page; None: the bill's page
 
 
 def bill_page_url(bill_id: str) -> str:
@@ -190,7 +191,11 @@ class PaymentService:
     # ---- the payer ---------------------------------------------------------------
 
     def start_payment(self, caller: Caller, bill_id: str, method: OnlineMethod) -> OrderView:
-        bill = self._payers_bill(caller, bill_id)
+        return self.order_for(self._payers_bill(caller, bill_id), method)
+
+    def order_for(self, bill: BillRecord, method: OnlineMethod,
+                  return_url: str | None = None) -> OrderView:
+        """A gateway order for the bill's amount due (the payer's, or quick pay's)."""
         if bill.status not in UNPAID_STATUSES:
             raise Conflict("This bill is already paid.")
         amount_paise = to_paise(bill.amount_due)
@@ -205,6 +210,7 @@ class PaymentService:
             order_id=order.order_id, bill_id=bill.bill_id, payer_id=bill.payer_id,
             provider=order.provider, amount_paise=order.amount_paise, currency=order.currency,
             method=method, created_at=now, expires_at=now + CHECKOUT_LIFETIME,
+            return_url=return_url,
         )
         self.orders.create(record)
         logger.info("payment order created", extra={"bill_id": bill.bill_id,
@@ -234,7 +240,7 @@ class PaymentService:
         if payer is not None:
             prefill.update(name=payer.name, email=payer.email, contact=payer.mobile or "")
         api = get_settings().api_base_url.rstrip("/")
-        cancel_url = bill_page_url(order.bill_id)
+        cancel_url = order.return_url or bill_page_url(order.bill_id)
         options = self.provider.checkout_options(
             order.order_id, int(order.amount_paise), order.currency,
             f"Electricity bill {period_label(bill.period)} ({bill.bill_id})",
@@ -264,7 +270,7 @@ class PaymentService:
         if order is None:
             raise NotFound("No such payment order.")
         if not payment_id:
-            return CheckoutReturn(order.bill_id, "failed")
+            return CheckoutReturn(order.bill_id, "failed", order.return_url)
         payment = self._fetch(payment_id)
         if payment is None or payment.order_id != order.order_id:
             raise InvalidInput("The gateway does not know this payment for this order.")
@@ -276,7 +282,7 @@ class PaymentService:
             existing = self.payments.get(payment.payment_id)
             if existing is not None and not existing.applied:
                 outcome = "not_applied"
-        return CheckoutReturn(order.bill_id, outcome)
+        return CheckoutReturn(order.bill_id, outcome, order.return_url)
 
     def order_status(self, caller: Caller, order_id: str) -> OrderStatusView:
         order = self.orders.get(order_id) if _ID.fullmatch(order_id) else None

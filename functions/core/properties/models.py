@@ -33,6 +33,11 @@ class PropertiesByOwner(GlobalSecondaryIndex["PropertyRecord"]):
     owner_id = UnicodeAttribute(hash_key=True)
 
 
+class PropertiesByConsumerNumber(GlobalSecondaryIndex["PropertyRecord"]):
+    Meta = gsi_meta("by_consumer_number")
+    consumer_number = UnicodeAttribute(hash_key=True)
+
+
 @registered
 class PropertyRecord(Model):
     Meta = table_meta("properties")
@@ -52,8 +57,12 @@ class PropertyRecord(Model):
     status = UnicodeAttribute(default=PROPERTY_ACTIVE)
     # The one tenancy in status "active", if any (see the module docstring).
     active_tenancy_id = UnicodeAttribute(null=True)
+    # Ten digits with a Verhoeff check digit, assigned once (consumer_numbers.py). Null
+    # only on properties registered before numbers existed, until first viewed.
+    consumer_number = UnicodeAttribute(null=True)
 
     by_owner = PropertiesByOwner()
+    by_consumer_number = PropertiesByConsumerNumber()
 
 
 class TenanciesByTenant(GlobalSecondaryIndex["TenancyRecord"]):

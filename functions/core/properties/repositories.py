@@ -32,6 +32,25 @@ class PropertyRepository:
     def of_owner(self, owner_id: str) -> list[PropertyRecord]:
         return list(PropertyRecord.by_owner.query(owner_id))
 
+    def by_consumer_number(self, number: str) -> PropertyRecord | None:
+        """The property with this consumer number (one index query, one item)."""
+        for record in PropertyRecord.by_consumer_number.query(number, limit=1):
+            return record
+        return None
+
+    def set_consumer_number(self, property_id: str, number: str) -> bool:
+        """Give an older property its number; False if it already has one."""
+        try:
+            PropertyRecord(property_id=property_id).update(
+                actions=[PropertyRecord.consumer_number.set(number)],
+                condition=PropertyRecord.property_id.exists()
+                & PropertyRecord.consumer_number.does_not_exist())
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def all(self) -> list[PropertyRecord]:
         # Admin search: a scan is fine at a discom's scale of admin use; a search
         # index (OpenSearch) would replace it if the table grows into millions.

@@ -97,6 +97,7 @@ class InvitationSummary(BaseModel):
 
 class PropertyBasics(BaseModel):
     property_id: str
+    consumer_number: str  # ten digits with a check digit: quick pay, payment reference
     address: Address
     category: str
     sanctioned_load_kw: str
@@ -158,4 +159,7 @@ class AdminPropertyQuery(BaseModel):
     pincode: Pincode | None = None
     owner_id: Annotated[str, StringConstraints(max_length=100)] | None = None
     has_meter: bool | None = None
+    # Exact consumer number (spaces allowed); when given, the other filters are ignored.
+    consumer_number: Annotated[str, StringConstraints(strip_whitespace=True,
+                                                      max_length=20)] | None = None
     limit: int = Field(default=100, ge=1, le=500)

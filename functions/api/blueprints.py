@@ -13,6 +13,7 @@ from functions.api import (
     meters,
     notifications,
     payments,
+    prepaid,
     properties,
     runs,
     system,
@@ -29,7 +30,7 @@ from functions.run_steps import handler as run_steps
 
 def all_blueprints() -> list[Blueprint]:
     return [http.auth_blueprint, system.bp, properties.bp, tariffs.bp, tickets.bp,
-            accounts.bp, admin_users.bp, meters.bp, device.bp, payments.bp,
+            accounts.bp, admin_users.bp, meters.bp, device.bp, payments.bp, prepaid.bp,
             iot_fanout.bp, run_steps.bp, billing.bp, billing_schedules.bp, bills.bp, runs.bp,
             notifications.bp, notification_functions.bp,
             *local_only_blueprints()]

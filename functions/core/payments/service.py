@@ -232,8 +232,9 @@ class PaymentService:
             raise Conflict("This order is paid already.")
         if self.clock() >= order.expires_at:
             raise Conflict("This checkout has expired. Start the payment again from the bill.")
-        bill = self.bills.get(order.bill_id)
-        if bill is None or bill.status not in UNPAID_STATUSES:
+        recharge = order.bill_id.startswith("prepaid#")  # a prepaid recharge's order
+        bill = None if recharge else self.bills.get(order.bill_id)
+        if not recharge and (bill is None or bill.status not in UNPAID_STATUSES):
             raise Conflict("This bill is already paid.")
         payer = self.users.get(order.payer_id)
         prefill = {"method": order.method}
@@ -243,7 +244,8 @@ class PaymentService:
         cancel_url = order.return_url or bill_page_url(order.bill_id)
         options = self.provider.checkout_options(
             order.order_id, int(order.amount_paise), order.currency,
-            f"Electricity bill {period_label(bill.period)} ({bill.bill_id})",
+            "Prepaid recharge" if bill is None
+            else f"Electricity bill {period_label(bill.period)} ({bill.bill_id})",
             callback_url=api + CALLBACK_PATH, cancel_url=cancel_url, prefill=prefill)
         return CheckoutPage(script=self.provider.checkout_script(), options=options,
                             amount_paise=int(order.amount_paise), bill_id=order.bill_id,
@@ -345,6 +347,10 @@ class PaymentService:
         existing = self.payments.get(payment.payment_id)
         if existing is not None and existing.order_id != target.order_id:
             raise InvalidInput("This payment id belongs to another order.")
+        if target.bill_id.startswith("prepaid#"):  # a prepaid recharge, not a bill
+            from functions.core.prepaid.recharges import apply_recharge
+
+            return apply_recharge(self, payment, target, existing)
         if payment.money_received:
             return self._capture(payment, target, existing)
         return self._record_unsuccessful(payment, target, existing)

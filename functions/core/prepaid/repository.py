@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -11,7 +10,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from functions.core.paging import Page
+from functions.core.paging import Page, decode_cursor, encode_cursor
 from functions.core.prepaid.models import LedgerEntryRecord, PrepaidAccountRecord
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -96,14 +95,16 @@ class LedgerRepository:
                                        LedgerEntryRecord.entry_key.startswith(prefix),
                                        consistent_read=True)
 
-    def page(self, connection_id: str, cursor: dict[str, Any] | None,
+    def page(self, connection_id: str, cursor: str | None,
              limit: int) -> Page[LedgerEntryRecord]:
+        """Newest first; the cursor is opaque (paging.encode_cursor)."""
+        _, start = decode_cursor(cursor)
         result = LedgerEntryRecord.query(connection_id, scan_index_forward=False,
                                          limit=max(1, min(limit, 200)),
-                                         last_evaluated_key=cursor)
+                                         last_evaluated_key=start, consistent_read=True)
         items = list(result)
         last = result.last_evaluated_key
-        return Page(items, json.dumps(last) if last else None)
+        return Page(items, encode_cursor(0, last) if last else None)
 
     def total(self, connection_id: str) -> int:
         """The ledger's sum, read entry by entry (an audit: the balance must equal it)."""

@@ -9,9 +9,10 @@ threshold, re-armed when the balance goes back above it), and the relay policy
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -39,6 +40,7 @@ from functions.core.prepaid.policy import (
     thresholds_below,
 )
 from functions.core.prepaid.repository import AccountRepository, LedgerRepository
+from functions.core.prepaid.schemas import DailyPoint, LedgerEntryView, PrepaidView
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +79,10 @@ class PrepaidService:
     windows: ProtectedWindows = field(default_factory=ProtectedWindows)
     thresholds: tuple[int, ...] = DEFAULT_THRESHOLDS
     clock: Callable[[], datetime] = utcnow
+
+    @classmethod
+    def default(cls) -> PrepaidService:
+        return cls()
 
     # ---- payment mode --------------------------------------------------------------
 
@@ -184,6 +190,34 @@ class PrepaidService:
             units_to_date=str(debit.units_to_date))
         return self._apply(account, entry)
 
+    # ---- what the customer sees -----------------------------------------------------
+
+    def view(self, connection_id: str, cursor: str | None = None, limit: int = 50
+             ) -> PrepaidView:
+        account = self._account(connection_id)
+        page = self.ledger.page(connection_id, cursor, limit)
+        # Key order puts adjustments before debits before recharges: the chart and the
+        # rate read the month's debits by key prefix instead (at most 62 items).
+        today = self.clock().astimezone(IST).date()
+        last_month = (today.replace(day=1) - timedelta(days=1))
+        debits = [*self.ledger.with_prefix(connection_id, f"{ENTRY_DEBIT}#{last_month:%Y-%m}-"),
+                  *self.ledger.with_prefix(connection_id, f"{ENTRY_DEBIT}#{today:%Y-%m}-")]
+        recent = [-int(e.amount_paise) for e in debits[-7:]]
+        average = sum(recent) // len(recent) if recent else 0
+        balance = int(account.balance_paise)
+        headroom = balance + int(account.emergency_credit_paise)
+        days_left = None if average <= 0 else max(0, headroom // average)
+        return PrepaidView(
+            connection_id=connection_id, mode=account.mode, mode_from=account.mode_from,
+            balance=from_paise(balance), balance_paise=balance,
+            emergency_credit=from_paise(int(account.emergency_credit_paise)),
+            relay=account.relay, disputed=bool(account.disputed),
+            average_daily_debit=from_paise(average), days_left=days_left,
+            min_recharge=from_paise(min_recharge_paise()),
+            ledger=[entry_view(e) for e in page.items], next_cursor=page.cursor,
+            daily=[DailyPoint(day=e.day, debit=from_paise(-int(e.amount_paise)))
+                   for e in debits[-31:]])
+
     # ---- after each entry ----------------------------------------------------------
 
     def _apply(self, account: PrepaidAccountRecord, entry: LedgerEntryRecord) -> bool:
@@ -228,6 +262,21 @@ class PrepaidService:
         if account is None:
             raise NotFound("No prepaid account for this connection.")
         return account
+
+
+def entry_view(entry: LedgerEntryRecord) -> LedgerEntryView:
+    charge = entry.charge_to_date_paise
+    return LedgerEntryView(
+        entry_key=entry.entry_key, kind=entry.kind, day=entry.day,
+        amount=from_paise(int(entry.amount_paise)), amount_paise=int(entry.amount_paise),
+        explanation=entry.explanation,
+        charge_to_date=None if charge is None else from_paise(int(charge)),
+        units_to_date=entry.units_to_date)
+
+
+def min_recharge_paise() -> int:
+    """The smallest recharge (configuration; Rs 100 unless PREPAID_MIN_RECHARGE_PAISE)."""
+    return int(os.environ.get("PREPAID_MIN_RECHARGE_PAISE", "10000"))
 
 
 def _non_negative(value: int, what: str) -> int:

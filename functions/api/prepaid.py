@@ -1,0 +1,76 @@
+"""Prepaid routes (issue 24): the customer's balance, ledger and recharge; the admin's
+payment mode, adjustments and disputes. Rules live in functions/core/prepaid/."""
+
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from functions.api.http import Access, route
+from functions.core.accounts.sessions import Caller
+from functions.core.errors import NotFound
+from functions.core.payments.schemas import OrderView
+from functions.core.payments.service import PaymentService
+from functions.core.prepaid.recharges import may_see, start_recharge
+from functions.core.prepaid.schemas import (
+    Adjustment,
+    AdjustmentResult,
+    Disputed,
+    LedgerQuery,
+    PrepaidView,
+    Recharge,
+    SetMode,
+)
+from functions.core.prepaid.service import PrepaidService
+
+bp = Blueprint(__name__)
+
+
+@route(bp, "/prepaid/{connection_id}", access=Access.USER, query=LedgerQuery,
+       response=PrepaidView,
+       summary="A prepaid connection: balance, days left at the recent rate, this and last "
+               "month's daily debits, and the ledger (newest first, paginated)")
+def prepaid_view(connection_id: str, caller: Caller, query: LedgerQuery) -> PrepaidView:
+    if not may_see(caller, connection_id):
+        raise NotFound("No such connection.")
+    return PrepaidService.default().view(connection_id, query.cursor, query.limit)
+
+
+@route(bp, "/prepaid/{connection_id}/recharge", methods=["POST"], access=Access.CUSTOMER,
+       body=Recharge, response=OrderView, status=201,
+       summary="Start a recharge: a gateway order for the amount (from the configured "
+               "minimum) and the page that opens the checkout; the webhook credits it once")
+def recharge(connection_id: str, caller: Caller, body: Recharge) -> OrderView:
+    return start_recharge(PaymentService.default(), caller, connection_id, body.amount_paise,
+                          body.method)
+
+
+@route(bp, "/admin/prepaid/{connection_id}/mode", methods=["PUT"], access=Access.ADMIN,
+       body=SetMode, response=PrepaidView,
+       summary="Change a connection's payment mode from the 1st of a month (409 if it is "
+               "in that mode already)")
+def set_mode(connection_id: str, caller: Caller, body: SetMode) -> PrepaidView:
+    service = PrepaidService.default()
+    service.set_mode(caller.user_id, connection_id, body.mode, body.from_date,
+                     emergency_credit_paise=body.emergency_credit_paise,
+                     monthly_reference_paise=body.monthly_reference_paise)
+    return service.view(connection_id)
+
+
+@route(bp, "/admin/prepaid/{connection_id}/adjustments", methods=["POST"],
+       access=Access.ADMIN, body=Adjustment, response=AdjustmentResult, status=201,
+       summary="Add an adjustment to a prepaid ledger (once per key)")
+def adjust(connection_id: str, caller: Caller, body: Adjustment) -> AdjustmentResult:
+    service = PrepaidService.default()
+    applied = service.adjust(caller.user_id, connection_id, body.key, body.amount_paise,
+                             body.reason)
+    return AdjustmentResult(applied=applied,
+                            balance_paise=service.view(connection_id, limit=1).balance_paise)
+
+
+@route(bp, "/admin/prepaid/{connection_id}/dispute", methods=["PUT"], access=Access.ADMIN,
+       body=Disputed, response=PrepaidView,
+       summary="Mark the balance disputed (no disconnection while it is) or settled")
+def dispute(connection_id: str, caller: Caller, body: Disputed) -> PrepaidView:
+    service = PrepaidService.default()
+    service.set_disputed(connection_id, body.disputed)
+    return service.view(connection_id)

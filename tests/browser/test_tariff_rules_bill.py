@@ -145,5 +145,19 @@ def test_the_tariff_editor_takes_every_rule(page: Page, portal: Portal, stack: S
     expect(page.locator("#preview-gross")).to_contain_text("Gross ₹1,760.75")
     expect(page.locator("#preview-net-metering")).to_contain_text("350 kWh billed")
     screenshot(page, "admin-tariffs-every-rule-preview")
+
+    # A zone in ₹ per kWh, an energy table chosen by the load, a charge per connection.
+    page.locator('[data-field="time_of_day.zones.0.percent"]').fill("")
+    page.locator('[data-field="time_of_day.zones.0.rate_per_kwh"]').fill("-1.50")
+    page.locator('[data-field="load_slabs.1.per_connection"]').fill("30")
+    form.get_by_label("Energy slabs by sanctioned load").fill(
+        '[{"from_kw": 0, "to_kw": null, "energy_slabs": '
+        '[{"from_units": 0, "to_units": null, "rate_per_kwh": "5.00"}]}]')
+    preview.get_by_label("kWh per ToD zone").fill("100,250")
+    preview.get_by_role("button", name="Preview").click()
+    # 350 x 5.00 = 1750; zone 1: 100 kWh x -1.50 = -150; zone 2: 250/350 of 1750 x 20% = 250;
+    # FPPCA 87.50; fixed 150 + 30 per connection + demand 30; 7% and 8% of 2060 =
+    # 144.20 + 164.80; gross 2456.50, 50% capped at 800
+    expect(page.locator("#preview-total")).to_have_text("₹1,656.50")
     form.get_by_role("button", name="Create version").click()
     expect(page.get_by_text("takes effect on 1 Jan 2098")).to_be_visible()

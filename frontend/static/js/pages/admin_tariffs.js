@@ -22,6 +22,7 @@ const GROUPS = {
       { name: "from_kw", label: "Above (kW)", decimal: true },
       { name: "to_kw", label: "Up to (kW, empty = no limit)", decimal: true, optional: true },
       { name: "rate_per_kw", label: "₹ per kW", decimal: true },
+      { name: "per_connection", label: "₹ per connection (empty: none)", decimal: true, optional: true, omitEmpty: true },
     ],
   },
   percentage: {
@@ -47,7 +48,8 @@ const GROUPS = {
       { name: "name", label: "Zone" },
       { name: "start_hour", label: "From hour (IST)", type: "number", int: true },
       { name: "end_hour", label: "To hour", type: "number", int: true },
-      { name: "percent", label: "% (− rebate, + surcharge)", decimal: true },
+      { name: "percent", label: "% (− rebate, + surcharge)", decimal: true, optional: true, omitEmpty: true },
+      { name: "rate_per_kwh", label: "or ₹ per kWh instead of %", decimal: true, optional: true, omitEmpty: true },
     ],
   },
   band: {
@@ -111,7 +113,8 @@ function rowsOf(kind) {
     const item = {};
     for (const field of group.fields) {
       const raw = row.querySelector(`[data-name="${field.name}"]`).value.trim();
-      if (raw === "" && field.optional) item[field.name] = null;
+      // omitEmpty: an empty input leaves the field out (the API's default applies).
+      if (raw === "" && field.optional) { if (!field.omitEmpty) item[field.name] = null; }
       else if (field.int && /^\d+$/.test(raw)) item[field.name] = Number(raw);
       else item[field.name] = raw;
     }
@@ -142,6 +145,16 @@ function draft() {
     percentage_charges: rowsOf("percentage"),
     flat_charges: rowsOf("flat"),
   };
+  // Energy tables by sanctioned load: JSON, rates as strings ("4.71"); a fraction typed
+  // as a number is kept as its text. Not JSON: sent as typed, the API names the field.
+  const byLoad = text("energy_by_load");
+  if (byLoad) {
+    try {
+      body.energy_by_load = JSON.parse(byLoad, (_, v) => (typeof v === "number" && !Number.isInteger(v) ? String(v) : v));
+    } catch {
+      body.energy_by_load = byLoad;
+    }
+  }
   const single = section(["no_slab_benefit_above.from_units", "no_slab_benefit_above.rate_per_kwh"], () => ({
     from_units: whole(text("no_slab_benefit_above.from_units")), rate_per_kwh: text("no_slab_benefit_above.rate_per_kwh") }));
   if (single) body.no_slab_benefit_above = single;
@@ -185,6 +198,7 @@ function load(tariff) {
   (tariff.flat_charges || []).forEach((row) => addRow("flat", row));
   (tariff.unit_charges || []).forEach((row) => addRow("unit", row));
   setText("energy_slab_mode", tariff.energy_slab_mode || "telescopic");
+  setText("energy_by_load", tariff.energy_by_load?.length ? JSON.stringify(tariff.energy_by_load) : "");
   setText("no_slab_benefit_above.from_units", tariff.no_slab_benefit_above?.from_units);
   setText("no_slab_benefit_above.rate_per_kwh", tariff.no_slab_benefit_above?.rate_per_kwh);
   (tariff.time_of_day?.zones || []).forEach((row) => addRow("zone", row));

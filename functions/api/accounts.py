@@ -73,6 +73,11 @@ class NameBody(Body):
     name: Name
 
 
+class NoticeChannelsBody(Body):
+    email: bool
+    sms: bool
+
+
 class MobileBody(Body):
     mobile: Mobile
 
@@ -131,6 +136,8 @@ class Profile(BaseModel):
     has_password: bool
     language: str = "en"  # portal, emails and SMS (functions/core/i18n)
     created_at: str
+    notify_email: bool = True  # bill, payment and reminder messages by email
+    notify_sms: bool = False  # ... and/or by SMS (sign-in codes go by SMS regardless)
 
     @classmethod
     def of(cls, user: UserRecord) -> Profile:
@@ -140,7 +147,9 @@ class Profile(BaseModel):
                    mobile_verified=bool(user.mobile_verified),
                    mfa_enabled=bool(user.mfa_enabled), has_password=bool(user.password_hash),
                    language=normalise(user.language),
-                   created_at=user.created_at)
+                   created_at=user.created_at,
+                   **dict(zip(("notify_email", "notify_sms"),
+                              profile.notice_channels(user), strict=True)))
 
 
 class LoginOut(BaseModel):
@@ -263,6 +272,13 @@ def my_profile(caller: Caller) -> Profile:
        summary="Change my name")
 def rename(caller: Caller, body: NameBody) -> Profile:
     return Profile.of(profile.rename(caller, body.name))
+
+
+@route(bp, "/me/notices", methods=["PUT"], access=Access.USER, body=NoticeChannelsBody,
+       response=Profile, summary="Choose email and/or SMS for bill, payment and reminder "
+                                 "messages (at least one)")
+def set_notice_channels(caller: Caller, body: NoticeChannelsBody) -> Profile:
+    return Profile.of(profile.set_notice_channels(caller, body.email, body.sms))
 
 
 @route(bp, "/me/mobile", methods=["POST"], access=Access.USER, body=MobileBody,

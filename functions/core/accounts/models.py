@@ -54,6 +54,10 @@ class UserRecord(Model):
     status_before_suspension = UnicodeAttribute(null=True)
     # Who created an admin account (an admin's user id, or "bootstrap").
     invited_by = UnicodeAttribute(null=True)
+    # How the customer wants non-essential messages (bill ready, payment received, due
+    # reminders): "email", "sms" or "email+sms"; null means email. Sign-in codes and
+    # account notices go as they always do.
+    notify_by = UnicodeAttribute(null=True)
 
     by_email = UsersByEmail()
     by_role_status = UsersByRoleStatus()

@@ -40,6 +40,23 @@ def rename(caller: Caller, name: str, deps: AccountsDeps | None = None) -> UserR
     return deps.users.update(user, name=name)
 
 
+def notice_channels(user: UserRecord) -> tuple[bool, bool]:
+    """(email, sms): how `user` gets non-essential messages (default: email only)."""
+    chosen = set((user.notify_by or "email").split("+"))
+    return "email" in chosen, "sms" in chosen
+
+
+def set_notice_channels(caller: Caller, email: bool, sms: bool,
+                        deps: AccountsDeps | None = None) -> UserRecord:
+    """Choose email and/or SMS for bill, payment and reminder messages."""
+    if not (email or sms):
+        raise InvalidInput("Choose email, SMS or both: bills must reach you somehow.")
+    deps = deps or AccountsDeps()
+    user = _me(caller, deps)
+    return deps.users.update(user, notify_by="+".join(
+        name for name, on in (("email", email), ("sms", sms)) if on))
+
+
 def start_mobile_change(caller: Caller, mobile: str, client: str,
                         deps: AccountsDeps | None = None) -> SmsChallenge:
     deps = deps or AccountsDeps()

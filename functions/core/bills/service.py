@@ -320,7 +320,8 @@ class BillingService:
         due = due_date(issued_at, tariff.version.due_days).isoformat()
         common: dict[str, Any] = dict(
             property_id=prop.property_id, period=str(period), owner_id=prop.owner_id,
-            meter_id=meter.meter_id, run_id=run_id, issued_at=issued_at, due_date=due,
+            consumer_number=prop.consumer_number, meter_id=meter.meter_id, run_id=run_id,
+            issued_at=issued_at, due_date=due,
             category=tariff.category, tariff_name=tariff.version.name,
             tariff_version=tariff.version_id, sanctioned_load_kw=prop.sanctioned_load_kw,
             late_payment_surcharge_percent=str(tariff.late_payment_surcharge_percent),

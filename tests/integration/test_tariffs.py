@@ -201,6 +201,17 @@ def test_bad_rules_are_a_400_naming_the_field(admin):
         ({"demand": {"rate_per_kw": "-100"}}, "demand.rate_per_kw", "greater than or equal"),
         ({"metering": {"scheme": "net", "export_rate_per_kwh": "0"}},
          "metering.export_rate_per_kwh", "greater than 0"),
+        ({"time_of_day": {"zones": [zones[0] | {"rate_per_kwh": "-1.50"}, *zones[1:]]}},
+         "time_of_day.zones.0", "not both"),
+        ({"energy_by_load": [
+            {"from_kw": 0, "to_kw": 20, "energy_slabs": [
+                {"from_units": 0, "to_units": None, "rate_per_kwh": "8.50"}]},
+            {"from_kw": 25, "to_kw": None, "energy_slabs": [
+                {"from_units": 0, "to_units": None, "rate_per_kwh": "9.50"}]}]},
+         "energy_by_load", "gap"),
+        ({"load_slabs": [{"from_kw": 0, "to_kw": None, "rate_per_kw": 0,
+                          "per_connection": "-128"}]},
+         "load_slabs.0.per_connection", "greater than or equal"),
     ]
     for extra, field, words in cases:
         response = as_admin.post("/admin/tariffs", json=tariff_json("2094-04-01") | extra)
@@ -242,3 +253,8 @@ def test_preview_prices_every_rule(admin, customer):
         "tariff": TARIFF_ORDERS["derc_domestic_2019_20_subsidy"]}).json()
     assert (subsidy["priced"]["gross_total"], subsidy["priced"]["subsidy_total"],
             subsidy["total"]) == ("1593.15", "-796.58", "796.57")
+    merc = as_admin.post("/tariffs/preview", json={
+        "category": "residential", "units": 350, "sanctioned_load_kw": 3, "period": "2024-04",
+        "tariff": TARIFF_ORDERS["merc_residential_2024_25"]}).json()
+    # energy 3256.50, wheeling 409.50, FAC 70.00, fixed 128.00, duty 16% 618.24
+    assert merc["total_display"] == "\u20b94,482.24"

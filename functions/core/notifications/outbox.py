@@ -37,6 +37,7 @@ from functions.core.notifications.models import (
     undelivered_shard,
 )
 from functions.core.notifications.templates import RenderedEmail, RenderedSms
+from functions.core.observability import correlation_attributes
 from functions.core.paging import Page, sharded_page
 from functions.core.resources import queue
 from functions.core.shards import RUN_SHARDS, shard_key
@@ -131,7 +132,9 @@ class Outbox:
         for start in range(0, len(bodies), SQS_BATCH):
             chunk = bodies[start:start + SQS_BATCH]
             answer = sqs.send_message_batch(QueueUrl=url, Entries=[
-                {"Id": str(n), "MessageBody": body} for n, body in enumerate(chunk)])
+                {"Id": str(n), "MessageBody": body,
+                 "MessageAttributes": correlation_attributes()}
+                for n, body in enumerate(chunk)])
             if answer.get("Failed"):
                 raise RuntimeError(f"notifications queue refused {len(answer['Failed'])}")
         return len(keys)

@@ -59,6 +59,9 @@ class BillingRunRecord(Model):
     close_requested_by = UnicodeAttribute(null=True)
     closed_at = UTCDateTimeAttribute(null=True)
     closed_by = UnicodeAttribute(null=True)
+    # The correlation id of the API request that last started it: the reading endpoint
+    # logs the run's readings with it (functions/core/observability.py).
+    correlation_id = UnicodeAttribute(null=True)
 
 
 @registered

@@ -6,6 +6,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt device_client/requirements.txt | sha256sum | cut -c1-12)
 METERS ?= 50
 STAGE ?= dev
+# make run's ports (the portal is built for API_PORT); make demo STACK=http://127.0.0.1:8000
+# uses that running stack instead of one of its own.
+API_PORT ?= 8000
+SITE_PORT ?= 8080
+EMULATOR_PORT ?= 5000
+STACK ?=
 
 .PHONY: install run test test-unit test-integration lint site i18n demo bench bench-crypto package deploy create-admin outbox clean
 
@@ -18,9 +24,10 @@ $(STAMP):
 
 install: $(STAMP)
 
-## The whole platform locally: emulator, API :8000, SQS functions, portal :8080, demo meters.
-run: install site
-	$(PY) -m devstack.stack
+## The whole platform locally: emulator, API :8000, SQS functions, portal :8080 (built for the
+## API's port), demo meters. Ctrl-C or SIGTERM stops it.
+run: install
+	$(PY) -m devstack.stack --api-port $(API_PORT) --site-port $(SITE_PORT) --emulator-port $(EMULATOR_PORT)
 
 ## Everything CI runs: lint, types, unit, integration, package and browser tests.
 test: install
@@ -50,7 +57,7 @@ i18n: install
 	$(VENV)/bin/pybabel compile -d functions/core/locale --statistics
 
 demo: install
-	$(PY) -m devstack.demo --meters $(METERS)
+	$(PY) -m devstack.demo --meters $(METERS) $(if $(STACK),--stack $(STACK))
 
 ## Full-chain runs (100, 1,000 meters), then fleet-scale runs (1,000, 10,000, 50,000 meters).
 bench: install

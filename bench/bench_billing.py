@@ -51,6 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from devstack.emulator import free_port  # noqa: E402  (needs ROOT on the path)
+from devstack.progress import progress  # noqa: E402
 
 RATIO_TARGET = 0.5
 MAIL_STAGE = "notifications"  # the sender's own pipeline: counted per email, apart
@@ -541,7 +542,8 @@ def main() -> int:
     import tempfile
 
     started = time.monotonic()
-    stack = start_stack()
+    with progress("starting the emulator and the stack"):
+        stack = start_stack()
     from devstack.demo_data import Api, ensure_tariffs, last_period
     from functions.core.accounts.sessions import issue_session
     from functions.core.billing_rules import parse_period
@@ -554,14 +556,19 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="bench-billing-") as workdir:
             for size in args.sizes:
                 print(f"setting up {size} meters ...", flush=True)
-                fleet = set_up(stack, size, str(period), Path(workdir))
+                # Progress lines come from a thread of their own that makes no AWS call:
+                # nothing the bench counts changes.
+                with progress(f"setting up {size} meters"):
+                    fleet = set_up(stack, size, str(period), Path(workdir))
                 try:
                     print(f"billing run {period} of {size} meters ...", flush=True)
-                    result = measure(stack, fleet, args.timeout)
+                    with progress(f"billing run {period} of {size} meters"):
+                        result = measure(stack, fleet, args.timeout)
                 finally:
                     fleet.simulator.stop()
                     retire(fleet)
-                measure_floor(stack, result)
+                with progress("measuring the emulator's floor"):
+                    measure_floor(stack, result)
                 block = report(result)
                 print("\n".join(block), flush=True)
                 lines += block

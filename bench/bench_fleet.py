@@ -21,6 +21,7 @@ paginated API; the process's peak memory.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -42,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import bench_billing  # noqa: E402  (needs ROOT on the path)
+from devstack.progress import progress  # noqa: E402
 from devstack.silent_fleet import SilentFleet  # noqa: E402
 
 bench_billing.CONCURRENCY.update({"run_steps": 2, "iot_fanout": 2, "billing": 4})
@@ -271,6 +273,8 @@ def one_size(size: int, months_back: int, timeout: float,
             return dict(view)
 
         def wait(condition: Any, what: str) -> dict[str, Any]:
+            # Read by the parent's progress line (the log's last "[size]" line).
+            print(f"[{size}] waiting for {what} ...", file=sys.stderr, flush=True)
             polls = 0
             while True:
                 polls += 1
@@ -386,6 +390,21 @@ def report(r: dict[str, Any]) -> list[str]:
     ]
 
 
+_PHASES: dict[int, str] = {}
+
+
+def _phase(log: Path, size: int) -> str:
+    """The size's last "[size] ..." line, from the end of its log (cheap: 64 KB); the
+    last one seen while the functions' logs fill that end."""
+    with log.open("rb") as file:
+        file.seek(max(0, log.stat().st_size - 65536))
+        lines = file.read().decode(errors="replace").splitlines()
+    found = next((line.removeprefix(f"[{size}] ") for line in reversed(lines)
+                  if line.startswith(f"[{size}] ")), None)
+    _PHASES[size] = found or _PHASES.get(size, "starting")
+    return _PHASES[size]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 50_000])
@@ -420,7 +439,9 @@ def main() -> int:
     for index, size in enumerate(args.sizes):
         began = time.monotonic()
         log = Path(tempfile.gettempdir()) / f"bench-fleet-{size}.log"
-        with log.open("w") as sink:  # the functions' JSON logs, for a failed size
+        with log.open("w") as sink, \
+                progress(f"{size:,} meters", functools.partial(_phase, log, size)):
+            # the functions' JSON logs go to the log, for a failed size
             out = subprocess.run(
                 [*isolate, sys.executable, "-m", "bench.bench_fleet", "--one", str(size),
                  "--months-back", str(index + 2), "--timeout", str(args.timeout), *jar,

@@ -1,13 +1,18 @@
 """`make demo METERS=N`: one full billing cycle on the local stack.
 
-Uses the stack of `make run` if one answers on 127.0.0.1:8000 (its emulator on
-127.0.0.1:5000, or wherever AWS_ENDPOINT_URL says); otherwise starts one in
-this process (emulator, API, the SQS functions) on the default ports, or free
-ones if those are taken. Then it
-creates demo customers, properties and N meters simulated by
-`python -m device_client simulate` (a few of them misbehave or stay silent, as
-real fleets do), the reference tariffs, runs the billing run of the last
-month (start -> readings -> close) and prints what happened.
+Starts a stack of its own in this process (emulator, API, the SQS functions, the
+portal built for that API) on the default ports, or free ones if those are taken;
+or uses the stack of `make run` named by `--stack http://127.0.0.1:<api port>`
+(`make demo STACK=...`), and only if that stack is one `make run` started and still
+runs: anything else answering there is refused. Then it creates demo customers,
+properties and N meters simulated by `python -m device_client simulate` (a few
+of them misbehave or stay silent, as real fleets do), the reference tariffs, runs
+the billing run of the last month (start -> readings -> close) and prints what
+happened, with a progress line every few seconds while it waits.
+
+Sign-in accounts are printed only while they work: a stack of its own stays up
+after the summary until Ctrl-C or SIGTERM (`--exit` stops it at once and prints
+no accounts); a named stack is make run's, up as long as make run runs.
 """
 
 from __future__ import annotations
@@ -16,12 +21,16 @@ import argparse
 import contextlib
 import os
 import socket
+import subprocess
 import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+from devstack.progress import progress
 
 DEFAULT_API = "http://127.0.0.1:8000"
 
@@ -50,46 +59,87 @@ def port_free(port: int) -> bool:
     return True
 
 
-@contextlib.contextmanager
-def local_stack(api_url: str) -> Iterator[str]:
-    """The running stack at api_url, or one started here for the demo."""
-    from devstack.stack import LOCAL_ENV, configure_environment
+class ForeignStack(RuntimeError):
+    """The URL named is not a stack of this project that make run started and still runs."""
 
-    if _api_up(api_url):
-        for key, value in LOCAL_ENV.items():
-            os.environ.setdefault(key, value)
-        os.environ.setdefault("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")
-        print(f"stack      using the running stack at {api_url}")
-        yield api_url
-        return
 
+@dataclass
+class UsedStack:
+    api_url: str
+    portal_url: str | None
+    own: bool  # started by this demo: it stops with it
+
+
+def free_or_other(port: int) -> int:
     from devstack.emulator import free_port
 
-    emulator_port = 5000 if port_free(5000) else free_port()
-    api_port = 8000 if port_free(8000) else free_port()
-    os.environ["API_BASE_URL"] = f"http://127.0.0.1:{api_port}"
-    configure_environment(emulator_port, api_port, 8080)
-    # Imported only now: project modules read the environment when imported.
-    from devstack.api_server import ApiThread
-    from devstack.emulator import Emulator
-    from devstack.event_runner import EventRunner, mappings_from_app
-    from devstack.provision import provision
-    from devstack.ses_events import enable_event_publishing
+    if port_free(port):
+        return port
+    other = free_port()
+    print(f"stack      port {port} is in use (not ours to use): this demo's own stack "
+          f"takes {other} instead")
+    return other
 
-    emulator = Emulator(emulator_port).start()
-    started: list[Any] = [emulator]
-    enable_event_publishing()  # SES delivery events, as AWS publishes them
+
+@contextlib.contextmanager
+def local_stack(stack_url: str | None) -> Iterator[UsedStack]:
+    """The stack named by stack_url (make run's, checked), or one started here."""
+    from devstack.stack import LOCAL_ENV, configure_environment, known_stack, stop_all
+
+    if stack_url:
+        record = known_stack(stack_url)
+        if record is None or not _api_up(record["api"]):
+            raise ForeignStack(
+                f"{stack_url} is not a stack that `make run` started on this machine and "
+                "still runs (none recorded in .local/stacks/, or its process is gone): "
+                "the demo uses only such a stack, or (without --stack) one of its own")
+        for key, value in LOCAL_ENV.items():
+            os.environ.setdefault(key, value)
+        os.environ["AWS_ENDPOINT_URL"] = record["emulator"]
+        os.environ["RESOURCE_PREFIX"] = record["resource_prefix"]
+        print(f"stack      using make run's stack at {record['api']} "
+              f"(emulator {record['emulator']})")
+        yield UsedStack(record["api"], record.get("portal"), own=False)
+        return
+
+    emulator_port, api_port, site_port = (free_or_other(p) for p in (5000, 8000, 8080))
+    configure_environment(emulator_port, api_port, site_port)
+    started: list[Any] = []
     try:
-        provision()
-        from app import app
+        with progress("starting the demo's own stack"):
+            # Imported only now: project modules read the environment when imported.
+            from devstack.api_server import ApiThread
+            from devstack.emulator import Emulator
+            from devstack.event_runner import EventRunner, mappings_from_app
+            from devstack.provision import provision
+            from devstack.ses_events import enable_event_publishing
+            from devstack.stack import build_portal
+            from devstack.static_server import StaticSite
 
-        started.append(ApiThread(app, port=api_port).start())
-        started.append(EventRunner(mappings_from_app(app)).start())
-        print(f"stack      started here: emulator {emulator.url}, API {started[1].url}")
-        yield started[1].url
+            emulator = Emulator(emulator_port).start()
+            started.append(emulator)
+            enable_event_publishing()  # SES delivery events, as AWS publishes them
+            provision()
+            from app import app
+
+            api = ApiThread(app, port=api_port).start()
+            started.append(api)
+            started.append(EventRunner(mappings_from_app(app)).start())
+            portal_url = None
+            try:
+                site = StaticSite(build_portal(api.url, site_port), site_port).start()
+                started.append(site)
+                portal_url = site.url
+            except (OSError, RuntimeError, subprocess.CalledProcessError) as error:
+                # no portal: no accounts printed
+                print(f"stack      portal not built ({error})")
+        print(f"stack      started here: emulator {emulator.url}, API {api.url}, "
+              f"portal {portal_url or '-'}", flush=True)
+        yield UsedStack(api.url, portal_url, own=True)
     finally:
-        for component in reversed(started):
-            component.stop()
+        print("stack      stopping the demo's own stack ...", flush=True)
+        stop_all(started)
+        print("stack      stopped", flush=True)
 
 
 def _api_up(api_url: str) -> bool:
@@ -135,15 +185,18 @@ def run_demo(api_url: str, meters: int) -> dict[str, Any]:
 
     started_at = time.monotonic()
     tag = time.strftime("%H%M%S")
-    admin_user = create_demo_user("admin", "Demo Admin", f"demo-{tag}")
-    customers = [create_demo_user("customer", name, f"{name.split()[0].lower()}-{tag}")
-                 for name in ("Asha Verma", "Ravi Kumar", "Meera Iyer", "Imran Shaikh")]
-    admin = Api(api_url, admin_user.token)
-    ensure_tariffs(admin)
+    with progress("creating demo accounts and the reference tariffs"):
+        admin_user = create_demo_user("admin", "Demo Admin", f"demo-{tag}")
+        customers = [create_demo_user("customer", name, f"{name.split()[0].lower()}-{tag}")
+                     for name in ("Asha Verma", "Ravi Kumar", "Meera Iyer", "Imran Shaikh")]
+        admin = Api(api_url, admin_user.token)
+        ensure_tariffs(admin)
     plans = plans_for(meters, customers)
-    simulator, serials = start_simulator(plans)
+    with progress(f"starting {meters} simulated meters"):
+        simulator, serials = start_simulator(plans)
     try:
-        fitted = fit_meters(admin, simulator, plans, serials)
+        with progress(f"fitting {meters} meters to their properties"):
+            fitted = fit_meters(admin, simulator, plans, serials)
         setup_done = time.monotonic()
         period = last_period()
         print(f"setup      {len(customers)} customers, {len(fitted)} properties and meters, "
@@ -161,11 +214,19 @@ def run_demo(api_url: str, meters: int) -> dict[str, Any]:
             decided = {r["meter_id"] for r in readings if r["status"] != "received"}
             return must_answer <= decided
 
-        complete = wait_until(all_in, timeout=120 + 0.5 * meters, step=1.0)
+        def counts() -> str:
+            got = admin.get(f"/admin/runs/{period}")
+            done = {k: v for k, v in got.get("progress", {}).items()
+                    if k in ("meters_asked", "answered", "bills_issued", "rejected", "held")}
+            return f"{got['status']}, " + ", ".join(f"{k} {v}" for k, v in done.items())
+
+        with progress(f"billing run {period}: waiting for readings", counts):
+            complete = wait_until(all_in, timeout=120 + 0.5 * meters, step=1.0)
         readings_done = time.monotonic()
         admin.post(f"/admin/runs/{period}/close")  # 202: closed in the background
-        wait_until(lambda: admin.get(f"/admin/runs/{period}")["status"] == "closed",
-                   timeout=120 + 0.1 * meters, step=0.5)
+        with progress(f"billing run {period}: closing", counts):
+            wait_until(lambda: admin.get(f"/admin/runs/{period}")["status"] == "closed",
+                       timeout=120 + 0.1 * meters, step=0.5)
         finished = time.monotonic()
     finally:
         simulator.stop()
@@ -173,7 +234,8 @@ def run_demo(api_url: str, meters: int) -> dict[str, Any]:
     properties = {f.property_id for f in fitted}
     bills = [b for b in all_pages(admin, f"/admin/bills?period={period}", "bills")
              if b["property_id"] in properties]
-    emails = bill_email_tally(bills)
+    with progress(f"waiting for the {len(bills)} bill emails"):
+        emails = bill_email_tally(bills)
     readings = [r for r in all_pages(admin, f"/admin/runs/{period}/readings", "readings")
                 if r["meter_id"] in mine]
     silent = [s for s in all_pages(admin, f"/admin/runs/{period}/silent-meters", "meters")
@@ -251,7 +313,7 @@ def _emails_line(tally: dict[str, Any]) -> str:
     return line
 
 
-def print_summary(result: dict[str, Any]) -> None:
+def print_summary(result: dict[str, Any], stack: UsedStack | None = None) -> None:
     from functions.core.money import format_inr
 
     print()
@@ -274,16 +336,27 @@ def print_summary(result: dict[str, Any]) -> None:
     if not result["complete"]:
         print("  (some readings were still on their way when the run was closed)")
     print()
-    print("Sign in to the portal with (local only; passwords generated for this demo):")
+    if stack is None or not stack.portal_url:
+        print("No sign-in accounts: there is no portal up to sign in to once this demo ends "
+              "(run `make run`, then `make demo STACK=http://127.0.0.1:8000`).")
+        return
+    print(f"Sign in to the portal {stack.portal_url} with (local only; passwords generated "
+          "for this demo):")
     for user in (result["admin"], *result["customers"]):
         print(f"  {user.role:8} {user.email:34} {user.password}")
+    print("  admins confirm sign-in with an SMS code: see `make outbox`"
+          + (f" (AWS_ENDPOINT_URL={os.environ.get('AWS_ENDPOINT_URL')})" if stack.own else ""))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--meters", type=int, default=50)
-    parser.add_argument("--api-url", default=DEFAULT_API,
-                        help="a running stack to use (default: make run's)")
+    parser.add_argument("--stack", "--api-url", dest="stack", metavar="URL", default=None,
+                        help="the API of a running `make run` stack to use, e.g. "
+                             f"{DEFAULT_API} (default: a stack of the demo's own)")
+    parser.add_argument("--exit", action="store_true",
+                        help="with a stack of its own: stop it after the summary "
+                             "(then no accounts are printed)")
     parser.add_argument("--crash-after-bills", type=int, default=0, metavar="N",
                         help="the billing function dies once after writing its N-th bill "
                              "(a stack started here only): its batch is delivered again")
@@ -294,11 +367,28 @@ def main() -> int:
         os.environ[CRASH_AFTER_BILLS] = str(args.crash_after_bills)
     if not 1 <= args.meters <= 5000:
         parser.error("--meters must be between 1 and 5000")
-    with local_stack(args.api_url) as api_url:
-        result = run_demo(api_url, args.meters)
-    print_summary(result)
+    from devstack.stack import stop_on_signals
+
+    stop_on_signals()  # SIGTERM, and SIGINT also in the background: the own stack stops
+    try:
+        with local_stack(args.stack) as stack:
+            result = run_demo(stack.api_url, args.meters)
+            keep_up = stack.own and not args.exit
+            print_summary(result, stack if keep_up or not stack.own else None)
+            if keep_up and stack.portal_url:
+                print("\nThis demo's stack stays up so that these accounts work; "
+                      "Ctrl-C (or SIGTERM) stops it.", flush=True)
+                while True:
+                    time.sleep(3600)
+    except ForeignStack as refused:
+        print(f"demo refused: {refused}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    os._exit(code)  # as devstack.stack: the interpreter's teardown took seconds more

@@ -317,7 +317,11 @@ def seed_demo(api_url: str, meters: int) -> subprocess.Popen[bytes]:
                        solar_kwp=3.0 if i % 6 == 1 else 0.0)
              for i in range(max(0, meters))]
     simulator, serials = start_simulator(plans)
-    fit_meters(admin, simulator, plans, serials)
+    try:
+        fit_meters(admin, simulator, plans, serials)
+    except BaseException:  # Ctrl-C or SIGTERM while fitting: no simulator left behind
+        simulator.stop()
+        raise
     print("demo       accounts (local only; passwords generated for this run):")
     for user in (admin_user, *customers):
         print(f"             {user.role:8} {user.email:34} password {user.password}")

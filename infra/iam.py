@@ -109,13 +109,17 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
                 "bills": READ_WRITE, "users": READ, "notifications": READ_WRITE},
         secrets=("payment_gateway",), send_to=("notifications",)),
     # Hands outbox messages to SES (with the configuration set) and SNS (SMS with DLT
-    # attributes), each once: claims, marks; reads the suppression list.
+    # attributes), each once: claims, marks; reads the suppression list; adds each bill
+    # email's outcome to its run's counters.
     "notification_sender": FunctionAccess(
-        tables={"notifications": READ_WRITE, "suppressed_addresses": READ},
+        tables={"notifications": READ_WRITE, "suppressed_addresses": READ,
+                "run_counters": READ_WRITE},
         consumes=("notifications",), email=True, sms=True),
-    # SES delivery, bounce and complaint events: records them, suppresses addresses.
+    # SES delivery, bounce and complaint events: records them, suppresses addresses,
+    # counts bill emails' events on their runs.
     "notification_events": FunctionAccess(
-        tables={"notifications": READ_WRITE, "suppressed_addresses": READ_WRITE},
+        tables={"notifications": READ_WRITE, "suppressed_addresses": READ_WRITE,
+                "run_counters": READ_WRITE},
         consumes=("notification_events",)),
     # Every 5 minutes: messages left pending go back on the notifications queue.
     "notification_sweep": FunctionAccess(

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     # per stage (the placeholders below are refused by operators; set the real ones).
     dlt_entity_id: str = Field(default="1101000000000000000", alias="DLT_ENTITY_ID")
     sms_sender_id: str = Field(default="DISCOM", alias="SMS_SENDER_ID")
+    # Messages a second each notification sender invocation hands to SES/SNS (a token
+    # bucket); times the queue's maximum concurrency it stays under the account's
+    # sending quota. Unset or 0: no limit (the emulator has none).
+    notification_send_rate: float = Field(default=0.0, ge=0, alias="NOTIFICATION_SEND_RATE")
 
     def endpoint_for(self, service: str) -> str | None:
         """Where `service` is reached (None: AWS's own endpoint)."""

@@ -44,3 +44,31 @@ def test_the_admin_sees_who_never_got_their_bill_and_why(page, portal, stack, ad
     page.get_by_role("button", name="Lift").click()
     expect(page.get_by_text(f"{owner.email.lower()} gets email again.")).to_be_visible()
     assert SuppressionRecord.count(owner.email.lower()) == 0
+
+
+def test_a_customer_whose_mail_bounces_is_asked_to_fix_it(page, portal, stack, customer: Any):
+    """A hard bounce through the delivery-event path suppresses the address; the
+    dashboard says so and the customer, mailbox fixed, asks to be emailed again."""
+    from functions.core.clock import utcnow
+    from functions.core.notifications.outbox import Outbox, email_record
+    from functions.core.notifications.templates import render_email
+
+    user, _ = customer
+    notice = email_record(f"account_verified#bounce-{user.user_id}", render_email(
+        "account_verified", name=user.name, portal=portal.page_url("")), user.email,
+        topic="account", now=utcnow())
+    assert Outbox().create(notice)
+    Outbox().dispatch([notice.message_key])
+    publish_ses_event(stack.wait_until_handed_over([notice.message_key])[notice.message_key],
+                      "Bounce")
+    assert wait_for(lambda: SuppressionRecord.count(user.email.lower()) == 1, timeout=90)
+
+    start_session(page, portal, issue_session(user), user)
+    page.goto(portal.page_url("dashboard.html"))
+    prompt = page.get_by_role("region", name="We cannot email you")
+    expect(prompt).to_contain_text(user.email)
+    expect(prompt).to_contain_text("your mailbox refused our email")
+    screenshot(page, "customer-email-bounced")
+    prompt.get_by_role("button", name="My mailbox works again").click()
+    expect(page.get_by_text(f"Thank you. We email {user.email} again.")).to_be_visible()
+    assert SuppressionRecord.count(user.email.lower()) == 0

@@ -21,6 +21,8 @@ from functions.core.notifications.outbox import Outbox, email_record
 from functions.core.notifications.sender import Sender
 from functions.core.notifications.service import bill_topic
 from functions.core.notifications.templates import render_email
+from functions.core.runs.models import BillingRunRecord
+from functions.core.runs.progress import totals
 from functions.notifications.handler import sweep
 from tests.fixtures.stack import Stack, unique_email
 from tests.integration.billing_support import a_customer, ensure_reference_tariffs, wait_for
@@ -148,8 +150,19 @@ def test_a_hard_bounce_suppresses_the_address_and_the_next_bill_is_not_sent(
     owner = a_customer()
     first = bill_for(owner, period="2023-05")
     record = stack.wait_until_handed_over([key_of(first)])[key_of(first)]
+    before = totals("2023-05")  # other tests bill this period too: compare, not equal
+    assert before["notices_sent"] >= 1
     publish_ses_event(record, "Bounce")
     assert wait_for(lambda: outbox_record(key_of(first)).status == "bounced")
+    # The run's page counts it (its counters are the run's, id = the period).
+    assert wait_for(lambda: totals("2023-05")["notices_bounced"]
+                    == before["notices_bounced"] + 1)
+    if BillingRunRecord.count("2023-05") == 0:
+        BillingRunRecord(run_id="2023-05", period="2023-05", status="closed",
+                         started_at=utcnow(), closed_at=utcnow()).save()
+    run = admin[1].get("/admin/runs/2023-05").json()
+    assert run["progress"]["notices"]["bounced"] == before["notices_bounced"] + 1
+    assert run["progress"]["notices"]["sent"] >= 1
     bounced = outbox_record(key_of(first))
     assert bounced.reason and "Permanent/General" in bounced.reason and "550" in bounced.reason
     suppression = SuppressionRecord.get(owner.email.lower())

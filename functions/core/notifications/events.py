@@ -19,6 +19,7 @@ An event for a message we do not know (no outbox tag) still suppresses addresses
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,7 +29,7 @@ from functions.core.clock import utcnow
 from functions.core.logs import logger, mask_email
 from functions.core.notifications.models import BOUNCED, COMPLAINED, DELIVERED, FAILED
 from functions.core.notifications.outbox import Outbox
-from functions.core.notifications.sender import KEY_TAG, decode_key
+from functions.core.notifications.sender import KEY_TAG, count_notices, decode_key
 
 
 class NotAnEvent(ValueError):
@@ -138,7 +139,11 @@ class DeliveryEvents:
                         extra={"type": event.event_type,
                                "provider_message_id": event.provider_message_id})
             return "unknown"
-        recorded = self.outbox.record_event(event.message_key, STATUS_OF[event.event_type],
-                                            event.at, event.detail
+        status = STATUS_OF[event.event_type]
+        recorded = self.outbox.record_event(event.message_key, status, event.at,
+                                            event.detail
                                             if event.event_type != "Delivery" else None)
-        return STATUS_OF[event.event_type] if recorded else "ignored"
+        if recorded is None:
+            return "ignored"
+        count_notices({recorded.topic: Counter({status: 1})})
+        return status

@@ -195,9 +195,11 @@ class Outbox:
 
     # ---- delivery events -----------------------------------------------------------
 
-    def record_event(self, key: str, status: str, at: datetime, reason: str | None) -> bool:
+    def record_event(self, key: str, status: str, at: datetime,
+                     reason: str | None) -> OutboxRecord | None:
         """A delivery event from SES. Delivered takes the message off the undelivered
-        index; a bounce or complaint records why. Never moves a complaint back."""
+        index; a bounce or complaint records why. Never moves a complaint back. The
+        message as it is now, or None if the event changed nothing."""
         allowed = {DELIVERED: (SENDING, SENT, FAILED),
                    BOUNCED: (SENDING, SENT, DELIVERED, FAILED),
                    COMPLAINED: (SENDING, SENT, DELIVERED, BOUNCED, FAILED)}[status]
@@ -207,15 +209,15 @@ class Outbox:
             actions.append(OutboxRecord.undelivered_shard.remove())
         if reason is not None:
             actions.append(OutboxRecord.reason.set(reason[:500]))
+        record = OutboxRecord(message_key=key)
         try:
-            OutboxRecord(message_key=key).update(
-                actions=actions, condition=OutboxRecord.message_key.exists()
-                & OutboxRecord.status.is_in(*allowed))
+            record.update(actions=actions, condition=OutboxRecord.message_key.exists()
+                          & OutboxRecord.status.is_in(*allowed))
         except UpdateError as error:
             if error.cause_response_code == "ConditionalCheckFailedException":
-                return False
+                return None
             raise
-        return True
+        return record
 
     # ---- suppression -----------------------------------------------------------------
 

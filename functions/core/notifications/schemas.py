@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.core.billing_rules.periods import PeriodText, format_ist
-from functions.core.notifications.service import UndeliveredBill
+from functions.core.notifications.service import EmailStatus, UndeliveredBill
 
 UndeliveredStatus = Literal["pending", "sending", "sent", "bounced", "complained",
                             "suppressed", "failed"]
@@ -49,6 +49,21 @@ class UndeliveredBillList(BaseModel):
     period: str
     cursor: str | None = Field(description="pass back for the next page; null on the last")
     bills: list[UndeliveredBillOut]
+
+
+class EmailStatusOut(BaseModel):
+    address: str
+    suppressed: bool = Field(description="true: no email is sent to this address until it "
+                             "is fixed (a hard bounce or a spam complaint)")
+    reason: str | None = Field(description="why, in plain words")
+    since: datetime | None
+    since_display: str | None
+
+    @classmethod
+    def of(cls, status: EmailStatus) -> EmailStatusOut:
+        return cls(address=status.address, suppressed=status.suppressed, reason=status.reason,
+                   since=status.since,
+                   since_display=format_ist(status.since) if status.since else None)
 
 
 class SuppressionOut(BaseModel):

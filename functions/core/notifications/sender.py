@@ -9,6 +9,16 @@ The one window left: SES or SNS accepted a message and the sender died before
 marking it sent. The claim then expires (CLAIM_LEASE), the sweep queues the key
 again and the message goes out a second time. docs/notifications.md measures it.
 
+Rates: each sender invocation spends tokens from a bucket refilled at
+NOTIFICATION_SEND_RATE messages a second (`SendRate`); with the queue's maximum
+concurrency (infra/stages.py) that bounds the account's sending rate below SES's and
+SNS's quotas, so a million-bill run is not throttled into retries. Unset (locally)
+means no limit.
+
+Each outcome of a bill's email (sent, suppressed, failed; the SES events after)
+is added to its run's sharded counters, one update per run per invocation, for
+the admin's run page.
+
 `Sender.send_now` is for messages with a secret in them (sign-in links, one-time
 codes): the request that made the secret sends it at once, and the outbox keeps
 only its envelope (key, recipient, status, provider id) for delivery tracking
@@ -38,6 +48,7 @@ from functions.core.notifications.models import (
 )
 from functions.core.notifications.outbox import Outbox, normalise_address
 from functions.core.notifications.templates import dlt_registration, dlt_registration_by_id
+from functions.core.runs.progress import count
 from functions.core.settings import get_settings
 
 # SES tag carrying the outbox key, so a delivery event finds its message with one read.
@@ -68,6 +79,52 @@ def decode_key(value: str) -> str | None:
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return None
     return key or None
+
+
+class SendRate:
+    """A token bucket: `take()` returns at once while tokens last, else sleeps until
+    the next one (refilled at `per_second`, at most `burst` saved up). None or 0: no
+    limit."""
+
+    def __init__(self, per_second: float | None, burst: float | None = None,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.per_second = per_second or 0.0
+        self.burst = max(1.0, burst if burst is not None else self.per_second)
+        self.tokens = self.burst
+        self.clock, self.sleep = clock, sleep
+        self.last = clock()
+        self.waited = 0.0  # seconds slept, for the logs
+
+    def take(self) -> None:
+        if self.per_second <= 0:
+            return
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.per_second)
+        self.last = now
+        if self.tokens < 1:
+            wait = (1 - self.tokens) / self.per_second
+            self.sleep(wait)
+            self.waited += wait
+            self.last = self.clock()
+            self.tokens = 1.0
+        self.tokens -= 1
+
+
+def count_notices(by_topic: dict[str, Counter[str]]) -> None:
+    """Add outcomes of bill emails to their runs' counters (topic "bill:<period>", the
+    run's id): one update per run. Other topics (accounts, payments) are not counted."""
+    for topic, outcomes in by_topic.items():
+        if not topic.startswith("bill:"):
+            continue
+        deltas = {f"notices_{status}": n for status, n in outcomes.items()
+                  if status in NOTICE_OUTCOMES and n}
+        if deltas:
+            count(topic.removeprefix("bill:"), **deltas)
+
+
+NOTICE_OUTCOMES = frozenset({"sent", "delivered", "bounced", "complained", "suppressed",
+                             "failed"})
 
 
 class Gateway(Protocol):
@@ -107,10 +164,11 @@ class AwsGateway:
 
 class Sender:
     def __init__(self, outbox: Outbox | None = None, gateway: Gateway | None = None,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, rate: SendRate | None = None) -> None:
         self.outbox = outbox or Outbox()
         self.gateway = gateway or AwsGateway()
         self.clock = clock
+        self.rate = rate or SendRate(get_settings().notification_send_rate)
         # The window in which a dying sender would make a duplicate: from the provider
         # accepting a message to its mark being written (ms, the latest 10,000).
         self.accept_to_mark_ms: deque[float] = deque(maxlen=10_000)
@@ -121,6 +179,7 @@ class Sender:
         the queue delivers the batch again; what was sent is not sent twice."""
         now = self.clock()
         outcome: Counter[str] = Counter()
+        by_topic: dict[str, Counter[str]] = {}
         claimed = []
         for key in dict.fromkeys(keys):
             record = self.outbox.claim(key, now)
@@ -134,16 +193,22 @@ class Sender:
                 claimed.append(record)
         suppressed = self.outbox.suppressed(r.recipient for r in claimed)
         retry: Exception | None = None
-        for record in claimed:
-            try:
-                outcome[self._send(record, record.subject or "", record.body or "",
-                                   suppressed)] += 1
-            except ClientError as error:
-                logger.warning("send failed; will retry", extra={
-                    "message_key": record.message_key, "code": _code(error)})
-                self.outbox.release(record)
-                outcome["retry"] += 1
-                retry = error
+        try:
+            for record in claimed:
+                try:
+                    result = self._send(record, record.subject or "", record.body or "",
+                                        suppressed)
+                except ClientError as error:
+                    logger.warning("send failed; will retry", extra={
+                        "message_key": record.message_key, "code": _code(error)})
+                    self.outbox.release(record)
+                    outcome["retry"] += 1
+                    retry = error
+                    continue
+                outcome[result] += 1
+                by_topic.setdefault(record.topic, Counter())[result] += 1
+        finally:
+            count_notices(by_topic)
         if retry is not None:
             raise retry
         return outcome
@@ -168,6 +233,7 @@ class Sender:
                                     now)
             logger.info("notification suppressed", extra=_log_fields(record))
             return SUPPRESSED
+        self.rate.take()
         try:
             if record.channel == EMAIL:
                 provider_id = self.gateway.email(record, subject, text)

@@ -87,6 +87,41 @@ class Notifications:
         return True
 
 
+# ---- the customer's view: do our emails reach them? ---------------------------------
+
+
+@dataclass(frozen=True)
+class EmailStatus:
+    address: str
+    suppressed: bool
+    reason: str | None  # why, in the customer's words
+    since: datetime | None
+
+
+def _plain_reason(reason: str) -> str:
+    if reason.startswith("bounce"):
+        return "your mailbox refused our email (it may not exist, or may be full or closed)"
+    if reason.startswith("complaint"):
+        return "our email to you was marked as spam"
+    return "our email to you could not be delivered"
+
+
+def email_status(address: str, outbox: Outbox | None = None) -> EmailStatus:
+    """Whether mail to the customer's address is suppressed (a hard bounce or a
+    complaint): the portal then asks them to fix their mailbox (one GetItem)."""
+    hit = (outbox or Outbox()).suppressed([address]).get(address.strip().lower())
+    if hit is None:
+        return EmailStatus(address, False, None, None)
+    return EmailStatus(address, True, _plain_reason(hit.reason), hit.suppressed_at)
+
+
+def resume_email(address: str, outbox: Outbox | None = None) -> EmailStatus:
+    """The customer says their mailbox works again: their own address comes off the
+    suppression list (another bounce or complaint puts it back)."""
+    (outbox or Outbox()).unsuppress(address)
+    return EmailStatus(address, False, None, None)
+
+
 # ---- the admin's view: who never got their bill ------------------------------------
 
 

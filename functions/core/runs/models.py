@@ -21,7 +21,11 @@ from pynamodb.models import Model
 from functions.core.db import gsi_meta, registered, table_meta
 
 COUNTERS = ("meters_total", "requests_sent", "delivery_failures", "answered", "no_response",
-            "rejected", "held", "bills_issued", "estimated_bills")
+            "rejected", "held", "bills_issued", "estimated_bills",
+            # The run's bill emails (functions/core/notifications): handed to SES, and what
+            # SES said afterwards; each message counts once per status it reaches.
+            "notices_sent", "notices_delivered", "notices_bounced", "notices_complained",
+            "notices_suppressed", "notices_failed")
 
 # Lifecycle: listing (slices page through the active meters and ask them) -> running
 # (meters answer, billing bills) -> closing (slices apply the policy to silent meters)
@@ -81,6 +85,12 @@ class RunCounterRecord(Model):
     held = NumberAttribute(default=0)
     bills_issued = NumberAttribute(default=0)
     estimated_bills = NumberAttribute(default=0)
+    notices_sent = NumberAttribute(default=0)
+    notices_delivered = NumberAttribute(default=0)
+    notices_bounced = NumberAttribute(default=0)
+    notices_complained = NumberAttribute(default=0)
+    notices_suppressed = NumberAttribute(default=0)
+    notices_failed = NumberAttribute(default=0)
 
 
 class SilentByRun(GlobalSecondaryIndex["SilentMeterRecord"]):

@@ -63,6 +63,19 @@ class PageQuery(BaseModel):
     limit: int = Field(default=100, ge=1, le=500)
 
 
+class NoticeCounts(BaseModel):
+    """The run's bill emails: handed to SES, then what SES said of them. A message
+    counts once per status it reaches (a delivered email that is later complained
+    about counts in both). Who was not reached: GET /admin/notifications/undelivered-bills."""
+
+    sent: int
+    delivered: int
+    bounced: int
+    complained: int
+    suppressed: int = Field(description="not sent: the address bounced or complained before")
+    failed: int = Field(description="refused by SES for good")
+
+
 class RunProgress(BaseModel):
     meters_asked: int
     requests_sent: int
@@ -73,6 +86,7 @@ class RunProgress(BaseModel):
     held: int
     bills_issued: int
     estimated_bills: int
+    notices: NoticeCounts
 
 
 Phase = Literal["listing", "asking", "closing", "closed"]
@@ -120,7 +134,9 @@ class RunView(BaseModel):
                 delivery_failures=counts["delivery_failures"], answered=counts["answered"],
                 no_response=counts["no_response"], rejected=counts["rejected"],
                 held=counts["held"], bills_issued=counts["bills_issued"],
-                estimated_bills=counts["estimated_bills"]),
+                estimated_bills=counts["estimated_bills"],
+                notices=NoticeCounts(**{name: counts[f"notices_{name}"] for name in (
+                    "sent", "delivered", "bounced", "complained", "suppressed", "failed")})),
             seconds_left=_seconds_left(run, counts, now) if phase == "asking" else None,
         )
 

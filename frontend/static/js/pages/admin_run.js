@@ -122,9 +122,26 @@ function progressCard(run) {
       counter("Silent", p.no_response, p.no_response ? "text-warning-emphasis" : ""),
       counter("Rejected", p.rejected, p.rejected ? "text-danger" : ""), counter("Held", p.held, p.held ? "text-warning-emphasis" : ""),
       counter("Bills issued", p.bills_issued), counter("Estimated", p.estimated_bills)),
-    p.delivery_failures ? h("p", { class: "small text-danger mt-2 mb-0", text: `${n(p.delivery_failures)} read request(s) could not be delivered.` }) : null));
+    p.delivery_failures ? h("p", { class: "small text-danger mt-2 mb-0", text: `${n(p.delivery_failures)} read request(s) could not be delivered.` }) : null,
+    notices(run)));
   applyWidths(card);
   return card;
+}
+
+// The run's bill emails (issue 25): handed to SES, then what SES said; who was not reached is a link.
+function notices(run) {
+  const m = run.progress.notices;
+  if (!m) return null;
+  const unreached = m.bounced + m.complained + m.suppressed + m.failed;
+  return h("div", { class: "mt-3", id: "run-notices" },
+    h("h3", { class: "h6", text: "Bill emails" }),
+    h("div", { class: "row g-2" },
+      counter("Emails sent", m.sent), counter("Delivered", m.delivered, "text-success"),
+      counter("Bounced", m.bounced, m.bounced ? "text-danger" : ""),
+      counter("Complaints", m.complained, m.complained ? "text-danger" : ""),
+      counter("Not sent", m.suppressed + m.failed, m.suppressed + m.failed ? "text-warning-emphasis" : "")),
+    unreached ? h("p", { class: "small mt-2 mb-0" }, `${n(unreached)} customer(s) not reached by email: `,
+      link(`admin/notifications.html?period=${encodeURIComponent(run.period)}`, "see who and why"), ".") : null);
 }
 
 // Said once per change of phase, not at every poll (the counters change too often to read out).

@@ -1,5 +1,5 @@
-import { get } from "../api.js";
-import { boot, h, fill, facts, emptyState, errorState, link, badge, table } from "../ui.js";
+import { get, post } from "../api.js";
+import { boot, h, fill, facts, emptyState, errorState, link, badge, table, action } from "../ui.js";
 import { dateIST, label, period, rupees, units } from "../format.js";
 import { billActions, lastMonths, owes, payHref, statusBadges, unitsByMonth } from "../bill_view.js";
 import { addressLine } from "../property_view.js";
@@ -73,6 +73,31 @@ function drawChart(bills) {
       { label: t("Units (kWh)"), cell: (d) => String(d.units), numeric: true },
     ], data, { caption: t("Units consumed per month") })));
 }
+
+// Our emails to the customer bounce or were marked as spam, so we stopped sending
+// them (issue 25): ask them to fix their mailbox, and to tell us when it works.
+async function emailPrompt() {
+  let status;
+  try {
+    status = await get("/me/email-status");
+  } catch {
+    return;  // the rest of the dashboard matters more than this notice
+  }
+  if (!status.suppressed) return;
+  const box = h("section", { class: "alert alert-warning", id: "email-prompt", "aria-labelledby": "email-prompt-title" },
+    h("h2", { class: "h5", id: "email-prompt-title", text: t("We cannot email you") }),
+    h("p", { text: t("Our emails to {address} are not getting through: {reason}. We have stopped emailing you; your bills and receipts are still here in the portal.", { address: status.address, reason: status.reason }) }),
+    h("p", { class: "mb-2", text: t("Please fix your mailbox, then tell us here. To use another email address, ask for help.") }),
+    h("div", { class: "d-flex flex-wrap gap-2" },
+      action(h("button", { type: "button", class: "btn btn-warning btn-sm", text: t("My mailbox works again") }), async () => {
+        await post("/me/email-status/resume");
+        box.replaceWith(h("div", { class: "alert alert-success", role: "status", id: "email-prompt",
+          text: t("Thank you. We email {address} again.", { address: status.address }) }));
+      }),
+      link("tickets.html#raise", t("Ask for help"), "btn btn-outline-secondary btn-sm")));
+  document.getElementById("account-state").after(box);
+}
+emailPrompt();
 
 if (WAITING[me.status]) {
   const [title, text] = WAITING[me.status];

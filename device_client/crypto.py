@@ -347,7 +347,10 @@ _KEY_ID = re.compile(r"[0-9a-f]{16}")
 _TIMESTAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z")
 _PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 _ERROR_CODE = re.compile(r"[a-z0-9_]{1,64}")
-_METER_TYPES = ("reading", "error")
+_METER_TYPES = ("reading", "error", "command_ack")  # what a meter signs: meter_id = sender
+RELAY_OPERATIONS = ("disconnect", "reconnect")
+RELAY_STATES = ("connected", "disconnected")
+MAX_COMMAND_TTL = timedelta(days=1)
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -454,17 +457,37 @@ _SCHEMAS_V2: dict[str, dict[str, Any]] = {
         "md_at": _is_timestamp,
     },
     "error": _SCHEMAS["error"],
+    # Remote disconnect/reconnect (section 8.5): v2 only.
+    "command": {
+        "v": _is_count,
+        "command_id": _matches(_ID),
+        "nonce": _is_nonce,
+        "meter_id": _matches(_ID),
+        "operation": lambda value: isinstance(value, str) and value in RELAY_OPERATIONS,
+        "issued_at": _is_timestamp,
+        "expires_at": _is_timestamp,
+    },
+    "command_ack": {
+        "v": _is_count,
+        "command_id": _matches(_ID),
+        "nonce": _is_nonce,
+        "meter_id": _matches(_ID),
+        "relay": lambda value: isinstance(value, str) and value in RELAY_STATES,
+        "acted_at": _is_timestamp,
+    },
 }
 _SCHEMAS_BY_VERSION = {1: _SCHEMAS, 2: _SCHEMAS_V2}
+_ALL_TYPES = {t for schemas in _SCHEMAS_BY_VERSION.values() for t in schemas}
 
 
 def validate_payload(msg_type: str, payload: Mapping[str, Any],
                      envelope_version: int | None = None) -> None:
-    if msg_type not in _SCHEMAS:
+    if msg_type not in _ALL_TYPES:
         raise MalformedEnvelope("unknown_type", f"unknown message type {msg_type!r}")
     version = payload.get("v")
     if (type(version) is not int or version not in _SCHEMAS_BY_VERSION
-            or (envelope_version is not None and version != envelope_version)):
+            or (envelope_version is not None and version != envelope_version)
+            or msg_type not in _SCHEMAS_BY_VERSION[version]):
         raise UnsupportedVersion("unsupported_version", "payload v is not the envelope's")
     schema = _SCHEMAS_BY_VERSION[version][msg_type]
     if set(schema) - set(payload):
@@ -518,6 +541,34 @@ def make_error(nonce: str, *, meter_id: str, code: str, message: str,
     """An error answer, in the version of the request it answers."""
     return {"v": version, "nonce": nonce, "meter_id": meter_id, "code": code,
             "message": message}
+
+
+def make_command_ack(command: Mapping[str, Any], *, relay: str,
+                     acted_at: datetime) -> dict[str, Any]:
+    """The meter's acknowledgement of a command: its relay state after acting on it."""
+    return {"v": PROTOCOL_V2, "command_id": command["command_id"], "nonce": command["nonce"],
+            "meter_id": command["meter_id"], "relay": relay,
+            "acted_at": format_timestamp(acted_at)}
+
+
+def check_command(command: Mapping[str, Any], *, meter_id: str, now: datetime,
+                  seen_nonces: Collection[str], last_issued_at: str | None) -> None:
+    """Before acting on a relay command (section 9.4): this meter, a sane and current
+    validity window, a nonce never seen, and not older than the last command obeyed."""
+    if command["meter_id"] != meter_id:
+        raise ReplayRejected("meter_mismatch", "command is for another meter")
+    issued = parse_timestamp(command["issued_at"])
+    expires = parse_timestamp(command["expires_at"])
+    if expires <= issued or expires - issued > MAX_COMMAND_TTL:
+        raise ReplayRejected("bad_validity_window", "validity window empty or too long")
+    if now + CLOCK_SKEW < issued:
+        raise ReplayRejected("request_not_yet_valid", "issued_at is in the future")
+    if now > expires:
+        raise ReplayRejected("request_expired", "command expired")
+    if command["nonce"] in seen_nonces:
+        raise ReplayRejected("command_replayed", "this command was received before")
+    if last_issued_at is not None and issued < parse_timestamp(last_issued_at):
+        raise ReplayRejected("command_superseded", "older than the last command obeyed")
 
 
 def check_read_request(request: Mapping[str, Any], *, meter_id: str, now: datetime) -> None:
@@ -656,7 +707,7 @@ def parse_envelope(data: bytes | str | Mapping[str, Any]) -> Envelope:
         raise MalformedEnvelope("missing_field", "envelope lacks fields")
     if set(wire) - _ENVELOPE_FIELDS:
         raise MalformedEnvelope("unknown_field", "envelope has unknown fields")
-    if not isinstance(wire["type"], str) or wire["type"] not in _SCHEMAS:
+    if not isinstance(wire["type"], str) or wire["type"] not in _ALL_TYPES:
         raise MalformedEnvelope("unknown_type", f"unknown message type {wire['type']!r}")
     if not isinstance(wire["sender"], str) or not _ID.fullmatch(wire["sender"]):
         raise MalformedEnvelope("bad_field", "sender is not a valid id")

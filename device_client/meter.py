@@ -163,10 +163,24 @@ class Meter:
         config = self.config
         if config.register_wh is not None:
             return config.register_wh
-        simulated = config.start_at + (now - config.start_at) * config.speedup
-        return register_at(config.seed, config.profile, simulated, start_at=config.start_at,
-                           start_register_wh=config.start_register_wh,
-                           daily_kwh=config.daily_kwh)
+
+        def raw(moment: datetime) -> int:
+            return register_at(config.seed, config.profile, self.simulated(moment),
+                               start_at=config.start_at,
+                               start_register_wh=config.start_register_wh,
+                               daily_kwh=config.daily_kwh)
+
+        # While the relay was open no energy flowed: those spans' growth is taken out.
+        return raw(now) - sum(raw(min(now, end)) - raw(min(now, start))
+                              for start, end in self.relay_off_spans(now) if start < now)
+
+    def relay_off_spans(self, now: datetime) -> list[tuple[datetime, datetime]]:
+        """Real-time spans the relay was open (the current one ends now)."""
+        spans = [(crypto.parse_timestamp(a), crypto.parse_timestamp(b))
+                 for a, b in self.state.relay_off_spans]
+        if self.state.relay == "disconnected" and self.state.relay_off_since:
+            spans.append((crypto.parse_timestamp(self.state.relay_off_since), now))
+        return spans
 
     def simulated(self, now: datetime) -> datetime:
         config = self.config
@@ -183,12 +197,26 @@ class Meter:
         if config.register_wh is not None:
             zones = (config.register_wh,) + (0,) * (len(self.zone_starts) - 1)
             return Registers(config.register_wh, 0, zones, 0, moment)
-        grown = registers_between(config.seed, config.profile, config.start_at, moment,
-                                  daily_kwh=config.daily_kwh, solar_kwp=config.solar_kwp,
-                                  zone_starts=self.zone_starts,
-                                  md_since=max(md_since, config.start_at))
-        zones = (grown.tod_wh[0] + config.start_register_wh, *grown.tod_wh[1:])
-        return Registers(grown.import_wh + config.start_register_wh, grown.export_wh, zones,
+        def grow(until: datetime) -> Registers:
+            return registers_between(config.seed, config.profile, config.start_at, until,
+                                     daily_kwh=config.daily_kwh, solar_kwp=config.solar_kwp,
+                                     zone_starts=self.zone_starts,
+                                     md_since=max(md_since, config.start_at))
+
+        grown = grow(moment)
+        imported, exported, tod = grown.import_wh, grown.export_wh, list(grown.tod_wh)
+        # While the relay was open no energy flowed (spans in simulated time).
+        for start, end in self.relay_off_spans(utcnow()):
+            first, last = self.simulated(start), self.simulated(end)
+            if first >= moment or first <= config.start_at:
+                continue
+            before, after = grow(first), grow(min(moment, last))
+            imported -= after.import_wh - before.import_wh
+            exported -= after.export_wh - before.export_wh
+            tod = [z - (a - b) for z, a, b in zip(tod, after.tod_wh, before.tod_wh,
+                                                  strict=True)]
+        zones = (tod[0] + config.start_register_wh, *tod[1:])
+        return Registers(imported + config.start_register_wh, exported, zones,
                          grown.md_w, grown.md_at)
 
     def snapshot(self, billing_at: datetime, now: datetime) -> Registers | None:
@@ -229,6 +257,65 @@ class Meter:
             posts = self._answers(request, now)  # saves the counter first
         self.sender.submit_sequence(posts, done=self._after_post)
         return 202, {"status": "accepted"}
+
+    # ---- receiving a relay command (prepaid) -----------------------------------
+
+    def handle_command(self, body: bytes, headers: dict[str, str],
+                       now: datetime | None = None) -> tuple[int, dict[str, Any]]:
+        """Obey an authentic disconnect/reconnect command and answer with the signed
+        acknowledgement (section 8.5) in the response body; refuse anything else."""
+        now = now or self.now()
+        with self.lock:
+            if self.config.behaviour == "offline":
+                return 503, {"error": "unavailable"}
+            try:
+                command = self._authentic_command(body, headers, now)
+            except Refused as refused:
+                self.state.commands_refused += 1
+                self.state.last_error = refused.reason
+                self.save()
+                return refused.status, {"error": "rejected", "reason": refused.reason}
+            relay = "disconnected" if command["operation"] == "disconnect" else "connected"
+            if relay != self.state.relay:
+                if relay == "disconnected":
+                    self.state.relay_off_since = crypto.format_timestamp(now)
+                elif self.state.relay_off_since:
+                    self.state.relay_off_spans = [
+                        *self.state.relay_off_spans[-49:],
+                        [self.state.relay_off_since, crypto.format_timestamp(now)]]
+                    self.state.relay_off_since = None
+                self.state.relay = relay
+            self.state.command_nonces = [*self.state.command_nonces[-199:], command["nonce"]]
+            self.state.last_command_issued_at = command["issued_at"]
+            self.save()  # obeyed and remembered before the acknowledgement leaves
+            assert self.state.meter_id is not None
+            ack = crypto.make_command_ack(command, relay=self.state.relay, acted_at=now)
+            server_key = crypto.load_public_key_b64(self.state.server_keys[0].public_key)
+            envelope = crypto.seal(ack, msg_type="command_ack", recipient_pub=server_key,
+                                   sender_priv=self._signing_key(),
+                                   sender_id=self.state.meter_id)
+        return 200, envelope
+
+    def _authentic_command(self, body: bytes, headers: dict[str, str],
+                           now: datetime) -> dict[str, Any]:
+        if not self.state.meter_id or not self.state.server_keys:
+            raise Refused("not_provisioned", 409)
+        try:
+            envelope = crypto.parse_envelope(body)
+            if envelope.sender != crypto.SERVER_SENDER_ID:
+                raise Refused("not_from_server")
+            server_keys = [crypto.load_public_key_b64(k.public_key)
+                           for k in self.state.server_keys]
+            opened = crypto.open_envelope(envelope, recipient_priv=self.config.private_key,
+                                          sender_pub=server_keys, expect_type="command")
+            command = dict(opened.payload)
+            crypto.check_command(command, meter_id=self.state.meter_id, now=now,
+                                 seen_nonces=self.state.command_nonces,
+                                 last_issued_at=self.state.last_command_issued_at)
+        except crypto.CryptoError as error:
+            raise Refused(error.reason, 409 if error.reason in (
+                "command_replayed", "command_superseded") else 400) from error
+        return command
 
     def _authentic_request(self, body: bytes, headers: dict[str, str],
                            now: datetime) -> dict[str, Any]:
@@ -422,6 +509,8 @@ class Meter:
                 "readings_sent": state.readings_sent,
                 "readings_refused": state.readings_refused,
                 "last_error": state.last_error,
+                "relay": state.relay,
+                "commands_refused": state.commands_refused,
             }
 
     def configure(self, changes: dict[str, Any]) -> None:

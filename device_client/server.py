@@ -1,6 +1,7 @@
 """One HTTP server (127.0.0.1 only) hosting many meters, each at its own URL.
 
-    POST /meters/<serial>/read-requests   a read request envelope (from the platform)
+    POST /meters/<serial>/read-requests   a read request envelope (from the platform), or a
+                                          relay command (answered with its signed ack)
     GET  /meters                          every meter's status (control)
     GET  /meters/<serial>                 one meter's status (control)
     POST /meters/<serial>/provision       {"meter_id", "server_public_keys", "reading_url"?,
@@ -99,7 +100,11 @@ class MeterHost:
                 if body is None:
                     return self._send(413, {"error": "too_large"})
                 if action == "/read-requests":
-                    status, answer = meter.handle_read_request(body, dict(self.headers.items()))
+                    # One endpoint for what the server sends; a relay command (v2) is
+                    # answered at once with the meter's signed acknowledgement.
+                    handle = (meter.handle_command if _is_command(body)
+                              else meter.handle_read_request)
+                    status, answer = handle(body, dict(self.headers.items()))
                     return self._send(status, answer)
                 try:
                     data = json.loads(body or b"{}")
@@ -125,3 +130,11 @@ class MeterHost:
         if not match:
             return None, None
         return self.meters.get(match.group(1)), match.group(2)
+
+
+def _is_command(body: bytes) -> bool:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and data.get("type") == "command"

@@ -44,6 +44,14 @@ class MeterState:
     clock_offset_seconds: float = 0.0  # forward steps taken from authentic requests
     last_register_wh: int | None = None
     answered_nonces: list[str] = field(default_factory=list)
+    # Prepaid supply control (docs/meter-protocol.md 8.5): the relay, when it opened, the
+    # spans it was open (no energy flows then), and the commands already received.
+    relay: str = "connected"
+    relay_off_since: str | None = None
+    relay_off_spans: list[list[str]] = field(default_factory=list)
+    command_nonces: list[str] = field(default_factory=list)
+    last_command_issued_at: str | None = None
+    commands_refused: int = 0
     # Operational status (shown by GET /meters).
     requests_received: int = 0
     requests_refused: int = 0

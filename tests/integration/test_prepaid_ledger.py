@@ -39,6 +39,9 @@ class RecordingSupply:
                                      [PrepaidAccountRecord.relay.set(relay)])
         return f"cmd-{len(self.sent)}"
 
+    def retry(self, account: PrepaidAccountRecord) -> None:
+        raise AssertionError("no command is left pending here")
+
 
 @pytest.fixture
 def service(emulator) -> PrepaidService:

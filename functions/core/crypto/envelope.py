@@ -33,7 +33,7 @@ from .keys import PrivateKey, PublicKey, key_id, key_id_of_bytes, load_public_ke
 from .payloads import (
     ID_PATTERN,
     MESSAGE_TYPES,
-    METER_MESSAGE_TYPES,
+    METER_SENT_TYPES,
     PROTOCOL_VERSION,
     SUPPORTED_VERSIONS,
     canonical_read_request,
@@ -253,7 +253,7 @@ def _checked_plaintext(payload: Mapping[str, Any], msg_type: str, sender_id: str
     plaintext = canonical_read_request(payload) if msg_type == "read_request" else None
     if plaintext is None:
         validate_payload(msg_type, payload)
-        if msg_type in METER_MESSAGE_TYPES and payload["meter_id"] != sender_id:
+        if msg_type in METER_SENT_TYPES and payload["meter_id"] != sender_id:
             raise InvalidPayload("sender_mismatch", "a meter message must name its sender meter")
         # The schema admits only strings and safe integers: canonical_json's type walk
         # would find nothing more to refuse, so the payload goes straight to the encoder.
@@ -423,7 +423,7 @@ def open_envelope(
     if payload is None:
         payload = strict_json_object(plaintext, what="payload")
         validate_payload(msg_type, payload, version)
-    if msg_type in METER_MESSAGE_TYPES and payload["meter_id"] != sender:
+    if msg_type in METER_SENT_TYPES and payload["meter_id"] != sender:
         raise InvalidPayload("sender_mismatch", "payload meter_id differs from envelope sender")
     return tuple.__new__(OpenedMessage, (msg_type, sender, payload, signer_index, rcpt))
 

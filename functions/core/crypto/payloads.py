@@ -32,10 +32,18 @@ MAX_ERROR_MESSAGE_LEN = 256
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_REQUEST_TTL = timedelta(days=7)
 
-MsgType = Literal["read_request", "reading", "error"]
-MESSAGE_TYPES: tuple[MsgType, ...] = ("read_request", "reading", "error")
+MsgType = Literal["read_request", "reading", "error", "command", "command_ack"]
+MESSAGE_TYPES: tuple[MsgType, ...] = ("read_request", "reading", "error", "command",
+                                      "command_ack")
 # Which side sends which type: readings and errors come from meters, requests from the server.
+# (The answers to read requests, which the reading endpoint takes.)
 METER_MESSAGE_TYPES: tuple[MsgType, ...] = ("reading", "error")
+# Everything a meter signs, whose meter_id must be the envelope's sender: also the
+# acknowledgement of a relay command (v2, section 8.5), the answer to a command's POST.
+METER_SENT_TYPES: tuple[MsgType, ...] = ("reading", "error", "command_ack")
+RELAY_OPERATIONS = ("disconnect", "reconnect")
+RELAY_STATES = ("connected", "disconnected")
+MAX_COMMAND_TTL = timedelta(days=1)
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 _TIMESTAMP_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
@@ -175,6 +183,14 @@ def _is_zone_list(value: Any) -> bool:
             and all(_is_count(item) for item in value))
 
 
+def _is_operation(value: Any) -> bool:
+    return isinstance(value, str) and value in RELAY_OPERATIONS
+
+
+def _is_relay_state(value: Any) -> bool:
+    return isinstance(value, str) and value in RELAY_STATES
+
+
 SCHEMAS: dict[str, dict[str, FieldCheck]] = {
     "read_request": {
         "v": _is_version,
@@ -224,6 +240,25 @@ SCHEMAS_V2: dict[str, dict[str, FieldCheck]] = {
         "md_at": _is_timestamp,
     },
     "error": SCHEMAS["error"],
+    # Remote disconnect/reconnect (prepaid): the server's command and the meter's signed
+    # acknowledgement with its relay state, version 2 only (docs/meter-protocol.md 8.5).
+    "command": {
+        "v": _is_version,
+        "command_id": _is_id,
+        "nonce": _is_nonce,
+        "meter_id": _is_id,
+        "operation": _is_operation,
+        "issued_at": _is_timestamp,
+        "expires_at": _is_timestamp,
+    },
+    "command_ack": {
+        "v": _is_version,
+        "command_id": _is_id,
+        "nonce": _is_nonce,
+        "meter_id": _is_id,
+        "relay": _is_relay_state,
+        "acted_at": _is_timestamp,
+    },
 }
 SCHEMAS_BY_VERSION: dict[int, dict[str, dict[str, FieldCheck]]] = {1: SCHEMAS, 2: SCHEMAS_V2}
 
@@ -241,11 +276,12 @@ def validate_payload(msg_type: str, payload: Mapping[str, Any], version: int | N
     """Check a payload against the schema of its type and version; raises
     InvalidPayload/UnsupportedVersion. ``version``: the envelope's, which the payload's ``v``
     must equal (None: any supported version)."""
-    if msg_type not in SCHEMAS:
+    if msg_type not in MESSAGE_TYPES:
         raise MalformedEnvelope("unknown_type", f"unknown message type {msg_type!r}")
     payload_version = payload.get("v")
     if (type(payload_version) is not int or payload_version not in SCHEMAS_BY_VERSION
-            or (version is not None and payload_version != version)):
+            or (version is not None and payload_version != version)
+            or msg_type not in SCHEMAS_BY_VERSION[payload_version]):
         raise UnsupportedVersion("unsupported_version",
                                  f"payload v={payload_version!r} (envelope v={version!r})")
     schema = SCHEMAS_BY_VERSION[payload_version][msg_type]

@@ -53,6 +53,8 @@ class SupplyControl(Protocol):
 
     def send(self, account: PrepaidAccountRecord, operation: str) -> str | None: ...
 
+    def retry(self, account: PrepaidAccountRecord) -> None: ...
+
 
 Alert = Callable[[PrepaidAccountRecord, int, int], None]  # account, threshold %, balance
 
@@ -82,7 +84,12 @@ class PrepaidService:
 
     @classmethod
     def default(cls) -> PrepaidService:
-        return cls()
+        """Wired to the meters: relay commands go out over the meter channel."""
+        from functions.core.prepaid.supply import MeterSupply
+
+        service = cls()
+        service.supply = MeterSupply(service.accounts, after_ack=service.review)
+        return service
 
     # ---- payment mode --------------------------------------------------------------
 
@@ -244,6 +251,9 @@ class PrepaidService:
 
     def _control_supply(self, account: PrepaidAccountRecord) -> None:
         if self.supply is None or account.mode != MODE_PREPAID:
+            return
+        if account.pending_command:  # one command at a time; retried until acknowledged
+            self.supply.retry(account)
             return
         balance, credit = int(account.balance_paise), int(account.emergency_credit_paise)
         if account.relay == RELAY_CONNECTED:

@@ -128,6 +128,24 @@ def ensure_mail_events() -> dict[str, str]:
     return {f"mail events {name} -> {events_topic()} -> notification_events": state}
 
 
+def ensure_bill_documents() -> dict[str, str]:
+    """The private bucket of bill PDFs (functions/core/bills/documents.py)."""
+    from functions.core.bills.documents import bucket
+
+    s3 = client("s3")
+    name = bucket()
+    try:
+        s3.head_bucket(Bucket=name)
+        return {f"bucket {name}": "exists"}
+    except ClientError:
+        pass
+    create: dict[str, Any] = {"Bucket": name}
+    if get_settings().aws_region != "us-east-1":
+        create["CreateBucketConfiguration"] = {"LocationConstraint": get_settings().aws_region}
+    s3.create_bucket(**create)
+    return {f"bucket {name}": "created"}
+
+
 def provision(verbose: bool = False) -> dict[str, str]:
     results: dict[str, str] = {}
     for table in TABLES:
@@ -137,6 +155,7 @@ def provision(verbose: bool = False) -> dict[str, str]:
     if get_settings().is_local:
         ensure_sender_identity()
     results.update(ensure_mail_events())
+    results.update(ensure_bill_documents())
     # The IoT server's key pair in Secrets Manager (created once, never overwritten).
     results.update(ensure_server_key())
     if verbose:

@@ -53,3 +53,16 @@ def decode_data_uri(uri: str) -> list[str]:
     prefix = "data:image/svg+xml;base64,"
     assert uri.startswith(prefix), uri[:40]
     return decode_svg(base64.b64decode(uri[len(prefix):]).decode())
+
+
+def decode_pdf(pdf: bytes) -> list[str]:
+    """What a phone reads from the QR codes of a PDF's pages (their images)."""
+    import io
+
+    from pypdf import PdfReader
+
+    found: list[str] = []
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        for picture in page.images:
+            found += [code.text for code in zxingcpp.read_barcodes(picture.image)]
+    return found

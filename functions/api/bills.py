@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from chalice import Blueprint
+from pydantic import BaseModel, ConfigDict, Field
 
 from functions.api.http import Access, route
 from functions.core.accounts.sessions import Caller
+from functions.core.accounts.users import UserRepository
+from functions.core.bills.documents import URL_SECONDS, pdf_url
 from functions.core.bills.queries import BillQueries
 from functions.core.bills.schemas import (
     AdminBillList,
@@ -29,6 +32,30 @@ def my_bills(caller: Caller, query: MyBillsQuery) -> list[BillSummary]:
        summary="One bill with its line items, tariff version and registers")
 def bill_detail(bill_id: str, caller: Caller) -> BillDetail:
     return BillDetail.of(BillQueries().one(caller, bill_id))
+
+
+class PdfQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lang: str | None = Field(default=None, max_length=8,
+                             description="en, hi or mr; default: my profile's language")
+
+
+class PdfLink(BaseModel):
+    url: str = Field(description="A presigned download of the bill's PDF")
+    expires_in: int = Field(description="Seconds the URL works")
+
+
+@route(bp, "/bills/{bill_id}/pdf", access=Access.USER, query=PdfQuery, response=PdfLink,
+       summary="The bill as a PDF in my language: made once, stored, and given as a "
+               "short-lived download URL")
+def bill_pdf(bill_id: str, caller: Caller, query: PdfQuery) -> PdfLink:
+    bill = BillQueries().one(caller, bill_id)
+    lang = query.lang
+    if lang is None:
+        me = UserRepository().get(caller.user_id)
+        lang = getattr(me, "language", None) or "en"
+    return PdfLink(url=pdf_url(bill, lang), expires_in=URL_SECONDS)
 
 
 @route(bp, "/admin/bills", access=Access.ADMIN, query=AdminBillsQuery, response=AdminBillList,

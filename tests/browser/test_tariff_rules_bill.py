@@ -90,6 +90,22 @@ def test_a_solar_bill_shows_gross_subsidy_net_and_the_bank(
     expect(card).to_be_visible()
     screenshot(page, "bill-net-metering-subsidy-print")
 
+    # Maharashtra: the same customer's home on MSEDCL's FY2024-25 residential tariff (MERC).
+    page.emulate_media(media="screen")
+    msedcl = a_category(as_admin, "merc_residential_2024_25", "msedcl")
+    april = bill(service, v2_reading(a_meter(a_property(customer, category=msedcl, load_kw="3")),
+                                     "2024-04", 350_000))
+    page.goto(portal.page_url(f"bill.html?id={april.bill_id}"))
+    charges = page.get_by_role("table", name="Charges")
+    for text in ("Energy 101-300 kWh", "₹2,058.00", "Wheeling charge", "₹409.50", "FAC",
+                 "Fixed charge per connection", "₹128.00", "Electricity duty", "₹618.24"):
+        expect(charges).to_contain_text(text)
+    expect(page.locator("#bill-total")).to_have_text("₹4,482.24")
+    screenshot(page, "bill-msedcl-residential")
+    page.emulate_media(media="print")
+    expect(charges).to_contain_text("Electricity duty")
+    expect(page.locator("#bill-total")).to_be_visible()
+
 
 def test_the_tariff_editor_takes_every_rule(page: Page, portal: Portal, stack: Stack,
                                             console: Any) -> None:

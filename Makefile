@@ -13,7 +13,7 @@ SITE_PORT ?= 8080
 EMULATOR_PORT ?= 5000
 STACK ?=
 
-.PHONY: install run test test-unit test-integration lint site i18n demo bench bench-crypto package deploy create-admin outbox clean
+.PHONY: install run test test-unit test-integration test-fuzz lint site i18n demo bench bench-crypto package deploy create-admin outbox clean
 
 $(STAMP):
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ test-unit: install
 
 test-integration: install
 	$(PY) -m pytest -q tests/integration
+
+## schemathesis over /openapi.json as anonymous, customer and admin (FUZZ_EXAMPLES=200 for longer).
+test-fuzz: install
+	$(PY) -m tests.property.api_fuzz
 
 lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/mypy .

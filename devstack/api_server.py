@@ -23,8 +23,24 @@ from chalice.local import (
     ThreadedHTTPServer,
 )
 
-from functions.api.http import SECURITY_HEADERS, Unauthenticated
+from functions.api.http import (
+    GATEWAY_ERROR_CODES,
+    SECURITY_HEADERS,
+    UNAUTHORIZED_BODY,
+    Unauthenticated,
+)
 from functions.core.settings import get_settings
+
+
+def gateway_error_body(status: int, body: bytes | None) -> bytes:
+    """The gateway's own answer in the API's one error body (as infra's gateway response
+    templates write it): {"error", "message"}."""
+    try:
+        message = str(json.loads(body or b"{}").get("message") or "")
+    except (ValueError, AttributeError):
+        message = ""
+    code = GATEWAY_ERROR_CODES.get(status, "bad_request" if status < 500 else "internal")
+    return json.dumps({"error": code, "message": message or code}).encode()
 
 
 class GatewayLikeHandler(ChaliceRequestHandler):
@@ -32,7 +48,7 @@ class GatewayLikeHandler(ChaliceRequestHandler):
         try:
             super()._generic_handle()
         except Unauthenticated:
-            body = json.dumps({"message": "Unauthorized"}).encode()
+            body = json.dumps(UNAUTHORIZED_BODY).encode()
             self.send_response(401)
             self.send_header("Content-Type", "application/json")
             # As the API Gateway UNAUTHORIZED gateway response must: the portal can read it.
@@ -48,6 +64,7 @@ class GatewayLikeHandler(ChaliceRequestHandler):
         # gateway response sends them: readable by the portal, with the security headers.
         error.headers = {"Access-Control-Allow-Origin": get_settings().portal_origin,
                          **SECURITY_HEADERS, **(error.headers or {})}
+        error.body = gateway_error_body(error.CODE, error.body)
         super()._send_error_response(error)
 
     # The base class binds do_GET etc. to *its* _generic_handle; rebind to ours.

@@ -8,6 +8,7 @@ sources. What it does not do, this module adds:
   retry the whole batch) and a ``ScalingConfig`` that bounds concurrency;
 - one least-privilege policy per function role (infra/iam.py), named roles,
   named functions (``<prefix>-<function>``) and a log group with retention;
+- X-Ray tracing on every function and the API stage (issue 22);
 - API Gateway stage throttling;
 - the parameters the functions need from the resources stack (secret and key
   ARNs) and from the deployment (mail sender, API and portal URLs).
@@ -24,7 +25,7 @@ from typing import Any
 
 from chalice.utils import to_cfn_resource_name
 
-from functions.api.http import SECURITY_HEADERS
+from functions.api.http import GATEWAY_ERROR_CODES, SECURITY_HEADERS
 from functions.core.resources import QUEUES
 from infra.iam import (
     FUNCTION_ACCESS,
@@ -36,6 +37,7 @@ from infra.iam import (
 from infra.stages import FUNCTIONS, SECRETS, StageConfig
 
 FUNCTION_TYPE = "AWS::Serverless::Function"
+XRAY_WRITE_POLICY = "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess"
 API_TYPE = "AWS::Serverless::Api"
 
 
@@ -115,6 +117,11 @@ def finish_function(template: dict[str, Any], cfn_id: str, function: str,
                                        "PolicyDocument": policy_document(function, stage)}]
     role["Metadata"] = {"Policy": "infra/iam.py FUNCTION_ACCESS; no '*' except SNS SMS "
                                   "publish, which AWS authorises only on Resource '*'"}
+    # X-Ray (issue 22): every function is traced; writing segments is AWS's managed
+    # policy (its actions take no resource but '*', kept out of our own statements).
+    properties["Tracing"] = "Active"
+    role["Properties"]["ManagedPolicyArns"] = sorted({
+        *role["Properties"].get("ManagedPolicyArns", []), XRAY_WRITE_POLICY})
 
     for event in properties.get("Events", {}).values():
         if event["Type"] == "SQS":
@@ -155,6 +162,7 @@ def finish_api(api: dict[str, Any], stage: StageConfig) -> None:
     properties = api["Properties"]
     _cors_origin_from_parameter(properties["DefinitionBody"])
     properties["Name"] = stage.name_of("api")
+    properties["TracingEnabled"] = True  # X-Ray from the gateway into api_handler
     properties["MethodSettings"] = [{
         "ResourcePath": "/*",
         "HttpMethod": "*",
@@ -170,8 +178,17 @@ def finish_api(api: dict[str, Any], stage: StageConfig) -> None:
     security = {name: f"'{value}'" for name, value in SECURITY_HEADERS.items()
                 if "'" not in value}
     properties["GatewayResponses"] = {
-        kind: {"ResponseParameters": {"Headers": {**origin, **security}}}
-        for kind in ("DEFAULT_4XX", "DEFAULT_5XX")}
+        kind: {"ResponseParameters": {"Headers": {**origin, **security, **extra}},
+               # The API's one error body (ErrorBody in /openapi.json), as the routes send it.
+               "ResponseTemplates": {"application/json": (
+                   f'{{"error":"{code}","message":$context.error.messageString}}')}}
+        for kind, code, extra in (
+            ("DEFAULT_4XX", "bad_request", {}),
+            ("UNAUTHORIZED", GATEWAY_ERROR_CODES[401], {}),
+            ("ACCESS_DENIED", GATEWAY_ERROR_CODES[403], {}),
+            ("MISSING_AUTHENTICATION_TOKEN", GATEWAY_ERROR_CODES[403], {}),
+            ("THROTTLED", GATEWAY_ERROR_CODES[429], {"Retry-After": "'1'"}),
+            ("DEFAULT_5XX", GATEWAY_ERROR_CODES[500], {}))}
 
 
 def _cors_origin_from_parameter(node: Any) -> None:

@@ -1,11 +1,12 @@
 """Device-facing routes: where meters post their signed, encrypted readings.
 
 Public: a meter authenticates by its signature (with the key on record), not by a session.
-Every refusal gets the same answer, 400 {"error": "rejected"} (413 for an oversized body,
-415 for a body that is not application/json), so a sender learns nothing about which check
-failed; the reason is recorded for admins (GET /admin/meter-rejections), 413 and 415
-included. The route accepts every Content-Type so that the service refuses (and records)
-the wrong ones itself, in the same body shape (docs/meter-protocol.md section 12).
+Every refusal gets the same answer, 400 {"error": "rejected", "message": ...} (413 for an
+oversized body, 415 for a body that is not application/json: REFUSALS), so a sender learns
+nothing about which check failed; the reason is recorded for admins
+(GET /admin/meter-rejections), 413 and 415 included. The route accepts every Content-Type
+so that the service refuses (and records) the wrong ones itself, in the same body shape
+(docs/meter-protocol.md section 12).
 """
 
 from __future__ import annotations
@@ -22,6 +23,14 @@ from functions.core.meters.intake import ReadingRejected, WireEnvelope, receive_
 
 bp = Blueprint(__name__)
 READINGS_PATH = "/device/readings"
+# The API's one error body, with a fixed text per status: nothing about which check failed.
+REFUSALS: dict[int, dict[str, str]] = {
+    400: {"error": "rejected", "message": "The reading was not accepted."},
+    413: {"error": "payload_too_large",
+          "message": f"A reading is at most {MAX_ENVELOPE_BYTES} bytes."},
+    415: {"error": "unsupported_media_type",
+          "message": "A reading is sent as application/json."},
+}
 
 
 class ReadingAccepted(BaseModel):
@@ -51,11 +60,8 @@ def post_reading() -> Response:
         accepted = receive_reading(body, _source_ip(request),
                                    content_type=request.headers.get("content-type"))
     except ReadingRejected as rejection:
-        if rejection.status == 413:
-            return json_response({"error": "payload_too_large"}, 413)
-        if rejection.status == 415:
-            return json_response({"error": "unsupported_media_type"}, 415)
-        return json_response({"error": "rejected"}, 400)
+        status = rejection.status if rejection.status in REFUSALS else 400
+        return json_response(REFUSALS[status], status)
     return json_response(ReadingAccepted(status="accepted", type=accepted.msg_type), 202)
 
 

@@ -63,11 +63,27 @@ class RouteDoc:
     query: type[BaseModel] | None
     response: Any
     status: int
+    operation_id: str = ""  # the handler's name: one per operation in /openapi.json
+    tag: str = ""  # the module that holds the route (accounts, bills, ...)
+
+
+# Every id, key or name in a path: what the API ever issues (prp_..., BILL-..., 2024-05,
+# residential). Anything else, the empty id first, is a 400 before any storage call.
+PATH_PARAM_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$"
+_PATH_PARAM = re.compile(PATH_PARAM_PATTERN)
 
 
 ROUTES: list[RouteDoc] = []
 
 auth_blueprint = Blueprint(__name__)
+
+
+# The answers API Gateway gives itself (and the local server as it does), in the one error
+# body: infra/app_template.py's gateway response templates, devstack/api_server.py.
+GATEWAY_ERROR_CODES = {401: "unauthorized", 403: "forbidden", 429: "rate_limited",
+                       500: "internal"}
+UNAUTHORIZED_BODY = {"error": "unauthorized",
+                     "message": "Not signed in, or the session has ended."}
 
 
 class Unauthenticated(Exception):
@@ -94,11 +110,20 @@ def session_authorizer(auth_request: Any) -> Any:
 def security_headers(event: Any, get_response: Callable[[Any], Response]) -> Response:
     """Every response of every route, including Chalice's own 405 and 415 answers."""
     response = get_response(event)
+    if isinstance(response.body, dict) and set(response.body) == {"Code", "Message"}:
+        # Chalice's own answers (415, 405, its 500): the API's one error body instead.
+        response.body = {"error": _snake(str(response.body["Code"])),
+                         "message": str(response.body["Message"])}
     present = {name.lower() for name in response.headers}
     for name, value in SECURITY_HEADERS.items():
         if name.lower() not in present:
             response.headers[name] = value
     return response
+
+
+def _snake(code: str) -> str:
+    # UnsupportedMediaType -> unsupported_media_type
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", code).lower()
 
 
 def cors() -> CORSConfig:
@@ -208,9 +233,22 @@ def parse_json_body(raw: bytes | str | None, model: type[BaseModel], limit: int)
         raise InvalidInput("Some fields are invalid: a number is out of range.") from exc
 
 
+def check_path_params(params: dict[str, str]) -> None:
+    bad = [{"field": name, "message": "must be an id: letters, digits and _.:@- (at most 128)"}
+           for name, value in params.items() if not _PATH_PARAM.fullmatch(value or "")]
+    if bad:
+        raise InvalidInput("Some path parameters are invalid.", details=bad)
+
+
 def parse_query(params: Any, model: type[BaseModel]) -> BaseModel:
+    values = dict(params or {})
+    # "?period=" means nothing: refused, so no empty value ever reaches a key condition.
+    empty = [{"field": name, "message": "must not be empty"}
+             for name, value in values.items() if not str(value).strip()]
+    if empty:
+        raise InvalidInput("Some query parameters are invalid.", details=empty)
     try:
-        return model.model_validate(dict(params or {}))
+        return model.model_validate(values)
     except ValidationError as exc:
         raise InvalidInput("Some query parameters are invalid.",
                            details=field_errors(exc)) from exc
@@ -251,6 +289,7 @@ def route(bp: Blueprint, path: str, *, methods: Sequence[str] = ("GET",),
                     caller = caller_of(request)
                     check_access(caller, access)
                     kwargs["caller"] = caller
+                check_path_params(url_params)
                 if body is not None:
                     kwargs["body"] = parse_json_body(request.raw_body, body, max_body)
                 if query is not None:
@@ -268,7 +307,9 @@ def route(bp: Blueprint, path: str, *, methods: Sequence[str] = ("GET",),
 
         for method in methods:
             ROUTES.append(RouteDoc(path, method.lower(), summary or (handler.__doc__ or "").strip(),
-                                   access, body, query, response, status))
+                                   access, body, query, response, status,
+                                   operation_id=handler.__name__,
+                                   tag=handler.__module__.rsplit(".", 1)[-1]))
         bp.route(path, methods=list(methods), cors=cors(),
                  authorizer=None if access is Access.PUBLIC else session_authorizer,
                  content_types=list(content_types))(view)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from app import app
+from functions.api.device import REFUSALS
 from functions.api.http import ROUTES, Access
 
 assert app  # importing the app registers every route in ROUTES
@@ -73,7 +74,7 @@ def test_deeply_nested_json_is_a_400_with_the_error_shape(
     assert response.status_code == 400, (path, response.status_code, response.text[:200])
     if path == "/device/readings":
         # The reading endpoint answers every refusal alike (docs/meter-protocol.md).
-        assert response.json() == {"error": "rejected"}
+        assert response.json() == REFUSALS[400]
     else:
         body = response.json()
         assert body["error"] == "invalid_input" and body["message"], body

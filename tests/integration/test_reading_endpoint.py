@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from device_client import crypto as meter_crypto
+from functions.api.device import REFUSALS
 from functions.core.aws import client
 from functions.core.clock import utcnow
 from functions.core.meters.models import RawReadingRecord, ReadRequestRecord
@@ -31,7 +32,7 @@ from tests.integration.meters_support import (
 
 pytestmark = pytest.mark.usefixtures("meters_retired_after_each_test")
 
-REJECTED = {"error": "rejected"}
+REJECTED = REFUSALS[400]
 
 
 @pytest.fixture

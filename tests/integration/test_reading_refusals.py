@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from device_client import crypto as meter_crypto
+from functions.api.device import REFUSALS
 from functions.core.clock import utcnow
 from tests.integration.meters_support import (
     current_server_key,
@@ -38,8 +39,7 @@ pytestmark = pytest.mark.usefixtures("meters_retired_after_each_test")
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "meter-protocol.md"
 N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-BODY_OF_STATUS = {400: {"error": "rejected"}, 413: {"error": "payload_too_large"},
-                  415: {"error": "unsupported_media_type"}}
+BODY_OF_STATUS = REFUSALS  # one fixed body per status, whatever the reason
 
 
 def documented_refusals() -> dict[str, int]:

@@ -88,18 +88,21 @@ def fuzz(base_url: str, tokens: dict[str, str | None], known: dict[str, str],
     from schemathesis.checks import not_a_server_error
     from schemathesis.specs.openapi.checks import (
         content_type_conformance,
+        response_headers_conformance,
         response_schema_conformance,
         status_code_conformance,
     )
 
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
+    # response_headers_conformance: a 429 carries its documented Retry-After.
     positive_checks = [not_a_server_error, status_code_conformance, content_type_conformance,
-                       response_schema_conformance]
+                       response_schema_conformance, response_headers_conformance]
     # Invalid requests: no 5xx, documented status and content type. (Not schemathesis'
     # negative_data_rejection: it counts a request whose Authorization header it dropped
     # as invalid, and the role's header is always sent here.)
-    negative_checks = [not_a_server_error, status_code_conformance, content_type_conformance]
+    negative_checks = [not_a_server_error, status_code_conformance, content_type_conformance,
+                       response_headers_conformance]
     session = requests.Session()
 
     def exercise(strategy: Any, count: int, role: str, label: str, checks: list[Any]

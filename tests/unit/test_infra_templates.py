@@ -159,6 +159,12 @@ def test_finish_adds_partial_batch_failures_names_and_least_privilege() -> None:
     for kind in ("DEFAULT_4XX", "DEFAULT_5XX"):
         headers = api["GatewayResponses"][kind]["ResponseParameters"]["Headers"]
         assert headers["Access-Control-Allow-Origin"] == {"Fn::Sub": "'${PortalOrigin}'"}
+    # ... in the API's one error body (ErrorBody), 429 with Retry-After (issue 22)
+    for kind, response in api["GatewayResponses"].items():
+        template = response["ResponseTemplates"]["application/json"]
+        assert template.startswith('{"error":"') and '"message":$context' in template, kind
+    throttled = api["GatewayResponses"]["THROTTLED"]["ResponseParameters"]["Headers"]
+    assert throttled["Retry-After"] == "'1'"
 
 
 def test_finish_refuses_a_queue_resources_py_does_not_define() -> None:

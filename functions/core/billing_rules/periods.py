@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
 from functions.core.billing_rules.errors import InvalidPeriod
 from functions.core.clock import IST
@@ -140,4 +140,7 @@ def _validate_period_text(text: str) -> str:
 
 
 # Pydantic field type for request bodies: a "YYYY-MM" string, checked.
-PeriodText = Annotated[str, AfterValidator(_validate_period_text)]
+PeriodText = Annotated[str, AfterValidator(_validate_period_text),
+                       # for /openapi.json; the validator above is the check
+                       Field(json_schema_extra={"pattern": r"^[0-9]{4}-(0[1-9]|1[0-2])$",
+                                                "examples": ["2026-05"]})]

@@ -33,7 +33,9 @@ class NewProperty(BaseModel):
     pincode: Pincode
     category: Category
     sanctioned_load_kw: ExactDecimal = Field(
-        description='kW as a string or integer, e.g. "7.5"; more than 0, at most 1000')
+        description='kW as a string or integer, e.g. "7.5"; more than 0, at most 1000',
+        # the validator below checks; this says it in /openapi.json
+        json_schema_extra={"exclusiveMinimum": 0, "maximum": int(MAX_SANCTIONED_LOAD_KW)})
 
     @field_validator("sanctioned_load_kw")
     @classmethod

@@ -9,6 +9,7 @@ sources. What it does not do, this module adds:
 - one least-privilege policy per function role (infra/iam.py), named roles,
   named functions (``<prefix>-<function>``) and a log group with retention;
 - X-Ray tracing on every function and the API stage (issue 22);
+- X-Ray tracing on every function and the API stage (issue 22);
 - API Gateway stage throttling;
 - the parameters the functions need from the resources stack (secret and key
   ARNs) and from the deployment (mail sender, API and portal URLs).
@@ -37,6 +38,7 @@ from infra.iam import (
 from infra.stages import FUNCTIONS, SECRETS, StageConfig
 
 FUNCTION_TYPE = "AWS::Serverless::Function"
+XRAY_WRITE_POLICY = "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess"
 XRAY_WRITE_POLICY = "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess"
 API_TYPE = "AWS::Serverless::Api"
 
@@ -122,6 +124,11 @@ def finish_function(template: dict[str, Any], cfn_id: str, function: str,
     properties["Tracing"] = "Active"
     role["Properties"]["ManagedPolicyArns"] = sorted({
         *role["Properties"].get("ManagedPolicyArns", []), XRAY_WRITE_POLICY})
+    # X-Ray (issue 22): every function is traced; writing segments is AWS's managed
+    # policy (its actions take no resource but '*', kept out of our own statements).
+    properties["Tracing"] = "Active"
+    role["Properties"]["ManagedPolicyArns"] = sorted({
+        *role["Properties"].get("ManagedPolicyArns", []), XRAY_WRITE_POLICY})
 
     for event in properties.get("Events", {}).values():
         if event["Type"] == "SQS":
@@ -162,6 +169,7 @@ def finish_api(api: dict[str, Any], stage: StageConfig) -> None:
     properties = api["Properties"]
     _cors_origin_from_parameter(properties["DefinitionBody"])
     properties["Name"] = stage.name_of("api")
+    properties["TracingEnabled"] = True  # X-Ray from the gateway into api_handler
     properties["TracingEnabled"] = True  # X-Ray from the gateway into api_handler
     properties["MethodSettings"] = [{
         "ResourcePath": "/*",

@@ -6,7 +6,8 @@ Holds: a KMS key, every DynamoDB table (on demand, point-in-time recovery,
 KMS encryption, TTL, GSIs), every SQS queue with its dead-letter queue and an
 alarm on the DLQ's depth, the IoT server key secret (empty: the app's setup
 puts the key in), the SES sending identity, the private static-site bucket
-behind CloudFront (origin access control), and an SNS topic for alarms.
+behind CloudFront (origin access control), an SNS topic for alarms, and the
+operations alarms and dashboard (infra/observability.py).
 
     python -m infra.resources_template --stage dev   # prints the template
 """
@@ -19,6 +20,7 @@ from typing import Any
 
 from frontend.headers import HSTS_MAX_AGE, PORTAL_CSP, PORTAL_HEADERS
 from functions.core.resources import QUEUES, TABLES, Key, QueueDef, TableDef
+from infra.observability import observability_resources
 from infra.stages import SECRETS, StageConfig, stage_config
 
 # AWS-managed CloudFront policy (fixed id, documented by AWS).
@@ -389,6 +391,7 @@ def render(stage: StageConfig) -> dict[str, Any]:
     for queue_definition in QUEUES:
         resources.update(queue_resources(queue_definition, stage))
     resources.update(alarm_resources(stage))
+    resources.update(observability_resources(stage))  # alarms and the dashboard
     resources.update(secret_resources(stage))
     resources.update(mail_resources(stage))
     resources.update(site_resources(stage))

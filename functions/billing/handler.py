@@ -8,6 +8,7 @@ retried (and eventually dead-lettered) without holding up the rest.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import (
@@ -20,9 +21,10 @@ from chalice import Blueprint
 from pydantic import ValidationError
 
 from functions.billing.faults import CrashAfterBills, SimulatedCrash
-from functions.core.bills.service import BillingService
+from functions.core.bills.service import ACCEPTED, HELD, REJECTED, BillingService, Verdict
 from functions.core.logs import logger
 from functions.core.messages import VerifiedReading
+from functions.core.observability import bind_record, emit, subsegment
 from functions.core.resources import queue
 
 bp = Blueprint(__name__)
@@ -61,18 +63,40 @@ def _parse(body: str) -> VerifiedReading | None:
 def billing(event: Any) -> dict[str, Any]:
     raw = event.to_dict()
     readings = [r for r in (_parse(record["body"]) for record in raw["Records"]) if r]
-    batch = billing_service().start_batch(readings)
+    with subsegment("billing.start_batch", readings=len(readings)):  # its BatchGetItems
+        batch = billing_service().start_batch(readings)
+    verdicts: list[Verdict] = []
 
     def handle(record: SQSRecord) -> None:
         # A malformed message raises here: it fails alone and ends in the DLQ.
         reading = VerifiedReading.model_validate_json(record.body)
+        stored = batch.stored.get((reading.meter_id, reading.reading_key))
+        bind_record(record, run_id=reading.run_id, meter_id=reading.meter_id,
+                    property_id=stored.property_id if stored is not None else None)
         verdict = batch.bill(reading)
+        verdicts.append(verdict)
         logger.info("reading billed" if verdict.bills else "reading not billed",
-                    extra={"meter_id": reading.meter_id, "run_id": reading.run_id,
-                           "status": verdict.status, "reason": verdict.reason})
+                    extra={"status": verdict.status, "reason": verdict.reason,
+                           "bills": len(verdict.bills)})
 
     try:
         return dict(process_partial_response(
             event=raw, record_handler=handle, processor=_Processor(event_type=EventType.SQS)))
     finally:
-        batch.finish()
+        with subsegment("billing.finish_batch", verdicts=len(verdicts)):  # one transaction
+            batch.finish()
+        billing_metrics(verdicts)
+
+
+def billing_metrics(verdicts: list[Verdict]) -> None:
+    """A batch's verdicts as EMF metrics: accepted readings, bills issued and held, and
+    the rejected ones by reason (a verdict repeated by a redelivery counts again: these
+    are rates to watch, the run's counters are the exact tally)."""
+    emit({"ReadingsAccepted": sum(v.status == ACCEPTED for v in verdicts),
+          "BillsHeld": sum(v.status == HELD for v in verdicts)})
+    emit({"BillsIssued": sum(len(v.bills) for v in verdicts if v.status == ACCEPTED)},
+         dimensions={"kind": "actual"}, total=True)
+    reasons = Counter(v.reason or "unknown" for v in verdicts if v.status == REJECTED)
+    for reason, count in sorted(reasons.items()):
+        emit({"ReadingsRejected": count}, dimensions={"stage": "billing", "reason": reason},
+             total=True)

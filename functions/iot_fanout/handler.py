@@ -26,6 +26,7 @@ from chalice import Blueprint
 from functions.core.logs import logger
 from functions.core.messages import FanoutBatch
 from functions.core.meters.fanout import describe, fan_out
+from functions.core.observability import bind_record, emit, subsegment
 from functions.core.resources import queue
 from functions.core.runs.batches import batch_done, record_batch
 
@@ -36,13 +37,17 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 def handle_record(record: SQSRecord) -> dict[str, Any]:
     batch = FanoutBatch.model_validate_json(record.body)  # a malformed message goes to the DLQ
+    bind_record(record, run_id=batch.run_id, batch_key=batch.batch_key)
     if batch_done(batch):
         logger.info("fan-out batch already done", extra={"batch_key": batch.batch_key})
         return {"run_id": batch.run_id, "repeated": True}
     outcome = fan_out(batch)
-    record_batch(batch, outcome.counts())
+    with subsegment("fanout.record_batch"):  # marker + run counters: one transaction
+        record_batch(batch, outcome.counts())
     result = describe(outcome)
     logger.info("fan-out batch done", extra=result)
+    emit({"MeterRequestsSent": outcome.sent,
+          "MeterDeliveryFailures": outcome.counts()["delivery_failures"]})
     return result
 
 

@@ -29,6 +29,7 @@ from functions.core.messages import NotificationBatch
 from functions.core.notifications.events import DeliveryEvents, parse
 from functions.core.notifications.outbox import SHARDS, Outbox
 from functions.core.notifications.sender import Sender
+from functions.core.observability import bind_record
 from functions.core.resources import queue
 
 bp = Blueprint(__name__)
@@ -48,6 +49,7 @@ def sender() -> Sender:
 
 def send_record(record: SQSRecord) -> dict[str, int]:
     batch = NotificationBatch.model_validate_json(record.body)  # malformed -> DLQ
+    bind_record(record)  # the request (or billing batch) that wrote these messages
     outcome = dict(sender().deliver(batch.keys))
     logger.info("notifications handled", extra=outcome)
     return outcome

@@ -23,6 +23,7 @@ from chalice import Blueprint, Rate
 
 from functions.core.logs import logger
 from functions.core.messages import RunStep
+from functions.core.observability import bind_record
 from functions.core.resources import queue
 from functions.core.runs.service import RunService
 from functions.core.runs.steps import RunSteps
@@ -45,6 +46,7 @@ def run_steps_service() -> RunSteps:
 
 def handle_record(record: SQSRecord) -> dict[str, Any]:
     step = RunStep.model_validate_json(record.body)  # a malformed message goes to the DLQ
+    bind_record(record, run_id=step.run_id, shard=step.shard)
     result = asdict(run_steps_service().handle(step))
     logger.info("run slice done", extra=result)
     return result

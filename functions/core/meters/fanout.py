@@ -56,6 +56,7 @@ from functions.core.meters.models import METER_ACTIVE, MeterRecord, ReadRequestR
 from functions.core.meters.repositories import MeterRepository, ReadRequestRepository
 from functions.core.meters.server_key import ServerKeys, server_keys
 from functions.core.meters.service import protocol_version_of, reading_url
+from functions.core.observability import subsegment
 from functions.core.runs.models import BillingRunRecord
 
 ENDORSEMENT_HEADER = STATEMENTS_HEADER  # root-signed endorsements and revocations
@@ -203,9 +204,13 @@ class Fanout:
         if not deliveries:
             return result
         # Stored as outstanding before anything is sent: an answer can never beat its record.
-        self.requests.put_new([d.request for d in deliveries])
-        outcomes = list(_thread_pool(self.policy).map(
-            lambda d: deliver(d, self.policy), deliveries))
+        with subsegment("fanout.put_requests", requests=len(deliveries)):  # BatchWriteItem
+            self.requests.put_new([d.request for d in deliveries])
+        # One subsegment for the batch's deliveries: they run on pool threads, which have
+        # no X-Ray segment of their own.
+        with subsegment("fanout.deliver", meters=len(deliveries)):
+            outcomes = list(_thread_pool(self.policy).map(
+                lambda d: deliver(d, self.policy), deliveries))
         for delivery, outcome in zip(deliveries, outcomes, strict=True):
             if outcome.delivered:
                 result.sent += 1

@@ -76,12 +76,20 @@ from functions.core.meters.repositories import (
 )
 from functions.core.meters.schemas import RejectionView
 from functions.core.meters.server_key import ServerKeys, server_keys
+from functions.core.observability import (
+    bind_keys,
+    correlation_attributes,
+    current_correlation_id,
+    emit,
+    set_correlation_id,
+)
 from functions.core.resources import queue
 from functions.core.runs.models import BillingRunRecord
 
 # A delivery that timed out may still have reached the meter: its answer is accepted.
 ANSWERABLE = (REQUEST_OUTSTANDING, REQUEST_UNDELIVERABLE)
 METER_CACHE_SECONDS = 60
+RUN_INFO_SECONDS = 60
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 
 
@@ -186,22 +194,33 @@ meter_cache = MeterKeyCache()
 
 
 class RunPeriods:
-    """run_id -> period, from the billing run records (a run's period never changes)."""
+    """run_id -> period and correlation id, from the billing run records. A run's period
+    never changes; its correlation id changes with each start, so it is re-read after
+    RUN_INFO_SECONDS (one GetItem per run a minute)."""
 
     def __init__(self) -> None:
-        self._periods: dict[str, str] = {}
+        self._runs: dict[str, tuple[str, str | None, float]] = {}
 
-    def get(self, run_id: str) -> str | None:
-        period = self._periods.get(run_id)
-        if period is None:
+    def _entry(self, run_id: str) -> tuple[str, str | None, float] | None:
+        entry = self._runs.get(run_id)
+        if entry is None or time.monotonic() - entry[2] > RUN_INFO_SECONDS:
             try:
-                period = str(BillingRunRecord.get(run_id).period)
+                run = BillingRunRecord.get(run_id)
             except BillingRunRecord.DoesNotExist:
                 return None
-            if len(self._periods) > 1000:
-                self._periods.clear()
-            self._periods[run_id] = period
-        return period
+            if len(self._runs) > 1000:
+                self._runs.clear()
+            entry = self._runs[run_id] = (str(run.period), run.correlation_id,
+                                          time.monotonic())
+        return entry
+
+    def get(self, run_id: str) -> str | None:
+        entry = self._entry(run_id)
+        return entry[0] if entry else None
+
+    def correlation_id(self, run_id: str) -> str | None:
+        entry = self._entry(run_id)
+        return entry[1] if entry else None
 
 
 run_periods = RunPeriods()
@@ -305,6 +324,10 @@ class ReadingIntake:
             raise ReadingRejected("read_in_future", "read_at is in the future")
         run_id = str(payload["run_id"])
         period = self._period_of(run_id, payload["nonce"])
+        # From here on this request's lines carry the run's correlation id (the request
+        # that started the run), as do the reading's message and billing's lines.
+        set_correlation_id(run_periods.correlation_id(run_id) or current_correlation_id())
+        bind_keys(run_id=run_id, meter_id=meter.meter_id, property_id=meter.property_id)
         reading_key = f"{READING_PREFIX}{iso(read_at)}#{counter:012d}"
         v2 = payload["v"] == PROTOCOL_V2
         reading = RawReadingRecord(
@@ -349,6 +372,7 @@ class ReadingIntake:
             raise self._why_not_consumed(error, payload, meter, received) from error
         self.cache.remember_counter(meter.meter_id, counter)
         send_verified_reading(reading)  # billing counts it as answered (once per batch)
+        logger.info("reading accepted", extra={"reading_key": reading_key})
         return Accepted("reading", meter.meter_id, reading_key, run_id)
 
     def _period_of(self, run_id: str, nonce: str) -> str:
@@ -437,6 +461,8 @@ class ReadingIntake:
             logger.exception("could not record a rejected reading")
         logger.info("reading rejected", extra={
             "reason": rejection.reason, "meter_id": meter_id, "source_ip": received.source_ip})
+        emit({"ReadingsRejected": 1}, dimensions={"stage": "endpoint",
+                                                  "reason": rejection.reason}, total=True)
 
 
     def _known_sender(self, sender: Any) -> str | None:
@@ -491,7 +517,8 @@ def verified_reading(reading: RawReadingRecord) -> VerifiedReading:
 def send_verified_reading(reading: RawReadingRecord) -> None:
     message = verified_reading(reading)
     sqs = client("sqs")
-    sqs.send_message(QueueUrl=_queue_url("readings"), MessageBody=message.model_dump_json())
+    sqs.send_message(QueueUrl=_queue_url("readings"), MessageBody=message.model_dump_json(),
+                     MessageAttributes=correlation_attributes())
 
 
 _queue_urls: dict[str, str] = {}

@@ -55,6 +55,7 @@ from functions.core.notifications.models import OutboxRecord
 from functions.core.notifications.outbox import email_record, message_key
 from functions.core.notifications.service import Notifications
 from functions.core.notifications.templates import render_email
+from functions.core.observability import count
 from functions.core.payments.models import (
     NOT_APPLIED_ALREADY_PAID,
     NOT_APPLIED_AMOUNT_CHANGED,
@@ -80,6 +81,7 @@ from functions.core.payments.provider import (
     GatewayPayment,
     GatewayRefund,
     GatewayRefused,
+    InvalidSignature,
     OnlineMethod,
     OrderRequest,
     PaymentProvider,
@@ -319,7 +321,11 @@ class PaymentService:
     # ---- the gateway -------------------------------------------------------------
 
     def handle_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> WebhookResult:
-        event = self.provider.verify_webhook(headers, raw_body)
+        try:
+            event = self.provider.verify_webhook(headers, raw_body)
+        except InvalidSignature:
+            count("WebhookSignaturesRefused")  # alarmed on: a wrong secret or a forger
+            raise
         logger.info("gateway webhook", extra={"event": event.event, "event_id": event.event_id})
         if event.kind == "payment" and event.payment is not None:
             return self.apply_gateway_payment(event.payment)
@@ -381,6 +387,7 @@ class PaymentService:
             return WebhookResult(result="duplicate", payment_id=payment.payment_id)
         if target.order_id:
             self.orders.note_attempt(target.order_id, PAYMENT_FAILED, payment.payment_id)
+        count("PaymentsFailed", method=_method_dimension(event.method))
         logger.info("payment attempt recorded", extra={"order_id": target.order_id,
                                                        "payment_id": payment.payment_id,
                                                        "status": event.status})
@@ -408,6 +415,7 @@ class PaymentService:
                     if target.order_id:
                         self.orders.note_attempt(target.order_id, ORDER_PAID,
                                                  payment.payment_id)
+                    count("PaymentsCaptured", method=_method_dimension(event.method))
                     logger.info("bill paid", extra={"bill_id": bill.bill_id,
                                                     "payment_id": payment.payment_id})
                     self.notifications.dispatch([receipt_key(payment.payment_id)])
@@ -419,6 +427,8 @@ class PaymentService:
                     if target.order_id:
                         self.orders.note_attempt(target.order_id, ORDER_PAID,
                                                  payment.payment_id)
+                    count("PaymentsCaptured", method=_method_dimension(event.method),
+                          outcome="not_applied")
                     logger.warning("captured payment not applied to its bill", extra={
                         "bill_id": target.bill_id, "payment_id": payment.payment_id,
                         "reason": reason})
@@ -717,3 +727,8 @@ def due_bill(bill: BillRecord) -> DueBill:
     return DueBill(bill_id=bill.bill_id, property_id=bill.property_id, period=bill.period,
                    status=bill.status, total=bill.amount, late_surcharge=bill.late_surcharge,
                    amount_due=bill.amount_due, due_date=date.fromisoformat(bill.due_date))
+
+
+def _method_dimension(method: str | None) -> str:
+    """A metric dimension from the gateway's method: a few known values, never free text."""
+    return method if method in ("upi", "card", "netbanking", "wallet", "emi") else "other"

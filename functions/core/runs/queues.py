@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from functions.core.aws import client
 from functions.core.messages import FanoutBatch, QueueMessage, RunStep
+from functions.core.observability import correlation_attributes
 from functions.core.resources import queue
 
 SQS_BATCH = 10  # entries per SendMessageBatch call (the SQS limit)
@@ -35,10 +36,12 @@ class QueueSender:
         if not messages:
             return 0
         sqs, url = client("sqs"), queue_url(logical)
+        attributes = correlation_attributes()  # the request that started the work
         for start in range(0, len(messages), SQS_BATCH):
             chunk = messages[start:start + SQS_BATCH]
             response = sqs.send_message_batch(QueueUrl=url, Entries=[
-                {"Id": str(i), "MessageBody": m.model_dump_json()} for i, m in enumerate(chunk)])
+                {"Id": str(i), "MessageBody": m.model_dump_json(),
+                 "MessageAttributes": attributes} for i, m in enumerate(chunk)])
             if response.get("Failed"):
                 raise RuntimeError(f"{logical} queue refused {len(response['Failed'])} messages")
         return len(messages)

@@ -54,11 +54,13 @@ class RunRepository:
             (BillingRunRecord.status == RUN_RUNNING) & (BillingRunRecord.window_ends_at < now))]
 
     def start(self, run_id: str, period: str, policy: str, started_by: str,
-              at: datetime, window_ends_at: datetime) -> bool:
+              at: datetime, window_ends_at: datetime,
+              correlation_id: str | None = None) -> bool:
         """The first start of the period's run (status listing, generation 0): False if
         it was started already."""
         try:
             BillingRunRecord(run_id=run_id).update(actions=[
+                *_correlation(correlation_id),
                 BillingRunRecord.period.set(period),
                 BillingRunRecord.status.set(RUN_LISTING),
                 BillingRunRecord.policy.set(policy),
@@ -75,10 +77,12 @@ class RunRepository:
         return True
 
     def restart(self, run: BillingRunRecord, policy: str | None,
-                window_ends_at: datetime) -> BillingRunRecord | None:
+                window_ends_at: datetime, correlation_id: str | None = None
+                ) -> BillingRunRecord | None:
         """The next listing generation (gaps only), if no slice chain is at work and no
         other start took this generation first (then None: nothing to enqueue)."""
         actions: list[Any] = [
+            *_correlation(correlation_id),
             BillingRunRecord.status.set(RUN_LISTING),
             BillingRunRecord.closed_at.remove(),
             BillingRunRecord.window_ends_at.set(window_ends_at),
@@ -97,6 +101,12 @@ class RunRepository:
                 return None
             raise
         return run
+
+    def overdue(self, cutoff: datetime) -> list[BillingRunRecord]:
+        """Runs not closed whose window ended before ``cutoff`` (one item per period: a
+        small table)."""
+        return [r for r in BillingRunRecord.scan(
+            (BillingRunRecord.status != RUN_CLOSED) & (BillingRunRecord.window_ends_at < cutoff))]
 
     def listing_not_sent(self, run_id: str, generation: int) -> None:
         """listing -> running when a start could not enqueue its slices."""
@@ -184,3 +194,7 @@ class RunRepository:
     def silent_page(self, run_id: str, cursor: str | None, limit: int
                     ) -> Page[SilentMeterRecord]:
         return sharded_page(SilentMeterRecord.by_run, run_id, cursor, limit)
+
+
+def _correlation(correlation_id: str | None) -> list[Any]:
+    return [BillingRunRecord.correlation_id.set(correlation_id)] if correlation_id else []

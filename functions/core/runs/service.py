@@ -24,6 +24,7 @@ from functions.core.errors import Conflict, InvalidInput, NotFound
 from functions.core.logs import logger
 from functions.core.messages import RunStep, VerifiedReading
 from functions.core.meters.repositories import ReadingRepository
+from functions.core.observability import current_correlation_id, emit
 from functions.core.runs import progress
 from functions.core.runs.models import (
     POLICY_ESTIMATE,
@@ -48,6 +49,9 @@ from functions.core.runs.schemas import (
 from functions.core.shards import RUN_SHARDS
 
 RUN_LIST_LIMIT = 120  # ten years of monthly runs
+# A run still open this long after its window (the sweep closes it within 5 minutes and a
+# close takes a few more) has a close that is not finishing.
+OVERDUE_GRACE = timedelta(minutes=30)
 
 
 class RunService:
@@ -76,8 +80,9 @@ class RunService:
                                "00:00 IST).")
         run_id = str(period)  # one run per period
         window_ends_at = now + timedelta(hours=request.window_hours)
+        correlation_id = current_correlation_id()
         first_start = self.runs.start(run_id, str(period), request.policy or POLICY_ESTIMATE,
-                                      started_by, now, window_ends_at)
+                                      started_by, now, window_ends_at, correlation_id)
         run = self.runs.get(run_id)
         if run is None:
             raise NotFound("No billing run for this period.")
@@ -85,7 +90,7 @@ class RunService:
             if run.status in RUN_BUSY:
                 raise Conflict(f"The run of {period} is {run.status} now; start it again "
                                "when that is done.")
-            restarted = self.runs.restart(run, request.policy, window_ends_at)
+            restarted = self.runs.restart(run, request.policy, window_ends_at, correlation_id)
             if restarted is None:
                 raise Conflict(f"The run of {period} was started again by someone else "
                                "just now.")
@@ -198,7 +203,13 @@ class RunService:
         return self.view(run_id)
 
     def close_overdue(self, closed_by: str = "window-sweep") -> list[str]:
-        """Close every run whose answer window has ended (the scheduled sweep)."""
+        """Close every run whose answer window has ended (the scheduled sweep). Also
+        counts the runs still not closed OVERDUE_GRACE after their window (metric
+        RunsOpenPastWindow, alarmed: a close that does not finish)."""
+        now = self.clock()
+        stuck = self.runs.overdue(now - OVERDUE_GRACE)
+        emit({"RunsOpenPastWindow": len(stuck)}, keep_zero=True,
+             run_ids=[r.run_id for r in stuck[:10]] or None)
         closed = []
         for run in self.runs.open_past_window(self.clock()):
             try:

@@ -47,6 +47,7 @@ from functions.core.meters.repositories import (
     ReadingRepository,
     ReadRequestRepository,
 )
+from functions.core.observability import MetricUnit, emit, subsegment
 from functions.core.properties.models import PropertyRecord, TenancyRecord
 from functions.core.runs import progress
 from functions.core.runs.models import (
@@ -137,7 +138,12 @@ class RunSteps:
             self.queues.send_step(following)
         self.runs.mark_sent(RunSliceRecord(slice_key(step)))
         if result.last:
-            self.runs.finish_phase(step.run_id, step.kind, step.generation, self.clock())
+            now = self.clock()
+            if self.runs.finish_phase(step.run_id, step.kind, step.generation, now) \
+                    and step.kind == "close" and run.started_at is not None:
+                # Start to closed: how long a billing cycle takes (the first start's).
+                emit({"RunDuration": (now - run.started_at).total_seconds()},
+                     MetricUnit.Seconds, run_id=step.run_id)
         return result
 
     # ---- listing ---------------------------------------------------------------------
@@ -229,7 +235,11 @@ class RunSteps:
                 deltas["estimated_bills"] += 1
                 deltas["bills_issued"] += len(item.bill_ids or [])
         result.silent = len(writes)
-        self._commit(run, step, result, deltas, writes, deletes)
+        if self._commit(run, step, result, deltas, writes, deletes) \
+                and result.outcome == "done":
+            emit({"BillsEstimated": deltas["estimated_bills"],
+                  "BillsIssued": deltas["bills_issued"]}, dimensions={"kind": "estimated"},
+                 total=True)
 
     def _silent_item(self, run: BillingRunRecord, step: RunStep, meter: MeterRecord,
                      prop: PropertyRecord | None, request: ReadRequestRecord | None,
@@ -276,7 +286,8 @@ class RunSteps:
         marker = RunSliceRecord(slice_key(step), state="claimed",
                                 purge_at_epoch=epoch(self.clock() + SLICE_RETENTION))
         try:
-            with TransactWrite(connection=_connection()) as transaction:
+            with subsegment("run_steps.transaction", kind=step.kind), \
+                    TransactWrite(connection=_connection()) as transaction:
                 transaction.save(marker, condition=RunSliceRecord.slice_key.does_not_exist())
                 actions = progress.counter_actions(**counts)
                 if actions:

@@ -8,6 +8,7 @@ from functions.api.http import Access, route
 from functions.core.accounts.sessions import Caller
 from functions.core.meters.service import find_meter
 from functions.core.properties.schemas import (
+    AdminPropertyList,
     AdminPropertyQuery,
     AdminPropertyView,
     InvitationView,
@@ -117,8 +118,8 @@ def accept_invitation(tenancy_id: str, caller: Caller) -> TenantPropertyView:
 
 
 @route(bp, "/admin/properties", access=Access.ADMIN, query=AdminPropertyQuery,
-       response=list[AdminPropertyView], summary="Search all properties (admin)")
-def admin_properties(caller: Caller, query: AdminPropertyQuery) -> list[AdminPropertyView]:
+       response=AdminPropertyList, summary="Search all properties (admin), a page at a time")
+def admin_properties(caller: Caller, query: AdminPropertyQuery) -> AdminPropertyList:
     return service().admin_search(query)
 
 

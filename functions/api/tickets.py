@@ -11,6 +11,7 @@ from functions.api.http import Access, route
 from functions.core.accounts.sessions import Caller
 from functions.core.tickets.schemas import (
     AdminTicketDetail,
+    AdminTicketList,
     AdminTicketQuery,
     AdminTicketView,
     CommentView,
@@ -58,9 +59,10 @@ def reopen_ticket(ticket_id: str, caller: Caller) -> TicketView:
 
 
 @route(bp, "/admin/tickets", access=Access.ADMIN, query=AdminTicketQuery,
-       response=list[AdminTicketView],
-       summary="Tickets by status, category, age and assignee, longest waiting first")
-def admin_tickets(caller: Caller, query: AdminTicketQuery) -> list[AdminTicketView]:
+       response=AdminTicketList,
+       summary="Tickets by status, category, age and assignee, longest waiting first, "
+               "a page at a time")
+def admin_tickets(caller: Caller, query: AdminTicketQuery) -> AdminTicketList:
     return TicketService().admin_list(caller.user_id, query)
 
 

@@ -73,3 +73,16 @@ def sharded_page(index: GlobalSecondaryIndex[Any], value: str, cursor: str | Non
         if read >= limit:
             return Page(items, encode_cursor(shard, None) if shard < RUN_SHARDS else None)
     return Page(items, None)
+
+
+def partition_page(index: GlobalSecondaryIndex[Any], value: str, cursor: str | None,
+                   limit: int, keep: Callable[[Any], bool] = lambda _: True,
+                   **query: Any) -> Page[Any]:
+    """Up to `limit` items of one (unsharded) index partition from `cursor` on, with the
+    same opaque cursors as sharded_page (its shard is always 0)."""
+    limit = max(1, min(limit, MAX_PAGE))
+    _, last_key = decode_cursor(cursor)
+    result = index.query(value, limit=limit, last_evaluated_key=last_key, **query)
+    items = [item for item in result if keep(item)]
+    last_key = result.last_evaluated_key
+    return Page(items, encode_cursor(0, last_key) if last_key is not None else None)

@@ -88,7 +88,10 @@ TABLES: tuple[TableDef, ...] = (
              indexes=(Index("by_owner", S("owner_id")),
                       # The consumer number (properties/consumer_numbers.py): quick pay,
                       # admin search and payment references find the connection by it.
-                      Index("by_consumer_number", S("consumer_number")))),
+                      Index("by_consumer_number", S("consumer_number")),
+                      # by_list: "property#<shard>" -> properties by registration time; the
+                      # admin search reads it a page at a time (no scan on a request path).
+                      Index("by_list", S("list_shard"), S("created_at")))),
     TableDef(
         "tenancies",
         S("property_id"),
@@ -153,7 +156,9 @@ TABLES: tuple[TableDef, ...] = (
         "tickets",
         S("ticket_id"),
         indexes=(Index("by_customer", S("customer_id"), S("created_at")),
-                 Index("by_status", S("status"), S("created_at"))),
+                 Index("by_status", S("status"), S("created_at")),
+                 # by_list: "ticket#<shard>" -> every ticket by age, a page at a time (admin).
+                 Index("by_list", S("list_shard"), S("created_at"))),
     ),
     TableDef("ticket_comments", S("ticket_id"), S("comment_key")),
     TableDef("counters", S("name")),

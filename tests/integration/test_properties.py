@@ -11,6 +11,7 @@ from functions.core.errors import Conflict
 from functions.core.meters.models import MeterRecord
 from functions.core.properties.service import attach_meter, detach_meter
 from tests.fixtures.stack import create_user
+from tests.integration.paging_support import every_page
 
 HOME = {"line1": "12 MG Road", "line2": "Flat 4B", "city": "Bengaluru", "state": "Karnataka",
         "pincode": "560001", "category": "residential", "sanctioned_load_kw": "7.5"}
@@ -124,17 +125,17 @@ def test_admin_searches_all_properties(customer, other_customer, admin):
     mine = register(client, city="Mysuru", pincode="570001")
     theirs = register(other_client, category="commercial", city="Mysuru", pincode="570002")
 
-    found = admin_client.get("/admin/properties", params={"city": "mysuru", "limit": 500})
-    assert found.status_code == 200, found.text
-    by_id = {p["property_id"]: p for p in found.json()}
+    found, _ = every_page(admin_client, "/admin/properties", "properties", city="mysuru",
+                          limit=500)
+    by_id = {p["property_id"]: p for p in found}
     assert {mine["property_id"], theirs["property_id"]} <= set(by_id)
     assert by_id[mine["property_id"]]["owner_id"] == owner.user_id
 
     commercial = admin_client.get("/admin/properties", params={"owner_id": other.user_id,
                                                                "category": "commercial"}).json()
-    assert [p["property_id"] for p in commercial] == [theirs["property_id"]]
+    assert [p["property_id"] for p in commercial["properties"]] == [theirs["property_id"]]
     text = admin_client.get("/admin/properties", params={"q": mine["property_id"]}).json()
-    assert [p["property_id"] for p in text] == [mine["property_id"]]
+    assert [p["property_id"] for p in text["properties"]] == [mine["property_id"]]
     one = admin_client.get(f"/admin/properties/{mine['property_id']}")
     assert one.status_code == 200 and one.json()["owner_id"] == owner.user_id
 
@@ -157,13 +158,13 @@ def test_meter_attached_by_the_meter_service_shows_on_the_property(customer, adm
         attach_meter(pid, "mtr_0002")
     with_meter = admin_client.get("/admin/properties",
                                   params={"has_meter": "true", "q": pid}).json()
-    assert [p["property_id"] for p in with_meter] == [pid]
+    assert [p["property_id"] for p in with_meter["properties"]] == [pid]
 
     detach_meter(pid)
     view = client.get(f"/properties/{pid}").json()
     assert view["meter_id"] is None and view["meter_status"] == "not_assigned"
     assert admin_client.get("/admin/properties", params={"has_meter": "true", "q": pid}).json() \
-        == []
+        == {"properties": [], "cursor": None}
 
 
 def test_meter_status_comes_from_the_meter_registry(customer):

@@ -145,3 +145,21 @@ export const post = (path, body = {}) => api(path, { method: "POST", body });
 export const put = (path, body = {}) => api(path, { method: "PUT", body });
 export const patch = (path, body = {}) => api(path, { method: "PATCH", body });
 export const del = (path) => api(path, { method: "DELETE" });
+
+/**
+ * A paged list (`{<key>: [...], cursor}`), followed page after page until `want` rows
+ * came, the list ends, or `maxPages` were read (each request reads a bounded page; the
+ * server's filters apply to what a page read, so a page may come short or empty).
+ * Resolves to {rows, cursor}: cursor is where to go on (null: nothing more).
+ */
+export async function getPages(path, query, key, { want = 100, maxPages = 20, cursor = null } = {}) {
+  let rows = [];
+  let pages = 0;
+  do {
+    const page = await get(path, { ...query, limit: 500, ...(cursor ? { cursor } : {}) });
+    rows = rows.concat(page[key]);
+    cursor = page.cursor;
+    pages += 1;
+  } while (cursor && rows.length < want && pages < maxPages);
+  return { rows, cursor };
+}

@@ -9,15 +9,19 @@ per property" is a conditional write, not a read-then-write race.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from functions.core.db import gsi_meta, registered, table_meta
+from functions.core.shards import sharded
 
 CATEGORIES = ("residential", "commercial")
 
 PROPERTY_ACTIVE = "active"
+LIST_KEY = "property"  # the by_list index's partition value (before its shard)
 
 TENANCY_INVITED = "invited"
 TENANCY_ACTIVE = "active"
@@ -36,6 +40,15 @@ class PropertiesByOwner(GlobalSecondaryIndex["PropertyRecord"]):
 class PropertiesByConsumerNumber(GlobalSecondaryIndex["PropertyRecord"]):
     Meta = gsi_meta("by_consumer_number")
     consumer_number = UnicodeAttribute(hash_key=True)
+
+
+class PropertiesByList(GlobalSecondaryIndex["PropertyRecord"]):
+    """"property#<shard of the id>" -> properties by registration time: the admin search
+    reads it a page at a time (sharded: a bulk registration spreads its writes)."""
+
+    Meta = gsi_meta("by_list")
+    list_shard = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
 
 
 @registered
@@ -60,9 +73,15 @@ class PropertyRecord(Model):
     # Ten digits with a Verhoeff check digit, assigned once (consumer_numbers.py). Null
     # only on properties registered before numbers existed, until first viewed.
     consumer_number = UnicodeAttribute(null=True)
+    list_shard = UnicodeAttribute(null=True)  # "property#<shard>": set on save
 
     by_owner = PropertiesByOwner()
     by_consumer_number = PropertiesByConsumerNumber()
+    by_list = PropertiesByList()
+
+    def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
+        self.list_shard = sharded(LIST_KEY, self.property_id)
+        return super().serialize(null_check)
 
 
 class TenanciesByTenant(GlobalSecondaryIndex["TenancyRecord"]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +11,9 @@ from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, Upda
 from pynamodb.transactions import TransactWrite
 
 from functions.core.errors import Conflict
+from functions.core.paging import Page, sharded_page
 from functions.core.properties.models import (
+    LIST_KEY,
     TENANCY_ACTIVE,
     TENANCY_ENDED,
     TENANCY_INVITED,
@@ -51,10 +54,13 @@ class PropertyRepository:
             raise
         return True
 
-    def all(self) -> list[PropertyRecord]:
-        # Admin search: a scan is fine at a discom's scale of admin use; a search
-        # index (OpenSearch) would replace it if the table grows into millions.
-        return list(PropertyRecord.scan())
+    def page(self, cursor: str | None, limit: int,
+             keep: Callable[[PropertyRecord], bool] = lambda _: True) -> Page[PropertyRecord]:
+        """Every property, a page at a time (the by_list index, shard after shard, the
+        newest first within a shard): a request reads at most `limit` items, whatever
+        the size of the table. `keep` filters what was read (a page may come short)."""
+        return sharded_page(PropertyRecord.by_list, LIST_KEY, cursor, limit, keep,
+                            scan_index_forward=False)
 
     def set_meter(self, property_id: str, meter_id: str, at: datetime) -> PropertyRecord:
         """Attach `meter_id`; Conflict if the property already has a different meter."""

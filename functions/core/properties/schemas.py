@@ -142,6 +142,14 @@ class AdminPropertyView(OwnerPropertyView):
     owner_id: str
 
 
+class AdminPropertyList(BaseModel):
+    """A page of the admin search: newest first within each of the index's shards; a
+    page may hold fewer than `limit` (filters apply to what was read) and still go on."""
+
+    properties: list[AdminPropertyView]
+    cursor: str | None = Field(default=None, description="the next page (null: the last)")
+
+
 class InvitationView(BaseModel):
     """A pending invitation, as the invited person sees it."""
 
@@ -164,4 +172,6 @@ class AdminPropertyQuery(BaseModel):
     # Exact consumer number (spaces allowed); when given, the other filters are ignored.
     consumer_number: Annotated[str, StringConstraints(strip_whitespace=True,
                                                       max_length=20)] | None = None
+    # Every property a page at a time (the next page: the cursor of the last one).
+    cursor: str | None = Field(default=None, min_length=1, max_length=2000)
     limit: int = Field(default=100, ge=1, le=500)

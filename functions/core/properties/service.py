@@ -12,6 +12,7 @@ Public functions other parts call:
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -48,6 +49,7 @@ from functions.core.properties.occupancy import Occupancy, occupants_for_period
 from functions.core.properties.repositories import PropertyRepository, TenancyRepository
 from functions.core.properties.schemas import (
     Address,
+    AdminPropertyList,
     AdminPropertyQuery,
     AdminPropertyView,
     InvitationSummary,
@@ -89,6 +91,9 @@ def latest_bill_of_viewer(record: PropertyRecord, viewer_id: str,
                     "total": str(bill.amount), "amount_due": str(bill.amount_due),
                     "due_date": bill.due_date, "estimated": bool(bill.estimated)}
     return None
+
+
+PROPERTY_ID = re.compile(r"prp_[0-9a-f]{16}")  # what register() gives out
 
 
 class PropertyService:
@@ -183,14 +188,26 @@ class PropertyService:
                 views.append(self.tenant_view(record, user_id, tenancy))
         return views
 
-    def admin_search(self, query: AdminPropertyQuery) -> list[AdminPropertyView]:
-        if query.consumer_number:  # one index query, whatever the table's size
+    def admin_search(self, query: AdminPropertyQuery) -> AdminPropertyList:
+        """One index query whatever the table's size: by consumer number, an owner's
+        properties, or a page of all of them (filters apply to what the page read)."""
+        if query.consumer_number:
             found = self.properties.by_consumer_number(parse_consumer_number(
                 query.consumer_number))
-            return [self.admin_view(found)] if found is not None else []
-        matches = [p for p in self.properties.all() if _matches(p, query)]
-        matches.sort(key=lambda p: p.created_at, reverse=True)
-        return [self.admin_view(p) for p in matches[:query.limit]]
+            return AdminPropertyList(properties=[self.admin_view(found)]
+                                     if found is not None else [], cursor=None)
+        if query.q and PROPERTY_ID.fullmatch(query.q):  # an id: one read
+            record = self.properties.get(query.q)
+            return AdminPropertyList(properties=[self.admin_view(record)] if record is not None
+                                     and _matches(record, query) else [], cursor=None)
+        if query.owner_id:  # an owner's few properties, whole
+            owned = sorted((p for p in self.properties.of_owner(query.owner_id)
+                            if _matches(p, query)), key=lambda p: p.created_at, reverse=True)
+            return AdminPropertyList(properties=[self.admin_view(p) for p in owned],
+                                     cursor=None)
+        page = self.properties.page(query.cursor, query.limit, lambda p: _matches(p, query))
+        return AdminPropertyList(properties=[self.admin_view(p) for p in page.items],
+                                 cursor=page.cursor)
 
     def admin_get(self, property_id: str) -> AdminPropertyView:
         return self.admin_view(self.get_property(property_id))

@@ -8,11 +8,14 @@ gap, never a duplicate.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from functions.core.db import gsi_meta, registered, table_meta
+from functions.core.shards import sharded
 
 CATEGORIES = ("bill", "meter", "payment", "other")
 
@@ -20,6 +23,7 @@ OPEN = "open"
 IN_PROGRESS = "in_progress"
 COMPLETED = "completed"
 STATUSES = (OPEN, IN_PROGRESS, COMPLETED)
+LIST_KEY = "ticket"  # the by_list index's partition value (before its shard)
 
 COMMENT = "comment"
 STATUS_EVENT = "status"  # a status change, recorded in the thread as history
@@ -34,6 +38,15 @@ class TicketsByCustomer(GlobalSecondaryIndex["TicketRecord"]):
 class TicketsByStatus(GlobalSecondaryIndex["TicketRecord"]):
     Meta = gsi_meta("by_status")
     status = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class TicketsByList(GlobalSecondaryIndex["TicketRecord"]):
+    """"ticket#<shard of the id>" -> every ticket by age: the admin list without a status
+    reads it a page at a time."""
+
+    Meta = gsi_meta("by_list")
+    list_shard = UnicodeAttribute(hash_key=True)
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
@@ -58,9 +71,15 @@ class TicketRecord(Model):
     resolution_note = UnicodeAttribute(null=True)
     reopened_at = UTCDateTimeAttribute(null=True)
     reopen_count = NumberAttribute(default=0)
+    list_shard = UnicodeAttribute(null=True)  # "ticket#<shard>": set on save
 
     by_customer = TicketsByCustomer()
     by_status = TicketsByStatus()
+    by_list = TicketsByList()
+
+    def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
+        self.list_shard = sharded(LIST_KEY, self.ticket_id)
+        return super().serialize(null_check)
 
 
 @registered

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +11,9 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from functions.core.clock import utcnow
 from functions.core.errors import Conflict
+from functions.core.paging import Page, partition_page, sharded_page
 from functions.core.tickets.models import (
+    LIST_KEY,
     TicketCommentRecord,
     TicketCounterRecord,
     TicketRecord,
@@ -41,11 +44,23 @@ class TicketRepository:
     def of_customer(self, customer_id: str) -> list[TicketRecord]:
         return list(TicketRecord.by_customer.query(customer_id, scan_index_forward=False))
 
-    def with_status(self, status: str) -> list[TicketRecord]:
-        return list(TicketRecord.by_status.query(status))
-
-    def all(self) -> list[TicketRecord]:
-        return list(TicketRecord.scan())
+    def page(self, status: str | None, cursor: str | None, limit: int,
+             keep: Callable[[TicketRecord], bool] = lambda _: True,
+             created_before: datetime | None = None,
+             customer_id: str | None = None) -> Page[TicketRecord]:
+        """Tickets (a customer's, a status's, or all), the oldest first, a page at a
+        time: one partition of by_customer or by_status, or by_list shard after shard.
+        A request reads at most `limit` items; `keep` filters what was read (a page may
+        come short)."""
+        query: dict[str, Any] = {}
+        if created_before is not None:  # a key condition: older tickets only are read
+            query["range_key_condition"] = TicketRecord.created_at < created_before
+        if customer_id is not None:
+            return partition_page(TicketRecord.by_customer, customer_id, cursor, limit, keep,
+                                  **query)
+        if status is not None:
+            return partition_page(TicketRecord.by_status, status, cursor, limit, keep, **query)
+        return sharded_page(TicketRecord.by_list, LIST_KEY, cursor, limit, keep, **query)
 
     def change(self, record: TicketRecord, expected_status: str, actions: list[Any],
                admin_response_at: datetime | None = None) -> TicketRecord:

@@ -64,6 +64,8 @@ class AdminTicketQuery(BaseModel):
     assignee: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = Field(
         default=None, description='"me", "none" (unassigned) or an admin user id')
     customer_id: Id | None = None
+    # A page at a time (the next page: the cursor of the last one).
+    cursor: str | None = Field(default=None, min_length=1, max_length=2000)
     limit: int = Field(default=100, ge=1, le=500)
 
 
@@ -98,6 +100,15 @@ class AdminTicketView(TicketView):
     customer_id: str
     assignee_id: str | None
     age_days: int
+
+
+class AdminTicketList(BaseModel):
+    """A page of the admin list, the longest waiting first (within each shard of the
+    index when no status or customer is given); a page may hold fewer than `limit`
+    (filters apply to what was read) and still go on."""
+
+    tickets: list[AdminTicketView]
+    cursor: str | None = Field(default=None, description="the next page (null: the last)")
 
 
 class TicketDetail(TicketView):

@@ -45,6 +45,7 @@ from functions.core.tickets.models import (
 from functions.core.tickets.repositories import CommentRepository, TicketNumbers, TicketRepository
 from functions.core.tickets.schemas import (
     AdminTicketDetail,
+    AdminTicketList,
     AdminTicketQuery,
     AdminTicketView,
     CommentView,
@@ -159,12 +160,18 @@ class TicketService:
 
     # ---- admins --------------------------------------------------------------
 
-    def admin_list(self, admin_id: str, query: AdminTicketQuery) -> list[AdminTicketView]:
+    def admin_list(self, admin_id: str, query: AdminTicketQuery) -> AdminTicketList:
+        """A page of tickets, the longest waiting first: one index query (a customer's,
+        a status's, or every ticket's shard after shard), never a scan."""
         now = utcnow()
-        found = self.tickets.with_status(query.status) if query.status else self.tickets.all()
-        matches = [t for t in found if _matches(t, query, admin_id, now)]
-        matches.sort(key=lambda t: t.created_at)  # the longest waiting first
-        return [admin_view(t, now) for t in matches[:query.limit]]
+        older = now - timedelta(days=query.older_than_days) \
+            if query.older_than_days is not None else None
+        page = self.tickets.page(query.status, query.cursor, query.limit,
+                                 lambda t: (query.status is None or t.status == query.status)
+                                 and _matches(t, query, admin_id, now), older,
+                                 customer_id=query.customer_id)
+        return AdminTicketList(tickets=[admin_view(t, now) for t in page.items],
+                               cursor=page.cursor)
 
     def assign_to_me(self, admin: Caller, ticket_id: str) -> AdminTicketView:
         record = self._visible(admin, ticket_id)

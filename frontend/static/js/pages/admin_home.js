@@ -16,7 +16,7 @@ const PHASE_STYLE = { listing: "in_progress", asking: "running", closing: "pendi
 const unavailable = h("span", { class: "text-body-secondary", text: "—" });
 const [pending, open, runs, defaulters, registered, tariffs] = await Promise.allSettled([
   get("/admin/users", { role: "customer", status: "pending_review" }),
-  get("/admin/tickets", { status: "open" }),
+  get("/admin/tickets", { status: "open", limit: 500 }),
   get("/admin/runs"),
   get("/admin/defaulters"),
   get("/admin/meters", { status: "registered" }),
@@ -27,7 +27,7 @@ const latestRun = runs.status === "fulfilled" ? runs.value[0] : null;
 
 fill("overview", h("div", { class: "row g-3" },
   card("Customers to verify", value(pending, (list) => String(list.length)), "New customers who confirmed their email and mobile.", "admin/customers.html", "Review customers"),
-  card("Open tickets", value(open, (list) => String(list.length)), "Questions and complaints nobody has picked up yet.", "admin/tickets.html?status=open", "See tickets"),
+  card("Open tickets", value(open, (page) => `${page.tickets.length}${page.cursor ? "+" : ""}`), "Questions and complaints nobody has picked up yet.", "admin/tickets.html?status=open", "See tickets"),
   card("Latest billing run", latestRun ? period(latestRun.period) : value(runs, () => "None yet"),
     latestRun ? h("span", {}, badge(PHASE_STYLE[latestRun.phase] || latestRun.phase, label(latestRun.phase)), ` ${latestRun.phase_progress}, ${latestRun.progress.bills_issued} bill(s) issued.`) : "Start the monthly run when the month is over.",
     latestRun ? `admin/run.html?id=${encodeURIComponent(latestRun.run_id)}` : "admin/runs.html", latestRun ? "Open the run" : "Billing runs"),

@@ -1,4 +1,4 @@
-import { get, post } from "../api.js";
+import { get, getPages, post } from "../api.js";
 import { boot, h, fill, table, badge, emptyState, errorState, onSubmit, action, notify, showLoading } from "../ui.js";
 import { dateTimeIST, label, units } from "../format.js";
 import { addressLine } from "../property_view.js";
@@ -95,7 +95,7 @@ async function load() {
   try {
     const [listed, registered, properties] = await Promise.all([
       get("/admin/meters", { status: statusSelect.value }), get("/admin/meters", { status: "registered" }),
-      get("/admin/properties", { has_meter: true, limit: 500 }).catch(() => [])]);
+      get("/admin/properties", { has_meter: true, limit: 500 }).then((page) => page.properties).catch(() => [])]);
     addresses = Object.fromEntries(properties.map((p) => [p.property_id, addressLine(p.address)]));
     meters = listed;
     spare = registered.filter((m) => !m.property_id);
@@ -126,7 +126,8 @@ assignForm.elements.q.addEventListener("input", () => {
     const select = assignForm.elements.property_id;
     if (q.length < 2) return;
     try {
-      const found = await get("/admin/properties", { q, has_meter: false, limit: 20 });
+      // Text matches over the pages of all properties (each request a bounded page).
+      const found = (await getPages("/admin/properties", { q, has_meter: false }, "properties", { want: 20, maxPages: 10 })).rows.slice(0, 20);
       select.replaceChildren(h("option", { value: "", text: found.length ? `${found.length} match(es): choose one` : "No property without a meter matches" }),
         ...found.map((p) => h("option", { value: p.property_id, text: addressLine(p.address) })));
       if (found.length === 1) select.value = found[0].property_id;

@@ -1,4 +1,4 @@
-import { get, post } from "../api.js";
+import { getPages, post } from "../api.js";
 import { boot, h, fill, table, badge, emptyState, errorState, onSubmit, action, link, notify, showLoading, values } from "../ui.js";
 import { dateTimeIST, label } from "../format.js";
 
@@ -22,11 +22,17 @@ function assignButton(ticket) {
   });
 }
 
-async function load(query) {
-  showLoading("ticket-list", "Loading tickets");
-  const tickets = await get("/admin/tickets", query);
+// The list comes a page at a time; "More tickets" reads on from where it stopped.
+async function load(query, from = null, shown = []) {
+  if (!from) showLoading("ticket-list", "Loading tickets");
+  const { rows, cursor } = await getPages("/admin/tickets", query, "tickets", { cursor: from });
+  const tickets = shown.concat(rows);
+  const more = cursor
+    ? action(h("button", { type: "button", class: "btn btn-outline-secondary mt-2", text: "More tickets" }),
+      () => load(query, cursor, tickets))
+    : "";
   fill("ticket-list", tickets.length
-    ? table([
+    ? h("div", {}, table([
       { label: "Number", cell: (t) => link(`admin/ticket.html?id=${encodeURIComponent(t.ticket_id)}`, t.ticket_id, "font-monospace") },
       { label: "Subject", cell: (t) => t.subject },
       { label: "Category", cell: (t) => label(t.category) },
@@ -35,8 +41,8 @@ async function load(query) {
       { label: "Raised", cell: (t) => dateTimeIST(t.created_at) },
       { label: "Assigned", cell: assignee },
       { label: "", cell: assignButton },
-    ], tickets, { caption: "Tickets, longest waiting first" })
-    : emptyState("No tickets match."));
+    ], tickets, { caption: "Tickets, longest waiting first" }), more)
+    : h("div", {}, emptyState(cursor ? "None so far." : "No tickets match."), more));
 }
 
 onSubmit(filter, async (query) => {

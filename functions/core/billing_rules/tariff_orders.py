@@ -119,7 +119,10 @@ HERC_NON_DOMESTIC_2014_15: dict[str, Any] = {
 # fixed charge Rs 128 per connection per month; energy charge, telescopic, 0-100 units
 # 4.71, 101-300 units 10.29, 301-500 units 14.55, above 500 units 16.64 Rs/kWh
 # (the order's 501-1000 and above-1000 slabs, at one rate here); wheeling charge
-# 1.17 Rs/kWh on every unit.
+# 1.17 Rs/kWh on every unit. (Transcribed without the order's PDF at hand: the energy
+# and wheeling figures agree with published bill breakdowns for FY 2024-25 (energy +
+# wheeling 5.88 / 11.46 / 15.72 / 17.81); the Rs 128 fixed charge is to be checked
+# against the circular's schedule.)
 # Electricity duty: Maharashtra Electricity Duty Act, 2016, residential 16% of the
 # charges for electricity (energy + fixed + wheeling + FAC): base "energy+fixed+units".
 # FAC (fuel adjustment charge) is not in the tariff order: MSEDCL levies it per billing

@@ -15,7 +15,9 @@ Printed per size: API latency of start, progress and close (median and max);
 the most items one run_steps slice read and wrote and the largest fan-out and
 billing batches; AWS calls per billed meter by function; bills issued against
 meters (and any property billed twice); silent meters listed through the
-paginated API; the process's peak memory.
+paginated API; the process's peak memory; once every bill's email is handed over
+(the run's counters), the emails the emulator accepted per billed meter and how many
+bills were emailed twice (issue 25: 1.00 and 0).
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ from bench import bench_billing  # noqa: E402  (needs ROOT on the path)
 from devstack.progress import progress  # noqa: E402
 from devstack.silent_fleet import SilentFleet  # noqa: E402
 
-bench_billing.CONCURRENCY.update({"run_steps": 2, "iot_fanout": 2, "billing": 4})
+bench_billing.CONCURRENCY.update({"run_steps": 2, "iot_fanout": 2, "billing": 4,
+                                   "notification_sender": 2})
 HISTORY_REGISTER_WH = 350_000
 ANSWER_WH = 120_000  # 120 kWh in the month for the meters that answer
 
@@ -312,8 +315,11 @@ def one_size(size: int, months_back: int, timeout: float,
             if cursor is None:
                 break
         ours = {m.property_id for m in meters}
-        per_property = Counter(b.property_id for b in BillRepository().for_period(str(period))
-                               if b.property_id in ours and int(b.share) == 1)
+        our_bills = [b for b in BillRepository().for_period(str(period))
+                     if b.property_id in ours]
+        per_property = Counter(b.property_id for b in our_bills if int(b.share) == 1)
+        mail = bill_emails(str(period), [b.bill_id for b in our_bills], deadline, size) \
+            if billing else {}
         with counter.lock:
             counts = Counter(counter.counts)
         by_function: Counter[str] = Counter()
@@ -343,6 +349,7 @@ def one_size(size: int, months_back: int, timeout: float,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "load_average": os.getloadavg()[1],
             "dynamodb": "DynamoDB Local" if dynamodb is not None else "moto",
+            **mail,
         }
     finally:
         fleet.stop()
@@ -350,6 +357,43 @@ def one_size(size: int, months_back: int, timeout: float,
         if dynamodb is not None:
             dynamodb.terminate()
             dynamodb.wait(10)
+
+
+def bill_emails(period: str, bill_ids: list[str], deadline: float, size: int
+                ) -> dict[str, Any]:
+    """Issue 25: wait until the run's counters say every bill's email was handed over,
+    then count the emails the emulator accepted per bill: exactly one each is the
+    target (a duplicate would be a second email naming the same bill)."""
+    import re
+
+    from devstack.emulator import captured_messages
+    from functions.core.runs.progress import totals
+    from functions.core.settings import get_settings
+
+    began = time.monotonic()
+    while True:
+        counts = totals(period)
+        handed = counts["notices_sent"] + counts["notices_suppressed"] + \
+            counts["notices_failed"]
+        if handed >= len(bill_ids):
+            break
+        if time.monotonic() > deadline:
+            raise SystemExit(f"[{size}] timed out waiting for the bill emails: {handed} of "
+                             f"{len(bill_ids)} handed over")
+        time.sleep(0.5)
+    waited = time.monotonic() - began
+    ours = set(bill_ids)
+    link = re.compile(r"bill\.html\?id=([A-Za-z0-9_\-]+)")
+    per_bill: Counter[str] = Counter()
+    for mail in captured_messages(str(get_settings().aws_endpoint_url))["emails"]:
+        found = link.search(mail.get("body") or "")
+        if found and found.group(1) in ours:
+            per_bill[found.group(1)] += 1
+    return {"mail_bills": len(bill_ids), "mail_emails": sum(per_bill.values()),
+            "mail_duplicates": sum(n - 1 for n in per_bill.values() if n > 1),
+            "mail_missing": len(ours - set(per_bill)), "mail_wait_s": waited,
+            "mail_counters": {k.removeprefix("notices_"): v for k, v in counts.items()
+                              if k.startswith("notices_")}}
 
 
 def report(r: dict[str, Any]) -> list[str]:
@@ -384,6 +428,13 @@ def report(r: dict[str, Any]) -> list[str]:
         + "); by service: " + ", ".join(
             f"{k} {v:.2f}" for k, v in sorted(r["calls_by_service"].items(),
                                                key=lambda kv: -kv[1])),
+        *([f"   bill emails: {r['mail_emails']:,} for {r['mail_bills']:,} bills: "
+           f"{r['mail_emails'] / max(1, r['mail_bills']):.2f} notifications sent per billed "
+           f"meter (target 1.00), duplicates {r['mail_duplicates']} (target 0), missing "
+           f"{r['mail_missing']}; run counters: " + ", ".join(
+               f"{k} {v:,}" for k, v in r["mail_counters"].items())
+           + f"; all handed over {r['mail_wait_s']:.1f} s after the close"]
+          if "mail_bills" in r else []),
         f"   peak memory of the process (API + functions, emulator apart): "
         f"{r['peak_rss_mb']:.0f} MB; machine load average {r['load_average']:.1f} on "
         f"{os.cpu_count()} cores",

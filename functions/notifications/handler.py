@@ -1,8 +1,11 @@
 """The notification functions: thin handlers over functions/core/notifications.
 
-- notification_sender (notifications queue): each message names up to 25 outbox
-  keys; each still pending is sent once (claimed, sent, marked). A send that may
-  succeed later fails the message alone (Powertools' partial batch response).
+- notification_sender (notifications queue): each message names up to 10 outbox
+  keys; the keys of the whole batch (up to 5 messages) are delivered in one pass, so
+  the pass's own reads and writes (the suppression list, the run counters) are shared
+  by up to 50 emails. Each key still pending is sent once (claimed, sent, marked). A
+  malformed message fails alone (to the DLQ); a send that may succeed later fails the
+  batch's valid messages, whose keys already sent are skipped when they come back.
 - notification_events (notification_events queue): SES delivery, bounce and
   complaint events (configuration set -> SNS -> SQS) recorded on their message;
   bounced and complaining addresses suppressed.
@@ -47,20 +50,36 @@ def sender() -> Sender:
     return _sender
 
 
-def send_record(record: SQSRecord) -> dict[str, int]:
-    batch = NotificationBatch.model_validate_json(record.body)  # malformed -> DLQ
-    bind_record(record)  # the request (or billing batch) that wrote these messages
-    outcome = dict(sender().deliver(batch.keys))
-    logger.info("notifications handled", extra=outcome)
-    return outcome
+def send_batch(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """One pass over the keys of every valid message; the partial batch response."""
+    failed: list[str] = []
+    valid: list[str] = []
+    keys: list[str] = []
+    for raw in records:
+        try:
+            keys += NotificationBatch.model_validate_json(raw["body"]).keys
+        except ValueError:
+            logger.warning("malformed notification message",
+                           extra={"message_id": raw.get("messageId")})
+            failed.append(raw["messageId"])  # fails alone: redelivered, then the DLQ
+            continue
+        if not valid:
+            bind_record(SQSRecord(raw))  # the request (or billing batch) that wrote them
+        valid.append(raw["messageId"])
+    if keys:
+        try:
+            outcome = dict(sender().deliver(keys))
+            logger.info("notifications handled", extra={**outcome, "messages": len(valid)})
+        except Exception:
+            logger.exception("notifications will be retried", extra={"keys": len(keys)})
+            failed += valid
+    return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
 
 
 @bp.on_sqs_message(queue=SENDER_QUEUE.physical(), batch_size=SENDER_QUEUE.batch_size,
                    name="notification_sender")
 def notification_sender(event: Any) -> Any:
-    return process_partial_response(event=event.to_dict(), record_handler=send_record,
-                                    processor=BatchProcessor(event_type=EventType.SQS),
-                                    context=event.context)
+    return send_batch(list(event.to_dict().get("Records") or []))
 
 
 def event_record(record: SQSRecord) -> str:

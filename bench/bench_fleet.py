@@ -233,6 +233,7 @@ def one_size(size: int, months_back: int, timeout: float,
     """One run of `size` meters. billing=False: nobody answers and the policy is no bill,
     which keeps what grows with the fleet (listing, asking, closing, the lists) and leaves
     out the per-meter billing work, so a large size fits in a bench's time."""
+    print(f"[{size}] starting the stack and warming up ...", file=sys.stderr, flush=True)
     dynamodb = start_dynamodb_local(dynamodb_jar) if dynamodb_jar else None
     stack = bench_billing.start_stack()
     from devstack.demo_data import Api, ensure_tariffs, last_period

@@ -232,18 +232,20 @@ def run_demo(api_url: str, meters: int) -> dict[str, Any]:
         simulator.stop()
 
     properties = {f.property_id for f in fitted}
-    bills = [b for b in all_pages(admin, f"/admin/bills?period={period}", "bills")
-             if b["property_id"] in properties]
+    with progress("reading the run's bills"):
+        bills = [b for b in all_pages(admin, f"/admin/bills?period={period}", "bills")
+                 if b["property_id"] in properties]
     with progress(f"waiting for the {len(bills)} bill emails"):
         emails = bill_email_tally(bills)
-    readings = [r for r in all_pages(admin, f"/admin/runs/{period}/readings", "readings")
-                if r["meter_id"] in mine]
-    silent = [s for s in all_pages(admin, f"/admin/runs/{period}/silent-meters", "meters")
-              if s["meter_id"] in mine]
-    # Messages the reading endpoint refused (tampered ...) name no run until decrypted:
-    # ask per meter for the meters that sent nothing billing could use.
-    refused = [r for s in silent
-               for r in admin.get("/admin/meter-rejections", params={"meter_id": s["meter_id"]})]
+    with progress("reading the run's readings, silent meters and refusals"):
+        readings = [r for r in all_pages(admin, f"/admin/runs/{period}/readings", "readings")
+                    if r["meter_id"] in mine]
+        silent = [s for s in all_pages(admin, f"/admin/runs/{period}/silent-meters", "meters")
+                  if s["meter_id"] in mine]
+        # Messages the reading endpoint refused (tampered ...) name no run until
+        # decrypted: ask per meter for the meters that sent nothing billing could use.
+        refused = [r for s in silent for r in admin.get("/admin/meter-rejections",
+                                                        params={"meter_id": s["meter_id"]})]
     return {
         "period": period, "first_start": start["first_start"], "complete": complete,
         "meters": len(fitted),
@@ -389,6 +391,9 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    code = main()
+    try:
+        code = main()
+    except KeyboardInterrupt:  # stopped before its stack started
+        code = 130
     sys.stdout.flush()
     os._exit(code)  # as devstack.stack: the interpreter's teardown took seconds more

@@ -204,8 +204,10 @@ def main() -> int:
               + " (through the local scheduler)", flush=True)
         if not args.no_seed:
             from devstack.demo_data import seed_demo
+            from devstack.progress import progress
 
-            meters = seed_demo(api.url, args.meters)
+            with progress(f"seeding demo accounts, tariffs and {args.meters} meters"):
+                meters = seed_demo(api.url, args.meters)
         print("outbox     make outbox   (emails and SMS the emulator captured)")
         print("Ctrl-C (or SIGTERM) stops everything.", flush=True)
         while True:
@@ -230,7 +232,10 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    code = main()
+    try:
+        code = main()
+    except KeyboardInterrupt:  # stopped before anything started
+        code = 130
     # Everything is stopped; the interpreter's own teardown (the emulator's in-memory
     # state, C extensions) took seconds more, so the process ends here.
     logging.shutdown()

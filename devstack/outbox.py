@@ -31,7 +31,21 @@ def render(messages: dict[str, list[dict[str, Any]]]) -> str:
     lines.append(f"== {len(messages['sms'])} SMS ==")
     for number, sms in enumerate(messages["sms"], 1):
         lines.append(f"-- sms {number} to {sms['to']}: {sms['message']}")
+        lines.append(f"   {dlt_line(str(sms['message']))}")
     return "\n".join(lines)
+
+
+def dlt_line(text: str) -> str:
+    """The DLT ids the SMS went out with (entity, sender header, template), found as an
+    operator would: by matching its text against the registered templates."""
+    from functions.core.notifications.templates import registration_of_text
+
+    found = registration_of_text(text)
+    if found is None:
+        return "DLT: matches no registered template (operators would drop it)"
+    name, lang, dlt = found
+    return (f"DLT: template {dlt.template_id} ({name}, {lang}, {dlt.category}), "
+            f"entity {dlt.entity_id}, header {dlt.header}")
 
 
 def select(messages: dict[str, list[dict[str, Any]]], to: str | None, last: int | None

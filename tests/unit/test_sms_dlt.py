@@ -113,3 +113,47 @@ def test_sns_gets_the_entity_template_and_sender_of_the_sms_language(monkeypatch
                           "AWS.MM.SMS.EntityId": "1101000000000000000",
                           "AWS.MM.SMS.TemplateId": "1107000000000000013"}
     assert published["Message"] == sms.text
+
+
+def test_a_bill_is_announced_by_email_and_or_sms_as_the_payer_chose():
+    from datetime import UTC, datetime
+
+    from functions.core.accounts.models import UserRecord
+    from functions.core.bills.models import BillRecord
+    from functions.core.bills.service import BillingService
+    from functions.core.properties.models import PropertyRecord
+
+    bill = BillRecord(bill_id="BILL-prp_1-2026-11", property_id="prp_1", period="2026-11",
+                      consumer_number="1000000017", payer_id="usr_1", owner_id="usr_1",
+                      due_date="2026-12-16", total="1380.00", total_paise=138_000,
+                      arrears_paise=20_000, issued_at=datetime(2026, 12, 1, tzinfo=UTC),
+                      share_first_day="2026-11-01", share_last_day="2026-11-30", units=300,
+                      late_payment_surcharge_percent="2")
+    prop = PropertyRecord(property_id="prp_1", line1="7 Residency Road", city="Pune")
+
+    def sent(notify_by, language="hi"):
+        payer = UserRecord(user_id="usr_1", name="Asha", email="a@example.in",
+                           mobile="+919800000000", notify_by=notify_by, language=language)
+        return {r.channel: r for r in BillingService().bill_emails([bill], prop,
+                                                                   {"usr_1": payer})}
+
+    assert set(sent(None)) == {"email"}
+    assert set(sent("sms")) == {"sms"}
+    both = sent("email+sms")
+    sms = both["sms"]
+    assert set(both) == {"email", "sms"} and sms.recipient == "+919800000000"
+    assert sms.dlt_template_id == dlt_registration("bill_ready", "hi").template_id
+    assert "1000000017" in sms.body and "₹1,580.00" in sms.body  # bill + arrears
+    assert matches_registration(sms.body, registered_text("bill_ready", "hi"))
+
+
+def test_the_developer_outbox_shows_each_sms_dlt_ids():
+    from devstack.outbox import render
+
+    sms = sms_messages.due_reminder_sms(**sms_messages.sample_contexts()["due_reminder"],
+                                        lang="hi")
+    shown = render({"emails": [], "sms": [{"to": "+919800000000", "message": sms.text},
+                                          {"to": "+919800000000", "message": "Hello"}]})
+    assert (f"DLT: template {sms.dlt.template_id} (due_reminder, hi, service_implicit), "
+            "entity 1101000000000000000, header DISCOM") in shown
+    assert "matches no registered template" in shown

@@ -76,8 +76,14 @@ from functions.core.meters.models import MeterRecord, RawReadingRecord
 from functions.core.meters.repositories import MeterRepository
 from functions.core.money import ZERO, format_inr, from_paise, to_paise
 from functions.core.notifications.models import OutboxRecord
-from functions.core.notifications.outbox import Outbox, email_record, message_key
+from functions.core.notifications.outbox import Outbox, email_record, message_key, sms_record
 from functions.core.notifications.service import bill_topic
+from functions.core.notifications.sms_messages import (
+    bill_ready_sms,
+    language_of,
+    wants_email,
+    wants_sms,
+)
 from functions.core.notifications.templates import render_email
 from functions.core.payments.receipts import period_label
 from functions.core.payments.upi import bill_upi_link
@@ -183,6 +189,9 @@ class BillingService:
         self.outbox = outbox or Outbox()
         self.clock = clock
         self.after_bills_written = after_bills_written
+        # Bill id -> the outbox keys written with it (email and/or SMS, as the payer
+        # chose), so `notify` queues exactly those; absent: the email's key alone.
+        self._message_keys: dict[str, list[str]] = {}
 
     # ---- readings -----------------------------------------------------------
 
@@ -271,6 +280,8 @@ class BillingService:
             self.outbox.add_to(transaction, emails)
 
         if not self.bills.create(bills, extra=extra if plan or emails else None):
+            for bill in bills:  # written before: the messages are the earlier write's
+                self._message_keys.pop(bill.bill_id, None)
             return None
         if self.after_bills_written is not None:
             self.after_bills_written(bills)
@@ -286,18 +297,32 @@ class BillingService:
                 logger.warning("bill payer not found; no email", extra={"bill_id": bill.bill_id})
                 continue
             users[payer.user_id] = payer
-            records.append(email_record(
-                bill_message_key(bill), render_email("bill_issued", lang=payer.language,
-                                                     **bill_email_context(bill, prop, payer)),
-                payer.email, topic=bill_topic(bill.period),
-                now=self.clock(), ref=bill.bill_id, recipient_id=payer.user_id))
+            keys = self._message_keys.setdefault(bill.bill_id, [])
+            if wants_email(payer):
+                records.append(email_record(
+                    bill_message_key(bill), render_email("bill_issued", lang=payer.language,
+                                                         **bill_email_context(bill, prop, payer)),
+                    payer.email, topic=bill_topic(bill.period),
+                    now=self.clock(), ref=bill.bill_id, recipient_id=payer.user_id))
+                keys.append(records[-1].message_key)
+            if wants_sms(payer) and bill.consumer_number:
+                # The bill-ready SMS (DLT template bill_ready, in the payer's language).
+                records.append(sms_record(
+                    message_key("bill_ready", bill.bill_id), bill_ready_sms(
+                        period=bill.period, consumer_number=bill.consumer_number,
+                        amount=from_paise(int(bill.total_paise) + int(bill.arrears_paise or 0)),
+                        due_date=bill.due_date, lang=language_of(payer)),
+                    payer.mobile, topic=f"sms:{bill.period}", now=self.clock(),
+                    ref=bill.bill_id, recipient_id=payer.user_id))
+                keys.append(records[-1].message_key)
         return records
 
     def notify(self, bills: Iterable[BillRecord], prop: PropertyRecord | None = None,
                users: dict[str, UserRecord] | None = None) -> None:
         """Queue the bills' emails (written with the bills) for the sender: sent once,
         however often this runs."""
-        self.outbox.dispatch([bill_message_key(bill) for bill in bills])
+        self.outbox.dispatch([key for bill in bills for key in self._message_keys.pop(
+            bill.bill_id, [bill_message_key(bill)])])
 
     def _tariff_for(self, category: str, period: BillingPeriod) -> PricingTariff:
         """The version the rules select for the period, locked before it prices:

@@ -163,3 +163,14 @@ def render_sms(name: str, /, lang: str | None = None, **context: Any) -> Rendere
         raise TemplateMismatch(f"SMS {name!r} ({code}) does not match DLT template "
                                f"{dlt.template_id}")
     return RenderedSms(name, text, dlt, code)
+
+
+def registration_of_text(text: str) -> tuple[str, str, DltRegistration] | None:
+    """(template, language, registration) whose registered text `text` matches: what an
+    operator's scrubbing finds (the developer outbox shows it for each captured SMS)."""
+    for name in sms_template_names():
+        for lang in sms_languages(name):
+            registration = dlt_registration(name, lang)
+            if matches_registration(text, registration.registered):
+                return name, lang, registration
+    return None

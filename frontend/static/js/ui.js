@@ -2,7 +2,7 @@
 // into the page as text (textContent, text nodes), never parsed as HTML.
 
 import { ApiError, api, loginUrl, session, siteUrl } from "./api.js";
-import { label } from "./format.js";
+import { dateIST, label } from "./format.js";
 import { LANG, t } from "./i18n.js";
 
 // ---------------------------------------------------------------- elements
@@ -102,14 +102,16 @@ export function badge(status, text) {
 /**
  * A table. columns: [{label, cell: row => Node|string, class?, numeric?}].
  * caption is read by screen readers (visually hidden unless showCaption).
+ * stack: on a phone each row becomes a card of "label: value" lines (portal.css
+ * .table-stack) instead of columns cut off at the screen's edge.
  */
-export function table(columns, rows, { caption, showCaption = false, rowAttrs } = {}) {
+export function table(columns, rows, { caption, showCaption = false, rowAttrs, stack = false } = {}) {
   const head = h("thead", {}, h("tr", {}, columns.map((col) =>
     h("th", { scope: "col", class: col.numeric ? "text-end" : col.class, text: col.label }))));
   const body = h("tbody", {}, rows.map((row) => h("tr", rowAttrs ? rowAttrs(row) : {}, columns.map((col) =>
-    h("td", { class: col.numeric ? "text-end text-nowrap" : col.class }, col.cell(row))))));
+    h("td", { class: col.numeric ? "text-end text-nowrap" : col.class, "data-label": stack ? col.label : null }, col.cell(row))))));
   return h("div", { class: "table-responsive" },
-    h("table", { class: "table table-hover align-middle" },
+    h("table", { class: `table table-hover align-middle${stack ? " table-stack" : ""}` },
       caption ? h("caption", { class: showCaption ? "caption-top" : "visually-hidden", text: caption }) : null,
       head, body));
 }
@@ -346,6 +348,47 @@ function denied(me, area) {
     link(homeFor(me), t("Go to your home page"), "btn btn-primary")));
 }
 
+// ---------------------------------------------------------------- dates
+
+// A native date field may show 12/07/2026 (the browser's order): every date input gets
+// the day spelled out beside it ("7 Dec 2026", month in the page's language), also
+// for fields a script adds later.
+function spellOut(input) {
+  if (input.dataset.spelled) return;
+  input.dataset.spelled = "1";
+  const id = `${input.id || `date-${Math.random().toString(36).slice(2, 8)}`}-spelled`;
+  const note = h("div", { class: "form-text date-spelled", id, "data-date-spelled": "" });
+  const show = () => { note.textContent = input.value ? dateIST(input.value) : ""; };
+  const group = input.closest(".input-group");
+  (group || input).insertAdjacentElement("afterend", note);
+  const described = input.getAttribute("aria-describedby");
+  input.setAttribute("aria-describedby", described ? `${described} ${id}` : id);
+  input.addEventListener("input", show);
+  input.addEventListener("change", show);
+  input.form?.addEventListener("reset", () => setTimeout(show));
+  // A script that sets .value (a form filled from the API) updates the note too.
+  const native = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value");
+  Object.defineProperty(input, "value", {
+    configurable: true,
+    get() { return native.get.call(this); },
+    set(value) { native.set.call(this, value); show(); },
+  });
+  show();
+}
+
+function spellOutDates() {
+  for (const input of $$("input[type=date]")) spellOut(input);
+  new MutationObserver((changes) => {
+    for (const change of changes) {
+      for (const node of change.addedNodes) {
+        if (!(node instanceof Element)) continue;
+        if (node.matches("input[type=date]")) spellOut(node);
+        for (const input of node.querySelectorAll("input[type=date]")) spellOut(input);
+      }
+    }
+  }).observe(document.body, { childList: true, subtree: true });
+}
+
 // ---------------------------------------------------------------- language
 
 /** This page in another language (the switch's link), with this page's query and fragment. */
@@ -387,6 +430,7 @@ export async function boot(area) {
   for (const button of $$("[data-action=logout]")) button.addEventListener("click", logout);
   window.addEventListener("unhandledrejection", () => notify(t("Something went wrong. Please reload the page."), "danger"));
   wireLanguageSwitch();
+  spellOutDates();
   if (area === "public") {
     showNav(session.token() ? session.me() : null);
     return session.token() ? session.me() : null;

@@ -283,7 +283,7 @@ async function loadList() {
         { label: "Effective from", cell: (v) => dateIST(v.effective_from) },
         { label: "State", cell: (v) => v.locked ? h("span", {}, badge("closed", "Locked"), v.last_priced_period ? h("div", { class: "small text-body-secondary", text: `priced ${period(v.last_priced_period)}` }) : null) : badge("open", "Editable") },
         { label: "", cell: versionActions },
-      ], versions, { caption: "Tariff versions" })
+      ], versions, { caption: "Tariff versions", stack: true })
       : emptyState("No tariffs yet. Create the first version below."));
   } catch (error) {
     fill("tariff-list", errorState(error));

@@ -54,7 +54,7 @@ try {
       { label: t("Due"), cell: (b) => dateIST(b.due_date) },
       { label: t("Status"), cell: statusBadges },
       { label: "", cell: billActions },
-    ], shown, { caption: t("Your bills, newest first") })
+    ], shown, { caption: t("Your bills, newest first"), stack: true })
     : emptyState(bills.length ? t("No bills match.") : t("No bills yet. Your first bill appears after the next monthly meter reading.")));
 } catch (error) {
   fill("bill-list", errorState(error));

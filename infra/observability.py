@@ -163,7 +163,28 @@ def business_alarms(stage: StageConfig) -> dict[str, Any]:
             Namespace=namespace, MetricName="WebhookSignaturesRefused", Dimensions=service,
             Statistic="Sum", Period=PERIOD, EvaluationPeriods=1, Threshold=WEBHOOK_REFUSALS,
             ComparisonOperator="GreaterThanThreshold"),
+        # SES's own reputation metrics (the account's, over its recent sending): SES puts
+        # an account under review at a 5% bounce or 0.1% complaint rate and may pause
+        # its sending at 10% / 0.5%. These fire before review (docs/runbook.md).
+        "SesBounceRateAlarm": _alarm(
+            stage, "ses-bounce-rate",
+            f"SES's bounce rate for the account is above {SES_BOUNCE_RATE:.0%} (SES reviews "
+            "the account at 5% and may pause its sending at 10%).",
+            Namespace="AWS/SES", MetricName="Reputation.BounceRate", Statistic="Maximum",
+            Period=3600, EvaluationPeriods=1, Threshold=SES_BOUNCE_RATE,
+            ComparisonOperator="GreaterThanThreshold"),
+        "SesComplaintRateAlarm": _alarm(
+            stage, "ses-complaint-rate",
+            f"SES's complaint rate for the account is above {SES_COMPLAINT_RATE:.2%} (SES "
+            "reviews the account at 0.1% and may pause its sending at 0.5%).",
+            Namespace="AWS/SES", MetricName="Reputation.ComplaintRate", Statistic="Maximum",
+            Period=3600, EvaluationPeriods=1, Threshold=SES_COMPLAINT_RATE,
+            ComparisonOperator="GreaterThanThreshold"),
     }
+
+
+SES_BOUNCE_RATE = 0.04
+SES_COMPLAINT_RATE = 0.0008
 
 
 def alarms(stage: StageConfig) -> dict[str, Any]:

@@ -346,8 +346,10 @@ def print_summary(result: dict[str, Any], stack: UsedStack | None = None) -> Non
           "for this demo):")
     for user in (result["admin"], *result["customers"]):
         print(f"  {user.role:8} {user.email:34} {user.password}")
-    print("  admins confirm sign-in with an SMS code: see `make outbox`"
-          + (f" (AWS_ENDPOINT_URL={os.environ.get('AWS_ENDPOINT_URL')})" if stack.own else ""))
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")
+    print("  admins confirm sign-in with an SMS code: see `"
+          + ("" if endpoint == "http://127.0.0.1:5000" else f"AWS_ENDPOINT_URL={endpoint} ")
+          + "make outbox`")
 
 
 def main() -> int:

@@ -60,6 +60,7 @@ BEHAVIOURS = ("normal", "wrong_key", "replay", "tamper", "tamper_resigned", "sta
               "bad_zones", "md_impossible", "wrong_snapshot")
 ENDORSEMENT_HEADER = "X-Server-Key-Endorsements"
 SNAPSHOTS_KEPT = 12  # billing snapshots a meter keeps (IS 15959 asks for at least 6)
+DAILY_PROFILES_KEPT = 40  # daily snapshots (00:00 IST) a meter keeps for the daily reads
 
 
 class Refused(Exception):
@@ -226,10 +227,18 @@ class Meter:
         if self.config.behaviour == "no_snapshot":
             return None
         latched = billing_instants(self.config.start_at, self.simulated(now))[-SNAPSHOTS_KEPT:]
-        if billing_at not in latched:
+        if billing_at not in latched and not self._daily_latch(billing_at, now):
             return None
         return self.model_registers(
             billing_at, last_billing_instant(billing_at - timedelta(seconds=1)))
+
+    def _daily_latch(self, moment: datetime, now: datetime) -> bool:
+        """Every 00:00 IST the meter also latches a daily profile (the same registers),
+        kept for DAILY_PROFILES_KEPT days: the daily read cycle asks for them."""
+        ist_midnight = (moment + timedelta(hours=5, minutes=30)).time() == datetime.min.time()
+        simulated = self.simulated(now)
+        return (ist_midnight and self.config.start_at < moment <= simulated
+                and simulated - moment <= timedelta(days=DAILY_PROFILES_KEPT))
 
     # ---- receiving a read request --------------------------------------------
 

@@ -76,7 +76,8 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
                 "run_slices": READ_WRITE, "run_silent_meters": FULL, "meters": READ,
                 "read_requests": READ, "readings": READ, "bills": READ_WRITE,
                 "properties": READ, "tenancies": READ, "tariffs": READ_WRITE, "users": READ,
-                "notifications": READ_WRITE},
+                "notifications": READ_WRITE,
+                "meter_days": READ},  # a daily cycle's slice skips the meters read that day
         consumes=("run_steps",), send_to=("fanout", "run_steps", "notifications"),
     ),
     # Every 5 minutes: runs whose answer window ended are closed (run_steps does it).
@@ -88,7 +89,12 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     "billing": FunctionAccess(
         tables={"readings": READ_WRITE, "bills": READ_WRITE, "run_counters": READ_WRITE,
                 "tariffs": READ_WRITE, "meters": READ_WRITE, "properties": READ,
-                "tenancies": READ, "users": READ, "notifications": READ_WRITE},
+                "tenancies": READ, "users": READ, "notifications": READ_WRITE,
+                # A daily cycle's readings: meter-day items, the prepaid debit (ledger and
+                # account) and, when the balance says so, a relay command to the meter.
+                "meter_days": READ_WRITE, "prepaid_accounts": READ_WRITE,
+                "prepaid_ledger": READ_WRITE, "meter_commands": READ_WRITE},
+        secrets=("server_key",),  # relay commands are signed with the server key
         # The tenancies of a whole SQS batch in one SELECT ... WHERE property_id = ? OR ...
         keyed_select=("tenancies",),
         # The payer's email is an outbox item in the bill's transaction; its key is
@@ -177,7 +183,9 @@ def policy_document(function: str, stage: StageConfig) -> dict[str, Any]:
         statements.append({
             "Sid": "Tables" + _level_name(actions),
             "Effect": "Allow",
-            "Action": list(actions),
+            # /health describes the tables this statement already names: the action joins
+            # it rather than a second list of every table ARN (IAM's inline size limit).
+            "Action": [*actions, *(["dynamodb:DescribeTable"] if access.health else [])],
             "Resource": [arn for logical in sorted(logicals) for arn in table_arns(stage, logical)],
         })
     if access.keyed_select:
@@ -190,11 +198,12 @@ def policy_document(function: str, stage: StageConfig) -> dict[str, Any]:
             "Condition": {"Bool": {"dynamodb:FullTableScan": "false"}},
         })
     if access.health:
+        undescribed = [t.logical for t in TABLES if t.logical not in access.tables]
         statements.append({
             "Sid": "HealthChecksDescribeEveryTableAndQueue",
             "Effect": "Allow",
             "Action": ["dynamodb:DescribeTable", "sqs:GetQueueUrl"],
-            "Resource": [_arn("dynamodb", f"table/{stage.name_of(t.logical)}") for t in TABLES]
+            "Resource": [_arn("dynamodb", f"table/{stage.name_of(t)}") for t in undescribed]
             + [queue_arn(stage, q.logical, dlq) for q in QUEUES for dlq in (False, True)],
         })
     if access.send_to:

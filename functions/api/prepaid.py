@@ -3,19 +3,29 @@ payment mode, adjustments and disputes. Rules live in functions/core/prepaid/.""
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+
 from chalice import Blueprint
 
 from functions.api.http import Access, route
 from functions.core.accounts.sessions import Caller
-from functions.core.errors import NotFound
+from functions.core.daily.cycle import DailyCycle, daily_run_id, day_rate, recent_days
+from functions.core.errors import InvalidInput, NotFound
+from functions.core.meters.repositories import MeterRepository
 from functions.core.payments.schemas import OrderView
 from functions.core.payments.service import PaymentService
 from functions.core.prepaid.recharges import may_see, start_recharge
 from functions.core.prepaid.schemas import (
     Adjustment,
     AdjustmentResult,
+    DailyCycleStart,
+    DailyRateView,
+    DaysQuery,
     Disputed,
     LedgerQuery,
+    MeterDays,
+    MeterDayView,
     PrepaidView,
     Recharge,
     SetMode,
@@ -74,3 +84,49 @@ def dispute(connection_id: str, caller: Caller, body: Disputed) -> PrepaidView:
     service = PrepaidService.default()
     service.set_disputed(connection_id, body.disputed)
     return service.view(connection_id)
+
+
+# ---- daily reads (functions/core/daily) -------------------------------------------------
+
+
+@route(bp, "/admin/daily-reads", methods=["POST"], access=Access.ADMIN,
+       body=DailyCycleStart, response=DailyRateView, status=202,
+       summary="Start (or restart: only meters not read yet are asked) the daily read cycle "
+               "of a day, on the billing runs' sharded fan-out")
+def start_daily_reads(caller: Caller, body: DailyCycleStart) -> DailyRateView:
+    DailyCycle().start(body.day)
+    return _rate_view(body.day)
+
+
+@route(bp, "/admin/daily-reads/{day}", access=Access.ADMIN, response=DailyRateView,
+       summary="The share of meters read for a day (target: 99% by 06:00 IST)")
+def daily_read_rate(day: str, caller: Caller) -> DailyRateView:
+    return _rate_view(_day(day))
+
+
+@route(bp, "/meters/{meter_id}/days", access=Access.USER, query=DaysQuery,
+       response=MeterDays,
+       summary="A meter's daily reads, oldest first (the consumption chart: 30 or 90 days)")
+def meter_days(meter_id: str, caller: Caller, query: DaysQuery) -> MeterDays:
+    meter = MeterRepository().get(meter_id, consistent=False)
+    if meter is None or not meter.property_id or not may_see(caller, meter.property_id):
+        raise NotFound("No such meter.")
+    return MeterDays(meter_id=meter_id, days=[
+        MeterDayView(day=d.day, units=None if d.units is None else int(d.units),
+                     import_wh=int(d.import_wh), export_wh=int(d.export_wh), source=d.source)
+        for d in recent_days(meter_id, query.days)])
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput("The day is YYYY-MM-DD.") from None
+
+
+def _rate_view(day: date) -> DailyRateView:
+    rate = day_rate(day)
+    share = (Decimal(rate.read * 100) / rate.meters_total).quantize(Decimal("0.01")) \
+        if rate.meters_total else Decimal("0.00")
+    return DailyRateView(day=rate.day, run_id=daily_run_id(day), meters_total=rate.meters_total,
+                         read=rate.read, share_read_percent=share)

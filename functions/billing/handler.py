@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from functions.billing.faults import CrashAfterBills, SimulatedCrash
 from functions.core.bills.service import ACCEPTED, HELD, REJECTED, BillingService, Verdict
+from functions.core.daily.cycle import DailyReads, is_daily
 from functions.core.logs import logger
 from functions.core.messages import VerifiedReading
 from functions.core.observability import bind_record, emit, subsegment
@@ -38,6 +39,18 @@ def billing_service() -> BillingService:
     if _service is None:
         _service = BillingService(after_bills_written=CrashAfterBills())
     return _service
+
+
+_daily: DailyReads | None = None
+
+
+def daily_reads() -> DailyReads:
+    global _daily
+    if _daily is None:
+        from functions.core.prepaid.daily import debit_from_day
+
+        _daily = DailyReads(after_read=debit_from_day)
+    return _daily
 
 
 class _Processor(BatchProcessor):
@@ -63,6 +76,8 @@ def _parse(body: str) -> VerifiedReading | None:
 def billing(event: Any) -> dict[str, Any]:
     raw = event.to_dict()
     readings = [r for r in (_parse(record["body"]) for record in raw["Records"]) if r]
+    # A daily cycle's readings are kept as meter-days, not billed (functions/core/daily).
+    readings = [r for r in readings if not is_daily(r.run_id)]
     with subsegment("billing.start_batch", readings=len(readings)):  # its BatchGetItems
         batch = billing_service().start_batch(readings)
     verdicts: list[Verdict] = []
@@ -70,6 +85,9 @@ def billing(event: Any) -> dict[str, Any]:
     def handle(record: SQSRecord) -> None:
         # A malformed message raises here: it fails alone and ends in the DLQ.
         reading = VerifiedReading.model_validate_json(record.body)
+        if is_daily(reading.run_id):
+            daily_reads().record(reading)
+            return
         stored = batch.stored.get((reading.meter_id, reading.reading_key))
         bind_record(record, run_id=reading.run_id, meter_id=reading.meter_id,
                     property_id=stored.property_id if stored is not None else None)

@@ -27,7 +27,7 @@ class RunStep(QueueMessage):
     """run_steps queue: one slice of a run's listing or closing: a page of the active
     meters of one shard, from `start_key` on (DynamoDB's LastEvaluatedKey as JSON)."""
 
-    kind: Literal["list", "close"]
+    kind: Literal["list", "close", "daily"]  # daily: the daily read cycle (core/daily)
     run_id: str
     period: str
     generation: int = Field(ge=0)  # the start (list) or the close (close) it belongs to

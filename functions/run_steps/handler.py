@@ -47,6 +47,12 @@ def run_steps_service() -> RunSteps:
 def handle_record(record: SQSRecord) -> dict[str, Any]:
     step = RunStep.model_validate_json(record.body)  # a malformed message goes to the DLQ
     bind_record(record, run_id=step.run_id, shard=step.shard)
+    if step.kind == "daily":  # a slice of the daily read cycle (functions/core/daily)
+        from functions.core.daily.cycle import DailyCycle
+
+        daily = asdict(DailyCycle().handle(step))
+        logger.info("daily slice done", extra=daily)
+        return daily
     result = asdict(run_steps_service().handle(step))
     logger.info("run slice done", extra=result)
     return result

@@ -153,6 +153,7 @@ def test_policies_fit_iams_inline_size_limit() -> None:
         for function in FUNCTIONS:
             size = len(json.dumps(statements(function, index), separators=(",", ":")))
             # Room for more tables. The API's policy (every table, index and queue) is at
-            # ~84% since the notifications tables and queues; the next table after those
-            # moves its table statement to a customer-managed policy (docs/notifications.md).
+            # ~73% since its health check's DescribeTable joined the tables' statement
+            # (issue 24's four tables); past 85%, move the table statement to a
+            # customer-managed policy (docs/notifications.md).
             assert size < 10_240 * 0.85, (function, size)

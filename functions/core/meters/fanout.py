@@ -50,6 +50,7 @@ from functions.core.crypto import (
     parse_timestamp,
     seal,
 )
+from functions.core.daily.cycle import is_daily, latch_of
 from functions.core.logs import logger
 from functions.core.messages import FanoutBatch
 from functions.core.meters.models import METER_ACTIVE, MeterRecord, ReadRequestRecord
@@ -236,7 +237,10 @@ class Fanout:
     def _build(self, batch: FanoutBatch, meter: MeterRecord, keys: ServerKeys,
                now: datetime, expires_at: datetime) -> Delivery:
         version = protocol_version_of(meter)
-        billing_at = parse_period(batch.period).end_utc if version == PROTOCOL_V2 else None
+        billing_at = None
+        if version == PROTOCOL_V2:  # a daily run asks for its day's latch (core/daily)
+            billing_at = (latch_of(batch.run_id) if is_daily(batch.run_id)
+                          else parse_period(batch.period).end_utc)
         payload = new_read_request(run_id=batch.run_id, meter_id=meter.meter_id,
                                    period=batch.period, reply_to=reading_url(), now=now,
                                    ttl=expires_at - now, billing_at=billing_at)

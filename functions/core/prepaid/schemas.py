@@ -84,3 +84,34 @@ class LedgerQuery(BaseModel):
 
     cursor: str | None = Field(default=None, max_length=2000)
     limit: int = Field(default=50, ge=1, le=200)
+
+
+class DailyCycleStart(_Request):
+    day: date = Field(description="The IST day whose 00:00 IST closing registers to read")
+
+
+class DailyRateView(BaseModel):
+    day: str
+    run_id: str
+    meters_total: int
+    read: int
+    share_read_percent: Decimal = Field(description="Meters read / meters asked, 0-100")
+
+
+class MeterDayView(BaseModel):
+    day: str
+    units: int | None
+    import_wh: int
+    export_wh: int
+    source: str
+
+
+class MeterDays(BaseModel):
+    meter_id: str
+    days: list[MeterDayView]
+
+
+class DaysQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    days: int = Field(default=30, ge=1, le=400)

@@ -40,7 +40,8 @@ def observe(event: Any, get_response: Callable[[Any], Any]) -> Any:
     else:
         context = getattr(event, "context", None)
         start_invocation(context)
-        # An SQS record brings its own (bound per record); a scheduled run starts its own.
+        # The invocation's request id until an SQS record brings its own (bound per
+        # record); a scheduled run keeps it.
         set_correlation_id(valid_correlation_id(getattr(context, "aws_request_id", None)))
     return get_response(event)
 

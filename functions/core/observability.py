@@ -44,6 +44,8 @@ CORRELATION_HEADER = "x-correlation-id"
 _CORRELATION_ID = re.compile(r"[A-Za-z0-9._:/+=@-]{1,128}")
 
 _correlation: ContextVar[str | None] = ContextVar("correlation_id", default=None)
+# The invocation's own request id: the correlation id of a record that brought none.
+_invocation: ContextVar[str | None] = ContextVar("invocation_id", default=None)
 
 tracer = Tracer(service=SERVICE, disabled=True if get_settings().stage == "local" else None)
 
@@ -84,9 +86,10 @@ def record_correlation_id(record: Any) -> str | None:
 
 
 def bind_record(record: Any, **keys: Any) -> str | None:
-    """Log the record's correlation id and ``keys`` (run_id, meter_id ...) on every line
-    of this thread until the next record; returns the correlation id."""
-    value = record_correlation_id(record)
+    """Log the record's correlation id (else the invocation's request id) and ``keys``
+    (run_id, meter_id ...) on every line of this thread until the next record; returns
+    the correlation id."""
+    value = record_correlation_id(record) or _invocation.get()
     set_correlation_id(value)
     bind_keys(**keys)
     return value
@@ -104,6 +107,7 @@ def start_invocation(context: Any, function_name: str | None = None) -> None:
     Powertools' inject_lambda_context adds) and cold_start."""
     logger.thread_safe_clear_keys()
     _correlation.set(None)
+    _invocation.set(valid_correlation_id(getattr(context, "aws_request_id", None)))
     keys: dict[str, Any] = {"cold_start": _cold_start()}
     if context is not None:
         keys.update(

@@ -60,7 +60,8 @@ def test_tables_are_on_demand_recoverable_and_encrypted_with_our_key(stage: Any)
 
 def test_every_dead_letter_queue_raises_an_alarm_on_its_first_message() -> None:
     template = render(DEV)
-    alarms = [a["Properties"] for a in of_type(template, "AWS::CloudWatch::Alarm").values()]
+    alarms = [a["Properties"] for a in of_type(template, "AWS::CloudWatch::Alarm").values()
+              if a["Properties"]["AlarmName"].endswith("-dlq-not-empty")]  # others: issue 22
     watched = {}
     for alarm in alarms:
         assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from functions.core.observability import (
     current_correlation_id,
     emit,
     set_correlation_id,
+    start_invocation,
 )
 from functions.core.resources import QUEUES
 from infra.app_template import XRAY_WRITE_POLICY, finish
@@ -59,9 +61,12 @@ def test_the_correlation_id_rides_as_an_sqs_attribute() -> None:
                                            "dataType": value["DataType"]}
                                     for name, value in attributes.items()}}
     assert bind_record(record) == "run-abc" == current_correlation_id()
-    # a caller's junk is not logged as an id
+    # a caller's junk is not logged as an id: the invocation's own id stands in
+    start_invocation(SimpleNamespace(function_name="billing", aws_request_id="lambda-7"))
     assert bind_record({"messageAttributes": {
-        "correlation_id": {"stringValue": "x" * 500}}}) is None
+        "correlation_id": {"stringValue": "x" * 500}}}) == "lambda-7"
+    start_invocation(None)
+    assert bind_record({}) is None
 
 
 def _request(headers: dict[str, str]) -> Request:

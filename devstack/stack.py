@@ -28,6 +28,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS_DIR = ROOT / ".local" / "stacks"  # git-ignored: one record per running stack
@@ -68,8 +69,18 @@ def ports_in_use(*ports: int) -> list[int]:
 
 # ---- the record a running stack leaves, so `make demo` can tell it from others -----
 
+def _local_port(api_url: str) -> int | None:
+    """The port of an API URL on this machine (127.0.0.1 or localhost), else None."""
+    try:
+        parts = urlsplit(api_url)
+        port = parts.port
+    except ValueError:
+        return None
+    return port if parts.hostname in ("127.0.0.1", "localhost") and port else None
+
+
 def record_path(api_url: str) -> Path:
-    return STACKS_DIR / f"api-{api_url.rsplit(':', 1)[-1].strip('/')}.json"
+    return STACKS_DIR / f"api-{_local_port(api_url) or 'none'}.json"
 
 
 def write_record(api_url: str, emulator_url: str, site_url: str | None) -> Path:
@@ -83,12 +94,14 @@ def write_record(api_url: str, emulator_url: str, site_url: str | None) -> Path:
 
 def known_stack(api_url: str) -> dict[str, Any] | None:
     """The record of the stack of this project serving api_url, if one is running."""
-    path = record_path(api_url.rstrip("/"))
+    port = _local_port(api_url)
+    if port is None:
+        return None
     try:
-        record: dict[str, Any] = json.loads(path.read_text())
+        record: dict[str, Any] = json.loads(record_path(api_url).read_text())
     except (OSError, ValueError):
         return None
-    if record.get("api") != api_url.rstrip("/"):
+    if _local_port(str(record.get("api"))) != port:
         return None
     try:
         os.kill(int(record["pid"]), 0)

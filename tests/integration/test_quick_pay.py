@@ -107,3 +107,36 @@ def test_one_client_cannot_walk_the_number_space(stack, fresh_rate_limits):
     # Another client is not affected.
     with pytest.raises((InvalidInput, NotFound)):
         quick.lookup("1234567800", client="198.51.100.7")
+
+
+def test_a_consumer_number_is_a_payment_reference_at_the_counter_and_in_upi(stack, admin):
+    import requests
+
+    from functions.core.accounts.sessions import issue_session
+    from tests.integration.payments_support import bill_status, sandbox_url
+
+    owner = create_user("customer", name="Ravi Patil")
+    prop = register(stack.api.as_(issue_session(owner)))
+    number = prop["consumer_number"]
+    september = bill_on(prop, owner.user_id, "2026-09", "650.00")
+    october = bill_on(prop, owner.user_id, "2026-10", "720.00")
+    _, admin_client = admin
+
+    # Cash at the counter, quoting the consumer number: the oldest unpaid bill is paid.
+    cash = admin_client.post(f"/admin/bills/{number}/offline-payments",
+                             json={"method": "cash", "reference": "RCPT-7781"})
+    assert cash.status_code == 201, cash.text
+    assert cash.json()["bill_id"] == september.bill_id
+    assert bill_status(september.bill_id).status == "paid"
+    again = admin_client.post(f"/admin/bills/{number}/offline-payments",
+                              json={"method": "cash", "reference": "RCPT-7781"})
+    assert again.status_code == 409  # the same receipt entered twice
+    assert bill_status(october.bill_id).status == "issued"
+
+    # A UPI app paying the discom's VPA with the consumer number as its reference.
+    link = (f"upi://pay?pa=discom.sandbox@razorpay&pn=Discom%20Electricity&am=720.00&cu=INR"
+            f"&tr={number}&tn=Electricity%20bill")
+    paid = requests.post(sandbox_url(stack.api.base_url) + "/_sandbox/upi", timeout=30,
+                         json={"link": link, "payer_vpa": "ravi@okaxis"})
+    assert paid.status_code == 200, paid.text
+    assert bill_status(october.bill_id).status == "paid"

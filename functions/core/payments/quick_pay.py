@@ -47,6 +47,19 @@ def mask_name(name: str) -> str:
     return " ".join(word[0] + "*" * (len(word) - 1) for word in name.split() if word)
 
 
+def oldest_unpaid_bill(number: str, properties: PropertyRepository | None = None,
+                       bills: BillRepository | None = None) -> BillRecord | None:
+    """The bill a payment quoting consumer number `number` pays: the connection's oldest
+    unpaid one (quick pay, a UPI reference, a cash counter entry). None if none is due."""
+    prop = (properties or PropertyRepository()).by_consumer_number(number)
+    if prop is None:
+        return None
+    unpaid = [bill for bill in (bills or BillRepository()).for_property(
+        prop.property_id, limit=BILLS_LOOKED_AT)
+        if bill.status in UNPAID_STATUSES and to_paise(bill.amount_due) > 0]
+    return min(unpaid, key=lambda bill: (bill.period, int(bill.share)), default=None)
+
+
 def quick_pay_page(number: str) -> str:
     return f"{get_settings().portal_origin}/quick-pay.html?n={quote(number, safe='')}"
 
@@ -64,15 +77,10 @@ class QuickPay:
                 now_epoch=epoch(self.clock()))
 
     def _due_bill(self, number: str) -> BillRecord:
-        prop = self.properties.by_consumer_number(number)
-        if prop is None:
+        bill = oldest_unpaid_bill(number, self.properties, self.bills)
+        if bill is None:
             raise NotFound(NOT_FOUND)
-        unpaid = [bill for bill in self.bills.for_property(prop.property_id,
-                                                           limit=BILLS_LOOKED_AT)
-                  if bill.status in UNPAID_STATUSES and to_paise(bill.amount_due) > 0]
-        if not unpaid:
-            raise NotFound(NOT_FOUND)
-        return min(unpaid, key=lambda bill: (bill.period, int(bill.share)))
+        return bill
 
     def lookup(self, text: str, client: str) -> QuickPayView:
         self._count(client)

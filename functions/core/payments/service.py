@@ -368,13 +368,23 @@ class PaymentService:
                 return None
             return Target(order.bill_id, order.payer_id, int(order.amount_paise), order.currency,
                           order.order_id)
-        # No order: a UPI payment from the bill's QR code names its bill.
+        # No order: a UPI payment from the bill's QR code names its bill; one that quotes
+        # a consumer number pays that connection's oldest unpaid bill.
         if not payment.reference:
             return None
-        bill = self.bills.get(payment.reference)
+        bill = self._bill_by_reference(payment.reference)
         if bill is None:
             return None
         return Target(bill.bill_id, bill.payer_id, payment.amount_paise, payment.currency, None)
+
+    def _bill_by_reference(self, reference: str) -> BillRecord | None:
+        """A bill id, or a consumer number (ten digits, valid check digit)."""
+        from functions.core.payments.quick_pay import oldest_unpaid_bill
+        from functions.core.properties.consumer_numbers import LENGTH, is_valid
+
+        if len(reference) == LENGTH and is_valid(reference):
+            return oldest_unpaid_bill(reference, bills=self.bills)
+        return self.bills.get(reference)
 
     def _record_unsuccessful(self, event: GatewayPayment, target: Target,
                              existing: PaymentRecord | None) -> WebhookResult:
@@ -623,9 +633,11 @@ class PaymentService:
 
     def record_offline_payment(self, admin: Caller, bill_id: str, method: str,
                                reference: str) -> PaymentView:
-        """Cash or cheque taken at a counter: settles the bill's amount due now."""
+        """Cash or cheque taken at a counter: settles the bill's amount due now. The
+        counter may quote the consumer number instead of the bill number: the payment
+        settles that connection's oldest unpaid bill."""
         for _ in range(SETTLE_ATTEMPTS):
-            bill = self.bills.get(bill_id)
+            bill = self._bill_by_reference(bill_id)
             if bill is None:
                 raise NotFound("No such bill.")
             if bill.status not in UNPAID_STATUSES:
@@ -637,7 +649,10 @@ class PaymentService:
                                "negative amount is recorded.")
             now = self.clock()
             payment = PaymentRecord(
-                payment_id=offline_payment_id(bill_id, method, reference), bill_id=bill_id,
+                # The id is of what the counter quoted (a bill or consumer number), so
+                # the same receipt entered twice is refused even once that bill is paid.
+                payment_id=offline_payment_id(bill_id, method, reference),
+                bill_id=bill.bill_id,
                 payer_id=bill.payer_id, provider=PROVIDER_OFFLINE, method=method,
                 amount_paise=amount_paise, currency="INR",
                 status=PAYMENT_CAPTURED, paid_at=now, paid_day=ist_date(now).isoformat(),
@@ -646,7 +661,7 @@ class PaymentService:
             )
             if self.settlement.settle(payment, bill, None, self._receipt(payment, bill)):
                 logger.info("offline payment recorded", extra={
-                    "bill_id": bill_id, "payment_id": payment.payment_id,
+                    "bill_id": bill.bill_id, "payment_id": payment.payment_id,
                     "admin_id": admin.user_id})
                 self.notifications.dispatch([receipt_key(payment.payment_id)])
                 return payment_view(payment, [])

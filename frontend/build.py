@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 from babel.messages.extract import extract_from_file
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from frontend.api_docs import write_api_docs
 from frontend.pages import PAGES, Page, _, nav_pages
 from functions.core.i18n import DEFAULT_LANGUAGE, Language, languages, translator
 
@@ -115,6 +116,7 @@ def render_page(env: Environment, page: Page, api_base_url: str,
         admin_nav=nav_pages("admin"),
         lang=language,
         language_links=language_links(page, language.code),
+        language_options=[(code, other.name) for code, other in languages().items()],
         i18n_data={"lang": language.code, "locale": language.html_lang,
                    "messages": messages or {}},
     )
@@ -172,6 +174,8 @@ def build(out: Path, api_base_url: str = DEFAULT_API_BASE_URL, *,
             written.append(target)
         shutil.copytree(STATIC, site / "static")
         copy_vendor(site, modules)
+    # The API reference (Swagger UI) at /docs/, once: it is in English only.
+    write_api_docs(out, modules, api_base_url, origin_of(api_base_url), SITE_NAME)
     return written
 
 

@@ -65,7 +65,7 @@ ERROR_TEXT = {
 RAW_ANSWERS: dict[str, tuple[str, dict[str, Any]]] = {
     "GET /admin/defaulters/csv": ("text/csv", {"type": "string"}),
     "GET /payments/checkout/{order_id}": ("text/html", {"type": "string"}),
-    "GET /payments/checkout.js": ("application/javascript", {"type": "string"}),
+    "GET /payments/checkout.js": ("text/javascript", {"type": "string"}),
     "GET /openapi.json": ("application/json", {"type": "object"}),
     "GET /health": ("application/json", {"type": "object", "required": ["status"],
                                          "properties": {"status": {"type": "string"}}}),

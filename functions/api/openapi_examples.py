@@ -85,6 +85,7 @@ EXAMPLES: dict[str, Any] = {
                    "reason": "Meter fault credit for May"},
     "Disputed": {"disputed": True},
     "Recharge": {"amount_paise": 50000, "method": "upi"},
+    "DailyCycleStart": {"day": "2026-06-15"},
     # The payment gateway's webhook (not a model of ours: see openapi._webhook)
     "RazorpayWebhookEvent": {
         "entity": "event", "account_id": "acc_BFQ7uQEaa7j2z7", "event": "payment.captured",

@@ -43,3 +43,18 @@ def test_another_origin_cannot_read_the_api(page, portal, stack, console):
         """async (api) => { try { await fetch(api + "/health"); return false; }
                            catch (e) { return true; } }""", stack.api.base_url)
     assert blocked
+
+
+def test_the_api_reference_renders_the_live_document(page, portal, stack):
+    # Swagger UI (npm swagger-ui-dist, at /docs/) under the portal's CSP, reading the API's
+    # own /openapi.json: every tag and, in one, its operations with their operationIds.
+    page.goto(portal.page_url("docs/"))
+    # 1.7 MB of script and the whole document: allow a busy machine
+    page.locator(".opblock-tag").first.wait_for(timeout=90_000)
+    page.locator(".opblock-tag", has_text="Bills").first.click()
+    bills = page.locator(".opblock-summary-path", has_text="/bills/{bill_id}")
+    bills.first.wait_for()
+    tags = stack.api.get("/openapi.json").json()["tags"]
+    assert page.locator(".opblock-tag").count() == len(tags)
+    assert page.locator(".opblock-summary-operation-id", has_text="bill_detail").count() == 1
+    screenshot(page, "api-reference", full_page=False)

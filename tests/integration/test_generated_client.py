@@ -1,6 +1,6 @@
 """A client generated from the API's own /openapi.json signs in, lists the customer's bills
-and fetches one from the local stack (issue 22 item 5): the document is good enough for an
-integrator to build on.
+and fetches and downloads one (its PDF) from the local stack (issue 22 item 5): the document
+is good enough for an integrator to build on.
 
 The client is generated at test time (openapi-python-client, pinned in
 requirements-dev.txt; a few seconds) into a temporary directory, never committed: the test
@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
+import httpx
 import pytest
 
 from functions.core.passwords import hash_password
@@ -37,7 +38,7 @@ def client_package(stack: Stack, tmp_path_factory: pytest.TempPathFactory
     assert response.status_code == 200
     spec.write_text(response.text)
     config.write_text(CONFIG)
-    result = subprocess.run(  # noqa: S603 (fixed command line)
+    result = subprocess.run(
         [str(GENERATOR), "generate", "--path", str(spec), "--meta", "none",
          "--output-path", str(out / PACKAGE), "--config", str(config)],
         capture_output=True, text=True, timeout=180, check=False)
@@ -60,6 +61,7 @@ def test_a_generated_client_signs_in_lists_bills_and_fetches_one(
     password_login = importlib.import_module(f"{PACKAGE}.api.accounts.password_login")
     my_bills = importlib.import_module(f"{PACKAGE}.api.bills.my_bills")
     bill_detail = importlib.import_module(f"{PACKAGE}.api.bills.bill_detail")
+    bill_pdf = importlib.import_module(f"{PACKAGE}.api.bills.bill_pdf")
     models = importlib.import_module(f"{PACKAGE}.models")
 
     anonymous = client_package.Client(base_url=stack.api.base_url)
@@ -76,6 +78,12 @@ def test_a_generated_client_signs_in_lists_bills_and_fetches_one(
     detail = bill_detail.sync(client=signed_in, bill_id=bill.bill_id)
     assert isinstance(detail, models.BillDetail), detail
     assert (detail.bill_id, detail.total, detail.period) == (bill.bill_id, "1380.00", "2026-10")
+
+    # Download it: the PDF's short-lived URL, fetched with the client's own HTTP library.
+    link = bill_pdf.sync(client=signed_in, bill_id=bill.bill_id)
+    assert isinstance(link, models.PdfLink) and link.expires_in > 0, link
+    pdf = httpx.get(link.url, timeout=60)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-"), pdf.status_code
 
     # Errors come back typed too: the one ErrorBody of the document.
     missing = bill_detail.sync(client=signed_in, bill_id="BILL-nobody-2026-10")

@@ -47,7 +47,11 @@ _correlation: ContextVar[str | None] = ContextVar("correlation_id", default=None
 # The invocation's own request id: the correlation id of a record that brought none.
 _invocation: ContextVar[str | None] = ContextVar("invocation_id", default=None)
 
-tracer = Tracer(service=SERVICE, disabled=True if get_settings().stage == "local" else None)
+# AWS calls (boto3 and pynamodb go through botocore) and the payment gateway (requests) get
+# subsegments of their own; the meters' deliveries (urllib3, on pool threads) do not: one
+# subsegment per fan-out batch stands for them, so a run is not a million subsegments.
+tracer = Tracer(service=SERVICE, patch_modules=("botocore", "requests"),
+                disabled=True if get_settings().stage == "local" else None)
 
 
 # ---------------------------------------------------------------- correlation ids

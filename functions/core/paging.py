@@ -12,10 +12,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from pynamodb.exceptions import QueryError
 from pynamodb.indexes import GlobalSecondaryIndex
 
 from functions.core.errors import InvalidInput
@@ -50,6 +52,18 @@ def decode_cursor(cursor: str | None) -> tuple[int, dict[str, Any] | None]:
     return shard, key
 
 
+@contextmanager
+def _cursor_of_this_list(cursor: str | None) -> Iterator[None]:
+    """A well-formed cursor of another list (or index) is refused by DynamoDB as a bad
+    start key: the client's mistake (400), not a server error."""
+    try:
+        yield
+    except QueryError as error:
+        if cursor and error.cause_response_code == "ValidationException":
+            raise InvalidInput("The cursor is not one this list gave out.") from error
+        raise
+
+
 def sharded_page(index: GlobalSecondaryIndex[Any], value: str, cursor: str | None,
                  limit: int, keep: Callable[[Any], bool] = lambda _: True,
                  **query: Any) -> Page[Any]:
@@ -62,10 +76,11 @@ def sharded_page(index: GlobalSecondaryIndex[Any], value: str, cursor: str | Non
     while shard < RUN_SHARDS:
         result = index.query(shard_key(value, shard), limit=limit - read,
                              last_evaluated_key=last_key, **query)
-        for item in result:
-            read += 1
-            if keep(item):
-                items.append(item)
+        with _cursor_of_this_list(cursor):
+            for item in result:
+                read += 1
+                if keep(item):
+                    items.append(item)
         last_key = result.last_evaluated_key
         if last_key is not None:  # stopped inside this shard: the page is full
             return Page(items, encode_cursor(shard, last_key))
@@ -83,6 +98,7 @@ def partition_page(index: GlobalSecondaryIndex[Any], value: str, cursor: str | N
     limit = max(1, min(limit, MAX_PAGE))
     _, last_key = decode_cursor(cursor)
     result = index.query(value, limit=limit, last_evaluated_key=last_key, **query)
-    items = [item for item in result if keep(item)]
+    with _cursor_of_this_list(cursor):
+        items = [item for item in result if keep(item)]
     last_key = result.last_evaluated_key
     return Page(items, encode_cursor(0, last_key) if last_key is not None else None)

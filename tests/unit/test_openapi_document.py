@@ -120,3 +120,21 @@ def test_the_webhook_body_and_signature_header_are_described() -> None:
     schema = op["requestBody"]["content"]["application/json"]["schema"]
     assert schema == {"$ref": "#/components/schemas/RazorpayWebhookEvent"}
     assert "401" in op["responses"]
+
+
+def test_empty_query_values_and_out_of_range_decimals_are_invalid_input() -> None:
+    # A 400 from the HTTP layer itself: the handler (and so storage) is never reached.
+    from functions.api.http import parse_query
+    from functions.core.bills.schemas import AdminBillsQuery
+    from functions.core.payments.schemas import AdminRefund, DefaulterQuery
+
+    for params in ({"period": ""}, {"payer_id": "  "}, {"limit": ""}):
+        with pytest.raises(InvalidInput):
+            parse_query(params, AdminBillsQuery)
+    for amount in ("1e100", "99999999999999999999", "-1"):
+        with pytest.raises(InvalidInput):
+            parse_query({"min_amount": amount}, DefaulterQuery)
+    for amount in ("1e100", "99999999999999999999", "-1", "0", "0.001"):
+        with pytest.raises(InvalidInput):
+            parse_json_body(json.dumps({"amount": amount, "reason": "Charged twice"}).encode(),
+                            AdminRefund, 1024)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -84,7 +85,13 @@ def free_or_other(port: int) -> int:
 @contextlib.contextmanager
 def local_stack(stack_url: str | None) -> Iterator[UsedStack]:
     """The stack named by stack_url (make run's, checked), or one started here."""
-    from devstack.stack import LOCAL_ENV, configure_environment, known_stack, stop_all
+    from devstack.stack import (
+        LOCAL_ENV,
+        STACKS_DIR,
+        configure_environment,
+        known_stack,
+        stop_all,
+    )
 
     if stack_url:
         record = known_stack(stack_url)
@@ -139,6 +146,7 @@ def local_stack(stack_url: str | None) -> Iterator[UsedStack]:
     finally:
         print("stack      stopping the demo's own stack ...", flush=True)
         stop_all(started)
+        shutil.rmtree(STACKS_DIR / f"portal-{site_port}", ignore_errors=True)
         print("stack      stopped", flush=True)
 
 

@@ -98,6 +98,15 @@ def test_a_customer_reads_the_portal_in_hindi_and_marathi(page, portal, stack):
     page.goto(portal.page_url("bills.html"))
     expect(page).to_have_url(portal.page_url("mr/bills.html"))
 
+    # The profile page chooses it too: back to English.
+    page.goto(portal.page_url("mr/profile.html"))
+    settled(page)
+    page.get_by_label("पोर्टल, ईमेल आणि SMS ची भाषा").select_option("en")
+    page.get_by_role("button", name="भाषा जतन करा").click()
+    expect(page).to_have_url(portal.page_url("profile.html"))
+    expect(page.locator("html")).to_have_attribute("lang", "en-IN")
+    assert stack.api.as_(token).get("/me").json()["language"] == "en"
+
 
 def test_no_page_scrolls_sideways_on_a_phone(context, portal, people):
     phone = context.new_page()

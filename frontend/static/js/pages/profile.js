@@ -1,6 +1,7 @@
 import { get, patch, post, put, session, siteUrl } from "../api.js";
 import { boot, h, fill, facts, badge, errorState, onSubmit, action, notify } from "../ui.js";
 import { dateIST, label } from "../format.js";
+import { LANG } from "../i18n.js";
 
 let me = await boot("user");
 
@@ -24,6 +25,7 @@ function render(profile) {
     ]))));
   const nameForm = document.getElementById("name-form");
   nameForm.elements.name.value = profile.name;
+  document.getElementById("language-form").elements.language.value = profile.language || LANG;
   const mfaState = document.getElementById("mfa-state");
   const toggle = document.getElementById("mfa-toggle");
   if (profile.role === "admin") {
@@ -42,6 +44,13 @@ function render(profile) {
 onSubmit(document.getElementById("name-form"), async (values) => {
   render(await patch("/me", { name: values.name }));
   notify("Your name is saved.");
+});
+
+// The language of the portal, emails and SMS: saved, then this page in it.
+onSubmit(document.getElementById("language-form"), async (values) => {
+  render(await put("/me/language", { language: values.language }));
+  const there = document.querySelector(`.lang-switch a[data-lang="${CSS.escape(values.language)}"]`);
+  if (there && values.language !== LANG) location.assign(there.getAttribute("href"));
 });
 
 const mobileConfirm = document.getElementById("mobile-confirm-form");

@@ -10,6 +10,7 @@ import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from babel.messages.catalog import Catalog
@@ -112,7 +113,8 @@ def test_amounts_keep_indian_grouping() -> None:
 def test_the_bill_email_follows_the_language() -> None:
     from functions.core.notifications.templates import render_email
 
-    context = {"payer_name": "Meera Iyer", "month": "दिसंबर 2026", "bill_id": "BILL-1",
+    context: dict[str, Any] = {
+               "payer_name": "Meera Iyer", "month": "दिसंबर 2026", "bill_id": "BILL-1",
                "address": "14 Lodhi Road", "units": "301", "estimated": False,
                "amount": "₹12,34,567.89", "due": "7 दिस॰ 2026", "link": "https://x/bill.html",
                "share": None, "credit_this_period": None, "credit_brought_forward": None,
@@ -125,3 +127,17 @@ def test_the_bill_email_follows_the_language() -> None:
     assert "आपले वीज बिल तयार आहे." in marathi.text
     english = render_email("bill_issued", **context)
     assert english.text.startswith("Dear Meera Iyer,\n\nYour electricity bill for")
+
+
+def test_every_script_message_is_one_pybabel_finds() -> None:
+    # pybabel's JavaScript lexer does not look inside template literals: a t("...")
+    # there would never reach a catalogue. Write t("...") + "..." instead.
+    calls = re.compile(r"""\bt\("((?:[^"\\]|\\.)*)"[,)]""")
+    used = used_messages()
+    hidden = [f"{path.relative_to(ROOT)}: t({text!r})"
+              for path in sorted((ROOT / "frontend" / "static" / "js").rglob("*.js"))
+              for line in path.read_text(encoding="utf-8").splitlines()
+              if not line.lstrip().startswith("//")
+              for text in calls.findall(line)
+              if text.encode().decode("unicode_escape") not in used and text not in used]
+    assert not hidden, "\n".join(hidden)

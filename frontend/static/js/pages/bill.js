@@ -39,11 +39,11 @@ function smartMeterCard(bill) {
   const smart = bill.smart_meter;
   if (!smart) return null;
   const zones = table([
-    { label: "Zone", cell: (z) => `Zone ${z.zone}` },
-    { label: "Hours (IST)", cell: (z) => z.hours },
-    { label: "Register", cell: (z) => h("span", { class: "amount", text: kwh(z.register_wh) }), numeric: true },
-    { label: "Units this month", cell: (z) => (z.units === null ? "—" : units(z.units)), numeric: true },
-  ], smart.zones, { caption: "Consumption by time of day" });
+    { label: t("Zone"), cell: (z) => t("Zone {zone}", { zone: z.zone }) },
+    { label: t("Hours (IST)"), cell: (z) => z.hours },
+    { label: t("Register"), cell: (z) => h("span", { class: "amount", text: kwh(z.register_wh) }), numeric: true },
+    { label: t("Units this month"), cell: (z) => (z.units === null ? "—" : units(z.units)), numeric: true },
+  ], smart.zones, { caption: t("Consumption by time of day") });
   const biggest = Math.max(1, ...smart.zones.map((z) => z.units || 0));
   const bar = (z) => {  // sized through the CSSOM: the portal's CSP allows no inline styles
     const element = h("span", { class: "bg-primary rounded d-inline-block" });
@@ -51,19 +51,19 @@ function smartMeterCard(bill) {
     element.style.width = `${Math.round(((z.units || 0) / biggest) * 60)}%`;
     return element;
   };
-  const chart = h("div", { class: "zone-chart mb-3", role: "img", "aria-label": `Units by time of day: ${smart.zones.map((z) => `zone ${z.zone} ${z.units ?? "n/a"}`).join(", ")}` },
+  const chart = h("div", { class: "zone-chart mb-3", role: "img", "aria-label": t("Units by time of day") + ": " + smart.zones.map((z) => t("Zone {zone}", { zone: z.zone }) + ` ${z.units ?? "—"}`).join(", ") },
     smart.zones.map((z) => h("div", { class: "d-flex align-items-center gap-2 small" },
       h("span", { class: "text-nowrap font-monospace", text: z.hours }),
       bar(z),
       h("span", { text: z.units === null ? "" : units(z.units) }))));
   return h("section", { class: "card mb-4", id: "smart-meter", "aria-labelledby": "smart-title" }, h("div", { class: "card-body" },
-    h("h2", { class: "h5", id: "smart-title", text: "Time of day, export and demand" }),
+    h("h2", { class: "h5", id: "smart-title", text: t("Time of day, export and demand") }),
     chart, zones,
     facts([
-      ["Readings", smart.register_source_display],
-      ["Exported (solar)", h("span", { id: "smart-export" }, h("span", { class: "amount", text: kwh(smart.export_wh) }),
-        smart.export_units === null ? null : h("div", { class: "small text-body-secondary", text: `${units(smart.export_units)} this month` }))],
-      ["Maximum demand", h("span", { id: "smart-demand" }, smart.max_demand_display,
+      [t("Readings"), smart.register_source_display],
+      [t("Exported (solar)"), h("span", { id: "smart-export" }, h("span", { class: "amount", text: kwh(smart.export_wh) }),
+        smart.export_units === null ? null : h("div", { class: "small text-body-secondary", text: t("{units} this month", { units: units(smart.export_units) }) }))],
+      [t("Maximum demand"), h("span", { id: "smart-demand" }, smart.max_demand_display,
         smart.max_demand_at ? h("div", { class: "small text-body-secondary", text: dateTimeIST(smart.max_demand_at) }) : null)],
     ])));
 }
@@ -74,18 +74,18 @@ function tariffRulesCard(bill) {
   if (!rules) return null;
   const rows = [];
   if (rules.banked_units_out !== null) {
-    rows.push(["Imported", units(rules.import_units)]);
-    if (rules.export_units !== null) rows.push(["Exported", units(rules.export_units)]);
-    rows.push(["Banked units brought forward", h("span", { id: "bill-banked-in", text: units(rules.banked_units_in ?? 0) })]);
-    if (rules.billed_units !== null) rows.push(["Units billed (import − export − banked)", h("strong", { id: "bill-billed-units", text: units(rules.billed_units) })]);
-    if (rules.settled_units) rows.push(["Banked units settled at year end", units(rules.settled_units)]);
-    rows.push(["Banked units carried forward", h("span", { id: "bill-banked-out", text: units(rules.banked_units_out) })]);
+    rows.push([t("Imported"), units(rules.import_units)]);
+    if (rules.export_units !== null) rows.push([t("Exported"), units(rules.export_units)]);
+    rows.push([t("Banked units brought forward"), h("span", { id: "bill-banked-in", text: units(rules.banked_units_in ?? 0) })]);
+    if (rules.billed_units !== null) rows.push([t("Units billed (import − export − banked)"), h("strong", { id: "bill-billed-units", text: units(rules.billed_units) })]);
+    if (rules.settled_units) rows.push([t("Banked units settled at year end"), units(rules.settled_units)]);
+    rows.push([t("Banked units carried forward"), h("span", { id: "bill-banked-out", text: units(rules.banked_units_out) })]);
   }
-  if (rules.billing_demand_kw !== null) rows.push(["Billing demand", h("span", { id: "bill-billing-demand", text: `${rules.billing_demand_kw} kW` })]);
-  if (rules.tariff_segments.length) rows.push(["Tariff revised in the month", h("ul", { class: "list-unstyled mb-0" }, rules.tariff_segments.map((s) => h("li", { class: "small", text: s })))]);
+  if (rules.billing_demand_kw !== null) rows.push([t("Billing demand"), h("span", { id: "bill-billing-demand", text: `${rules.billing_demand_kw} kW` })]);
+  if (rules.tariff_segments.length) rows.push([t("Tariff revised in the month"), h("ul", { class: "list-unstyled mb-0" }, rules.tariff_segments.map((s) => h("li", { class: "small", text: s })))]);
   if (!rows.length) return null;
   return h("section", { class: "card mb-4", id: "tariff-rules", "aria-labelledby": "tariff-rules-title" }, h("div", { class: "card-body" },
-    h("h2", { class: "h5", id: "tariff-rules-title", text: rules.banked_units_out !== null ? "Net metering" : "Tariff details" }),
+    h("h2", { class: "h5", id: "tariff-rules-title", text: rules.banked_units_out !== null ? t("Net metering") : t("Tariff details") }),
     facts(rows)));
 }
 
@@ -156,16 +156,16 @@ function upiCard(upi) {
 }
 
 function refundLine(r) {
-  const text = `Refund ${rupees(r.amount)}: ${r.reason}`;
-  return h("div", { class: "small refund", "data-refund-status": r.status }, badge(r.status === "processed" ? "completed" : "pending", r.status === "processed" ? "Refunded" : "Refund in progress"), " ", text,
+  const text = t("Refund {amount}: {reason}", { amount: rupees(r.amount), reason: r.reason });
+  return h("div", { class: "small refund", "data-refund-status": r.status }, badge(r.status === "processed" ? "completed" : "pending", r.status === "processed" ? t("Refunded") : t("Refund in progress")), " ", text,
     r.processed_at ? h("span", { class: "text-body-secondary", text: ` · ${dateTimeIST(r.processed_at)}` }) : null);
 }
 
 function paymentItem(p) {
   return h("li", { class: "mb-2" },
-    h("div", {}, badge(p.status), " ", h("span", { class: "amount", text: rupees(p.amount) }), ` by ${label(p.method)}`,
-      p.status === "captured" && !p.applied ? h("span", { class: "small text-body-secondary", text: " · not applied to this bill" }) : null),
-    h("div", { class: "small text-body-secondary", text: `${dateTimeIST(p.paid_at)}${p.reference ? ` · ref ${p.reference}` : ""}` }),
+    h("div", {}, badge(p.status), " ", h("span", { class: "amount", text: rupees(p.amount) }), " ", t("by {method}", { method: label(p.method) }),
+      p.status === "captured" && !p.applied ? h("span", { class: "small text-body-secondary", text: " · " + t("not applied to this bill") }) : null),
+    h("div", { class: "small text-body-secondary", text: dateTimeIST(p.paid_at) + (p.reference ? " · " + t("ref {reference}", { reference: p.reference }) : "") }),
     (p.refunds || []).map(refundLine));
 }
 
@@ -190,7 +190,7 @@ async function load() {
       me.role === "customer" ? get(`/properties/${encodeURIComponent(bill.property_id)}`).catch(() => null) : null,
       owes(bill) ? get(`/bills/${encodeURIComponent(id)}/upi`).catch(() => null) : null,
     ]);
-    document.title = `${t("Bill {month}", { month: period(bill.period) })} · ${document.title.split(" · ").pop()}`;
+    document.title = t("Bill {month}", { month: period(bill.period) }) + " · " + document.title.split(" · ").pop();
     fill("bill",
       h("div", { class: "d-flex flex-wrap align-items-start gap-3 mb-3" },
         h("div", { class: "flex-grow-1" },

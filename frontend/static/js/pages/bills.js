@@ -8,6 +8,7 @@ import { t } from "../i18n.js";
 await boot("customer");
 const propertyFilter = param("property");
 const unpaidOnly = param("status") === "unpaid";
+const ONE_PROPERTY = t("one property");
 
 // Smart (v2) meters: whole kWh per time-of-day zone, month by month (one stacked bar a month).
 const ZONE_CLASSES = ["bg-secondary", "bg-info", "bg-warning", "bg-danger", "bg-success", "bg-primary", "bg-dark", "bg-light"];
@@ -42,7 +43,7 @@ try {
     .filter((b) => !unpaidOnly || owes(b))
     .sort((a, b) => (b.period + b.bill_id).localeCompare(a.period + a.bill_id));
   const filterNote = propertyFilter || unpaidOnly
-    ? h("p", { class: "small" }, unpaidOnly ? t("Showing unpaid bills") : t("Showing bills of {property}", { property: addresses[propertyFilter] || t("one property") }),
+    ? h("p", { class: "small" }, unpaidOnly ? t("Showing unpaid bills") : t("Showing bills of {property}", { property: addresses[propertyFilter] || ONE_PROPERTY }),
       " · ", h("a", { href: "bills.html", text: t("show all") }))
     : null;
   fill("bill-list", filterNote, zoneHistory(shown), shown.length

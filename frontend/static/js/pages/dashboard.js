@@ -124,7 +124,7 @@ if (WAITING[me.status]) {
     fill("dash-properties", list.length
       ? h("ul", { class: "list-unstyled mb-2" }, list.slice(0, 4).map((p) => h("li", { class: "mb-2" },
         link(`property.html?id=${encodeURIComponent(p.property_id)}`, addressLine(p.address)),
-        h("div", { class: "small text-body-secondary", text: `${label(p.relationship)} · ${label(p.category)} · ${p.meter_id ? t("meter fitted") : t("no meter yet")}` }))))
+        h("div", { class: "small text-body-secondary", text: [label(p.relationship), label(p.category), p.meter_id ? t("meter fitted") : t("no meter yet")].join(" · ") }))))
       : emptyState(t("No properties yet."), link("properties.html#register", t("Register a property"), "btn btn-sm btn-primary")),
     list.length ? link("properties.html", t("All properties"), "small") : null);
   } else {

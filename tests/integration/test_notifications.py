@@ -269,3 +269,23 @@ def test_the_same_payment_webhook_twice_is_one_receipt(stack: Stack, customer: A
     [mail] = [m for m in stack.emails_to(user.email) if "Payment received" in m["subject"]]
     assert "₹640.00" in mail["body"] and bill.bill_id in mail["body"]
     assert outbox_record(key).attempts == 1
+
+
+def test_a_pass_claims_many_messages_in_one_transaction_each_once(stack: Stack) -> None:
+    """The sender's claims for a pass of several keys (two calls, not one per key): a
+    claimed, missing or sent message is not claimed again; a second pass gets none."""
+    outbox, now = Outbox(), utcnow()
+    to = unique_email("claims")
+    keys = []
+    for n in range(4):
+        record = email_record(f"account_verified#claims-{n}-{to}", render_email(
+            "account_verified", name="Claims", portal="http://127.0.0.1:8080"), to,
+            topic="account", now=now)
+        assert outbox.create(record)
+        keys.append(record.message_key)
+    assert outbox.claim(keys[0], now) is not None  # another sender has this one
+    got = outbox.claim_many([*keys, "account_verified#no-such-message"], now)
+    assert [r is not None for r in got] == [False, True, True, True, False]
+    assert all(r.status == "sending" and r.attempts == 1 for r in got if r is not None)
+    assert all(outbox_record(k).status == "sending" for k in keys)
+    assert outbox.claim_many(keys, now) == [None] * 4  # the same pass delivered twice

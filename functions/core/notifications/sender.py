@@ -81,6 +81,10 @@ def decode_key(value: str) -> str | None:
     return key or None
 
 
+# From this many keys in a pass the claims go in one transaction (Outbox.claim_many).
+CLAIM_MANY_FROM = 3
+
+
 class SendRate:
     """A token bucket: `take()` returns at once while tokens last, else sleeps until
     the next one (refilled at `per_second`, at most `burst` saved up). None or 0: no
@@ -181,8 +185,12 @@ class Sender:
         outcome: Counter[str] = Counter()
         by_topic: dict[str, Counter[str]] = {}
         claimed = []
-        for key in dict.fromkeys(keys):
-            record = self.outbox.claim(key, now)
+        unique = list(dict.fromkeys(keys))
+        # A few keys: a conditional UpdateItem each. More: one read and one transaction
+        # for all the claims (Outbox.claim_many), two calls instead of one per email.
+        records = self.outbox.claim_many(unique, now) if len(unique) >= CLAIM_MANY_FROM \
+            else [self.outbox.claim(key, now) for key in unique]
+        for record in records:
             if record is None:
                 outcome["skipped"] += 1  # sent already, or another sender has it
             elif record.body is None:  # an envelope only: its secret was never stored

@@ -57,6 +57,7 @@ PAGES: tuple[Page, ...] = (
     Page("properties.html", _("Properties"), "customer", "properties", nav=_("Properties")),
     Page("property.html", _("Property"), "customer", "property"),
     Page("invitations.html", _("Invitations"), "customer", "invitations"),
+    Page("prepaid.html", _("Prepaid"), "customer", "prepaid", nav=_("Prepaid")),
     Page("tickets.html", _("Support"), "customer", "tickets", nav=_("Support")),
     Page("ticket.html", _("Ticket"), "customer", "ticket"),
     Page("profile.html", _("Profile"), "user", "profile"),
@@ -70,6 +71,8 @@ PAGES: tuple[Page, ...] = (
     Page("admin/payments.html", _("Payments"), "admin", "admin_payments", nav=_("Payments")),
     Page("admin/notifications.html", _("Bill emails"), "admin", "admin_notifications",
          nav=_("Bill emails")),
+    Page("admin/prepaid.html", _("Prepaid connections"), "admin", "admin_prepaid",
+         nav=_("Prepaid")),
     Page("admin/tickets.html", _("Tickets"), "admin", "admin_tickets", nav=_("Tickets")),
     Page("admin/ticket.html", _("Ticket"), "admin", "admin_ticket"),
 )

@@ -201,7 +201,9 @@ class PrepaidService:
 
     def view(self, connection_id: str, cursor: str | None = None, limit: int = 50
              ) -> PrepaidView:
-        account = self._account(connection_id)
+        # A connection never made prepaid is postpaid with an empty ledger (not a 404).
+        account = self.accounts.get(connection_id) or PrepaidAccountRecord(
+            connection_id=connection_id)
         page = self.ledger.page(connection_id, cursor, limit)
         # Key order puts adjustments before debits before recharges: the chart and the
         # rate read the month's debits by key prefix instead (at most 62 items).

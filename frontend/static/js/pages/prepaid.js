@@ -1,0 +1,77 @@
+// The prepaid dashboard (issue 24): balance, days left at the recent rate, a chart of the
+// daily debits, a recharge through the payment gateway, and the ledger with every debit
+// explained. Without ?c= it shows the first of the customer's prepaid connections.
+import { get, post } from "../api.js";
+import { boot, h, fill, facts, badge, table, emptyState, errorState, onSubmit, param } from "../ui.js";
+import { dateIST, rupees, toPaise } from "../format.js";
+
+await boot("customer");
+const form = document.getElementById("recharge-form");
+let connection = param("c");
+
+async function prepaidConnection() {
+  if (connection) return get(`/prepaid/${encodeURIComponent(connection)}`);
+  const properties = await get("/properties").catch(() => []);
+  for (const property of properties.slice(0, 10)) {
+    const view = await get(`/prepaid/${encodeURIComponent(property.property_id)}`).catch(() => null);
+    if (view && view.mode === "prepaid") return view;
+  }
+  return null;
+}
+
+function chart(points) {
+  if (!points.length) return emptyState("No daily charges yet: the first comes after the next daily meter reading.");
+  const biggest = Math.max(0.01, ...points.map((p) => Math.abs(Number(p.debit))));
+  return h("div", { class: "small" }, points.map((p) => {
+    const bar = h("span", { class: "d-inline-block bg-primary" });
+    bar.style.height = "0.8rem";  // sized through the CSSOM: the CSP allows no inline styles
+    bar.style.width = `${(Math.abs(Number(p.debit)) / biggest) * 60}%`;
+    return h("div", { class: "d-flex align-items-center gap-2 mb-1 daily-point", role: "img", "aria-label": `${dateIST(p.day)}: ${rupees(p.debit)}` },
+      h("span", { class: "text-nowrap", text: dateIST(p.day) }), h("span", { class: "flex-grow-1" }, bar),
+      h("span", { class: "text-nowrap amount", text: rupees(p.debit) }));
+  }));
+}
+
+function ledger(view) {
+  if (!view.ledger.length) return emptyState("Nothing in the ledger yet.");
+  return table([
+    { label: "Day", cell: (e) => dateIST(e.day) },
+    { label: "Entry", cell: (e) => badge(e.kind, e.kind) },
+    { label: "Amount", cell: (e) => h("span", { class: "amount", text: rupees(e.amount) }), numeric: true },
+    { label: "Explanation", cell: (e) => h("span", { class: "small", text: e.explanation }) },
+  ], view.ledger, { caption: "Ledger, newest first", stack: true });
+}
+
+try {
+  const view = await prepaidConnection();
+  if (!view) {
+    fill("prepaid-summary", emptyState("None of your connections is prepaid."));
+    fill("ledger");
+  } else {
+    connection = view.connection_id;
+    const low = Number(view.balance) <= 0;
+    fill("prepaid-summary", h("section", { class: "card mb-4", "aria-labelledby": "balance-title" }, h("div", { class: "card-body" },
+      h("h2", { class: "stat-label h6 mb-1", id: "balance-title", text: "Balance" }),
+      h("p", { class: `display-6 fw-semibold amount mb-2${low ? " text-danger" : ""}`, id: "prepaid-balance", text: rupees(view.balance) }),
+      facts([
+        ["Days left", h("span", { id: "days-left", text: view.days_left === null ? "not yet known" : String(view.days_left) })],
+        ["Average daily charge", rupees(view.average_daily_debit)],
+        ["Emergency credit", rupees(view.emergency_credit)],
+        ["Supply", badge(view.relay, view.relay === "connected" ? "Connected" : "Disconnected")],
+        ["Smallest recharge", h("span", { id: "min-recharge", text: rupees(view.min_recharge) })],
+      ], "row mb-0 facts-wide"))));
+    fill("daily-chart", chart(view.daily));
+    fill("ledger", ledger(view));
+    document.getElementById("recharge-card").hidden = false;
+  }
+} catch (error) {
+  fill("prepaid-summary", errorState(error));
+  fill("ledger");
+}
+
+onSubmit(form, async (values) => {
+  const order = await post(`/prepaid/${encodeURIComponent(connection)}/recharge`,
+    { amount_paise: Number(toPaise(values.amount)), method: values.method });
+  if (!/^https?:\/\//.test(order.checkout_url)) throw new Error("unexpected checkout address");
+  location.assign(order.checkout_url);
+});

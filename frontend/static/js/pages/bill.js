@@ -3,7 +3,7 @@ import { boot, h, fill, facts, table, errorState, link, param, badge, notify } f
 import { dateIST, dateTimeIST, label, period, rupees, units } from "../format.js";
 import { lineQuantity, lineRate, owes, payHref, statusBadges } from "../bill_view.js";
 import { addressLine } from "../property_view.js";
-import { t } from "../i18n.js";
+import { LANG, t } from "../i18n.js";
 
 const me = await boot("user");
 const id = param("id") || "";
@@ -182,6 +182,17 @@ function dueFirst(bill) {
       me.role === "customer" ? link(payHref(bill.bill_id), t("Pay {amount}", { amount: rupees(bill.amount_due) }), "btn btn-primary btn-lg ms-sm-auto") : null));
 }
 
+// The PDF is made once and kept; the API answers with a download link valid a few minutes.
+async function downloadPdf() {
+  try {
+    const pdf = await get(`/bills/${encodeURIComponent(id)}/pdf?lang=${encodeURIComponent(LANG)}`);
+    if (!/^https?:\/\//.test(pdf.url)) throw new Error("unexpected download address");
+    location.assign(pdf.url);
+  } catch {
+    notify(t("The PDF could not be made. Please try again."), "danger");
+  }
+}
+
 async function load() {
   try {
     const bill = await get(`/bills/${encodeURIComponent(id)}`);
@@ -195,9 +206,12 @@ async function load() {
       h("div", { class: "d-flex flex-wrap align-items-start gap-3 mb-3" },
         h("div", { class: "flex-grow-1" },
           h("h1", { class: "page-title", text: t("Electricity bill, {month}", { month: period(bill.period) }) }),
+          bill.consumer_number ? h("p", { class: "fw-semibold mb-1", id: "bill-consumer-number" },
+            t("Consumer number") + ": ", h("span", { class: "font-monospace", text: bill.consumer_number })) : null,
           h("p", { class: "text-body-secondary mb-1" }, h("span", { class: "font-monospace", text: bill.bill_id })),
           statusBadges(bill)),
         h("div", { class: "d-flex gap-2 no-print" },
+          h("button", { type: "button", class: "btn btn-outline-secondary", id: "bill-pdf", text: t("Download PDF"), on: { click: downloadPdf } }),
           h("button", { type: "button", class: "btn btn-outline-secondary", text: t("Print"), on: { click: () => window.print() } }))),
       dueFirst(bill),
       h("div", { class: "row g-4" },

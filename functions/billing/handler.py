@@ -47,9 +47,9 @@ _daily: DailyReads | None = None
 def daily_reads() -> DailyReads:
     global _daily
     if _daily is None:
-        from functions.core.prepaid.daily import debit_from_day
+        from functions.core.prepaid.daily import debit_from_days
 
-        _daily = DailyReads(after_read=debit_from_day)
+        _daily = DailyReads(after_read=debit_from_days)
     return _daily
 
 
@@ -76,7 +76,13 @@ def _parse(body: str) -> VerifiedReading | None:
 def billing(event: Any) -> dict[str, Any]:
     raw = event.to_dict()
     readings = [r for r in (_parse(record["body"]) for record in raw["Records"]) if r]
-    # A daily cycle's readings are kept as meter-days, not billed (functions/core/daily).
+    # A daily cycle's readings are kept as meter-days, not billed (functions/core/daily),
+    # the batch's together; if that fails, each of them fails (SQS redelivers them).
+    daily_failure: Exception | None = None
+    try:
+        daily_reads().record_batch([r for r in readings if is_daily(r.run_id)])
+    except Exception as error:  # reported per record below
+        daily_failure = error
     readings = [r for r in readings if not is_daily(r.run_id)]
     with subsegment("billing.start_batch", readings=len(readings)):  # its BatchGetItems
         batch = billing_service().start_batch(readings)
@@ -86,7 +92,8 @@ def billing(event: Any) -> dict[str, Any]:
         # A malformed message raises here: it fails alone and ends in the DLQ.
         reading = VerifiedReading.model_validate_json(record.body)
         if is_daily(reading.run_id):
-            daily_reads().record(reading)
+            if daily_failure is not None:
+                raise daily_failure
             return
         stored = batch.stored.get((reading.meter_id, reading.reading_key))
         bind_record(record, run_id=reading.run_id, meter_id=reading.meter_id,

@@ -17,21 +17,32 @@ from functions.core.daily.cycle import month_days
 from functions.core.daily.models import MeterDayRecord
 from functions.core.logs import logger
 from functions.core.meters.repositories import MeterRepository
-from functions.core.prepaid.models import MODE_PREPAID
+from functions.core.prepaid.models import MODE_PREPAID, PrepaidAccountRecord
 from functions.core.prepaid.service import PrepaidService
 from functions.core.properties.repositories import PropertyRepository
 from functions.core.tariffs.repository import TariffRepository
 
 
-def debit_from_day(item: MeterDayRecord) -> bool:
-    meter = MeterRepository().get(item.meter_id, consistent=False)
-    if meter is None or not meter.property_id:
-        return False
+def debit_from_days(items: list[MeterDayRecord]) -> int:
+    """The prepaid debits of a batch of meter-days: two BatchGetItems find the prepaid
+    connections among them (most are postpaid: nothing more is read for those)."""
+    meters = MeterRepository().get_many(i.meter_id for i in items)
+    connection_of = {m: r.property_id for m, r in meters.items() if r.property_id}
+    if not connection_of:
+        return 0
+    accounts = {a.connection_id: a for a in PrepaidAccountRecord.batch_get(
+        list(set(connection_of.values())), attributes_to_get=["connection_id", "mode"])}
+    debited = 0
+    for item in items:
+        account = accounts.get(connection_of.get(item.meter_id, ""))
+        if account is not None and account.mode == MODE_PREPAID:
+            debited += debit_from_day(item, account.connection_id)
+    return debited
+
+
+def debit_from_day(item: MeterDayRecord, connection_id: str) -> bool:
     service = PrepaidService.default()
-    account = service.accounts.get(meter.property_id)
-    if account is None or account.mode != MODE_PREPAID:
-        return False
-    prop = PropertyRepository().get(meter.property_id)
+    prop = PropertyRepository().get(connection_id)
     if prop is None:
         return False
     day = date.fromisoformat(item.day)
@@ -52,6 +63,6 @@ def debit_from_day(item: MeterDayRecord) -> bool:
     usage = Usage(export_units=int(item.export_wh) // 1000 - int(opening.export_wh) // 1000,
                   tod_units=zones, max_demand_kw=Decimal(demand) / 1000 if demand else None)
     versions = [r.version() for r in TariffRepository().of_category(prop.category)]
-    return service.post_daily_debit(meter.property_id, day, versions, prop.category,
+    return service.post_daily_debit(connection_id, day, versions, prop.category,
                                     max(0, units), Decimal(prop.sanctioned_load_kw),
                                     usage=usage)

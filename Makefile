@@ -67,6 +67,7 @@ demo: install
 bench: install
 	$(PY) -m bench.bench_billing
 	$(PY) -m bench.bench_fleet
+	$(PY) -m bench.bench_daily
 	$(PY) -m bench.bench_pdf
 
 bench-crypto: install

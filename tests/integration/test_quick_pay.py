@@ -5,6 +5,7 @@ message; one client's lookups are limited, so the number space cannot be walked.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -115,7 +116,7 @@ def test_a_consumer_number_is_a_payment_reference_at_the_counter_and_in_upi(stac
     from functions.core.accounts.sessions import issue_session
     from tests.integration.payments_support import bill_status, sandbox_url
 
-    owner = create_user("customer", name="Ravi Patil")
+    owner = create_user("customer", name="Ravi Patil", notify_by="email+sms")
     prop = register(stack.api.as_(issue_session(owner)))
     number = prop["consumer_number"]
     september = bill_on(prop, owner.user_id, "2026-09", "650.00")
@@ -131,6 +132,13 @@ def test_a_consumer_number_is_a_payment_reference_at_the_counter_and_in_upi(stac
     again = admin_client.post(f"/admin/bills/{number}/offline-payments",
                               json={"method": "cash", "reference": "RCPT-7781"})
     assert again.status_code == 409  # the same receipt entered twice
+    # Ravi chose SMS too: the payment-received SMS (DLT template) names the connection.
+    deadline = time.monotonic() + 60
+    while not (texts := [m["message"] for m in stack.sms_to(owner.mobile)]):
+        assert time.monotonic() < deadline, "no payment SMS"
+        time.sleep(0.2)
+    assert texts == [f"Payment of Rs 650.00 received for consumer no. {number}, September "
+                     "2026 bill. Ref RCPT-7781. Thank you - Discom Smart Billing"]
     assert bill_status(october.bill_id).status == "issued"
 
     # A UPI app paying the discom's VPA with the consumer number as its reference.

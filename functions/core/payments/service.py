@@ -52,8 +52,13 @@ from functions.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from functions.core.logs import logger
 from functions.core.money import from_paise, sum_money, to_paise
 from functions.core.notifications.models import OutboxRecord
-from functions.core.notifications.outbox import email_record, message_key
+from functions.core.notifications.outbox import email_record, message_key, sms_record
 from functions.core.notifications.service import Notifications
+from functions.core.notifications.sms_messages import (
+    language_of,
+    payment_received_sms,
+    wants_sms,
+)
 from functions.core.notifications.templates import render_email
 from functions.core.observability import count
 from functions.core.payments.models import (
@@ -428,7 +433,8 @@ class PaymentService:
                     count("PaymentsCaptured", method=_method_dimension(event.method))
                     logger.info("bill paid", extra={"bill_id": bill.bill_id,
                                                     "payment_id": payment.payment_id})
-                    self.notifications.dispatch([receipt_key(payment.payment_id)])
+                    self.notifications.dispatch([receipt_key(payment.payment_id),
+                                                 payment_sms_key(payment.payment_id)])
                     return WebhookResult(result="paid", payment_id=payment.payment_id,
                                          bill_status=BILL_PAID)
             else:
@@ -663,7 +669,8 @@ class PaymentService:
                 logger.info("offline payment recorded", extra={
                     "bill_id": bill.bill_id, "payment_id": payment.payment_id,
                     "admin_id": admin.user_id})
-                self.notifications.dispatch([receipt_key(payment.payment_id)])
+                self.notifications.dispatch([receipt_key(payment.payment_id),
+                                             payment_sms_key(payment.payment_id)])
                 return payment_view(payment, [])
             if self.payments.get(payment.payment_id) is not None:
                 raise Conflict("This payment has been recorded already.")
@@ -683,9 +690,21 @@ class PaymentService:
             amount_paise=int(payment.amount_paise), method=payment.method,
             payment_id=payment.payment_id, paid_at=payment.paid_at,
             reference=payment.reference))
-        return [email_record(receipt_key(payment.payment_id), rendered, payer.email,
-                             topic=PAYMENT_TOPIC, now=self.clock(), ref=bill.bill_id,
-                             recipient_id=payer.user_id)]
+        records = [email_record(receipt_key(payment.payment_id), rendered, payer.email,
+                                topic=PAYMENT_TOPIC, now=self.clock(), ref=bill.bill_id,
+                                recipient_id=payer.user_id)]
+        if wants_sms(payer) and bill.consumer_number:
+            # The payment-received SMS (DLT template payment_received), for payers who
+            # chose SMS; in the same transaction, so one per settling payment too.
+            records.append(sms_record(
+                payment_sms_key(payment.payment_id), payment_received_sms(
+                    period=bill.period, consumer_number=bill.consumer_number,
+                    amount=from_paise(int(payment.amount_paise)),
+                    reference=payment.reference or payment.payment_id,
+                    lang=language_of(payer)),
+                payer.mobile, topic=PAYMENT_TOPIC, now=self.clock(), ref=bill.bill_id,
+                recipient_id=payer.user_id))
+        return records
 
     def _payers_bill(self, caller: Caller, bill_id: str) -> BillRecord:
         bill = self.bills.get(bill_id)
@@ -696,6 +715,10 @@ class PaymentService:
 
 def receipt_key(payment_id: str) -> str:
     return message_key(RECEIPT, payment_id)
+
+
+def payment_sms_key(payment_id: str) -> str:
+    return message_key("payment_received", payment_id)
 
 
 def not_applicable_reason(bill: BillRecord | None, amount_paise: int) -> str | None:

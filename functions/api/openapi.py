@@ -53,13 +53,16 @@ RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before trying aga
 ERROR_TEXT = {
     400: "Invalid input (body, query or path), with the fields at fault",
     401: "Not signed in, or credentials, a code or a signature not accepted",
-    403: "Signed in without access",
+    403: "Signed in without access, or (signing in) an account that may not sign in yet: "
+         "unverified, rejected or suspended",
     404: "No such object (named by the path or the body), or not the caller's",
     409: "Not possible in the object's present state",
     413: "Request body too large",
     415: "Unsupported Content-Type",
     429: "Too many requests (the gateway's throttle or the route's own limit): wait for "
          "Retry-After seconds",
+    503: "A service behind the API (payment gateway, email, SMS) is not answering: retry "
+         "later; nothing was left half-done",
 }
 # The media type and schema of answers a route writes itself (not JSON models).
 RAW_ANSWERS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -212,7 +215,7 @@ def _operation(doc: RouteDoc, components: dict[str, Any]) -> dict[str, Any]:
         if code == 429:
             response["headers"] = RETRY_AFTER
         op["responses"][str(code)] = response
-    if key == "GET /health":
+    if key == "GET /health":  # its own report, not an ErrorBody
         op["responses"]["503"] = {**ok, "description": "A table or queue is not reachable"}
     if key == WEBHOOK:
         _webhook(op, params, components)
@@ -270,7 +273,7 @@ def _callback(op: dict[str, Any]) -> None:
     responses["303"] = {"description": "Verified and applied: back to the bill's page",
                         "headers": {"Location": {"required": True,
                                                  "schema": {"type": "string"}}}}
-    for code in ("400", "401", "404", "409", "413"):
+    for code in ("400", "401", "404", "409", "413", "503"):
         if code in responses:
             responses[code] = {"description": responses[code]["description"] + " (a page "
                                "for the payer)", "content": page}
@@ -279,13 +282,17 @@ def _callback(op: dict[str, Any]) -> None:
 def _errors(doc: RouteDoc) -> list[int]:
     """The error answers the HTTP layer (functions/api/http.py) and the gateway can give this
     route, by what the route takes: the domain errors map to these codes there, in one
-    place. Every route can meet the gateway's throttle (429) and Chalice's 415."""
+    place. Every route can meet the gateway's throttle (429), Chalice's 415 and a service
+    behind it that does not answer (503: payments.service.ServiceUnavailable,
+    accounts.deps.DeliveryFailed, API Gateway's own 5xx)."""
     changes = doc.method != "get"
-    found = [400, 415, 429]
+    found = [400, 415, 429, 503]
     if doc.access is not Access.PUBLIC:
         found += [401, 403]
     elif changes:
         found.append(401)
+        if doc.path.startswith("/auth/"):
+            found.append(403)  # an account that is not verified yet, or suspended
     if "{" in doc.path or changes:
         found += [404, 409]
     if doc.body is not None or (changes and doc.access is Access.PUBLIC):

@@ -141,3 +141,13 @@ def test_every_script_message_is_one_pybabel_finds() -> None:
               for text in calls.findall(line)
               if text.encode().decode("unicode_escape") not in used and text not in used]
     assert not hidden, "\n".join(hidden)
+
+
+def test_account_emails_follow_the_language() -> None:
+    from functions.core.notifications.templates import render_email
+
+    link = render_email("login_link", lang="mr", name="Sunita", link="https://x/l", minutes=15)
+    assert link.subject == "डिस्कॉम स्मार्ट बिलिंग साठी आपला साइन-इन लिंक"
+    assert link.text.startswith("नमस्कार Sunita,\n\nहा लिंक उघडून साइन इन करा:\nhttps://x/l\n")
+    verified = render_email("account_verified", lang="hi", name="Asha", portal="https://p")
+    assert "https://p/login.html" in verified.text and "सत्यापित" in verified.subject

@@ -97,7 +97,7 @@ def request_email_link(email: str, client: str, deps: AccountsDeps | None = None
         return
     issued = deps.codes.issue_link(LOGIN_LINK, user.user_id)
     try:
-        deps.notifier.login_link(user.email, user.name, issued)
+        deps.notifier.login_link(user.email, user.name, issued, lang=user.language)
     except Exception as exc:  # the answer must not differ; the person can ask again
         deps.codes.discard(issued.challenge)
         logger.warning("sign-in link not sent", extra={"user_id": user.user_id,

@@ -63,8 +63,10 @@ class Notifier:
         self._notice("already_registered", to)
 
     # -- login --------------------------------------------------------------
-    def login_link(self, to: str, name: str, issued: IssuedCode) -> None:
-        self._secret_email("login_link", issued, to, name=name,
+    # lang: the person's language (UserRecord.language); the email is written in it.
+    def login_link(self, to: str, name: str, issued: IssuedCode,
+                   lang: str | None = None) -> None:
+        self._secret_email("login_link", issued, to, name=name, lang=lang,
                            link=portal_link("login-link.html", issued.link_token),
                            minutes=_minutes(issued.expires_in))
 
@@ -76,20 +78,23 @@ class Notifier:
             raise NotSent(outcome)
 
     # -- review and account state --------------------------------------------
-    def account_verified(self, to: str, name: str) -> None:
-        self._notice("account_verified", to, name=name)
+    def account_verified(self, to: str, name: str, lang: str | None = None) -> None:
+        self._notice("account_verified", to, name=name, lang=lang)
 
-    def account_rejected(self, to: str, name: str, reason: str) -> None:
-        self._notice("account_rejected", to, name=name, reason=reason)
+    def account_rejected(self, to: str, name: str, reason: str,
+                         lang: str | None = None) -> None:
+        self._notice("account_rejected", to, name=name, reason=reason, lang=lang)
 
-    def account_suspended(self, to: str, name: str, reason: str) -> None:
-        self._notice("account_suspended", to, name=name, reason=reason)
+    def account_suspended(self, to: str, name: str, reason: str,
+                          lang: str | None = None) -> None:
+        self._notice("account_suspended", to, name=name, reason=reason, lang=lang)
 
-    def account_reactivated(self, to: str, name: str) -> None:
-        self._notice("account_reactivated", to, name=name)
+    def account_reactivated(self, to: str, name: str, lang: str | None = None) -> None:
+        self._notice("account_reactivated", to, name=name, lang=lang)
 
-    def mobile_changed(self, to: str, name: str, masked_mobile: str) -> None:
-        self._notice("mobile_changed", to, name=name, masked_mobile=masked_mobile)
+    def mobile_changed(self, to: str, name: str, masked_mobile: str,
+                       lang: str | None = None) -> None:
+        self._notice("mobile_changed", to, name=name, masked_mobile=masked_mobile, lang=lang)
 
 
 __all__ = ["BRAND", "NotSent", "Notifier", "portal_link"]

@@ -92,7 +92,8 @@ def confirm_mobile_change(caller: Caller, challenge: str, code: str, client: str
     logger.info("mobile changed", extra={"user_id": user.user_id,
                                          "mobile": mask_mobile(new_mobile)})
     try:
-        deps.notifier.mobile_changed(user.email, user.name, mask_mobile(new_mobile))
+        deps.notifier.mobile_changed(user.email, user.name, mask_mobile(new_mobile),
+                                     lang=user.language)
     except Exception as exc:  # the change stands; the notice is a courtesy
         logger.warning("mobile change notice not sent",
                        extra={"user_id": user.user_id, "error": type(exc).__name__})

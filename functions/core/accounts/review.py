@@ -56,7 +56,8 @@ def verify_customer(admin: Caller, user_id: str, deps: AccountsDeps | None = Non
     user = deps.users.update(user, (PENDING_REVIEW, REJECTED), status=VERIFIED,
                              status_reason=None)
     logger.info("customer verified", extra={"user_id": user_id, "by": admin.user_id})
-    _notify("verified", user, lambda: deps.notifier.account_verified(user.email, user.name))
+    _notify("verified", user, lambda: deps.notifier.account_verified(user.email, user.name,
+                                                                         lang=user.language))
     return user
 
 
@@ -71,7 +72,8 @@ def reject_customer(admin: Caller, user_id: str, reason: str,
     revoke_all_sessions(user_id, deps.sessions)
     logger.info("customer rejected", extra={"user_id": user_id, "by": admin.user_id})
     _notify("rejected", user,
-            lambda: deps.notifier.account_rejected(user.email, user.name, reason))
+            lambda: deps.notifier.account_rejected(user.email, user.name, reason,
+                                                   lang=user.language))
     return user
 
 
@@ -91,7 +93,8 @@ def suspend(admin: Caller, user_id: str, reason: str, deps: AccountsDeps | None 
     logger.info("account suspended", extra={"user_id": user_id, "by": admin.user_id,
                                             "sessions_ended": ended})
     _notify("suspended", user,
-            lambda: deps.notifier.account_suspended(user.email, user.name, reason))
+            lambda: deps.notifier.account_suspended(user.email, user.name, reason,
+                                                    lang=user.language))
     return user
 
 
@@ -106,5 +109,6 @@ def reactivate(admin: Caller, user_id: str, deps: AccountsDeps | None = None) ->
                              status_before_suspension=None)
     logger.info("account reactivated", extra={"user_id": user_id, "by": admin.user_id})
     _notify("reactivated", user,
-            lambda: deps.notifier.account_reactivated(user.email, user.name))
+            lambda: deps.notifier.account_reactivated(user.email, user.name,
+                                                      lang=user.language))
     return user

@@ -1,5 +1,6 @@
 """The bill page shows the consumer number and downloads the bill as a PDF in the
-page's language (a Hindi page gets the Hindi PDF)."""
+page's language (a Hindi page gets the Hindi PDF); the profile chooses email and/or SMS
+for bill and payment messages."""
 
 from __future__ import annotations
 
@@ -33,3 +34,12 @@ def test_the_bill_page_downloads_the_pdf_bill(page, portal, stack):
     text = PdfReader(io.BytesIO(path.read_bytes())).pages[0].extract_text()
     assert prop["consumer_number"] in text and "₹2,468.10" in text
     assert "उपभोक्ता क्रमांक" in text  # the Hindi PDF for the Hindi page
+
+    # The profile chooses SMS as well as email for bill and payment messages.
+    page.goto(portal.page_url("profile.html"))
+    expect(page.get_by_label("By email")).to_be_checked()
+    page.get_by_label("By SMS to my mobile").check()
+    page.get_by_role("button", name="Save messages").click()
+    expect(page.get_by_text("Your message choice is saved.")).to_be_visible()
+    me = stack.api.as_(issue_session(customer)).get("/me").json()
+    assert me["notify_email"] is True and me["notify_sms"] is True

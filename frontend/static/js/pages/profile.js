@@ -26,6 +26,9 @@ function render(profile) {
   const nameForm = document.getElementById("name-form");
   nameForm.elements.name.value = profile.name;
   document.getElementById("language-form").elements.language.value = profile.language || LANG;
+  const notices = document.getElementById("notices-form").elements;
+  notices.email.checked = profile.notify_email !== false;
+  notices.sms.checked = Boolean(profile.notify_sms);
   const mfaState = document.getElementById("mfa-state");
   const toggle = document.getElementById("mfa-toggle");
   if (profile.role === "admin") {
@@ -40,6 +43,12 @@ function render(profile) {
   const current = document.getElementById("password-change-current_password").closest(".mb-3");
   current.hidden = !profile.has_password;
 }
+
+// Email and/or SMS for bill-ready and payment messages (at least one).
+onSubmit(document.getElementById("notices-form"), async (values) => {
+  render(await put("/me/notices", { email: values.email, sms: values.sms }));
+  notify("Your message choice is saved.");
+});
 
 onSubmit(document.getElementById("name-form"), async (values) => {
   render(await patch("/me", { name: values.name }));

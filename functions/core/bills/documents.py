@@ -9,17 +9,21 @@ stops working the same day.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from botocore.exceptions import ClientError
 
 from functions.core.accounts.users import UserRepository
 from functions.core.aws import client
 from functions.core.bills.models import BillRecord
-from functions.core.bills.pdf import BillPdfInput, render_bill_pdf
 from functions.core.bills.repository import BillRepository
 from functions.core.i18n import normalise
 from functions.core.logs import logger
 from functions.core.properties.repositories import PropertyRepository
 from functions.core.settings import get_settings
+
+if TYPE_CHECKING:  # fpdf2, Pillow and fontTools load only when a PDF is made
+    from functions.core.bills.pdf import BillPdfInput
 
 URL_SECONDS = 300
 HISTORY_MONTHS = 12
@@ -46,6 +50,8 @@ def history_of(bill: BillRecord, bills: BillRepository) -> list[tuple[str, int]]
 def bill_pdf_input(bill: BillRecord, lang: str, bills: BillRepository | None = None,
                    users: UserRepository | None = None,
                    properties: PropertyRepository | None = None) -> BillPdfInput:
+    from functions.core.bills.pdf import BillPdfInput
+
     payer = (users or UserRepository()).get(bill.payer_id)
     prop = (properties or PropertyRepository()).get(bill.property_id)
     address = ", ".join(p for p in (prop.line1, prop.line2, prop.city, prop.state, prop.pincode)
@@ -65,6 +71,8 @@ def stored_pdf(bill: BillRecord, lang: str) -> tuple[str, bytes | None]:
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
             raise
+    from functions.core.bills.pdf import render_bill_pdf
+
     body = render_bill_pdf(bill_pdf_input(bill, lang))
     # Two first requests at once both render; the same bytes land twice: harmless.
     s3.put_object(Bucket=bucket(), Key=key, Body=body, ContentType="application/pdf",

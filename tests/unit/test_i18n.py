@@ -151,3 +151,16 @@ def test_account_emails_follow_the_language() -> None:
     assert link.text.startswith("नमस्कार Sunita,\n\nहा लिंक उघडून साइन इन करा:\nhttps://x/l\n")
     verified = render_email("account_verified", lang="hi", name="Asha", portal="https://p")
     assert "https://p/login.html" in verified.text and "सत्यापित" in verified.subject
+
+
+def test_the_payment_receipt_follows_the_language() -> None:
+    from functions.core.notifications.templates import render_email
+    from functions.core.payments.receipts import receipt_context
+
+    context = receipt_context(name="Asha", bill_id="BILL-1", period="2026-10",
+                              amount_paise=123456789, method="upi", payment_id="pay_1",
+                              paid_at=datetime(2026, 11, 3, 9, 0, tzinfo=UTC), reference=None,
+                              lang="hi")
+    receipt = render_email("payment_receipt", lang="hi", **context)
+    assert receipt.subject == "भुगतान प्राप्त: अक्टूबर 2026 का बिजली बिल"
+    assert "₹12,34,567.89" in receipt.text and "3 नव॰ 2026, 14:30 IST" in receipt.text

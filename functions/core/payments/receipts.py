@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from functions.core.billing_rules.periods import BillingPeriod, format_ist, format_ist_date
+from functions.core.billing_rules.periods import BillingPeriod, format_ist, format_ist_date, to_ist
+from functions.core.i18n import DEFAULT_LANGUAGE, format_date_ist, normalise
 from functions.core.money import format_inr, from_paise
 from functions.core.payments.provider import METHOD_LABELS
 
@@ -18,10 +19,15 @@ def period_label(period: str) -> str:
 
 
 def receipt_context(*, name: str, bill_id: str, period: str, amount_paise: int, method: str,
-                    payment_id: str, paid_at: datetime, reference: str | None
-                    ) -> dict[str, Any]:
-    return {"name": name, "bill_id": bill_id, "month": period_label(period),
-            "amount": format_inr(from_paise(amount_paise)), "paid_on": format_ist(paid_at),
+                    payment_id: str, paid_at: datetime, reference: str | None,
+                    lang: str | None = None) -> dict[str, Any]:
+    """In the payer's language `lang`: month names in it (amounts as in every language)."""
+    month, paid_on = period_label(period), format_ist(paid_at)
+    if normalise(lang) != DEFAULT_LANGUAGE:
+        month = format_date_ist(BillingPeriod.parse(period).first_day, lang, month="long")
+        paid_on = f"{format_date_ist(paid_at, lang)}, {to_ist(paid_at):%H:%M} IST"
+    return {"name": name, "bill_id": bill_id, "month": month,
+            "amount": format_inr(from_paise(amount_paise)), "paid_on": paid_on,
             "method": METHOD_LABELS.get(method, method), "payment_id": payment_id,
             "reference": reference}
 

@@ -685,11 +685,11 @@ class PaymentService:
         if payer is None:
             logger.warning("no receipt: payer missing", extra={"payment_id": payment.payment_id})
             return []
-        rendered = render_email(RECEIPT, **receipt_context(
+        rendered = render_email(RECEIPT, lang=payer.language, **receipt_context(
             name=payer.name, bill_id=bill.bill_id, period=bill.period,
             amount_paise=int(payment.amount_paise), method=payment.method,
             payment_id=payment.payment_id, paid_at=payment.paid_at,
-            reference=payment.reference))
+            reference=payment.reference, lang=payer.language))
         records = [email_record(receipt_key(payment.payment_id), rendered, payer.email,
                                 topic=PAYMENT_TOPIC, now=self.clock(), ref=bill.bill_id,
                                 recipient_id=payer.user_id)]

@@ -60,3 +60,21 @@ def test_only_the_owner_or_an_admin_sees_a_prepaid_connection(stack, customer,
     assert admin[1].post(f"/admin/prepaid/{connection}/adjustments",
                          json={"key": "goodwill-1", "amount_paise": 2500,
                                "reason": "Meter fault goodwill"}).json()["applied"] is False
+
+
+def test_a_low_balance_emails_the_owner_once_per_crossing(stack, customer, admin):
+    user, _ = customer
+    connection = prepaid_property(user.user_id, admin[1])  # average month: Rs 1,500
+
+    def adjust(key: str, paise: int) -> None:
+        response = admin[1].post(f"/admin/prepaid/{connection}/adjustments",
+                                 json={"key": key, "amount_paise": paise, "reason": "test"})
+        assert response.status_code == 201, response.text
+
+    adjust("opening", 60000)  # Rs 600: 40%, no alert
+    adjust("use-1", -20000)  # Rs 400: below 30%
+    adjust("use-2", -5000)  # Rs 350: still below 30%, no second alert
+    emails = stack.wait_for_emails(user.email, "Low balance", count=1)
+    assert "30% or less" in emails[0]["body"] and "₹400.00" in emails[0]["subject"]
+    adjust("use-3", -25000)  # Rs 100: below 10% (a second crossing)
+    assert len(stack.wait_for_emails(user.email, "Low balance", count=2)) == 2

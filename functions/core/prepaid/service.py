@@ -20,7 +20,7 @@ from functions.core.billing_rules.daily_debits import daily_debit
 from functions.core.billing_rules.tariff import TariffVersion, Usage
 from functions.core.clock import IST, utcnow
 from functions.core.errors import Conflict, InvalidInput, NotFound
-from functions.core.money import from_paise, sum_money, to_paise
+from functions.core.money import format_inr, from_paise, sum_money, to_paise
 from functions.core.prepaid.models import (
     ENTRY_ADJUSTMENT,
     ENTRY_DEBIT,
@@ -87,7 +87,7 @@ class PrepaidService:
         """Wired to the meters: relay commands go out over the meter channel."""
         from functions.core.prepaid.supply import MeterSupply
 
-        service = cls()
+        service = cls(alert=email_alert)
         service.supply = MeterSupply(service.accounts, after_ack=service.review)
         return service
 
@@ -274,6 +274,27 @@ class PrepaidService:
         if account is None:
             raise NotFound("No prepaid account for this connection.")
         return account
+
+
+def email_alert(account: PrepaidAccountRecord, threshold: int, balance: int) -> None:
+    """The low-balance email to the connection's owner, once per crossing (the event id
+    names the crossing: the threshold and the ledger's length when it was claimed)."""
+    from functions.core.accounts.users import UserRepository
+    from functions.core.notifications.service import Notifications
+    from functions.core.properties.repositories import PropertyRepository
+
+    prop = PropertyRepository().get(account.connection_id)
+    user = UserRepository().get(account.payer_id or (prop.owner_id if prop else ""))
+    if user is None:
+        _no_alert(account, threshold, balance)
+        return
+    Notifications().queue_email(
+        "prepaid_low_balance", f"{account.connection_id}#{threshold}#{int(account.entries)}",
+        user.email, topic="prepaid", recipient_id=user.user_id, ref=account.connection_id,
+        lang=getattr(user, "language", None), name=user.name,
+        connection=account.connection_id, balance=format_inr(from_paise(balance)),
+        threshold=threshold,
+        emergency_credit=format_inr(from_paise(int(account.emergency_credit_paise))))
 
 
 def entry_view(entry: LedgerEntryRecord) -> LedgerEntryView:

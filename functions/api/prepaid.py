@@ -12,6 +12,7 @@ from functions.api.http import Access, route
 from functions.core.accounts.sessions import Caller
 from functions.core.daily.cycle import DailyCycle, daily_run_id, day_rate, recent_days
 from functions.core.errors import InvalidInput, NotFound
+from functions.core.meters.commands import MeterCommands
 from functions.core.meters.repositories import MeterRepository
 from functions.core.payments.schemas import OrderView
 from functions.core.payments.service import PaymentService
@@ -19,6 +20,8 @@ from functions.core.prepaid.recharges import may_see, start_recharge
 from functions.core.prepaid.schemas import (
     Adjustment,
     AdjustmentResult,
+    CommandLog,
+    CommandView,
     DailyCycleStart,
     DailyRateView,
     DaysQuery,
@@ -115,6 +118,17 @@ def meter_days(meter_id: str, caller: Caller, query: DaysQuery) -> MeterDays:
         MeterDayView(day=d.day, units=None if d.units is None else int(d.units),
                      import_wh=int(d.import_wh), export_wh=int(d.export_wh), source=d.source)
         for d in recent_days(meter_id, query.days)])
+
+
+@route(bp, "/admin/meters/{meter_id}/commands", access=Access.ADMIN, response=CommandLog,
+       summary="A meter's relay commands (disconnect, reconnect), newest first, with their "
+               "acknowledgement state")
+def command_log(meter_id: str, caller: Caller) -> CommandLog:
+    return CommandLog(meter_id=meter_id, commands=[
+        CommandView(command_id=c.command_id, operation=c.operation, status=c.status,
+                    issued_at=c.issued_at, attempts=int(c.attempts), relay=c.relay,
+                    last_error=c.last_error)
+        for c in MeterCommands().log(meter_id)])
 
 
 def _day(text: str) -> date:

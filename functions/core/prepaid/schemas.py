@@ -115,3 +115,18 @@ class DaysQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     days: int = Field(default=30, ge=1, le=400)
+
+
+class CommandView(BaseModel):
+    command_id: str
+    operation: str
+    status: str
+    issued_at: str
+    attempts: int
+    relay: str | None
+    last_error: str | None
+
+
+class CommandLog(BaseModel):
+    meter_id: str
+    commands: list[CommandView]

@@ -7,7 +7,7 @@ tariffs, runs and server keys it creates never meet another test's data. Every r
 checked: no 5xx, status code documented, content type and (for valid requests) body
 matching the documented schema.
 
-    make test-fuzz                     # what `make test` runs (1 example: ~900 cases)
+    make test-fuzz                     # what `make test` runs (1 example: ~1,200 cases)
     FUZZ_EXAMPLES=200 make test-fuzz   # longer, locally
 
 Prints the number of cases per role and a last line "<n> cases, <k> server errors,
@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-DEFAULT_EXAMPLES = 1  # per operation, generation mode, path variant and role: ~900 cases (CI)
+DEFAULT_EXAMPLES = 1  # per operation, generation mode, path variant and role: ~1,200 cases (CI)
 
 
 def configure_environment() -> None:

@@ -32,6 +32,16 @@ LANGUAGES = {
 }
 
 
+WRAPPED_BUTTONS = """() => [...document.querySelectorAll("form .btn")]
+    .filter((b) => b.offsetParent !== null)
+    .filter((b) => {
+      const style = getComputedStyle(b);
+      const inner = b.clientHeight - parseFloat(style.paddingTop)
+        - parseFloat(style.paddingBottom);
+      return inner > parseFloat(style.lineHeight) * 1.5;
+    }).map((b) => b.textContent.trim())"""
+
+
 def overflow(page: Any) -> int:
     """How many pixels the document is wider than the viewport (0: no sideways scroll)."""
     return int(page.evaluate(
@@ -119,6 +129,8 @@ def test_no_page_scrolls_sideways_on_a_phone(context, portal, people):
         expect(phone.locator("[aria-busy=true]")).to_have_count(0)
         if (extra := overflow(phone)) > 0:
             wide.append(f"{language}{path}: {extra}px wider than the phone")
+        if path.startswith("admin/") and (wrapped := phone.evaluate(WRAPPED_BUTTONS)):
+            wide.append(f"{path}: buttons wrapped {wrapped}")
             name = f"{language}{path}".replace("/", "-")
             screenshot(phone, f"FAILED-overflow-{name}", full_page=False)
 
@@ -144,14 +156,7 @@ def test_admin_forms_keep_buttons_whole_and_spell_dates_out(page, portal, people
     start_session(page, portal, token, user)
     page.goto(portal.page_url("admin/tariffs.html"))
     settled(page)
-    wrapped = page.evaluate("""() => [...document.querySelectorAll("form .btn")]
-        .filter((b) => b.offsetParent !== null)
-        .filter((b) => {
-          const style = getComputedStyle(b);
-          const inner = b.clientHeight - parseFloat(style.paddingTop)
-            - parseFloat(style.paddingBottom);
-          return inner > parseFloat(style.lineHeight) * 1.5;
-        }).map((b) => b.textContent.trim())""")
+    wrapped = page.evaluate(WRAPPED_BUTTONS)
     assert wrapped == [], f"buttons wrapped at 1280 px: {wrapped}"
 
     effective = page.locator("#tariff-effective_from")

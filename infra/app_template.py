@@ -35,7 +35,7 @@ from infra.iam import (
     policy_document,
     secret_parameter,
 )
-from infra.stages import FUNCTIONS, SECRETS, StageConfig
+from infra.stages import FUNCTIONS, SECRETS, StageConfig, bill_documents_bucket
 
 FUNCTION_TYPE = "AWS::Serverless::Function"
 XRAY_WRITE_POLICY = "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess"
@@ -98,6 +98,7 @@ def finish_function(template: dict[str, Any], cfn_id: str, function: str,
         "PORTAL_ORIGIN": {"Ref": "PortalOrigin"},
         "SERVER_KEY_SECRET_NAME": stage.secret_name("server_key"),
         "PAYMENT_GATEWAY_SECRET_NAME": stage.secret_name("payment_gateway"),
+        "BILL_DOCUMENTS_BUCKET": bill_documents_bucket(stage),
     })
 
     log_group_id = f"{cfn_id}LogGroup"

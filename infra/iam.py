@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from functions.core.resources import QUEUES, TABLES, queue, table
-from infra.stages import FUNCTIONS, SECRETS, StageConfig
+from infra.stages import FUNCTIONS, SECRETS, StageConfig, bill_documents_bucket
 
 # Access levels on a table (and its indexes).
 LOOKUP = ("dynamodb:GetItem",)
@@ -47,6 +47,7 @@ class FunctionAccess:
     health: bool = False                # DescribeTable / GetQueueUrl on everything (/health)
     keyed_select: tuple[str, ...] = ()  # logical tables it reads with a PartiQL SELECT on
     #                                     partition keys (never a full table scan)
+    bill_documents: bool = False        # bill PDFs: S3 Get/Put under bills/ of its bucket
 
 
 FUNCTION_ACCESS: dict[str, FunctionAccess] = {
@@ -57,6 +58,7 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
         send_to=("run_steps", "readings", "notifications"),
         secrets=("server_key", "payment_gateway"), email=True, sms=True, health=True,
         rotates=("server_key",),  # POST /admin/server-keys/rotate
+        bill_documents=True,  # GET /bills/{id}/pdf: made once, stored, presigned
     ),
     # Resolves a bearer token to its session: one GetItem, nothing else.
     "session_authorizer": FunctionAccess(tables={"sessions": LOOKUP}),
@@ -101,6 +103,9 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
         # queued for notification_sender, which alone talks to SES for bills.
         consumes=("readings",), send_to=("notifications",),
     ),
+    # 00:30 IST: starts the daily read cycle of the day that ended (32 run_steps slices;
+    # reads the day's counters to know a first start from a restart).
+    "daily_reads": FunctionAccess(tables={"run_counters": READ}, send_to=("run_steps",)),
     # Daily at midnight IST: issued bills past due -> overdue with the late
     # surcharge (conditional update), and one outbox email to each payer.
     "overdue_sweep": FunctionAccess(tables={"bills": READ_WRITE, "users": READ,
@@ -206,6 +211,12 @@ def policy_document(function: str, stage: StageConfig) -> dict[str, Any]:
             "Resource": [_arn("dynamodb", f"table/{stage.name_of(t)}") for t in undescribed]
             + [queue_arn(stage, q.logical, dlq) for q in QUEUES for dlq in (False, True)],
         })
+    if access.bill_documents:
+        statements.append({
+            "Sid": "BillPdfsUnderBillsPrefixOnly", "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Resource": [{"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::"
+                                     f"{bill_documents_bucket(stage)['Fn::Sub']}/bills/*"}]})
     if access.send_to:
         statements.append({"Sid": "SendToQueues", "Effect": "Allow", "Action": list(SEND),
                            "Resource": [queue_arn(stage, q) for q in access.send_to]})

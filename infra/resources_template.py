@@ -21,7 +21,7 @@ from typing import Any
 from frontend.headers import HSTS_MAX_AGE, PORTAL_CSP, PORTAL_HEADERS
 from functions.core.resources import QUEUES, TABLES, Key, QueueDef, TableDef
 from infra.observability import observability_resources
-from infra.stages import SECRETS, StageConfig, stage_config
+from infra.stages import SECRETS, StageConfig, bill_documents_bucket, stage_config
 
 # AWS-managed CloudFront policy (fixed id, documented by AWS).
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -254,6 +254,32 @@ def site_headers_policy(stage: StageConfig) -> dict[str, Any]:
     }
 
 
+def bill_documents_resources(stage: StageConfig) -> dict[str, Any]:
+    """The private bucket of bill PDFs (functions/core/bills/documents.py): made once per
+    bill and language, read through presigned URLs only."""
+    bucket_arn = {"Fn::GetAtt": ["BillDocumentsBucket", "Arn"]}
+    retain = "Retain" if stage.retain_data else "Delete"
+    return {
+        "BillDocumentsBucket": {"Type": "AWS::S3::Bucket", "DeletionPolicy": retain,
+                                "UpdateReplacePolicy": retain, "Properties": {
+            "BucketName": bill_documents_bucket(stage),
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True, "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+            "BucketEncryption": {"ServerSideEncryptionConfiguration": [
+                {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+        }},
+        "BillDocumentsBucketPolicy": {"Type": "AWS::S3::BucketPolicy", "Properties": {
+            "Bucket": {"Ref": "BillDocumentsBucket"},
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                 "Resource": [bucket_arn, {"Fn::Join": ["", [bucket_arn, "/*"]]}],
+                 "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]},
+        }},
+    }
+
+
 def site_resources(stage: StageConfig) -> dict[str, Any]:
     bucket_arn = {"Fn::GetAtt": ["SiteBucket", "Arn"]}
     objects = {"Fn::Join": ["", [bucket_arn, "/*"]]}
@@ -395,6 +421,7 @@ def render(stage: StageConfig) -> dict[str, Any]:
     resources.update(secret_resources(stage))
     resources.update(mail_resources(stage))
     resources.update(site_resources(stage))
+    resources.update(bill_documents_resources(stage))
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": f"IoT billing {stage.name}: tables, queues, key, secret, site "

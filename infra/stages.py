@@ -24,7 +24,8 @@ DEPLOYABLE_STAGES = ("dev", "prod")
 # every HTTP route; the other three come from decorators in the code.
 FUNCTIONS = ("api_handler", "session_authorizer", "iot_fanout", "run_steps", "billing",
              "overdue_sweep", "run_window_sweep", "payments_reconcile",
-             "notification_sender", "notification_events", "notification_sweep")
+             "notification_sender", "notification_events", "notification_sweep",
+             "daily_reads")
 
 
 @dataclass(frozen=True)
@@ -127,3 +128,9 @@ def stage_config(stage: str) -> StageConfig:
     if not prefix:
         raise ValueError(f".chalice/config.json: stage {stage!r} has no RESOURCE_PREFIX")
     return StageConfig(name=stage, prefix=prefix, **STAGE_SETTINGS[stage])
+
+
+def bill_documents_bucket(stage: StageConfig) -> dict[str, str]:
+    """The bill PDFs' bucket name: bucket names are global, the account id keeps it ours
+    (resources stack creates it; the app's functions get it as BILL_DOCUMENTS_BUCKET)."""
+    return {"Fn::Sub": f"{stage.name_of('bill-documents')}-${{AWS::AccountId}}"}

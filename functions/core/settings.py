@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # per stage (the placeholders below are refused by operators; set the real ones).
     dlt_entity_id: str = Field(default="1101000000000000000", alias="DLT_ENTITY_ID")
     sms_sender_id: str = Field(default="DISCOM", alias="SMS_SENDER_ID")
+    # The private bucket of bill PDFs (functions/core/bills/documents.py); in AWS its
+    # name carries the account id (infra), locally "<prefix>-bill-documents".
+    bill_documents_bucket: str = Field(default="", alias="BILL_DOCUMENTS_BUCKET")
     # Messages a second each notification sender invocation hands to SES/SNS (a token
     # bucket); times the queue's maximum concurrency it stays under the account's
     # sending quota. Unset or 0: no limit (the emulator has none).

@@ -64,9 +64,11 @@ def test_no_wildcard_action_or_resource_except_sms(function: str) -> None:
         for resource in resources:
             assert resource != "*", statement
             assert resource.startswith("arn:aws:"), resource
-            if "*" in resource:  # only log streams, whose names Lambda makes at run time
+            if "*" in resource:  # only log streams, whose names Lambda makes at run time,
+                # and the bill PDFs' objects (one per bill, named when it is made)
                 assert re.fullmatch(r"arn:aws:logs:[^:]+:\d+:log-group:/aws/lambda/"
-                                    r"[\w-]+:\*", resource), resource
+                                    r"[\w-]+:\*", resource) or re.fullmatch(
+                    r"arn:aws:s3:::[\w-]+-bill-documents-\d+/bills/\*", resource), resource
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)

@@ -30,7 +30,8 @@ HISTORY_MONTHS = 12
 
 
 def bucket() -> str:
-    return get_settings().resource_name("bill-documents")
+    settings = get_settings()
+    return settings.bill_documents_bucket or settings.resource_name("bill-documents")
 
 
 def pdf_key(bill: BillRecord, lang: str) -> str:

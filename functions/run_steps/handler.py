@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from chalice import Blueprint, Rate
+from chalice import Blueprint, Cron, Rate
 
 from functions.core.logs import logger
 from functions.core.messages import RunStep
@@ -72,3 +72,18 @@ def run_window_sweep(event: Any) -> dict[str, Any]:
     if closed:
         logger.info("runs closed at the end of their window", extra={"run_ids": closed})
     return {"closed": closed}
+
+
+# 00:30 IST (19:00 UTC): the IST day that just ended is latched in every meter.
+@bp.schedule(Cron(0, 19, "*", "*", "?", "*"), name="daily_reads",
+             description="Start the daily read cycle of the IST day that just ended")
+def daily_reads(event: Any) -> dict[str, Any]:
+    from datetime import timedelta
+
+    from functions.core.clock import IST, utcnow
+    from functions.core.daily.cycle import DailyCycle
+
+    day = (utcnow().astimezone(IST) - timedelta(hours=1)).date()
+    run_id = DailyCycle().start(day)
+    logger.info("daily read cycle started", extra={"run_id": run_id})
+    return {"run_id": run_id}

@@ -3,6 +3,7 @@
 import { ApiError, get, post } from "../api.js";
 import { boot, h, fill, onSubmit, param } from "../ui.js";
 import { dateIST, rupees } from "../format.js";
+import { t } from "../i18n.js";
 
 await boot("public");
 const form = document.getElementById("quick-pay-form");
@@ -11,10 +12,10 @@ const card = document.getElementById("quick-pay-bill");
 let current = null;
 
 const OUTCOMES = {
-  paid: ["success", "Thank you: your payment is received."],
-  failed: ["warning", "The payment did not go through. Nothing was taken; you can try again."],
-  pending: ["info", "The payment is being confirmed. Check again in a few minutes."],
-  not_applied: ["warning", "The payment was received but the bill had changed: it will be refunded."],
+  paid: ["success", t("Thank you: your payment is received.")],
+  failed: ["warning", t("The payment did not go through. Nothing was taken; you can try again.")],
+  pending: ["info", t("The payment is being confirmed. Check again in a few minutes.")],
+  not_applied: ["warning", t("The payment was received but the bill had changed: it will be refunded.")],
 };
 
 async function show(number) {
@@ -31,7 +32,7 @@ onSubmit(form, async (values) => {
   // Spaces and dashes as printed ("1000 0000 17") are fine; the API checks the digits.
   const number = values.consumer_number.replace(/[\s-]+/g, "");
   if (!/^\d{10}$/.test(number)) {
-    throw new ApiError(400, { message: "A consumer number has 10 digits. It is printed at the top of your bill." }, "");
+    throw new ApiError(400, { message: t("A consumer number has 10 digits. It is printed at the top of your bill.") }, "");
   }
   await show(number);
 });

@@ -99,6 +99,7 @@ def finish_function(template: dict[str, Any], cfn_id: str, function: str,
         "SERVER_KEY_SECRET_NAME": stage.secret_name("server_key"),
         "PAYMENT_GATEWAY_SECRET_NAME": stage.secret_name("payment_gateway"),
         "BILL_DOCUMENTS_BUCKET": bill_documents_bucket(stage),
+        "BILL_EMAIL_PDF": "true",
     })
 
     log_group_id = f"{cfn_id}LogGroup"

@@ -124,8 +124,10 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     # email's outcome to its run's counters.
     "notification_sender": FunctionAccess(
         tables={"notifications": READ_WRITE, "suppressed_addresses": READ,
-                "run_counters": READ_WRITE},
-        consumes=("notifications",), email=True, sms=True),
+                "run_counters": READ_WRITE, "bills": READ, "users": READ,
+                "properties": READ},
+        consumes=("notifications",), email=True, sms=True,
+        bill_documents=True),  # the bill email's PDF attachment (made once, kept in S3)
     # SES delivery, bounce and complaint events: records them, suppresses addresses,
     # counts bill emails' events on their runs.
     "notification_events": FunctionAccess(

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # The private bucket of bill PDFs (functions/core/bills/documents.py); in AWS its
     # name carries the account id (infra), locally "<prefix>-bill-documents".
     bill_documents_bucket: str = Field(default="", alias="BILL_DOCUMENTS_BUCKET")
+    # Attach the PDF bill to the bill email (each bill's PDF is then made as its email
+    # goes out). On in AWS stages (infra); off locally unless asked for.
+    bill_email_pdf: bool = Field(default=False, alias="BILL_EMAIL_PDF")
     # Messages a second each notification sender invocation hands to SES/SNS (a token
     # bucket); times the queue's maximum concurrency it stays under the account's
     # sending quota. Unset or 0: no limit (the emulator has none).

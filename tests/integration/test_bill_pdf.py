@@ -107,3 +107,33 @@ def test_only_the_payer_and_admins_get_a_bill_pdf(customer, other_customer, admi
     bill = a_bill(prop, user.user_id, "2026-07", 100, total="500.00", total_paise=50_000)
     assert other_customer[1].get(f"/bills/{bill.bill_id}/pdf").status_code == 404
     assert admin[1].get(f"/bills/{bill.bill_id}/pdf").status_code == 200
+
+
+def test_the_bill_email_carries_the_pdf_where_the_stage_attaches_it(stack, customer,
+                                                                    monkeypatch):
+    """AWS stages attach the PDF (BILL_EMAIL_PDF, infra); the emulator keeps the message
+    but not its attachment, so the attachment is checked as built and the send as done."""
+    from functions.core.notifications.models import OutboxRecord
+    from functions.core.notifications.sender import AwsGateway, bill_pdf_attachment
+    from functions.core.settings import reload_settings
+
+    user, client_ = customer
+    prop = client_.post("/properties", json=HOME).json()
+    bill = a_bill(prop, user.user_id, "2026-06", 150, total="432.10", total_paise=43_210)
+    record = OutboxRecord(message_key=f"bill_issued#{bill.bill_id}", channel="email",
+                          template="bill_issued", ref=bill.bill_id,
+                          recipient_id=user.user_id, recipient=user.email)
+    assert bill_pdf_attachment(record) is None  # off locally: no PDF per bill in tests
+    monkeypatch.setenv("BILL_EMAIL_PDF", "true")
+    reload_settings()
+    try:
+        attachment = bill_pdf_attachment(record)
+        assert attachment is not None and attachment["ContentType"] == "application/pdf"
+        assert attachment["FileName"] == "electricity-bill-2026-06.pdf"
+        text = PdfReader(io.BytesIO(attachment["RawContent"])).pages[0].extract_text()
+        assert prop["consumer_number"] in text and "₹432.10" in text
+        assert AwsGateway().email(record, "Your electricity bill", "See the attached PDF.")
+        assert [m["subject"] for m in stack.emails_to(user.email)] == ["Your electricity bill"]
+    finally:
+        monkeypatch.delenv("BILL_EMAIL_PDF")
+        reload_settings()

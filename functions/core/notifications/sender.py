@@ -136,10 +136,34 @@ class Gateway(Protocol):
     def sms(self, record: OutboxRecord, text: str) -> str: ...
 
 
+def bill_pdf_attachment(record: OutboxRecord) -> dict[str, Any] | None:
+    """The bill's PDF (made once, kept in S3: bills/documents.py) as an SES v2 attachment
+    of its bill email, in the payer's language; None for other messages, or where the
+    stage does not attach PDFs (BILL_EMAIL_PDF: off locally, so tests and benches do not
+    render a PDF per bill)."""
+    if record.template != "bill_issued" or not record.ref or not get_settings().bill_email_pdf:
+        return None
+    from functions.core.accounts.users import UserRepository
+    from functions.core.bills.documents import pdf_bytes
+    from functions.core.bills.repository import BillRepository
+
+    bill = BillRepository().get(record.ref)
+    if bill is None:
+        return None
+    payer = UserRepository().get(record.recipient_id) if record.recipient_id else None
+    lang = str(getattr(payer, "language", None) or "en")
+    return {"RawContent": pdf_bytes(bill, lang), "ContentType": "application/pdf",
+            "FileName": f"electricity-bill-{bill.period}.pdf",
+            "ContentDisposition": "ATTACHMENT", "ContentTransferEncoding": "BASE64"}
+
+
 class AwsGateway:
     """SES with the configuration set (delivery events) and SNS with DLT attributes."""
 
     def email(self, record: OutboxRecord, subject: str, text: str) -> str:
+        attachment = bill_pdf_attachment(record)
+        if attachment is not None:
+            return self._email_with_attachment(record, subject, text, attachment)
         answer = client("ses").send_email(
             Source=get_settings().mail_from,
             Destination={"ToAddresses": [record.recipient]},
@@ -148,6 +172,22 @@ class AwsGateway:
             ConfigurationSetName=configuration_set(),
             Tags=[{"Name": KEY_TAG, "Value": encode_key(record.message_key)},
                   {"Name": "template", "Value": record.template}])
+        return str(answer["MessageId"])
+
+    def _email_with_attachment(self, record: OutboxRecord, subject: str, text: str,
+                               attachment: dict[str, Any]) -> str:
+        """SES v2's SendEmail: the same message, configuration set and tags, plus a file
+        (the v1 SendEmail takes no attachment; raw MIME is not needed for one)."""
+        answer = client("sesv2").send_email(
+            FromEmailAddress=get_settings().mail_from,
+            Destination={"ToAddresses": [record.recipient]},
+            Content={"Simple": {
+                "Subject": {"Data": subject, "Charset": "UTF-8"},
+                "Body": {"Text": {"Data": text, "Charset": "UTF-8"}},
+                "Attachments": [attachment]}},
+            ConfigurationSetName=configuration_set(),
+            EmailTags=[{"Name": KEY_TAG, "Value": encode_key(record.message_key)},
+                       {"Name": "template", "Value": record.template}])
         return str(answer["MessageId"])
 
     def sms(self, record: OutboxRecord, text: str) -> str:

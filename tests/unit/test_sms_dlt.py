@@ -6,6 +6,7 @@ the entity id, template id and sender header AWS documents for India."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from functions.core.notifications.sender import AwsGateway
 from functions.core.notifications.templates import (
     DLT_URL,
     DLT_VARIABLE,
+    RenderedSms,
     dlt_registration,
     matches_registration,
     registered_text,
@@ -28,13 +30,14 @@ from functions.core.notifications.templates import (
 
 ROOT = Path(__file__).resolve().parents[2]
 SENDS = re.compile(r"""(?:render_sms|send_secret_sms|queue_sms)\(\s*["'](\w+)["']""")
-BUILDERS = {"bill_ready": sms_messages.bill_ready_sms,
-            "payment_received": sms_messages.payment_received_sms,
-            "due_reminder": sms_messages.due_reminder_sms}
+BUILDERS: dict[str, Callable[..., RenderedSms]] = {
+    "bill_ready": sms_messages.bill_ready_sms,
+    "payment_received": sms_messages.payment_received_sms,
+    "due_reminder": sms_messages.due_reminder_sms}
 DEVANAGARI = re.compile("[\u0900-\u097f]")
 
 
-def every_sms(lang: str) -> list:
+def every_sms(lang: str) -> list[RenderedSms]:
     """Each SMS the code sends, in `lang`, with the longest values it carries."""
     samples = sms_messages.sample_contexts()
     rendered = [render_sms("one_time_code", lang, code="123456", purpose=purpose, minutes=15)

@@ -56,6 +56,9 @@ def test_each_property_gets_its_own_consumer_number_and_admins_find_it(customer,
     found = admin_client.get("/admin/properties",
                              params={"consumer_number": display(numbers[1])}).json()
     assert [p["property_id"] for p in found["properties"]] == [second["property_id"]]
+    # Typed into the free-text search as printed on the bill: the same one property.
+    typed = admin_client.get("/admin/properties", params={"q": display(numbers[0])}).json()
+    assert [p["property_id"] for p in typed["properties"]] == [first["property_id"]]
     wrong = numbers[1][:-1] + str((int(numbers[1][-1]) + 1) % 10)
     refused = admin_client.get("/admin/properties", params={"consumer_number": wrong})
     assert refused.status_code == 400 and "not valid" in refused.json()["message"]

@@ -33,6 +33,8 @@ from functions.core.clock import utcnow
 from functions.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from functions.core.logs import logger, mask_email
 from functions.core.notifications.service import Notifications
+from functions.core.properties.consumer_numbers import LENGTH as CONSUMER_NUMBER_LENGTH
+from functions.core.properties.consumer_numbers import is_valid as consumer_number_valid
 from functions.core.properties.consumer_numbers import next_consumer_number
 from functions.core.properties.consumer_numbers import parse as parse_consumer_number
 from functions.core.properties.models import (
@@ -191,6 +193,10 @@ class PropertyService:
     def admin_search(self, query: AdminPropertyQuery) -> AdminPropertyList:
         """One index query whatever the table's size: by consumer number, an owner's
         properties, or a page of all of them (filters apply to what the page read)."""
+        typed = "".join((query.q or "").split()).replace("-", "")
+        if not query.consumer_number and len(typed) == CONSUMER_NUMBER_LENGTH \
+                and consumer_number_valid(typed):
+            query = query.model_copy(update={"consumer_number": typed})  # typed into q
         if query.consumer_number:
             found = self.properties.by_consumer_number(parse_consumer_number(
                 query.consumer_number))
@@ -553,7 +559,8 @@ def _matches(record: PropertyRecord, query: AdminPropertyQuery) -> bool:
     if query.has_meter is not None and bool(record.meter_id) != query.has_meter:
         return False
     if query.q:
-        haystack = " ".join(filter(None, [record.property_id, record.owner_id, record.line1,
+        haystack = " ".join(filter(None, [record.property_id, record.consumer_number,
+                                          record.owner_id, record.line1,
                                           record.line2, record.city, record.state,
                                           record.pincode, record.meter_id]))
         return query.q.casefold() in haystack.casefold()

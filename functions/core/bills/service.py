@@ -439,6 +439,7 @@ def bill_email_context(bill: BillRecord, prop: PropertyRecord,
     surcharge = int(bill.arrears_surcharge_paise or 0)
     return {
         "payer_name": payer.name, "month": month(bill.period), "bill_id": bill.bill_id,
+        "consumer_number": bill.consumer_number,
         "address": ", ".join(p for p in (prop.line1, prop.city) if p),
         "units": bill.share_units or bill.units, "estimated": bool(bill.estimated),
         "amount": format_inr(bill.amount), "due": ist_day(bill.due_date),

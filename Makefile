@@ -12,6 +12,8 @@ API_PORT ?= 8000
 SITE_PORT ?= 8080
 EMULATOR_PORT ?= 5000
 STACK ?=
+# make test runs on this many workers, each with its own local stack (TEST_WORKERS=0: one process).
+TEST_WORKERS ?= 2
 
 .PHONY: install run test test-unit test-integration test-fuzz lint site i18n demo bench bench-crypto package deploy create-admin outbox clean
 
@@ -34,7 +36,7 @@ test: install
 	bash devstack/ensure_test_tools.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy .
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 test-unit: install
 	$(PY) -m pytest -q tests/unit

@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 
 from functions.core.accounts.sessions import issue_session
 from functions.core.crypto import generate_private_key, public_key_b64
+from functions.core.meters.models import METER_ACTIVE, MeterRecord
 from tests.browser.conftest import Portal, screenshot, start_session
 from tests.browser.journeys import ADMIN_JOURNEY_MONTHS_AGO, emailed_link, months_ago, row_of
 from tests.browser.simulated_meters import Simulator, simulated_meters
@@ -142,6 +143,9 @@ def test_billing_run_with_rejected_and_silent_meters(admin, portal, stack, conso
     console.expect_http(400)  # the month that is not over yet
     ensure_reference_tariffs(as_admin)
     start_wh = 3_000_000
+    # A run asks every active meter of the fleet: meters earlier tests left active would
+    # change its counts, whatever order the suite runs in.
+    retire(MeterRecord.scan(MeterRecord.status == METER_ACTIVE))
     with simulated_meters(tmp_path,
                           ["normal", "normal", "tamper", "silent"], start_wh) as sim:
         serials = [m["serial"] for m in sim.meters]

@@ -73,6 +73,8 @@ class StaleUser(Conflict):
 
 class UserRepository:
     def get(self, user_id: str) -> UserRecord | None:
+        if not user_id:  # DynamoDB refuses an empty key (a 500); no user has one
+            return None
         try:
             return UserRecord.get(user_id, consistent_read=True)
         except DoesNotExist:

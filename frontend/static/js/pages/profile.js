@@ -1,7 +1,7 @@
 import { get, patch, post, put, session, siteUrl } from "../api.js";
 import { boot, h, fill, facts, badge, errorState, onSubmit, action, notify } from "../ui.js";
 import { dateIST, label } from "../format.js";
-import { LANG } from "../i18n.js";
+import { LANG, t } from "../i18n.js";
 
 let me = await boot("user");
 
@@ -16,12 +16,12 @@ function render(profile) {
   for (const slot of document.querySelectorAll("[data-me=name]")) slot.textContent = profile.name;
   fill("profile-summary", h("section", { class: "card" }, h("div", { class: "card-body" },
     facts([
-      ["Name", profile.name],
-      ["Email", profile.email],
-      ["Mobile", profile.mobile],
-      ["Account", h("span", {}, label(profile.role), " ", badge(profile.status))],
-      profile.status_reason ? ["Note from the office", profile.status_reason] : null,
-      ["Member since", dateIST(profile.created_at)],
+      [t("Name"), profile.name],
+      [t("Email"), profile.email],
+      [t("Mobile"), profile.mobile],
+      [t("Account"), h("span", {}, label(profile.role), " ", badge(profile.status))],
+      profile.status_reason ? [t("Note from the office"), profile.status_reason] : null,
+      [t("Member since"), dateIST(profile.created_at)],
     ]))));
   const nameForm = document.getElementById("name-form");
   nameForm.elements.name.value = profile.name;
@@ -32,13 +32,13 @@ function render(profile) {
   const mfaState = document.getElementById("mfa-state");
   const toggle = document.getElementById("mfa-toggle");
   if (profile.role === "admin") {
-    mfaState.textContent = "Always on for administrators: every sign-in asks for a code sent to your mobile.";
+    mfaState.textContent = t("Always on for administrators: every sign-in asks for a code sent to your mobile.");
     document.getElementById("mfa-change-form").hidden = true;
   } else {
     mfaState.textContent = profile.mfa_enabled
-      ? "On: every sign-in also asks for a code sent to your mobile."
-      : "Off: a password or an email link is enough to sign in.";
-    toggle.querySelector("[data-label]").textContent = profile.mfa_enabled ? "Turn off" : "Turn on";
+      ? t("On: every sign-in also asks for a code sent to your mobile.")
+      : t("Off: a password or an email link is enough to sign in.");
+    toggle.querySelector("[data-label]").textContent = profile.mfa_enabled ? t("Turn off") : t("Turn on");
   }
   const current = document.getElementById("password-change-current_password").closest(".mb-3");
   current.hidden = !profile.has_password;
@@ -47,12 +47,12 @@ function render(profile) {
 // Email and/or SMS for bill-ready and payment messages (at least one).
 onSubmit(document.getElementById("notices-form"), async (values) => {
   render(await put("/me/notices", { email: values.email, sms: values.sms }));
-  notify("Your message choice is saved.");
+  notify(t("Your message choice is saved."));
 });
 
 onSubmit(document.getElementById("name-form"), async (values) => {
   render(await patch("/me", { name: values.name }));
-  notify("Your name is saved.");
+  notify(t("Your name is saved."));
 });
 
 // The language of the portal, emails and SMS: saved, then this page in it.
@@ -68,20 +68,20 @@ onSubmit(document.getElementById("mobile-change-form"), async (values) => {
   mobileConfirm.elements.challenge.value = sms.challenge;
   mobileConfirm.hidden = false;
   mobileConfirm.elements.code.focus();
-  notify(`We sent a code to ${sms.mobile_hint}.`, "info");
+  notify(t("We sent a code to {mobile}.", { mobile: sms.mobile_hint }), "info");
 });
 onSubmit(mobileConfirm, async (values) => {
   render(await post("/me/mobile/confirm", { challenge: values.challenge, code: values.code }));
   mobileConfirm.hidden = true;
   mobileConfirm.reset();
   document.getElementById("mobile-change-form").reset();
-  notify("Your mobile number is changed.");
+  notify(t("Your mobile number is changed."));
 });
 
 onSubmit(document.getElementById("password-change-form"), async (values, form) => {
   render(await put("/me/password", values));
   form.reset();
-  notify("Your password is set.");
+  notify(t("Your password is set."));
 });
 
 const mfaConfirm = document.getElementById("mfa-confirm-form");
@@ -90,13 +90,13 @@ onSubmit(document.getElementById("mfa-change-form"), async () => {
   mfaConfirm.elements.challenge.value = sms.challenge;
   mfaConfirm.hidden = false;
   mfaConfirm.elements.code.focus();
-  notify(`Enter the code we sent to ${sms.mobile_hint} to confirm.`, "info");
+  notify(t("Enter the code we sent to {mobile} to confirm.", { mobile: sms.mobile_hint }), "info");
 });
 onSubmit(mfaConfirm, async (values) => {
   render(await post("/me/mfa/confirm", { challenge: values.challenge, code: values.code }));
   mfaConfirm.hidden = true;
   mfaConfirm.reset();
-  notify(me.mfa_enabled ? "Two-step sign-in is on." : "Two-step sign-in is off.");
+  notify(me.mfa_enabled ? t("Two-step sign-in is on.") : t("Two-step sign-in is off."));
 });
 
 action(document.getElementById("logout-all"), async () => {

@@ -2,6 +2,7 @@ import { get, post, siteUrl } from "../api.js";
 import { boot, h, fill, table, badge, emptyState, errorState, onSubmit, link, param } from "../ui.js";
 import { dateTimeIST, label, period, rupees } from "../format.js";
 import { addressLine } from "../property_view.js";
+import { t } from "../i18n.js";
 
 await boot("customer");
 const form = document.getElementById("ticket-form");
@@ -32,13 +33,13 @@ async function load() {
     const tickets = await get("/tickets");
     fill("ticket-list", tickets.length
       ? table([
-        { label: "Number", cell: (t) => link(`ticket.html?id=${encodeURIComponent(t.ticket_id)}`, t.ticket_id, "font-monospace") },
-        { label: "Subject", cell: (t) => t.subject },
-        { label: "About", cell: (t) => label(t.category) },
-        { label: "Status", cell: (t) => badge(t.status) },
-        { label: "Updated", cell: (t) => dateTimeIST(t.updated_at) },
-      ], tickets, { caption: "Your support requests" })
-      : emptyState("You have not raised any requests."));
+        { label: t("Number"), cell: (row) => link(`ticket.html?id=${encodeURIComponent(row.ticket_id)}`, row.ticket_id, "font-monospace") },
+        { label: t("Subject"), cell: (row) => row.subject },
+        { label: t("About"), cell: (row) => label(row.category) },
+        { label: t("Status"), cell: (row) => badge(row.status) },
+        { label: t("Updated"), cell: (row) => dateTimeIST(row.updated_at) },
+      ], tickets, { caption: t("Your support requests") })
+      : emptyState(t("You have not raised any requests.")));
   } catch (error) {
     fill("ticket-list", errorState(error));
   }

@@ -2,6 +2,7 @@
 
 import { post, session, safeNext } from "./api.js";
 import { $, h, onSubmit, action, notify, homeFor, loadMe } from "./ui.js";
+import { t } from "./i18n.js";
 
 // The account routes, in one place.
 export const AUTH = {
@@ -52,12 +53,12 @@ export function afterEmailVerified(state) {
 export function showMobileStep(sms) {
   const form = document.getElementById("mobile-form");
   form.elements.challenge.value = sms.challenge;
-  slot("mobile-hint", sms.mobile_hint || "your mobile");
+  slot("mobile-hint", sms.mobile_hint || t("your mobile"));
   showStep("mobile");
 }
 
 export function showDone(status) {
-  if (status === "verified") slot("review-text", "Your account is ready. You can sign in now.");
+  if (status === "verified") slot("review-text", t("Your account is ready. You can sign in now."));
   showStep("review");
 }
 
@@ -73,7 +74,7 @@ export function wireEmailStep(email) {
   });
   onSubmit(document.getElementById("resend-form"), async (values) => {
     await post(AUTH.resendEmail, { email: values.email });
-    notify("We sent the email again. It can take a minute to arrive.");
+    notify(t("We sent the email again. It can take a minute to arrive."));
   });
 }
 
@@ -87,7 +88,7 @@ export function wireMobileStep() {
     const sms = await post(AUTH.resendSms, { challenge: form.elements.challenge.value });
     form.elements.challenge.value = sms.challenge;
     form.elements.code.value = "";
-    notify(`A new code is on its way to ${sms.mobile_hint || "your mobile"}.`);
+    notify(t("A new code is on its way to {mobile}.", { mobile: sms.mobile_hint || t("your mobile") }));
   });
 }
 
@@ -110,10 +111,10 @@ export function showMfa(mfa) {
   const methods = $("#signin-methods");
   if (methods) methods.hidden = true;
   const status = $("#link-status");
-  if (status) status.replaceChildren(h("p", { text: "Your link is confirmed. One more step." }));
+  if (status) status.replaceChildren(h("p", { text: t("Your link is confirmed. One more step.") }));
   step.hidden = false;
   step.querySelector("form").elements.challenge.value = mfa.challenge;
-  slot("mfa-hint", mfa.mobile_hint || "your mobile");
+  slot("mfa-hint", mfa.mobile_hint || t("your mobile"));
   document.getElementById("mfa-title").focus();
 }
 

@@ -15,9 +15,12 @@ SMS_CODE = re.compile(r"\b(\d{6})\b")
 
 
 def last_email(stack: Stack, address: str, subject_part: str = "") -> dict[str, Any]:
-    emails = [m for m in stack.emails_to(address) if subject_part in m["subject"]]
-    assert emails, f"no email to {address} about {subject_part!r}"
-    return emails[-1]
+    """The newest email to `address` about `subject_part`; account notices go out through
+    the notification sender a moment after the request, so this waits for one."""
+    try:
+        return stack.wait_for_emails(address, subject_part)[-1]
+    except AssertionError:
+        raise AssertionError(f"no email to {address} about {subject_part!r}") from None
 
 
 def link_token(stack: Stack, address: str, page: str) -> str:

@@ -10,6 +10,9 @@ if (initial) statusSelect.value = initial;
 const assignForm = document.getElementById("assign-form");
 let meters = [];
 let spare = [];  // registered meters not yet on a property: for assigning and replacing
+// The meter registered on this page: offered for assigning even when the list of
+// registered meters (one page of a large warehouse) does not reach it.
+let justRegistered = null;
 let addresses = {};  // property id -> address, for the list
 
 const meterPath = (id) => `/admin/meters/${encodeURIComponent(id)}`;
@@ -99,6 +102,7 @@ async function load() {
     addresses = Object.fromEntries(properties.map((p) => [p.property_id, addressLine(p.address)]));
     meters = listed;
     spare = registered.filter((m) => !m.property_id);
+    if (justRegistered && !spare.some((m) => m.meter_id === justRegistered.meter_id)) spare.unshift(justRegistered);
     fillMeterChoices();
     fill("meter-list", meters.length
       ? table([
@@ -139,6 +143,7 @@ assignForm.elements.q.addEventListener("input", () => {
 
 onSubmit(assignForm, async (values, form) => {
   const assigned = await post(`${meterPath(values.meter_id)}/assign`, { property_id: values.property_id });
+  if (justRegistered && justRegistered.meter_id === values.meter_id) justRegistered = null;
   if (values.activate) await post(`${meterPath(values.meter_id)}/activate`);
   form.reset();
   notify(`${assigned.meter.serial} is assigned${values.activate ? " and active" : ""}.`);
@@ -147,6 +152,7 @@ onSubmit(assignForm, async (values, form) => {
 
 onSubmit(document.getElementById("meter-form"), async (values, form) => {
   const meter = await post("/admin/meters", values);
+  justRegistered = meter;
   form.reset();
   notify(`Meter ${meter.serial} is registered as ${meter.meter_id}.`);
   await load();

@@ -125,8 +125,9 @@ def test_no_page_scrolls_sideways_on_a_phone(context, portal, people):
 
     def visit(path: str, language: str = "") -> None:
         phone.goto(portal.page_url(language + path + query_for(path, people)))
-        # Every region that loads data says so (aria-busy) until it is filled.
-        expect(phone.locator("[aria-busy=true]")).to_have_count(0)
+        # Every region that loads data says so (aria-busy) until it is filled (an admin list
+        # on a worker's busy stack can take seconds).
+        expect(phone.locator("[aria-busy=true]")).to_have_count(0, timeout=20_000)
         if (extra := overflow(phone)) > 0:
             wide.append(f"{language}{path}: {extra}px wider than the phone")
         if path.startswith("admin/") and (wrapped := phone.evaluate(WRAPPED_BUTTONS)):

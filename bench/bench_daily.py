@@ -46,11 +46,9 @@ bench_billing.CONCURRENCY.update({"run_steps": 2, "iot_fanout": 2, "billing": 4}
 def answer_daily(meters: list[Any], run_id: str, latch: Any) -> None:
     """What the reading endpoint does for each meter's daily snapshot: store the verified
     reading, put it on the readings queue."""
-    from functions.core.aws import client
     from functions.core.clock import utcnow
     from functions.core.messages import VerifiedReading
     from functions.core.meters.models import RawReadingRecord
-    from functions.core.runs.queues import queue_url
 
     now = utcnow()
     records, messages = [], []
@@ -70,14 +68,7 @@ def answer_daily(meters: list[Any], run_id: str, latch: Any) -> None:
             source="snapshot", snapshot_at=latch, export_wh=0,
             tod_wh=[90_000, 90_000, 90_000, 89_000], md_w=2_100, md_at=latch,
         ).model_dump_json())
-    with RawReadingRecord.batch_write() as batch:
-        for record in records:
-            batch.save(record)
-    sqs, url = client("sqs"), queue_url("readings")
-    for start in range(0, len(messages), 10):
-        sqs.send_message_batch(QueueUrl=url, Entries=[
-            {"Id": str(i), "MessageBody": body}
-            for i, body in enumerate(messages[start:start + 10])])
+    bench_fleet.store_and_queue(records, messages)
 
 
 class DailyStats:

@@ -107,12 +107,10 @@ def seed(size: int, period: Any, fleet_url: str) -> list[Any]:
 def answer(meters: list[Any], period: Any) -> None:
     """What the reading endpoint does for each answering meter: store the verified
     reading and put it on the readings queue."""
-    from functions.core.aws import client
     from functions.core.billing_rules.periods import ist_midnight_utc
     from functions.core.clock import utcnow
     from functions.core.messages import VerifiedReading
     from functions.core.meters.models import RawReadingRecord
-    from functions.core.runs.queues import queue_url
 
     read_at = ist_midnight_utc(period.next().first_day)
     now = utcnow()
@@ -130,6 +128,16 @@ def answer(meters: list[Any], period: Any) -> None:
             reading_key=key, meter_id=meter.meter_id, run_id=str(period), period=str(period),
             nonce=nonce, counter=counter, register_wh=register, read_at=read_at,
             received_at=now).model_dump_json())
+    store_and_queue(records, messages)
+
+
+def store_and_queue(records: list[Any], messages: list[str]) -> None:
+    """The reading endpoint's two writes for a batch of answers: the stored readings
+    (one BatchWriteItem per 25) and their queue messages (one SendMessageBatch per 10)."""
+    from functions.core.aws import client
+    from functions.core.meters.models import RawReadingRecord
+    from functions.core.runs.queues import queue_url
+
     with RawReadingRecord.batch_write() as batch:
         for record in records:
             batch.save(record)

@@ -82,9 +82,10 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
                 "meter_days": READ},  # a daily cycle's slice skips the meters read that day
         consumes=("run_steps",), send_to=("fanout", "run_steps", "notifications"),
     ),
-    # Every 5 minutes: runs whose answer window ended are closed (run_steps does it).
+    # Every 5 minutes: runs whose answer window ended are closed (run_steps does it);
+    # it finds them on the open-runs index (Query, no Scan).
     "run_window_sweep": FunctionAccess(
-        tables={"billing_runs": FULL, "run_counters": READ}, send_to=("run_steps",),
+        tables={"billing_runs": READ_WRITE, "run_counters": READ}, send_to=("run_steps",),
     ),
     # Validates and prices readings, writes bills, counts progress, emails the
     # payer; locks the tariff version that priced a bill (tariffs: update).

@@ -106,7 +106,12 @@ TABLES: tuple[TableDef, ...] = (
                  Index("by_status", S("status_shard"), S("meter_id"))),
     ),
     TableDef("tariffs", S("category"), S("effective_from")),
-    TableDef("billing_runs", S("run_id")),
+    # by_period: every started run by id (= period), newest first (the admin's list);
+    # by_open_window: runs not closed yet by the end of their answer window (sparse: a
+    # closed run leaves it), for the window sweep. A run writes them a few times in its life.
+    TableDef("billing_runs", S("run_id"),
+             indexes=(Index("by_period", S("list_key"), S("run_id")),
+                      Index("by_open_window", S("open_key"), S("window_ends_at")))),
     # A run's progress counters, one item per shard ("<run_id>#<shard>"): no item
     # takes every meter's write; the progress view reads all shards in one call.
     TableDef("run_counters", S("counter_key")),

@@ -9,6 +9,8 @@ that a redelivered slice does nothing twice.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (
     ListAttribute,
     NumberAttribute,
@@ -36,8 +38,27 @@ RUN_RUNNING = "running"
 RUN_CLOSING = "closing"
 RUN_CLOSED = "closed"
 RUN_BUSY = (RUN_LISTING, RUN_CLOSING)  # a slice chain is at work: no new start or close
+# The partition values of the runs' two indexes (one item per month: never a hot key).
+RUNS_LISTED = "runs"
+RUNS_OPEN = "open"
 POLICY_ESTIMATE = "estimate"
 POLICY_NO_BILL = "no_bill"
+
+
+class RunsByPeriod(GlobalSecondaryIndex["BillingRunRecord"]):
+    """Every started run by id (= period): the admin's list, newest first."""
+
+    Meta = gsi_meta("by_period")
+    list_key = UnicodeAttribute(hash_key=True)
+    run_id = UnicodeAttribute(range_key=True)
+
+
+class OpenRuns(GlobalSecondaryIndex["BillingRunRecord"]):
+    """Runs not closed, by the end of their answer window: what the window sweep closes."""
+
+    Meta = gsi_meta("by_open_window")
+    open_key = UnicodeAttribute(hash_key=True)
+    window_ends_at = UTCDateTimeAttribute(range_key=True)
 
 
 @registered
@@ -66,6 +87,18 @@ class BillingRunRecord(Model):
     # The correlation id of the API request that last started it: the reading endpoint
     # logs the run's readings with it (functions/core/observability.py).
     correlation_id = UnicodeAttribute(null=True)
+    # The indexes' keys, kept from started_at and status (serialize below; updates that
+    # start, reopen or close a run set them with the status: functions/core/runs/repository.py).
+    list_key = UnicodeAttribute(null=True)  # RUNS_LISTED once started
+    open_key = UnicodeAttribute(null=True)  # RUNS_OPEN while not closed
+
+    by_period = RunsByPeriod()
+    open_runs = OpenRuns()
+
+    def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
+        self.list_key = RUNS_LISTED if self.started_at is not None else None
+        self.open_key = RUNS_OPEN if self.status != RUN_CLOSED else None
+        return super().serialize(null_check)
 
 
 @registered

@@ -17,6 +17,8 @@ from functions.core.runs.models import (
     RUN_CLOSING,
     RUN_LISTING,
     RUN_RUNNING,
+    RUNS_LISTED,
+    RUNS_OPEN,
     BillingRunRecord,
     RunSliceRecord,
     SilentMeterRecord,
@@ -44,14 +46,15 @@ class RunRepository:
             return None
 
     def all(self, limit: int) -> list[BillingRunRecord]:
-        # One item per month: a scan reads a few hundred items in decades.
-        found = [r for r in BillingRunRecord.scan() if r.started_at is not None]
-        return sorted(found, key=lambda r: r.run_id, reverse=True)[:limit]
+        """The `limit` newest started runs, newest period first (the list index)."""
+        return list(BillingRunRecord.by_period.query(RUNS_LISTED, scan_index_forward=False,
+                                                     limit=limit))
 
     def open_past_window(self, now: datetime) -> list[BillingRunRecord]:
         """Runs still taking answers whose window has ended (the scheduled sweep)."""
-        return [r for r in BillingRunRecord.scan(
-            (BillingRunRecord.status == RUN_RUNNING) & (BillingRunRecord.window_ends_at < now))]
+        return list(BillingRunRecord.open_runs.query(
+            RUNS_OPEN, BillingRunRecord.window_ends_at < now,
+            filter_condition=BillingRunRecord.status == RUN_RUNNING))
 
     def start(self, run_id: str, period: str, policy: str, started_by: str,
               at: datetime, window_ends_at: datetime,
@@ -69,6 +72,8 @@ class RunRepository:
                 BillingRunRecord.window_ends_at.set(window_ends_at),
                 BillingRunRecord.generation.set(0),
                 BillingRunRecord.listed_shards.set(0),
+                BillingRunRecord.list_key.set(RUNS_LISTED),
+                BillingRunRecord.open_key.set(RUNS_OPEN),
             ], condition=BillingRunRecord.started_at.does_not_exist())
         except UpdateError as error:
             if _refused(error):
@@ -89,6 +94,7 @@ class RunRepository:
             BillingRunRecord.restarts.add(1),
             BillingRunRecord.generation.set(int(run.generation) + 1),
             BillingRunRecord.listed_shards.set(0),
+            BillingRunRecord.open_key.set(RUNS_OPEN),  # a closed run reopens
         ]
         if policy is not None:
             actions.append(BillingRunRecord.policy.set(policy))
@@ -103,10 +109,9 @@ class RunRepository:
         return run
 
     def overdue(self, cutoff: datetime) -> list[BillingRunRecord]:
-        """Runs not closed whose window ended before ``cutoff`` (one item per period: a
-        small table)."""
-        return [r for r in BillingRunRecord.scan(
-            (BillingRunRecord.status != RUN_CLOSED) & (BillingRunRecord.window_ends_at < cutoff))]
+        """Runs not closed whose window ended before ``cutoff``."""
+        return list(BillingRunRecord.open_runs.query(
+            RUNS_OPEN, BillingRunRecord.window_ends_at < cutoff))
 
     def listing_not_sent(self, run_id: str, generation: int) -> None:
         """listing -> running when a start could not enqueue its slices."""
@@ -122,6 +127,7 @@ class RunRepository:
         try:
             run.update(actions=[
                 BillingRunRecord.status.set(RUN_CLOSING),
+                BillingRunRecord.open_key.set(RUNS_OPEN),  # a closed run reopens
                 BillingRunRecord.close_generation.set(int(run.close_generation) + 1),
                 BillingRunRecord.closed_shards.set(0),
                 BillingRunRecord.close_requested_at.set(at),
@@ -156,6 +162,7 @@ class RunRepository:
             done = BillingRunRecord.listed_shards >= RUN_SHARDS
         else:
             actions = [BillingRunRecord.status.set(RUN_CLOSED),
+                       BillingRunRecord.open_key.remove(),  # leaves the open-runs index
                        BillingRunRecord.closed_at.set(at),
                        BillingRunRecord.closed_by.set(
                            BillingRunRecord.close_requested_by)]

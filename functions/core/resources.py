@@ -180,7 +180,8 @@ TABLES: tuple[TableDef, ...] = (
     # Prepaid (functions/core/prepaid): an account per connection (mode, balance, relay),
     # and its append-only ledger, one item per entry keyed by what caused it.
     TableDef("prepaid_accounts", S("connection_id")),
-    TableDef("prepaid_ledger", S("connection_id"), S("entry_key")),
+    TableDef("prepaid_ledger", S("connection_id"), S("entry_key"),
+             indexes=(Index("by_posted", S("connection_id"), S("posted_key")),)),
     # Remote disconnect/reconnect commands, one item per command, by meter.
     TableDef("meter_commands", S("command_id"),
              indexes=(Index("by_meter", S("meter_id"), S("issued_at")),)),

@@ -165,3 +165,22 @@ def test_disconnects_outside_the_windows_and_a_recharge_reconnects(service):
     assert supply.sent == [OP_DISCONNECT]
     service.recharge(connection, "pay_F", 1500)  # -45: above minus the emergency credit
     assert supply.sent == [OP_DISCONNECT, OP_RECONNECT]
+
+
+def test_the_ledger_lists_entries_newest_posted_first_across_kinds(emulator):
+    # Entry keys sort by kind ("adjust#" < "debit#" < "recharge#"), not by time: the
+    # statement must follow the time each entry was posted, page after page.
+    moments = iter(WEEKDAY_NOON + timedelta(minutes=m) for m in range(100))
+    service = PrepaidService(clock=lambda: next(moments))
+    connection = prepaid(service)
+    service.recharge(connection, "pay_Z9", 100000)
+    service.post_daily_debit(connection, date(2026, 12, 1), [DERC_DOMESTIC_2019_20],
+                             "residential", 9, Decimal("3"))
+    service.adjust("usr_admin", connection, "goodwill", 500, "Meter fault")
+    service.recharge(connection, "pay_A1", 25000)
+    first = service.view(connection, limit=3)
+    second = service.view(connection, cursor=first.next_cursor, limit=3)
+    assert [e.kind for e in first.ledger + second.ledger] == [
+        "recharge", "adjustment", "debit", "recharge"]
+    assert first.ledger[0].amount == Decimal("250.00")
+    assert second.next_cursor is None

@@ -18,9 +18,10 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.indexes import GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from functions.core.db import registered, table_meta
+from functions.core.db import gsi_meta, registered, table_meta
 
 MODE_POSTPAID = "postpaid"
 MODE_PREPAID = "prepaid"
@@ -57,6 +58,12 @@ class PrepaidAccountRecord(Model):
     updated_at = UTCDateTimeAttribute(null=True)
 
 
+class LedgerByPosted(GlobalSecondaryIndex["LedgerEntryRecord"]):
+    Meta = gsi_meta("by_posted")
+    connection_id = UnicodeAttribute(hash_key=True)
+    posted_key = UnicodeAttribute(range_key=True)
+
+
 @registered
 class LedgerEntryRecord(Model):
     Meta = table_meta("prepaid_ledger")
@@ -73,3 +80,12 @@ class LedgerEntryRecord(Model):
     # Debits: what the month-to-date charge was, so the statement can show it.
     charge_to_date_paise = NumberAttribute(null=True)
     units_to_date = UnicodeAttribute(null=True)
+    # "<created_at UTC>#<entry_key>": the statement's order. The entry key says what
+    # caused an entry (so it stays idempotent) but sorts by kind, not by time.
+    posted_key = UnicodeAttribute(null=True)
+
+    by_posted = LedgerByPosted()
+
+
+def posted_key(entry: LedgerEntryRecord) -> str:
+    return f"{entry.created_at:%Y-%m-%dT%H:%M:%S.%fZ}#{entry.entry_key}"

@@ -10,8 +10,8 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from functions.core.paging import Page, decode_cursor, encode_cursor
-from functions.core.prepaid.models import LedgerEntryRecord, PrepaidAccountRecord
+from functions.core.paging import Page, partition_page
+from functions.core.prepaid.models import LedgerEntryRecord, PrepaidAccountRecord, posted_key
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
 
@@ -62,6 +62,7 @@ class LedgerRepository:
     def append(self, entry: LedgerEntryRecord, now: datetime, attempts: int = 5) -> bool:
         """Add an entry and its amount to the balance, together; False (and nothing
         written) if an entry of that key exists already."""
+        entry.posted_key = posted_key(entry)
         for _ in range(attempts):
             try:
                 with TransactWrite(connection=_connection()) as transaction:
@@ -97,14 +98,9 @@ class LedgerRepository:
 
     def page(self, connection_id: str, cursor: str | None,
              limit: int) -> Page[LedgerEntryRecord]:
-        """Newest first; the cursor is opaque (paging.encode_cursor)."""
-        _, start = decode_cursor(cursor)
-        result = LedgerEntryRecord.query(connection_id, scan_index_forward=False,
-                                         limit=max(1, min(limit, 200)),
-                                         last_evaluated_key=start, consistent_read=True)
-        items = list(result)
-        last = result.last_evaluated_key
-        return Page(items, encode_cursor(0, last) if last else None)
+        """Newest posted first; the cursor is opaque (paging.encode_cursor)."""
+        return partition_page(LedgerEntryRecord.by_posted, connection_id, cursor, limit,
+                              scan_index_forward=False)
 
     def total(self, connection_id: str) -> int:
         """The ledger's sum, read entry by entry (an audit: the balance must equal it)."""

@@ -128,8 +128,8 @@ def _snake(code: str) -> str:
 
 def cors() -> CORSConfig:
     return CORSConfig(allow_origin=get_settings().portal_origin,
-                      allow_headers=["Authorization", "Content-Type"],
-                      expose_headers=["Retry-After"], max_age=600)
+                      allow_headers=["Authorization", "Content-Type", "X-Correlation-Id"],
+                      expose_headers=["Retry-After", "X-Correlation-Id"], max_age=600)
 
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None

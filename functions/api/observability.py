@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from chalice import Chalice, ConvertToMiddleware
+from chalice import Chalice, ConvertToMiddleware, Response
 from chalice.app import Request
 
 from functions.core.observability import (
@@ -36,7 +36,13 @@ def request_correlation_id(request: Request) -> str:
 def observe(event: Any, get_response: Callable[[Any], Any]) -> Any:
     if isinstance(event, Request):
         start_invocation(event.lambda_context)
-        set_correlation_id(request_correlation_id(event))
+        correlation_id = request_correlation_id(event)
+        set_correlation_id(correlation_id)
+        response = get_response(event)
+        # Echoed, so a caller (or a support ticket) can quote the id the logs carry.
+        if isinstance(response, Response):
+            response.headers["X-Correlation-Id"] = correlation_id
+        return response
     else:
         context = getattr(event, "context", None)
         start_invocation(context)

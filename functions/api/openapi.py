@@ -331,7 +331,10 @@ def openapi_document() -> dict[str, Any]:
                                 "platform. Sign in (POST /auth/login/password) and send "
                                 "the session as `Authorization: Bearer <token>`. Money "
                                 "and other decimals are strings (\"1380.00\"). Every error "
-                                "is an ErrorBody."},
+                                "is an ErrorBody. Send `X-Correlation-Id` (1-128 letters, "
+                                "digits or `._:/+=@-`) to follow a request through the "
+                                "logs; every answer carries the id used (yours, else the "
+                                "gateway's request id)."},
         "tags": [{"name": tag} for tag in tags],
         "paths": paths,
         "components": {

@@ -85,6 +85,7 @@ def test_a_run_is_followed_by_its_correlation_id_from_api_to_bill(
         started = as_admin.post("/admin/runs", json={"period": PERIOD, "policy": "no_bill"},
                                 headers={"X-Correlation-Id": correlation_id})
         assert started.status_code == 202, started.text
+        assert started.headers["X-Correlation-Id"] == correlation_id  # quotable by the caller
         meters = {f.meter_id: f.property_id for f in fitted}
 
         def billed() -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from chalice.app import Request
+from chalice.app import Request, Response
 
 from functions.api.observability import observe, request_correlation_id
 from functions.core.observability import (
@@ -83,6 +83,14 @@ def test_the_api_takes_the_callers_correlation_id_or_its_request_id() -> None:
     assert request_correlation_id(_request({"x-correlation-id": "bad id!"})) == "gw-123"
     assert request_correlation_id(_request({})) == "gw-123"
     assert observe(_request({}), lambda event: current_correlation_id()) == "gw-123"
+
+
+def test_the_api_answers_with_the_correlation_id_its_logs_carry() -> None:
+    answer = observe(_request({"x-correlation-id": "abc-42"}),
+                     lambda event: Response(body="", status_code=404))
+    assert answer.headers["X-Correlation-Id"] == "abc-42"
+    assert observe(_request({}), lambda event: Response(body="")).headers[
+        "X-Correlation-Id"] == "gw-123"
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])

@@ -10,7 +10,9 @@ from chalice import Blueprint
 
 from functions.api.http import Access, route
 from functions.core.accounts.sessions import Caller
-from functions.core.daily.cycle import DailyCycle, daily_run_id, day_rate, recent_days
+from functions.core.clock import utcnow
+from functions.core.daily.consumption import daily_consumption
+from functions.core.daily.cycle import DailyCycle, daily_run_id, day_rate, ist_day
 from functions.core.errors import InvalidInput, NotFound
 from functions.core.meters.commands import MeterCommands
 from functions.core.meters.repositories import MeterRepository
@@ -109,15 +111,19 @@ def daily_read_rate(day: str, caller: Caller) -> DailyRateView:
 
 @route(bp, "/meters/{meter_id}/days", access=Access.USER, query=DaysQuery,
        response=MeterDays,
-       summary="A meter's daily reads, oldest first (the consumption chart: 30 or 90 days)")
+       summary="A meter's daily reads and kWh per day over a range of IST days (from/to, at "
+               "most 400; or the last `days`), oldest first: the consumption chart")
 def meter_days(meter_id: str, caller: Caller, query: DaysQuery) -> MeterDays:
     meter = MeterRepository().get(meter_id, consistent=False)
     if meter is None or not meter.property_id or not may_see(caller, meter.property_id):
         raise NotFound("No such meter.")
-    return MeterDays(meter_id=meter_id, days=[
-        MeterDayView(day=d.day, units=None if d.units is None else int(d.units),
-                     import_wh=int(d.import_wh), export_wh=int(d.export_wh), source=d.source)
-        for d in recent_days(meter_id, query.days)])
+    first, last = query.range(ist_day(utcnow()))
+    return MeterDays(meter_id=meter_id, from_day=first.isoformat(), to_day=last.isoformat(),
+                     days=[MeterDayView(day=d.day, units=None if d.units is None else
+                                        int(d.units), import_wh=int(d.import_wh),
+                                        export_wh=int(d.export_wh), import_kwh=imported,
+                                        export_kwh=exported, source=d.source)
+                           for d, imported, exported in daily_consumption(meter, first, last)])
 
 
 @route(bp, "/admin/meters/{meter_id}/commands", access=Access.ADMIN, response=CommandLog,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
+from functions.core.errors import InvalidInput
 from functions.core.payments.provider import OnlineMethod
 
 
@@ -101,20 +102,54 @@ class DailyRateView(BaseModel):
 class MeterDayView(BaseModel):
     day: str
     units: int | None
-    import_wh: int
+    import_wh: int = Field(description="The import register at the day's close (00:00 IST)")
     export_wh: int
+    import_kwh: Decimal | None = Field(
+        default=None, description="Energy imported that day; null when unknown")
+    export_kwh: Decimal | None = Field(
+        default=None, description="Energy exported that day (rooftop solar); null when "
+                                  "unknown")
     source: str
 
 
 class MeterDays(BaseModel):
     meter_id: str
-    days: list[MeterDayView]
+    from_day: str = Field(description="The first IST day asked for")
+    to_day: str = Field(description="The last IST day asked for")
+    days: list[MeterDayView] = Field(description="The days read in the range, oldest first")
+
+
+MAX_DAYS_RANGE = 400  # the meter-day retention: 'same month last year' fits
 
 
 class DaysQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A range of IST days: from/to (at most 400 days), or the last `days` days to `to`
+    (today in IST when left out)."""
 
-    days: int = Field(default=30, ge=1, le=400)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    days: int = Field(default=30, ge=1, le=MAX_DAYS_RANGE,
+                      description="Without from: this many days up to `to`")
+    start: date | None = Field(default=None, alias="from",
+                               description="The first IST day (YYYY-MM-DD)")
+    end: date | None = Field(default=None, alias="to",
+                             description="The last IST day (YYYY-MM-DD); today if left out")
+
+    @model_validator(mode="after")
+    def _bounded(self) -> DaysQuery:
+        if self.start is not None and self.end is not None:
+            if self.end < self.start:
+                raise ValueError("`to` is before `from`")
+            if (self.end - self.start).days >= MAX_DAYS_RANGE:
+                raise ValueError(f"at most {MAX_DAYS_RANGE} days at a time")
+        return self
+
+    def range(self, today: date) -> tuple[date, date]:
+        last = self.end or today
+        first = self.start or last - timedelta(days=self.days - 1)
+        if (last - first).days >= MAX_DAYS_RANGE or last < first:  # `from` alone
+            raise InvalidInput(f"From `from` to `to` is at most {MAX_DAYS_RANGE} days.")
+        return first, last
 
 
 class CommandView(BaseModel):

@@ -214,7 +214,7 @@ def test_a_billing_run_end_to_end(stack, admin, quick_redelivery,
             return len({r.meter_id for r in readings}) == len(answering) and all(
                 r.status != "received" for r in readings)
 
-        assert wait_for(all_decided, timeout=90, step=0.5), _stuck(answering, my_readings())
+        assert wait_for(all_decided, timeout=180, step=0.5), _stuck(answering, my_readings())
         assert stack.runner.stats()["billing"].errors > errors_before, "the crash happened"
         assert wait_for(lambda: settled(as_admin.get(f"/admin/runs/{PERIOD}").json()),
                         timeout=30)

@@ -1,9 +1,10 @@
 // The prepaid dashboard (issue 24): balance, days left at the recent rate, a chart of the
 // daily debits, a recharge through the payment gateway, and the ledger with every debit
 // explained. Without ?c= it shows the first of the customer's prepaid connections.
-import { get, post } from "../api.js";
-import { boot, h, fill, facts, badge, table, emptyState, errorState, onSubmit, param } from "../ui.js";
+import { get, post, put } from "../api.js";
+import { boot, h, fill, facts, badge, table, emptyState, errorState, errorMessage, notify, onSubmit, param } from "../ui.js";
 import { dateIST, rupees, toPaise } from "../format.js";
+import { consumptionChart } from "../consumption_chart.js";
 
 await boot("customer");
 const form = document.getElementById("recharge-form");
@@ -42,6 +43,28 @@ function ledger(view) {
   ], view.ledger, { caption: "Ledger, newest first", stack: true });
 }
 
+// The daily balance SMS (balance and the day's charge after each daily debit): the
+// customer's own choice for this connection.
+function dailySms(view) {
+  const box = h("input", { class: "form-check-input", type: "checkbox", id: "daily-sms" });
+  box.checked = Boolean(view.daily_sms);
+  box.addEventListener("change", async () => {
+    box.disabled = true;
+    try {
+      const saved = await put(`/prepaid/${encodeURIComponent(view.connection_id)}/daily-sms`, { enabled: box.checked });
+      box.checked = saved.daily_sms;
+      notify(saved.daily_sms ? "You will get your balance by SMS every day." : "The daily balance SMS is off.");
+    } catch (error) {
+      box.checked = !box.checked;
+      notify(errorMessage(error), "danger");
+    } finally {
+      box.disabled = false;
+    }
+  });
+  return h("div", { class: "form-check mt-3" }, box,
+    h("label", { class: "form-check-label", for: "daily-sms", text: "Send me my balance and the day's charge by SMS every day" }));
+}
+
 try {
   const view = await prepaidConnection();
   if (!view) {
@@ -59,8 +82,12 @@ try {
         ["Emergency credit", rupees(view.emergency_credit)],
         ["Supply", badge(view.relay, view.relay === "connected" ? "Connected" : "Disconnected")],
         ["Smallest recharge", h("span", { id: "min-recharge", text: rupees(view.min_recharge) })],
-      ], "row mb-0 facts-wide"))));
+      ], "row mb-0 facts-wide"), dailySms(view))));
     fill("daily-chart", chart(view.daily));
+    // kWh per day beside the charges: the connection's meter, from its property.
+    get(`/properties/${encodeURIComponent(connection)}`).then((property) => {
+      if (property.meter_id) document.getElementById("daily-chart").closest("section").after(consumptionChart(property.meter_id));
+    }).catch(() => {});
     fill("ledger", ledger(view));
     document.getElementById("recharge-card").hidden = false;
   }

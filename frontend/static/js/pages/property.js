@@ -3,6 +3,7 @@ import { boot, h, fill, errorState, facts, badge, table, link, onSubmit, notify,
 import { dateIST, dateTimeIST, label } from "../format.js";
 import { addressLine, meterBadge, latestBillSummary } from "../property_view.js";
 import { t } from "../i18n.js";
+import { consumptionChart } from "../consumption_chart.js";
 
 await boot("customer");
 const id = param("id");
@@ -117,6 +118,21 @@ function tenantSection(property) {
       }) : null));
 }
 
+// The owner's daily consumption chart, kept across reloads of the page's sections; shown
+// once the meter has daily reads (a smart meter on the daily cycle).
+let consumption = null;
+function consumptionSection(property) {
+  if (property.relationship !== "owner" || !property.meter_id) return null;
+  if (consumption?.dataset.meter !== property.meter_id) {
+    consumption = consumptionChart(property.meter_id, {
+      onFirstLoad: (days) => { consumption.hidden = !days.length; },
+    });
+    consumption.dataset.meter = property.meter_id;
+    consumption.hidden = true;
+  }
+  return consumption;
+}
+
 async function load() {
   try {
     const property = await get(path);
@@ -145,6 +161,7 @@ async function load() {
               link(`bills.html?property=${encodeURIComponent(id)}`, t("All bills"), "btn btn-outline-primary btn-sm"),
               link(`tickets.html?property=${encodeURIComponent(id)}#raise`, t("Report a problem"), "btn btn-outline-secondary btn-sm")))))),
     ];
+    parts.push(consumptionSection(property));
     if (owner) {
       const history = await get(`${path}/tenancies`);
       parts.push(h("section", { class: "mb-4", "aria-labelledby": "history-title" },

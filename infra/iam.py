@@ -138,6 +138,14 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     # Every 5 minutes: messages left pending go back on the notifications queue.
     "notification_sweep": FunctionAccess(
         tables={"notifications": READ}, send_to=("notifications",)),
+    # Every 2 minutes: relay commands not acknowledged are sent again (read on the
+    # pending-commands index, updated; the meter's key and endpoint looked up; signed with
+    # the server key). An acknowledgement sets the account's relay and reviews it, which
+    # may alert (notifications) and sends the next command if the balance says so.
+    "command_retry_sweep": FunctionAccess(
+        tables={"meter_commands": READ_WRITE, "meters": READ, "prepaid_accounts": READ_WRITE,
+                "properties": READ, "users": READ, "notifications": READ_WRITE},
+        secrets=("server_key",), send_to=("notifications",)),
 }
 
 # SNS authorises SMS to a phone number only on Resource "*": a phone number has

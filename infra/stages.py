@@ -25,7 +25,7 @@ DEPLOYABLE_STAGES = ("dev", "prod")
 FUNCTIONS = ("api_handler", "session_authorizer", "iot_fanout", "run_steps", "billing",
              "overdue_sweep", "run_window_sweep", "payments_reconcile",
              "notification_sender", "notification_events", "notification_sweep",
-             "daily_reads")
+             "daily_reads", "command_retry_sweep")
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from functions.api import (
 )
 from functions.billing import handler as billing
 from functions.billing import schedules as billing_schedules
+from functions.command_retries import handler as command_retries
 from functions.core.settings import get_settings
 from functions.iot_fanout import handler as iot_fanout
 from functions.notifications import handler as notification_functions
@@ -32,7 +33,7 @@ def all_blueprints() -> list[Blueprint]:
     return [http.auth_blueprint, system.bp, properties.bp, tariffs.bp, tickets.bp,
             accounts.bp, admin_users.bp, meters.bp, device.bp, payments.bp, prepaid.bp,
             iot_fanout.bp, run_steps.bp, billing.bp, billing_schedules.bp, bills.bp, runs.bp,
-            notifications.bp, notification_functions.bp,
+            notifications.bp, notification_functions.bp, command_retries.bp,
             *local_only_blueprints()]
 
 

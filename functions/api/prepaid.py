@@ -10,32 +10,43 @@ from chalice import Blueprint
 
 from functions.api.http import Access, route
 from functions.core.accounts.sessions import Caller
+from functions.core.billing_rules import BillingPeriod
+from functions.core.billing_rules.errors import InvalidPeriod
 from functions.core.clock import utcnow
 from functions.core.daily.consumption import daily_consumption
 from functions.core.daily.cycle import DailyCycle, daily_run_id, day_rate, ist_day
 from functions.core.errors import InvalidInput, NotFound
 from functions.core.meters.commands import MeterCommands
 from functions.core.meters.repositories import MeterRepository
+from functions.core.money import from_paise
 from functions.core.payments.schemas import OrderView
 from functions.core.payments.service import PaymentService
 from functions.core.prepaid.recharges import may_see, start_recharge
+from functions.core.prepaid.repository import AccountRepository
 from functions.core.prepaid.schemas import (
     Adjustment,
     AdjustmentResult,
+    CommandList,
+    CommandListItem,
     CommandLog,
+    CommandsQuery,
     CommandView,
     DailyCycleStart,
     DailyRateView,
     DaysQuery,
     Disputed,
     LedgerQuery,
+    ListQuery,
     MeterDays,
     MeterDayView,
+    NegativeBalances,
+    NegativeBalanceView,
     PrepaidView,
     Recharge,
     SetMode,
 )
 from functions.core.prepaid.service import PrepaidService
+from functions.core.prepaid.statement import Statement, month_statement
 
 bp = Blueprint(__name__)
 
@@ -59,10 +70,28 @@ def recharge(connection_id: str, caller: Caller, body: Recharge) -> OrderView:
                           body.method)
 
 
+@route(bp, "/prepaid/{connection_id}/statements/{period}", access=Access.USER,
+       response=Statement,
+       summary="A month's statement (period YYYY-MM): the daily debits beside the postpaid "
+               "bill the same consumption and tariff give (its line items), and whether "
+               "they are equal to the paisa (a mid-month mode change is explained)")
+def statement(connection_id: str, period: str, caller: Caller) -> Statement:
+    if not may_see(caller, connection_id):
+        raise NotFound("No such connection.")
+    try:
+        month = BillingPeriod.parse(period)
+    except InvalidPeriod:
+        raise InvalidInput("The period is YYYY-MM.") from None
+    return month_statement(connection_id, month)
+
+
 @route(bp, "/admin/prepaid/{connection_id}/mode", methods=["PUT"], access=Access.ADMIN,
        body=SetMode, response=PrepaidView,
-       summary="Change a connection's payment mode from the 1st of a month (409 if it is "
-               "in that mode already)")
+       summary="Change a connection's payment mode from a day (from the 1st of last month "
+               "on, one change a month), settling the mode it leaves: a final postpaid bill "
+               "up to the day before, or the prepaid balance carried to the postpaid "
+               "account; the same change sent again is applied once (409 if the connection "
+               "is in that mode from another day, or the day's opening read is missing)")
 def set_mode(connection_id: str, caller: Caller, body: SetMode) -> PrepaidView:
     service = PrepaidService.default()
     service.set_mode(caller.user_id, connection_id, body.mode, body.from_date,
@@ -135,6 +164,37 @@ def command_log(meter_id: str, caller: Caller) -> CommandLog:
                     issued_at=c.issued_at, attempts=int(c.attempts), relay=c.relay,
                     last_error=c.last_error)
         for c in MeterCommands().log(meter_id)])
+
+
+@route(bp, "/admin/negative-balances", access=Access.ADMIN, query=ListQuery,
+       response=NegativeBalances,
+       summary="Prepaid connections with a balance below 0 (most negative first within "
+               "each of 32 shards), with each meter's relay state; paginated")
+def negative_balances(caller: Caller, query: ListQuery) -> NegativeBalances:
+    page = AccountRepository().negatives(query.cursor, query.limit)
+    return NegativeBalances(cursor=page.cursor, connections=[
+        NegativeBalanceView(connection_id=a.connection_id, meter_id=a.meter_id,
+                            balance=from_paise(int(a.balance_paise)),
+                            balance_paise=int(a.balance_paise),
+                            emergency_credit=from_paise(int(a.emergency_credit_paise)),
+                            relay=a.relay, pending_command=a.pending_command,
+                            disputed=bool(a.disputed))
+        for a in page.items])
+
+
+@route(bp, "/admin/relay-commands", access=Access.ADMIN, query=CommandsQuery,
+       response=CommandList,
+       summary="Relay commands by state: pending (not acknowledged yet, by when the next "
+               "attempt is due), acked or failed (newest first within each shard); paginated")
+def relay_commands(caller: Caller, query: CommandsQuery) -> CommandList:
+    page = MeterCommands().page(query.state, query.cursor, query.limit)
+    return CommandList(state=query.state, cursor=page.cursor, commands=[
+        CommandListItem(command_id=c.command_id, operation=c.operation, status=c.status,
+                        issued_at=c.issued_at, attempts=int(c.attempts), relay=c.relay,
+                        last_error=c.last_error, meter_id=c.meter_id,
+                        connection_id=c.connection_id,
+                        state_at=(c.state_at or "").split("#", 1)[0])
+        for c in page.items])
 
 
 def _day(text: str) -> date:

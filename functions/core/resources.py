@@ -179,12 +179,18 @@ TABLES: tuple[TableDef, ...] = (
     TableDef("suppressed_addresses", S("address")),
     # Prepaid (functions/core/prepaid): an account per connection (mode, balance, relay),
     # and its append-only ledger, one item per entry keyed by what caused it.
-    TableDef("prepaid_accounts", S("connection_id")),
+    # by_negative: "negative#<shard>" -> accounts whose balance went below 0, by balance
+    # (sparse: set by a debit's transaction, removed once the balance is back).
+    TableDef("prepaid_accounts", S("connection_id"),
+             indexes=(Index("by_negative", S("negative_shard"), N("balance_paise")),)),
     TableDef("prepaid_ledger", S("connection_id"), S("entry_key"),
              indexes=(Index("by_posted", S("connection_id"), S("posted_key")),)),
-    # Remote disconnect/reconnect commands, one item per command, by meter.
+    # Remote disconnect/reconnect commands, one item per command, by meter; by_state:
+    # "<pending|acked|failed>#<shard>" -> by when due again (pending) or done: the retry
+    # sweep's read and the admin's lists.
     TableDef("meter_commands", S("command_id"),
-             indexes=(Index("by_meter", S("meter_id"), S("issued_at")),)),
+             indexes=(Index("by_meter", S("meter_id"), S("issued_at")),
+                      Index("by_state", S("state_shard"), S("state_at")))),
     # Daily reads: one item per meter-day, kept for the configured retention (TTL).
     TableDef("meter_days", S("meter_id"), S("day"), ttl_attribute="purge_at_epoch"),
 )

@@ -98,15 +98,15 @@ def test_a_months_ledger_debits_equal_the_postpaid_bill(service):
     assert -balance(service, connection) == to_paise(bill.total)
 
 
-def test_payment_mode_changes_from_the_first_of_a_month(service):
+def test_payment_mode_changes_from_a_day_in_order(service):
     connection = prepaid(service, from_day=date(2027, 1, 1))
     # December is still postpaid: no debit; January is prepaid.
     assert not service.post_daily_debit(connection, date(2026, 12, 31),
                                         [DERC_DOMESTIC_2019_20], "residential", 5, Decimal(3))
     assert service.post_daily_debit(connection, date(2027, 1, 1), [DERC_DOMESTIC_2019_20],
                                     "residential", 5, Decimal(3))
-    with pytest.raises(InvalidInput):
-        service.set_mode("usr_admin", connection, "postpaid", date(2027, 2, 15))
+    with pytest.raises(InvalidInput):  # before the 1st of last month: too far back
+        service.set_mode("usr_admin", connection, "postpaid", date(2026, 10, 31))
     with pytest.raises(Conflict):
         service.set_mode("usr_admin", connection, "prepaid", date(2027, 2, 1))
     service.set_mode("usr_admin", connection, "postpaid", date(2027, 2, 1))

@@ -34,7 +34,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -61,7 +61,9 @@ from functions.core.billing_rules import (
     true_up,
     validate_reading,
 )
+from functions.core.billing_rules.periods import ist_midnight_utc
 from functions.core.billing_rules.readings import ReadingCheck, SpikePolicy
+from functions.core.billing_rules.tariff import LineItem
 from functions.core.bills.history import PeriodBill, PropertyHistory, histories, history_keys
 from functions.core.bills.models import BillRecord, LineItemAttribute, bill_id_for
 from functions.core.bills.netting import earlier_bills, net_new_bills
@@ -69,6 +71,7 @@ from functions.core.bills.repository import BillRepository, ItemKey, get_items, 
 from functions.core.bills.snapshots import SnapshotRegister, bill_fields, billed_register
 from functions.core.bills.tariff_inputs import banked_before, set_tariff_fields, usage_of
 from functions.core.clock import utcnow
+from functions.core.daily.models import MeterDayRecord
 from functions.core.i18n import DEFAULT_LANGUAGE, format_date_ist, normalise
 from functions.core.logs import logger
 from functions.core.messages import VerifiedReading
@@ -87,6 +90,9 @@ from functions.core.notifications.sms_messages import (
 from functions.core.notifications.templates import render_email
 from functions.core.payments.receipts import period_label
 from functions.core.payments.upi import bill_upi_link
+from functions.core.prepaid.models import PrepaidAccountRecord
+from functions.core.prepaid.repository import AccountRepository
+from functions.core.prepaid.settlement import postpaid_part, with_lines
 from functions.core.properties.models import PropertyRecord, TenancyRecord
 from functions.core.properties.occupancy import Occupancy, occupants_for_period
 from functions.core.properties.repositories import TenancyRepository
@@ -106,6 +112,8 @@ REASON_ALREADY_BILLED = "period_already_billed"
 REASON_NOT_AT_PROPERTY = "meter_not_at_a_property"
 REASON_NO_TARIFF = "no_tariff"
 REASON_REJECTED_BY_ADMIN = "rejected_by_admin"
+REASON_PREPAID = "prepaid"  # charged by the prepaid ledger's daily debits that month
+REASON_NO_OPENING_READ = "no_opening_read"
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
@@ -149,6 +157,8 @@ class Consumption:
     credit: Decimal = ZERO
     installation: bool = False  # `previous` is the meter's installation register
     replaced: ReplacedMeter | None = None  # a meter replaced since `previous`
+    # A month the connection left prepaid in: its debits and carried balance, taken off.
+    prepaid_lines: tuple[LineItem, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -210,6 +220,9 @@ class BillingService:
         "estimated", "already_billed" or "no_history" (nothing to estimate from).
         A caller estimating many meters passes what it loaded for all of them at once
         (history, users, tenancies)."""
+        part = postpaid_part(AccountRepository().get(prop.property_id), period)
+        if part is not None and part.skip:
+            return REASON_PREPAID, []  # its daily debits charge the month
         history = history or self.history_of(prop, period)
         billed = history.of(str(period))
         if billed is not None:
@@ -218,7 +231,8 @@ class BillingService:
         if units is None:
             return "no_history", []
         consumption = Consumption(units=units, actual_units=None, estimated=True,
-                                  previous=None, current=None, reading_key=None)
+                                  previous=None, current=None, reading_key=None,
+                                  prepaid_lines=part.lines if part is not None else ())
         users = {} if users is None else users
         bills = self.issue(prop, meter, period, run_id, consumption, users, tenancies,
                            history=history)
@@ -260,6 +274,7 @@ class BillingService:
         priced = tariff.price(consumption.units, Decimal(prop.sanctioned_load_kw),
                               consumption.credit, usage=usage_of(consumption.current),
                               banked_units=banked)
+        priced = with_lines(priced, consumption.prepaid_lines)
         if tenancies is None:
             tenancies = self.tenancies.of_property(prop.property_id)
         occupants = occupants_for_period(prop, tenancies,
@@ -473,6 +488,7 @@ class ReadingBatch:
         self.users: dict[str, UserRecord] = {}
         self.tenancies: dict[str, list[TenancyRecord]] = {}
         self.histories: dict[tuple[str, str], PropertyHistory] = {}
+        self.prepaid: dict[str, PrepaidAccountRecord] = {}  # the batch's prepaid accounts
         self.to_notify: list[BillRecord] = []  # emails written with bills, queued in finish
         if readings:
             self._load(readings)
@@ -502,6 +518,7 @@ class ReadingBatch:
         owner_ids = sorted({m.owner_id for m in self.meters.values() if m.owner_id})
         keys: list[ItemKey] = [(PropertyRecord, pid, None) for pid in property_ids]
         keys += [(UserRecord, uid, None) for uid in owner_ids]
+        keys += [(PrepaidAccountRecord, pid, None) for pid in property_ids]
         keys += [(BillRecord, bill_id, None)
                  for bill_id in history_keys((pid, parse_period(p)) for pid, p in wanted)]
         bills: list[BillRecord] = []
@@ -512,6 +529,8 @@ class ReadingBatch:
                 self.users[item.user_id] = item
             elif isinstance(item, BillRecord):
                 bills.append(item)
+            elif isinstance(item, PrepaidAccountRecord):
+                self.prepaid[item.connection_id] = item
         self.tenancies = tenancies_of(self.properties)
         self.histories = histories(
             [(self.properties[pid], parse_period(p)) for pid, p in sorted(wanted)
@@ -642,6 +661,10 @@ class ReadingBatch:
         """`review=False`: an admin released it, so no hold for lateness either."""
         service = self.service
         period = parse_period(reading.period)
+        part = postpaid_part(self.prepaid.get(prop.property_id), period)
+        if part is not None and part.skip:
+            return Verdict(REJECTED, REASON_PREPAID, f"{prop.property_id} is prepaid in "
+                           f"{period}: its daily debits charge the month")
         history = self.histories.get((prop.property_id, str(period))) \
             or service.history_of(prop, period)
         billed = history.of(str(period))
@@ -653,6 +676,15 @@ class ReadingBatch:
         previous, replacement, initial = _starting_point(last, meter)
         installed = previous is None  # the bill prints the installation register instead
         estimates = history.estimates_since_last_actual(str(period))
+        if part is not None and part.opening_day is not None:
+            # Prepaid until this month: the month's opening read, not the last bill's.
+            opening = _meter_day(meter.meter_id, part.opening_day)
+            if opening is None:
+                return Verdict(HELD, REASON_NO_OPENING_READ, f"no daily read of "
+                               f"{part.opening_day} to bill {period} from (prepaid before)")
+            previous = RegisterReading(int(opening.import_wh),
+                                       ist_midnight_utc(part.opening_day + timedelta(days=1)))
+            replacement, installed, estimates = None, False, []
         # Protocol v2: bill the snapshot latched at the billing date (VEE of its registers).
         snapshot = billed_register(
             stored, previous=previous, last_bill=last.first if last else None,
@@ -682,7 +714,8 @@ class ReadingBatch:
             current=current, reading_key=stored.reading_key,
             trued_up=tuple(estimates), credit=credit, installation=installed,
             previous=previous or RegisterReading(initial, _installed_at(meter)),
-            replaced=_replaced_meter(meter, replacement))
+            replaced=_replaced_meter(meter, replacement),
+            prepaid_lines=part.lines if part is not None else ())
         try:
             bills = service.issue(prop, meter, period, reading.run_id, consumption, self.users,
                                   self.tenancies.get(prop.property_id), history=history)
@@ -795,6 +828,13 @@ def _starting_point(last: PeriodBill | None, meter: MeterRecord
         return previous, replacement, initial
     # Another meter with no recorded replacement: count from this meter's install.
     return None, None, initial
+
+
+def _meter_day(meter_id: str, day: date) -> MeterDayRecord | None:
+    try:
+        return MeterDayRecord.get(meter_id, day.isoformat(), consistent_read=True)
+    except MeterDayRecord.DoesNotExist:
+        return None
 
 
 def _installed_at(meter: MeterRecord) -> datetime:

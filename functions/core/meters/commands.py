@@ -8,11 +8,19 @@ the command id, nonce and meter id of the outstanding attempt, and moves the com
 from pending to acked with one conditional write. A command that was not acknowledged
 stays pending and is retried (`retry`) with a fresh nonce and the same command id; the
 meter refuses a nonce it has seen (a replay) and a command older than the last it obeyed.
+
+The sparse, sharded `by_state` index lists commands by state ("pending#07", "acked#07",
+"failed#07"; the shard is the command id's): a pending command sorts by `state_at`, the
+moment it is due for another attempt (its attempt's expiry, or sooner after a delivery
+that got no acknowledgement: RETRY_BACKOFF), so the retry sweep (`due`) reads only the
+commands due, a page per shard; a finished one sorts by when it was acknowledged or given
+up. After MAX_ATTEMPTS unacknowledged attempts a command is failed (the admin's list).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +29,7 @@ from typing import Any
 
 import urllib3
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.indexes import GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -41,9 +49,22 @@ from functions.core.db import gsi_meta, registered, table_meta
 from functions.core.logs import logger
 from functions.core.meters.repositories import MeterRepository
 from functions.core.meters.server_key import ServerKeys, server_keys
+from functions.core.paging import Page, sharded_page
+from functions.core.shards import sharded
 
 COMMAND_TTL = timedelta(minutes=15)
 PENDING, ACKED, FAILED = "pending", "acked", "failed"
+STATES = (PENDING, ACKED, FAILED)
+# After the n-th unacknowledged attempt the next one is due this much later (the last
+# value repeats): a meter briefly out of reach is reconnected within minutes.
+RETRY_BACKOFF = (timedelta(minutes=2), timedelta(minutes=5), timedelta(minutes=10),
+                 timedelta(minutes=15))
+
+
+def max_attempts() -> int:
+    """Attempts before a command is failed (configuration; 6 unless COMMAND_MAX_ATTEMPTS):
+    the first and five retries, over about 45 minutes."""
+    return max(1, int(os.environ.get("COMMAND_MAX_ATTEMPTS", "6")))
 _http = urllib3.PoolManager(num_pools=16, retries=False)
 
 
@@ -51,6 +72,12 @@ class CommandsByMeter(GlobalSecondaryIndex["MeterCommandRecord"]):
     Meta = gsi_meta("by_meter")
     meter_id = UnicodeAttribute(hash_key=True)
     issued_at = UnicodeAttribute(range_key=True)
+
+
+class CommandsByState(GlobalSecondaryIndex["MeterCommandRecord"]):
+    Meta = gsi_meta("by_state")
+    state_shard = UnicodeAttribute(hash_key=True)
+    state_at = UnicodeAttribute(range_key=True)
 
 
 @registered
@@ -71,8 +98,23 @@ class MeterCommandRecord(Model):
     acked_at = UTCDateTimeAttribute(null=True)
     last_error = UnicodeAttribute(null=True)
     reason = UnicodeAttribute(null=True)  # why it was sent (the policy's words)
+    # by_state: "<status>#<shard>"; state_at "<UTC time>#<command id>": for a pending
+    # command when its next attempt is due, else when it was acknowledged or given up.
+    state_shard = UnicodeAttribute(null=True)
+    state_at = UnicodeAttribute(null=True)
 
     by_meter = CommandsByMeter()
+    by_state = CommandsByState()
+
+
+def state_key(status: str, command_id: str) -> str:
+    return sharded(status, command_id)
+
+
+def state_sort(moment: datetime | str, command_id: str) -> str:
+    """The index's sort key, unique per command (a list across shards can merge on it)."""
+    text = moment if isinstance(moment, str) else format_timestamp(moment)
+    return f"{text}#{command_id}"
 
 
 class AckRejected(Exception):
@@ -139,20 +181,35 @@ class MeterCommands:
             issued_at=format_timestamp(now), nonce=new_nonce(),
             attempt_issued_at=format_timestamp(now),
             expires_at=format_timestamp(now + COMMAND_TTL), reason=reason)
+        record.state_shard = state_key(PENDING, record.command_id)
+        # Due again at its expiry if this process dies mid-delivery.
+        record.state_at = state_sort(record.expires_at, record.command_id)
         record.save(condition=MeterCommandRecord.command_id.does_not_exist())
         self.deliver(record)
         return record
 
-    def retry(self, command_id: str) -> MeterCommandRecord:
-        """A pending command again: a fresh nonce and window, the same command id."""
+    def retry(self, command_id: str, seen_nonce: str | None = None) -> MeterCommandRecord:
+        """A pending command again: a fresh nonce and window, the same command id. With
+        `seen_nonce` (the sweep's), only if no one else has retried it since it was read."""
         record = MeterCommandRecord.get(command_id, consistent_read=True)
-        if record.status != PENDING:
+        if record.status != PENDING or (seen_nonce is not None and record.nonce != seen_nonce):
+            return record
+        if int(record.attempts) >= max_attempts():  # e.g. a review after the last attempt
+            self._failed(record, record.last_error or "no_acknowledgement")
             return record
         now = self.clock()
+        previous = record.nonce
         record.nonce = new_nonce()
         record.attempt_issued_at = format_timestamp(now)
         record.expires_at = format_timestamp(now + COMMAND_TTL)
-        record.save(condition=MeterCommandRecord.status == PENDING)
+        record.state_at = state_sort(record.expires_at, command_id)
+        try:
+            record.save(condition=(MeterCommandRecord.status == PENDING)
+                        & (MeterCommandRecord.nonce == previous))
+        except PutError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            return self.get(command_id) or record  # retried or acknowledged meanwhile
         self.deliver(record)
         return record
 
@@ -187,10 +244,15 @@ class MeterCommands:
             self._attempted(record, f"ack_refused:{rejected.reason}")
             return None
         try:
+            acked_at = self.clock()
             record.update(actions=[MeterCommandRecord.status.set(ACKED),
                                    MeterCommandRecord.relay.set(ack.relay),
-                                   MeterCommandRecord.acked_at.set(self.clock()),
-                                   MeterCommandRecord.attempts.add(1)],
+                                   MeterCommandRecord.acked_at.set(acked_at),
+                                   MeterCommandRecord.attempts.add(1),
+                                   MeterCommandRecord.state_shard.set(
+                                       state_key(ACKED, record.command_id)),
+                                   MeterCommandRecord.state_at.set(
+                                       state_sort(acked_at, record.command_id))],
                           condition=(MeterCommandRecord.status == PENDING)
                           & (MeterCommandRecord.nonce == record.nonce))
         except UpdateError:
@@ -207,6 +269,20 @@ class MeterCommands:
         return list(MeterCommandRecord.by_meter.query(meter_id, scan_index_forward=False,
                                                       limit=max(1, min(limit, 200))))
 
+    def page(self, status: str, cursor: str | None, limit: int
+             ) -> Page[MeterCommandRecord]:
+        """Commands in one state, a page at a time: pending by when each is due again,
+        acknowledged and failed ones newest first (within each shard)."""
+        return sharded_page(MeterCommandRecord.by_state, status, cursor, limit,
+                            scan_index_forward=status == PENDING)
+
+    def due(self, shard: int, now: datetime, limit: int) -> list[MeterCommandRecord]:
+        """Up to `limit` pending commands of one shard whose next attempt is due."""
+        return list(MeterCommandRecord.by_state.query(
+            f"{PENDING}#{shard:02d}",
+            MeterCommandRecord.state_at < f"{format_timestamp(now)}$",  # '$' sorts after '#'
+            limit=limit))
+
     def get(self, command_id: str) -> MeterCommandRecord | None:
         try:
             return MeterCommandRecord.get(command_id, consistent_read=True)
@@ -214,15 +290,39 @@ class MeterCommands:
             return None
 
     def _attempted(self, record: MeterCommandRecord, error: str) -> None:
-        record.update(actions=[MeterCommandRecord.attempts.add(1),
-                               MeterCommandRecord.last_error.set(error[:200])])
+        attempts = int(record.attempts) + 1
+        backoff = RETRY_BACKOFF[min(attempts, len(RETRY_BACKOFF)) - 1]
+        try:
+            record.update(actions=[MeterCommandRecord.attempts.add(1),
+                                   MeterCommandRecord.last_error.set(error[:200]),
+                                   MeterCommandRecord.state_at.set(
+                                       state_sort(self.clock() + backoff, record.command_id))],
+                          condition=(MeterCommandRecord.status == PENDING)
+                          & (MeterCommandRecord.nonce == record.nonce))
+        except UpdateError:
+            return None  # a newer attempt (or its acknowledgement) got there first
         logger.info("command not acknowledged", extra={"command_id": record.command_id,
-                                                       "error": error})
+                                                       "error": error, "attempts": attempts})
+        if int(record.attempts) >= max_attempts():
+            self._failed(record, error)
         return None
 
     def _failed(self, record: MeterCommandRecord, error: str) -> None:
-        record.update(actions=[MeterCommandRecord.status.set(FAILED),
-                               MeterCommandRecord.last_error.set(error)])
+        """Given up: the admin's list of failed commands shows it (and the reason)."""
+        try:
+            record.update(actions=[MeterCommandRecord.status.set(FAILED),
+                                   MeterCommandRecord.last_error.set(error[:200]),
+                                   MeterCommandRecord.state_shard.set(
+                                       state_key(FAILED, record.command_id)),
+                                   MeterCommandRecord.state_at.set(
+                                       state_sort(self.clock(), record.command_id))],
+                          condition=MeterCommandRecord.status == PENDING)
+        except UpdateError:
+            return None  # acknowledged meanwhile
+        logger.warning("command failed", extra={"command_id": record.command_id,
+                                                "meter_id": record.meter_id,
+                                                "attempts": int(record.attempts),
+                                                "error": error})
         return None
 
 

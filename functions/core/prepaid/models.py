@@ -34,6 +34,12 @@ RELAY_CONNECTED = "connected"
 RELAY_DISCONNECTED = "disconnected"
 
 
+class AccountsByNegative(GlobalSecondaryIndex["PrepaidAccountRecord"]):
+    Meta = gsi_meta("by_negative")
+    negative_shard = UnicodeAttribute(hash_key=True)
+    balance_paise = NumberAttribute(range_key=True)
+
+
 @registered
 class PrepaidAccountRecord(Model):
     Meta = table_meta("prepaid_accounts")
@@ -53,9 +59,17 @@ class PrepaidAccountRecord(Model):
     # Thresholds (percent) already alerted since the balance was last above them.
     alerted = NumberSetAttribute(null=True)
     disputed = BooleanAttribute(default=False)  # a ticket disputing the balance is open
+    # The payer asked for the daily balance SMS (after each day's debit); null: no.
+    daily_sms = BooleanAttribute(null=True)
     relay = UnicodeAttribute(default=RELAY_CONNECTED)  # as the meter last acknowledged
     pending_command = UnicodeAttribute(null=True)  # command id awaiting its ack
     updated_at = UTCDateTimeAttribute(null=True)
+    # by_negative (the admin's negative balances, most negative first in each shard):
+    # "negative#<shard>", set in the transaction of every entry that takes money off, so
+    # a balance below 0 always has it; removed by the review once the balance is >= 0.
+    negative_shard = UnicodeAttribute(null=True)
+
+    by_negative = AccountsByNegative()
 
 
 class LedgerByPosted(GlobalSecondaryIndex["LedgerEntryRecord"]):

@@ -10,8 +10,9 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from functions.core.paging import Page, partition_page
+from functions.core.paging import Page, partition_page, sharded_page
 from functions.core.prepaid.models import LedgerEntryRecord, PrepaidAccountRecord, posted_key
+from functions.core.shards import sharded
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
 
@@ -53,6 +54,18 @@ class AccountRepository:
             connection_id, [PrepaidAccountRecord.alerted.add({threshold})],
             ~PrepaidAccountRecord.alerted.contains(threshold))
 
+    def leave_negatives(self, connection_id: str) -> bool:
+        """Off the negative-balances index, only if the balance is (still) 0 or more: a
+        debit landing meanwhile fails the condition and keeps the account listed."""
+        return self.update(connection_id, [PrepaidAccountRecord.negative_shard.remove()],
+                           PrepaidAccountRecord.negative_shard.exists()
+                           & (PrepaidAccountRecord.balance_paise >= 0))
+
+    def negatives(self, cursor: str | None, limit: int) -> Page[PrepaidAccountRecord]:
+        """Connections with a balance below 0, most negative first within each shard."""
+        return sharded_page(PrepaidAccountRecord.by_negative, "negative", cursor, limit,
+                            range_key_condition=PrepaidAccountRecord.balance_paise < 0)
+
     def rearm(self, connection_id: str, thresholds: set[int]) -> None:
         if thresholds:
             self.update(connection_id, [PrepaidAccountRecord.alerted.delete(thresholds)])
@@ -72,7 +85,8 @@ class LedgerRepository:
                         PrepaidAccountRecord(connection_id=entry.connection_id),
                         actions=[PrepaidAccountRecord.balance_paise.add(int(entry.amount_paise)),
                                  PrepaidAccountRecord.entries.add(1),
-                                 PrepaidAccountRecord.updated_at.set(now)],
+                                 PrepaidAccountRecord.updated_at.set(now),
+                                 *_may_go_negative(entry)],
                         condition=PrepaidAccountRecord.connection_id.exists())
                 return True
             except TransactWriteError as error:
@@ -106,6 +120,15 @@ class LedgerRepository:
         """The ledger's sum, read entry by entry (an audit: the balance must equal it)."""
         return sum(int(e.amount_paise) for e in LedgerEntryRecord.query(
             connection_id, attributes_to_get=["amount_paise"], consistent_read=True))
+
+
+def _may_go_negative(entry: LedgerEntryRecord) -> list[Any]:
+    """A debit puts the account on the negative-balances index in its own transaction,
+    so no balance below 0 is ever missing there; AccountRepository.leave_negatives takes
+    it off once the balance is back (the list also asks balance < 0)."""
+    if int(entry.amount_paise) >= 0:
+        return []
+    return [PrepaidAccountRecord.negative_shard.set(sharded("negative", entry.connection_id))]
 
 
 def _connection() -> Connection:

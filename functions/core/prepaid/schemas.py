@@ -18,7 +18,9 @@ class _Request(BaseModel):
 
 class SetMode(_Request):
     mode: Literal["postpaid", "prepaid"]
-    from_date: date = Field(description="The 1st of the month (IST) the mode applies from")
+    from_date: date = Field(description="The IST day the mode applies from: from the 1st of "
+                            "last month on; a day other than the 1st needs the daily read "
+                            "latched at 00:00 IST that day")
     emergency_credit_paise: StrictInt | None = Field(default=None, ge=0, le=10_000_000)
     monthly_reference_paise: StrictInt | None = Field(
         default=None, ge=0, le=100_000_000,
@@ -58,6 +60,22 @@ class DailyPoint(BaseModel):
     debit: Decimal
 
 
+class ModeChange(BaseModel):
+    """One change of the payment mode and what settled the mode it left."""
+
+    mode: str
+    from_day: str
+    by: str
+    at: str
+    final_bill_id: str | None = Field(default=None, description="To prepaid inside a month: "
+                                      "the postpaid bill of the days before")
+    settled_paise: int | None = None
+    debits_paise: int | None = Field(default=None, description="To postpaid: the month's "
+                                     "prepaid debits the postpaid bill takes off")
+    carried_paise: int | None = Field(default=None, description="To postpaid: the balance "
+                                      "carried to the postpaid account")
+
+
 class PrepaidView(BaseModel):
     connection_id: str
     mode: str
@@ -73,6 +91,8 @@ class PrepaidView(BaseModel):
     ledger: list[LedgerEntryView]
     next_cursor: str | None = None
     daily: list[DailyPoint]
+    mode_history: list[ModeChange] = Field(default_factory=list,
+                                           description="Each change, oldest first")
 
 
 class AdjustmentResult(BaseModel):
@@ -165,3 +185,43 @@ class CommandView(BaseModel):
 class CommandLog(BaseModel):
     meter_id: str
     commands: list[CommandView]
+
+
+class ListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cursor: str | None = Field(default=None, max_length=2000)
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class NegativeBalanceView(BaseModel):
+    connection_id: str
+    meter_id: str | None
+    balance: Decimal
+    balance_paise: int
+    emergency_credit: Decimal
+    relay: str = Field(description="As the meter last acknowledged: connected | disconnected")
+    pending_command: str | None = Field(description="A relay command awaiting its ack")
+    disputed: bool
+
+
+class NegativeBalances(BaseModel):
+    connections: list[NegativeBalanceView]
+    cursor: str | None = Field(description="The next page's cursor; null on the last page")
+
+
+class CommandsQuery(ListQuery):
+    state: Literal["pending", "acked", "failed"] = "pending"
+
+
+class CommandListItem(CommandView):
+    meter_id: str
+    connection_id: str | None
+    state_at: str = Field(description="Pending: when the next attempt is due; acked or "
+                                      "failed: when it was acknowledged or given up (UTC)")
+
+
+class CommandList(BaseModel):
+    state: str
+    commands: list[CommandListItem]
+    cursor: str | None = Field(description="The next page's cursor; null on the last page")

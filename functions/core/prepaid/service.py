@@ -40,7 +40,7 @@ from functions.core.prepaid.policy import (
     thresholds_below,
 )
 from functions.core.prepaid.repository import AccountRepository, LedgerRepository
-from functions.core.prepaid.schemas import DailyPoint, LedgerEntryView, PrepaidView
+from functions.core.prepaid.schemas import DailyPoint, LedgerEntryView, ModeChange, PrepaidView
 
 logger = logging.getLogger(__name__)
 
@@ -97,26 +97,64 @@ class PrepaidService:
                  payer_id: str | None = None, meter_id: str | None = None,
                  emergency_credit_paise: int | None = None,
                  monthly_reference_paise: int | None = None) -> PrepaidAccountRecord:
-        """Change the payment mode from the 1st of a month: the postpaid bill of the
-        months before settles the postpaid account, the prepaid ledger starts then."""
+        """Change the payment mode from any day D, settling the mode it leaves
+        (settlement.py): to prepaid, a final postpaid bill up to D-1 (none on the 1st:
+        the previous month's bill is it); to postpaid, the debits up to D-1 and the
+        balance carried to the postpaid account. D is from the 1st of last month (IST)
+        on, one change a month; a day whose opening read is not in is refused (409).
+        The same change sent again is applied once (each step is keyed)."""
+        from functions.core.prepaid import settlement
+
         if mode not in (MODE_POSTPAID, MODE_PREPAID):
             raise InvalidInput("The payment mode is postpaid or prepaid.")
-        if from_day.day != 1:
-            raise InvalidInput("A payment mode changes from the 1st of a month (the "
-                               "postpaid bill of the month before settles the account).")
+        today = self.clock().astimezone(IST).date()
+        earliest = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+        if not earliest <= from_day <= today + timedelta(days=366):
+            raise InvalidInput(f"A payment mode changes from a day between {earliest} (the "
+                               "1st of last month) and a year from today.")
         account = self.accounts.ensure(connection_id)
-        if account.mode == mode:
+        history = list(account.mode_history or [])
+        repeat = bool(history) and history[-1]["mode"] == mode \
+            and history[-1]["from"] == from_day.isoformat()
+        if account.mode == mode and not repeat:
             raise Conflict(f"This connection is {mode} already.")
+        earlier = history[:-1] if repeat else history
+        last_from = date.fromisoformat(earlier[-1]["from"]) if earlier else None
+        if last_from is not None and (from_day <= last_from or (
+                last_from.day != 1 and last_from.strftime("%Y-%m") == f"{from_day:%Y-%m}")):
+            raise Conflict(f"The mode last changed from {last_from}: a later day, and only "
+                           "one change in a month after its 1st.")
+        change: dict[str, Any] = {"mode": mode, "from": from_day.isoformat(), "by": admin_id,
+                                  "at": self.clock().isoformat()}
+        prop = None
+        if from_day.day != 1 or mode == MODE_POSTPAID:
+            from functions.core.properties.repositories import PropertyRepository
+
+            prop = PropertyRepository().get(connection_id)
+        if mode == MODE_PREPAID and from_day.day != 1:
+            if prop is None:
+                raise NotFound("No such connection.")
+            final = settlement.settle_postpaid(prop, from_day, self.clock())
+            change.update(final_bill_id=final.bill_id, settled_paise=final.charged_paise,
+                          settled_units=final.units)
+        elif mode == MODE_POSTPAID:
+            settlement.close_prepaid(connection_id, prop.meter_id if prop else None, from_day)
+            month = f"{ENTRY_DEBIT}#{from_day.replace(day=1) - timedelta(days=1):%Y-%m}-" \
+                if from_day.day == 1 else f"{ENTRY_DEBIT}#{from_day:%Y-%m}-"
+            change["debits_paise"] = 0 if from_day.day == 1 else -sum(
+                int(e.amount_paise) for e in self.ledger.with_prefix(connection_id, month)
+                if e.entry_key < debit_key(from_day))
+            change["carried_paise"] = self._carry(admin_id, connection_id, from_day)
+        if repeat:  # applied before: its steps found done, the history already says so
+            return self._account(connection_id)
         now = self.clock()
-        history = [*(account.mode_history or []),
-                   {"mode": mode, "from": from_day.isoformat(), "by": admin_id,
-                    "at": now.isoformat()}]
         actions: list[Any] = [PrepaidAccountRecord.mode.set(mode),
                               PrepaidAccountRecord.mode_from.set(from_day.isoformat()),
-                              PrepaidAccountRecord.mode_history.set(history),
+                              PrepaidAccountRecord.mode_history.set([*history, change]),
                               PrepaidAccountRecord.updated_at.set(now)]
         if payer_id is not None:
             actions.append(PrepaidAccountRecord.payer_id.set(payer_id))
+        meter_id = meter_id or (prop.meter_id if prop is not None else None)
         if meter_id is not None:
             actions.append(PrepaidAccountRecord.meter_id.set(meter_id))
         if emergency_credit_paise is not None:
@@ -131,12 +169,28 @@ class PrepaidService:
             raise Conflict("The payment mode was changed meanwhile; look again.")
         return self._account(connection_id)
 
+    def _carry(self, admin_id: str, connection_id: str, from_day: date) -> int:
+        """Bring the balance to 0 with one entry keyed by the day (a credit left goes to
+        the postpaid account, a debt becomes its charge); the paise carried."""
+        key = f"carry#{from_day.isoformat()}"
+        done = self.ledger.get(connection_id, key)
+        if done is not None:
+            return -int(done.amount_paise)
+        account = self._account(connection_id)
+        balance = int(account.balance_paise)
+        if balance:  # no review: a postpaid account gets no low-balance alert for it
+            self.ledger.append(LedgerEntryRecord(
+                connection_id=connection_id, entry_key=key, kind=ENTRY_ADJUSTMENT,
+                amount_paise=-balance, day=from_day.isoformat(), created_at=self.clock(),
+                created_by=admin_id,
+                explanation=f"Balance {from_paise(balance)} carried to the postpaid account "
+                            f"from {from_day:%d %b %Y}"), self.clock())
+        return balance
+
     def mode_on(self, account: PrepaidAccountRecord, day: date) -> str:
-        mode = MODE_POSTPAID
-        for change in account.mode_history or []:
-            if date.fromisoformat(change["from"]) <= day:
-                mode = change["mode"]
-        return mode
+        from functions.core.prepaid.settlement import mode_on
+
+        return mode_on(account, day)
 
     def set_disputed(self, connection_id: str, disputed: bool) -> PrepaidAccountRecord:
         """A ticket disputing the balance opened (True) or closed (False)."""
@@ -186,9 +240,14 @@ class PrepaidService:
         month_prefix = f"{ENTRY_DEBIT}#{day:%Y-%m}-"
         posted = [e for e in self.ledger.with_prefix(connection_id, month_prefix)
                   if e.entry_key < debit_key(day)]
+        # A change to prepaid inside the month: its final postpaid bill charged the days
+        # before it, so the debits start from there (prepaid/settlement.py).
+        from functions.core.prepaid.settlement import settled_before
+
+        settled = from_paise(settled_before(account, day))
         debit = daily_debit(versions, category, day, units_to_date, sanctioned_load_kw,
-                            sum_money(from_paise(-int(e.amount_paise)) for e in posted),
-                            usage=usage)
+                            settled + sum_money(from_paise(-int(e.amount_paise))
+                                                for e in posted), usage=usage)
         entry = LedgerEntryRecord(
             connection_id=connection_id, entry_key=debit_key(day), kind=ENTRY_DEBIT,
             amount_paise=-to_paise(debit.amount), day=day.isoformat(),
@@ -225,7 +284,10 @@ class PrepaidService:
             min_recharge=from_paise(min_recharge_paise()),
             ledger=[entry_view(e) for e in page.items], next_cursor=page.cursor,
             daily=[DailyPoint(day=e.day, debit=from_paise(-int(e.amount_paise)))
-                   for e in debits[-31:]])
+                   for e in debits[-31:]],
+            mode_history=[ModeChange(from_day=c["from"], **{
+                k: v for k, v in c.items() if k != "from" and k in ModeChange.model_fields})
+                for c in account.mode_history or []])
 
     # ---- after each entry ----------------------------------------------------------
 
@@ -245,6 +307,8 @@ class PrepaidService:
                                  self.thresholds)
         alerted = set(int(t) for t in (account.alerted or set()))
         self.accounts.rearm(connection_id, alerted - below)
+        if balance >= 0 and account.negative_shard:  # back in credit: off the admin's list
+            self.accounts.leave_negatives(connection_id)
         for threshold in sorted(below - alerted, reverse=True):
             if self.accounts.mark_alerted(connection_id, threshold):
                 self.alert(account, threshold, balance)
@@ -295,7 +359,6 @@ def email_alert(account: PrepaidAccountRecord, threshold: int, balance: int) -> 
         connection=account.connection_id, balance=format_inr(from_paise(balance)),
         threshold=threshold,
         emergency_credit=format_inr(from_paise(int(account.emergency_credit_paise))))
-
 
 def entry_view(entry: LedgerEntryRecord) -> LedgerEntryView:
     charge = entry.charge_to_date_paise

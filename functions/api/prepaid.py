@@ -13,7 +13,7 @@ from functions.core.accounts.sessions import Caller
 from functions.core.billing_rules import BillingPeriod
 from functions.core.billing_rules.errors import InvalidPeriod
 from functions.core.clock import utcnow
-from functions.core.daily.consumption import daily_consumption
+from functions.core.daily.consumption import daily_consumption, visible_from
 from functions.core.daily.cycle import DailyCycle, daily_run_id, day_rate, ist_day
 from functions.core.errors import InvalidInput, NotFound
 from functions.core.meters.commands import MeterCommands
@@ -144,15 +144,17 @@ def daily_read_rate(day: str, caller: Caller) -> DailyRateView:
                "most 400; or the last `days`), oldest first: the consumption chart")
 def meter_days(meter_id: str, caller: Caller, query: DaysQuery) -> MeterDays:
     meter = MeterRepository().get(meter_id, consistent=False)
-    if meter is None or not meter.property_id or not may_see(caller, meter.property_id):
+    if meter is None:
         raise NotFound("No such meter.")
+    since = visible_from(caller, meter)  # the owner's, or the tenant's from move-in
     first, last = query.range(ist_day(utcnow()))
     return MeterDays(meter_id=meter_id, from_day=first.isoformat(), to_day=last.isoformat(),
                      days=[MeterDayView(day=d.day, units=None if d.units is None else
                                         int(d.units), import_wh=int(d.import_wh),
                                         export_wh=int(d.export_wh), import_kwh=imported,
                                         export_kwh=exported, source=d.source)
-                           for d, imported, exported in daily_consumption(meter, first, last)])
+                           for d, imported, exported in
+                           daily_consumption(meter, first, last, since)])
 
 
 @route(bp, "/admin/meters/{meter_id}/commands", access=Access.ADMIN, response=CommandLog,

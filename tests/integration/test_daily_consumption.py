@@ -4,8 +4,11 @@ range per chart view; a month with no reads is an empty list; ranges are bounded
 
 from __future__ import annotations
 
-from datetime import date
+import uuid
+from datetime import date, datetime
 
+from functions.core.clock import IST, utcnow
+from functions.core.properties.models import TENANCY_ACTIVE, PropertyRecord, TenancyRecord
 from tests.fixtures.meter_days import daily_reads, metered_property
 
 
@@ -45,3 +48,22 @@ def test_ranges_are_bounded_and_the_meter_is_the_owners_only(stack, customer, ot
         assert answer.status_code == 400, (query, answer.text)
     assert api.get(f"/meters/{meter_id}/days?from=2025-01-01&to=2026-02-04").status_code == 200
     assert other_customer[1].get(f"/meters/{meter_id}/days").status_code == 404
+
+
+def test_a_tenant_sees_the_days_from_moving_in_only(stack, customer, other_customer):
+    property_id, meter_id = metered_property(customer[0].user_id)
+    daily_reads(meter_id, date(2026, 10, 25), date(2026, 11, 5))
+    tenancy_id = f"ten_{uuid.uuid4().hex[:12]}"
+    TenancyRecord(property_id=property_id, tenancy_id=tenancy_id, owner_id=customer[0].user_id,
+                  invite_email=other_customer[0].email, status=TENANCY_ACTIVE,
+                  invited_at=utcnow(), tenant_id=other_customer[0].user_id,
+                  tenant_name=other_customer[0].name,
+                  start_date=datetime(2026, 11, 1, tzinfo=IST)).save()
+    PropertyRecord.get(property_id).update(
+        actions=[PropertyRecord.active_tenancy_id.set(tenancy_id)])
+    query = f"/meters/{meter_id}/days?from=2026-10-01&to=2026-11-30"
+
+    tenant_days = other_customer[1].get(query).json()["days"]
+    assert [d["day"] for d in tenant_days][:2] == ["2026-11-01", "2026-11-02"]
+    assert tenant_days[0]["import_kwh"] == "4.500"  # from 31 Oct's register, not shown
+    assert len(customer[1].get(query).json()["days"]) == 12  # the owner sees them all

@@ -118,11 +118,11 @@ function tenantSection(property) {
       }) : null));
 }
 
-// The owner's daily consumption chart, kept across reloads of the page's sections; shown
-// once the meter has daily reads (a smart meter on the daily cycle).
+// The daily consumption chart (the owner's; a tenant's from move-in), kept across reloads
+// of the page's sections; shown once the meter has daily reads (on the daily cycle).
 let consumption = null;
 function consumptionSection(property) {
-  if (property.relationship !== "owner" || !property.meter_id) return null;
+  if (property.relationship === "admin" || !property.meter_id) return null;
   if (consumption?.dataset.meter !== property.meter_id) {
     consumption = consumptionChart(property.meter_id, {
       onFirstLoad: (days) => { consumption.hidden = !days.length; },

@@ -32,6 +32,8 @@ class AccountsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Literal["customer", "admin"] = "customer"
     status: StatusName = "pending_review"
+    # A page at a time (the next page: the cursor of the last one).
+    cursor: str | None = Field(default=None, min_length=1, max_length=2000)
     limit: int = Field(default=100, ge=1, le=500)
 
 
@@ -59,12 +61,19 @@ class AdminAccountView(Profile):
                    updated_at=user.updated_at)
 
 
+class AdminAccountList(BaseModel):
+    accounts: list[AdminAccountView]
+    cursor: str | None = Field(default=None, description="the next page (null: the last)")
+
+
 @route(bp, "/admin/users", access=Access.ADMIN, query=AccountsQuery,
-       response=list[AdminAccountView],
-       summary="Accounts by role and status (default: customers waiting for review)")
-def list_accounts(caller: Caller, query: AccountsQuery) -> list[AdminAccountView]:
-    users = review.list_accounts(query.role, query.status, query.limit)
-    return [AdminAccountView.of(user) for user in users]
+       response=AdminAccountList,
+       summary="Accounts by role and status (default: customers waiting for review), oldest "
+               "first, a page at a time")
+def list_accounts(caller: Caller, query: AccountsQuery) -> AdminAccountList:
+    page = review.list_accounts(query.role, query.status, query.limit, query.cursor)
+    return AdminAccountList(accounts=[AdminAccountView.of(user) for user in page.items],
+                            cursor=page.cursor)
 
 
 @route(bp, "/admin/users/{user_id}", access=Access.ADMIN, response=AdminAccountView,

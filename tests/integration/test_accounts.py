@@ -22,6 +22,7 @@ from tests.integration.accounts_flow import (
     sign_up,
     sms_code,
 )
+from tests.integration.paging_support import every_page
 
 pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
 
@@ -64,7 +65,7 @@ def test_customer_journey_from_sign_up_to_profile(stack, admin, app_logs, capfd)
     assert me["status"] == "pending_review" and me["email_verified"] and me["mobile_verified"]
 
     # The admin finds the customer in the review queue and verifies them.
-    queue = admin_api.get("/admin/users").json()
+    queue, _ = every_page(admin_api, "/admin/users", "accounts")
     assert me["user_id"] in [user["user_id"] for user in queue]
     detail = admin_api.get(f"/admin/users/{me['user_id']}").json()
     assert (detail["email"], detail["mobile"]) == (person.email, person.mobile)
@@ -72,7 +73,8 @@ def test_customer_journey_from_sign_up_to_profile(stack, admin, app_logs, capfd)
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "verified"
     last_email(stack, person.email, "account is verified")
-    assert me["user_id"] not in [u["user_id"] for u in admin_api.get("/admin/users").json()]
+    assert me["user_id"] not in [u["user_id"] for u in every_page(
+        admin_api, "/admin/users", "accounts")[0]]
 
     # Sign in by email link, turn MFA on with a fresh SMS code.
     api = session_of(stack, login_by_link(stack, person))

@@ -20,14 +20,17 @@ from functions.core.accounts.users import (
 )
 from functions.core.errors import Conflict, NotFound
 from functions.core.logs import logger
+from functions.core.paging import Page
 
 SUSPENDABLE = (VERIFIED, PENDING_REVIEW)
 
 
 def list_accounts(role: str = ROLE_CUSTOMER, status: str = PENDING_REVIEW, limit: int = 100,
-                  deps: AccountsDeps | None = None) -> list[UserRecord]:
-    """Accounts with this role and status, oldest first (the review queue's order)."""
-    return (deps or AccountsDeps()).users.by_role_status(role, status, limit=limit)
+                  cursor: str | None = None, deps: AccountsDeps | None = None
+                  ) -> Page[UserRecord]:
+    """Accounts with this role and status, oldest first (the review queue's order), a
+    page at a time: a million verified customers are never read in one request."""
+    return (deps or AccountsDeps()).users.role_status_page(role, status, cursor, limit)
 
 
 def account(user_id: str, deps: AccountsDeps | None = None) -> UserRecord:

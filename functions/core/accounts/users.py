@@ -13,6 +13,7 @@ from pynamodb.transactions import TransactWrite
 from functions.core.accounts.models import UserEmailRecord, UserRecord
 from functions.core.clock import iso, utcnow
 from functions.core.errors import Conflict
+from functions.core.paging import Page, partition_page
 from functions.core.settings import get_settings
 
 # Status life cycle (DESIGN.md section 5):
@@ -104,6 +105,11 @@ class UserRepository:
                        newest_first: bool = False) -> list[UserRecord]:
         return list(UserRecord.by_role_status.query(
             f"{role}#{status}", limit=limit, scan_index_forward=not newest_first))
+
+    def role_status_page(self, role: str, status: str, cursor: str | None,
+                         limit: int) -> Page[UserRecord]:
+        """Oldest first (the review queue's order), a page at a time."""
+        return partition_page(UserRecord.by_role_status, f"{role}#{status}", cursor, limit)
 
     def create(self, user: UserRecord) -> bool:
         """Write a new user and claim its email in one transaction; False if the

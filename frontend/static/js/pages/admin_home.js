@@ -15,7 +15,7 @@ function card(title, value, text, href, action) {
 const PHASE_STYLE = { listing: "in_progress", asking: "running", closing: "pending", closed: "closed" };
 const unavailable = h("span", { class: "text-body-secondary", text: "—" });
 const [pending, open, runs, defaulters, registered, tariffs] = await Promise.allSettled([
-  get("/admin/users", { role: "customer", status: "pending_review" }),
+  get("/admin/users", { role: "customer", status: "pending_review", limit: 100 }),
   get("/admin/tickets", { status: "open", limit: 500 }),
   get("/admin/runs"),
   get("/admin/defaulters"),
@@ -26,7 +26,7 @@ const value = (result, fn) => (result.status === "fulfilled" ? fn(result.value) 
 const latestRun = runs.status === "fulfilled" ? runs.value[0] : null;
 
 fill("overview", h("div", { class: "row g-3" },
-  card("Customers to verify", value(pending, (list) => String(list.length)), "New customers who confirmed their email and mobile.", "admin/customers.html", "Review customers"),
+  card("Customers to verify", value(pending, (page) => `${page.accounts.length}${page.cursor ? "+" : ""}`), "New customers who confirmed their email and mobile.", "admin/customers.html", "Review customers"),
   card("Open tickets", value(open, (page) => `${page.tickets.length}${page.cursor ? "+" : ""}`), "Questions and complaints nobody has picked up yet.", "admin/tickets.html?status=open", "See tickets"),
   card("Latest billing run", latestRun ? period(latestRun.period) : value(runs, () => "None yet"),
     latestRun ? h("span", {}, badge(PHASE_STYLE[latestRun.phase] || latestRun.phase, label(latestRun.phase)), ` ${latestRun.phase_progress}, ${latestRun.progress.bills_issued} bill(s) issued.`) : "Start the monthly run when the month is over.",

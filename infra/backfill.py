@@ -3,15 +3,15 @@
     APP_STAGE=prod RESOURCE_PREFIX=iotbill-prod python -m infra.backfill [--table properties]
         [--start '<cursor printed by an earlier run>'] [--page 500]
 
-This release lists properties, tickets, billing runs and prepaid ledger entries
-through indexes whose key attributes every new save sets (a model's `serialize`
-or the ledger's append). Items saved before it have no such attribute, so they
-are missing from the lists until this runs once after the deploy (docs/runbook.md
-section 9). It is an operator's migration, not a request path: it reads each
-table page by page (Scan, `--page` items at a time), prints a resumable cursor
-after every page, and sets only a missing key attribute, under a condition that it
-is still missing and that what the key is derived from is unchanged, so a save
-racing with it wins and a second run changes nothing.
+This release lists properties, tickets, billing runs, prepaid ledger entries, negative
+prepaid balances and relay commands through indexes whose key attributes every new save
+sets (a model's `serialize`, the ledger's append, a command's issue or acknowledgement).
+Items saved before it have no such attribute, so they are missing from the lists until
+this runs once after the deploy (docs/runbook.md section 9). It is an operator's
+migration, not a request path: it reads each table page by page (Scan, `--page` items at
+a time), prints a resumable cursor after every page, and sets only a missing key
+attribute, under a condition that it is still missing and that what the key is derived
+from is unchanged, so a save racing with it wins and a second run changes nothing.
 """
 
 from __future__ import annotations
@@ -61,11 +61,42 @@ def _posted_key(entry: Any) -> None:
     entry.posted_key = posted_key(entry)
 
 
+def _accounts() -> type[Model]:
+    from functions.core.prepaid.models import PrepaidAccountRecord
+    return PrepaidAccountRecord
+
+
+def _negative_shard(account: Any) -> None:
+    """Only a balance below 0 belongs on the admin's negative-balances index."""
+    from functions.core.shards import sharded
+    if int(account.balance_paise) < 0:
+        account.negative_shard = sharded("negative", account.connection_id)
+
+
+def _commands() -> type[Model]:
+    from functions.core.meters.commands import MeterCommandRecord
+    return MeterCommandRecord
+
+
+def _command_state(command: Any) -> None:
+    """Pending: due at its attempt's expiry (the retry sweep's read); else when done."""
+    from functions.core.crypto import format_timestamp
+    from functions.core.meters.commands import ACKED, state_key, state_sort
+    done = command.acked_at if command.status == ACKED and command.acked_at else None
+    command.state_shard = state_key(command.status, command.command_id)
+    command.state_at = state_sort(format_timestamp(done) if done else command.expires_at,
+                                  command.command_id)
+
+
 BACKFILLS: tuple[Backfill, ...] = (
     Backfill("properties", _properties, ("list_shard",)),
     Backfill("tickets", _tickets, ("list_shard",)),
     Backfill("billing_runs", _runs, ("list_key", "open_key"), guards=("status", "started_at")),
     Backfill("prepaid_ledger", _ledger, ("posted_key",), derive=_posted_key),
+    Backfill("prepaid_accounts", _accounts, ("negative_shard",), guards=("balance_paise",),
+             derive=_negative_shard),
+    Backfill("meter_commands", _commands, ("state_shard", "state_at"),
+             guards=("status", "nonce"), derive=_command_state),
 )
 
 

@@ -85,6 +85,7 @@ EXAMPLES: dict[str, Any] = {
                    "reason": "Meter fault credit for May"},
     "Disputed": {"disputed": True},
     "Recharge": {"amount_paise": 50000, "method": "upi"},
+    "DailySms": {"enabled": True},
     "DailyCycleStart": {"day": "2026-06-15"},
     # The payment gateway's webhook (not a model of ours: see openapi._webhook)
     "RazorpayWebhookEvent": {

@@ -33,6 +33,8 @@ from functions.core.prepaid.schemas import (
     CommandView,
     DailyCycleStart,
     DailyRateView,
+    DailySms,
+    DailySmsView,
     DaysQuery,
     Disputed,
     LedgerQuery,
@@ -83,6 +85,17 @@ def statement(connection_id: str, period: str, caller: Caller) -> Statement:
     except InvalidPeriod:
         raise InvalidInput("The period is YYYY-MM.") from None
     return month_statement(connection_id, month)
+
+
+@route(bp, "/prepaid/{connection_id}/daily-sms", methods=["PUT"], access=Access.CUSTOMER,
+       body=DailySms, response=DailySmsView,
+       summary="Switch the daily balance SMS of a prepaid connection on or off (sent once "
+               "a day after the day's debit, with the balance and the day's charge)")
+def daily_sms(connection_id: str, caller: Caller, body: DailySms) -> DailySmsView:
+    if not may_see(caller, connection_id):
+        raise NotFound("No such connection.")
+    account = PrepaidService().set_daily_sms(connection_id, body.enabled)
+    return DailySmsView(connection_id=connection_id, daily_sms=bool(account.daily_sms))
 
 
 @route(bp, "/admin/prepaid/{connection_id}/mode", methods=["PUT"], access=Access.ADMIN,

@@ -56,6 +56,14 @@ def test_the_prepaid_dashboard_and_a_recharge_through_the_checkout(page, portal,
     expect(ledger).to_contain_text("charge to date")
     screenshot(page, "prepaid-dashboard")
 
+    # The daily balance SMS: off until the customer switches it on here.
+    daily_sms = page.get_by_label("Send me my balance and the day's charge by SMS every day")
+    expect(daily_sms).not_to_be_checked()
+    daily_sms.check()
+    expect(page.get_by_text("You will get your balance by SMS every day.")).to_be_visible()
+    account = PrepaidService().accounts.get(connection)
+    assert account is not None and account.daily_sms is True
+
     form = page.locator("#recharge-form")
     form.get_by_label(re.compile("^Amount")).fill("250")
     form.get_by_role("button", name="Recharge now").click()

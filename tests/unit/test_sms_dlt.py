@@ -33,7 +33,10 @@ SENDS = re.compile(r"""(?:render_sms|send_secret_sms|queue_sms)\(\s*["'](\w+)["'
 BUILDERS: dict[str, Callable[..., RenderedSms]] = {
     "bill_ready": sms_messages.bill_ready_sms,
     "payment_received": sms_messages.payment_received_sms,
-    "due_reminder": sms_messages.due_reminder_sms}
+    "due_reminder": sms_messages.due_reminder_sms,
+    "low_balance": sms_messages.low_balance_sms,
+    "recharge_received": sms_messages.recharge_received_sms,
+    "daily_balance": sms_messages.daily_balance_sms}
 DEVANAGARI = re.compile("[\u0900-\u097f]")
 
 

@@ -1,8 +1,8 @@
 """What other services call to tell people something.
 
-- `queue_email`: a message about an event (an account verified, a ticket answered):
-  written to the outbox under the event's key, then queued for the sender. The same
-  event twice is one message.
+- `queue_email` / `queue_sms`: a message about an event (an account verified, a
+  prepaid recharge): written to the outbox under the event's key, then queued for the
+  sender. The same event twice is one message.
 - `send_secret_email` / `send_secret_sms`: a message that carries a secret (a sign-in
   link, a one-time code) goes out at once from the request and only its envelope is
   kept (sender.py).
@@ -28,7 +28,7 @@ from functions.core.notifications.outbox import (
     sms_record,
 )
 from functions.core.notifications.sender import Sender
-from functions.core.notifications.templates import render_email, render_sms
+from functions.core.notifications.templates import RenderedSms, render_email, render_sms
 from functions.core.paging import Page
 
 
@@ -52,6 +52,17 @@ class Notifications:
         rendered = render_email(template, **context)
         record = email_record(message_key(template, event_id), rendered, to, topic=topic,
                               now=self.clock(), ref=ref, recipient_id=recipient_id)
+        if not self.outbox.create(record):
+            return False
+        self.outbox.dispatch([record.message_key])
+        return True
+
+    def queue_sms(self, rendered: RenderedSms, event_id: str, mobile: str, /, *,
+                  topic: str, recipient_id: str | None = None, ref: str | None = None) -> bool:
+        """Write and queue an SMS (rendered from its DLT template, sms_messages.py);
+        False if this event already has its message."""
+        record = sms_record(message_key(rendered.template, event_id), rendered, mobile,
+                            topic=topic, now=self.clock(), ref=ref, recipient_id=recipient_id)
         if not self.outbox.create(record):
             return False
         self.outbox.dispatch([record.message_key])

@@ -4,7 +4,8 @@ A recharge is a gateway order whose target is "prepaid#<connection id>" instead 
 a bill id. The webhook (payments/service.py) hands a payment for such an order to
 `apply_recharge`: the payment record is kept as for a bill, and the ledger credits
 the payment id once (ledger entry "recharge#<payment id>"), so a webhook delivered
-twice, or the checkout's return and the webhook together, credit once.
+twice, or the checkout's return and the webhook together, credit once; its receipt
+(email, and SMS to payers who chose SMS: notices.py) is keyed by the payment id too.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from functions.core.payments.models import ORDER_PAID, PaymentOrderRecord
 from functions.core.payments.provider import OnlineMethod, OrderRequest
 from functions.core.payments.schemas import OrderView, WebhookResult
 from functions.core.prepaid.models import MODE_PREPAID
+from functions.core.prepaid.notices import recharge_receipt
 from functions.core.prepaid.service import PrepaidService, min_recharge_paise
 from functions.core.properties.repositories import PropertyRepository
 from functions.core.settings import get_settings
@@ -99,7 +101,14 @@ def apply_recharge(payments: PaymentService, event: GatewayPayment, target: Targ
     if target.order_id:
         payments.orders.note_attempt(target.order_id, ORDER_PAID, event.payment_id)
     service = prepaid or PrepaidService.default()
-    credited = service.recharge(connection_of(target.bill_id), event.payment_id,
-                                event.amount_paise, event.created_at)
+    connection_id = connection_of(target.bill_id)
+    credited = service.recharge(connection_id, event.payment_id, event.amount_paise,
+                                event.created_at)
+    # On a repeat too: the first delivery may have died before its receipt; the
+    # outbox key (the payment id) makes it one receipt.
+    account = service.accounts.get(connection_id)
+    if account is not None:
+        recharge_receipt(account, event.payment_id, event.amount_paise, event.created_at,
+                         payer_id=target.payer_id)
     return WebhookResult(result="paid" if credited else "duplicate",
                          payment_id=event.payment_id, bill_status=None)

@@ -38,6 +38,16 @@ class Disputed(_Request):
     disputed: bool
 
 
+class DailySms(_Request):
+    enabled: bool = Field(description="Send the payer an SMS with the balance and the "
+                                      "day's charge after each daily debit")
+
+
+class DailySmsView(BaseModel):
+    connection_id: str
+    daily_sms: bool
+
+
 class Recharge(_Request):
     amount_paise: StrictInt = Field(gt=0, le=10_000_000, description="From the configured "
                                     "minimum (Rs 100 unless set otherwise)")
@@ -91,6 +101,7 @@ class PrepaidView(BaseModel):
     ledger: list[LedgerEntryView]
     next_cursor: str | None = None
     daily: list[DailyPoint]
+    daily_sms: bool = Field(default=False, description="The daily balance SMS is on")
     mode_history: list[ModeChange] = Field(default_factory=list,
                                            description="Each change, oldest first")
 

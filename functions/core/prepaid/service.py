@@ -20,7 +20,7 @@ from functions.core.billing_rules.daily_debits import daily_debit
 from functions.core.billing_rules.tariff import TariffVersion, Usage
 from functions.core.clock import IST, utcnow
 from functions.core.errors import Conflict, InvalidInput, NotFound
-from functions.core.money import format_inr, from_paise, sum_money, to_paise
+from functions.core.money import from_paise, sum_money, to_paise
 from functions.core.prepaid.models import (
     ENTRY_ADJUSTMENT,
     ENTRY_DEBIT,
@@ -57,6 +57,11 @@ class SupplyControl(Protocol):
 
 
 Alert = Callable[[PrepaidAccountRecord, int, int], None]  # account, threshold %, balance
+# The daily balance SMS: account (after the debit), day, the day's charge in paise.
+DailyNotice = Callable[[PrepaidAccountRecord, date, int], object]
+# A debit posted late (a meter that answered days later, a backfill) sends no stale
+# balance SMS: only the debits of the last two days do.
+DAILY_NOTICE_MAX_AGE = timedelta(days=2)
 
 
 def debit_key(day: date) -> str:
@@ -77,6 +82,7 @@ class PrepaidService:
     accounts: AccountRepository = field(default_factory=AccountRepository)
     ledger: LedgerRepository = field(default_factory=LedgerRepository)
     alert: Alert = _no_alert
+    daily_notice: DailyNotice | None = None
     supply: SupplyControl | None = None
     windows: ProtectedWindows = field(default_factory=ProtectedWindows)
     thresholds: tuple[int, ...] = DEFAULT_THRESHOLDS
@@ -85,9 +91,10 @@ class PrepaidService:
     @classmethod
     def default(cls) -> PrepaidService:
         """Wired to the meters: relay commands go out over the meter channel."""
+        from functions.core.prepaid.notices import daily_balance_notice, low_balance_alert
         from functions.core.prepaid.supply import MeterSupply
 
-        service = cls(alert=email_alert)
+        service = cls(alert=low_balance_alert, daily_notice=daily_balance_notice)
         service.supply = MeterSupply(service.accounts, after_ack=service.review)
         return service
 
@@ -235,7 +242,10 @@ class PrepaidService:
         account = self._account(connection_id)
         if self.mode_on(account, day) != MODE_PREPAID:
             return False
-        if self.ledger.get(connection_id, debit_key(day)) is not None:
+        posted_before = self.ledger.get(connection_id, debit_key(day))
+        if posted_before is not None:
+            # The first run may have died before its SMS: the outbox key makes it once.
+            self._daily_notice(account, day, -int(posted_before.amount_paise))
             return False
         month_prefix = f"{ENTRY_DEBIT}#{day:%Y-%m}-"
         posted = [e for e in self.ledger.with_prefix(connection_id, month_prefix)
@@ -254,7 +264,26 @@ class PrepaidService:
             created_at=self.clock(), explanation=debit.explanation,
             charge_to_date_paise=to_paise(debit.charge_to_date),
             units_to_date=str(debit.units_to_date))
-        return self._apply(account, entry)
+        applied = self._apply(account, entry)
+        self._daily_notice(account, day, -int(entry.amount_paise))
+        return applied
+
+    def _daily_notice(self, account: PrepaidAccountRecord, day: date, charge: int) -> None:
+        """The daily balance SMS, for connections whose payer switched it on: it rides
+        on the meter's own debit (no fleet-wide loop), once per connection and day."""
+        if self.daily_notice is None or not account.daily_sms:
+            return
+        if day < self.clock().astimezone(IST).date() - DAILY_NOTICE_MAX_AGE:
+            return
+        self.daily_notice(self._account(account.connection_id), day, charge)
+
+    def set_daily_sms(self, connection_id: str, enabled: bool) -> PrepaidAccountRecord:
+        """The payer's daily balance SMS for a prepaid connection, on or off."""
+        account = self.accounts.get(connection_id)
+        if account is None or account.mode != MODE_PREPAID:
+            raise NotFound("This connection is not prepaid.")
+        self.accounts.update(connection_id, [PrepaidAccountRecord.daily_sms.set(enabled)])
+        return self._account(connection_id)
 
     # ---- what the customer sees -----------------------------------------------------
 
@@ -284,7 +313,7 @@ class PrepaidService:
             min_recharge=from_paise(min_recharge_paise()),
             ledger=[entry_view(e) for e in page.items], next_cursor=page.cursor,
             daily=[DailyPoint(day=e.day, debit=from_paise(-int(e.amount_paise)))
-                   for e in debits[-31:]],
+                   for e in debits[-31:]], daily_sms=bool(account.daily_sms),
             mode_history=[ModeChange(from_day=c["from"], **{
                 k: v for k, v in c.items() if k != "from" and k in ModeChange.model_fields})
                 for c in account.mode_history or []])
@@ -339,26 +368,6 @@ class PrepaidService:
             raise NotFound("No prepaid account for this connection.")
         return account
 
-
-def email_alert(account: PrepaidAccountRecord, threshold: int, balance: int) -> None:
-    """The low-balance email to the connection's owner, once per crossing (the event id
-    names the crossing: the threshold and the ledger's length when it was claimed)."""
-    from functions.core.accounts.users import UserRepository
-    from functions.core.notifications.service import Notifications
-    from functions.core.properties.repositories import PropertyRepository
-
-    prop = PropertyRepository().get(account.connection_id)
-    user = UserRepository().get(account.payer_id or (prop.owner_id if prop else ""))
-    if user is None:
-        _no_alert(account, threshold, balance)
-        return
-    Notifications().queue_email(
-        "prepaid_low_balance", f"{account.connection_id}#{threshold}#{int(account.entries)}",
-        user.email, topic="prepaid", recipient_id=user.user_id, ref=account.connection_id,
-        lang=getattr(user, "language", None), name=user.name,
-        connection=account.connection_id, balance=format_inr(from_paise(balance)),
-        threshold=threshold,
-        emergency_credit=format_inr(from_paise(int(account.emergency_credit_paise))))
 
 def entry_view(entry: LedgerEntryRecord) -> LedgerEntryView:
     charge = entry.charge_to_date_paise

@@ -146,6 +146,9 @@ class BillRecord(Model):
     tod_units = ListAttribute[int](of=NumberAttribute, null=True)  # type: ignore[arg-type]
     md_w = NumberAttribute(null=True)  # maximum demand of the period, W
     md_at = UTCDateTimeAttribute(null=True)
+    # The run got no usable reading, so the registers are the daily cycle's meter-day
+    # latched at the billing date (bills/daily_read.py): its day, "YYYY-MM-DD" (IST).
+    meter_day = UnicodeAttribute(null=True)
 
     # Tariff rules of issue 17 (null when the tariff has none): net metering's units priced
     # (import - export - banked used) and the bank carried from bill to bill (the next

@@ -22,7 +22,7 @@ import os
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -49,7 +49,9 @@ LABELS: dict[str, dict[str, str]] = {
            "total_payable": "Total payable", "after_due": "Payable after the due date",
            "amount_due": "Amount due now", "chart": "Your consumption, last 12 months (kWh)",
            "upi": "Scan to pay by UPI", "estimated": "Estimated bill: the meter did not "
-           "answer; the next actual reading corrects it.", "paid": "Paid"},
+           "answer; the next actual reading corrects it.", "paid": "Paid",
+           "daily": "Read from the daily snapshot of {day} (00:00 IST): the meter did not "
+           "answer the billing run with a usable reading."},
     "hi": {"title": "बिजली बिल", "consumer_number": "उपभोक्ता क्रमांक", "name": "नाम",
            "address": "पता", "period": "बिल अवधि", "bill_id": "बिल संख्या",
            "issued": "बिल तिथि", "due": "देय तिथि", "meter": "मीटर",
@@ -60,7 +62,9 @@ LABELS: dict[str, dict[str, str]] = {
            "after_due": "देय तिथि के बाद देय", "amount_due": "अभी देय राशि",
            "chart": "आपकी खपत, पिछले 12 महीने (kWh)", "upi": "UPI से भुगतान के लिए स्कैन करें",
            "estimated": "अनुमानित बिल: मीटर ने उत्तर नहीं दिया; अगली वास्तविक रीडिंग इसे "
-           "सुधारेगी।", "paid": "भुगतान हो गया"},
+           "सुधारेगी।", "paid": "भुगतान हो गया",
+           "daily": "{day} (00:00 IST) के दैनिक स्नैपशॉट से पढ़ा गया: मीटर ने बिलिंग रन में "
+           "उपयोग योग्य रीडिंग नहीं दी।"},
     "mr": {"title": "वीज बिल", "consumer_number": "ग्राहक क्रमांक", "name": "नाव",
            "address": "पत्ता", "period": "बिल कालावधी", "bill_id": "बिल क्रमांक",
            "issued": "बिल दिनांक", "due": "देय दिनांक", "meter": "मीटर",
@@ -71,7 +75,9 @@ LABELS: dict[str, dict[str, str]] = {
            "after_due": "देय दिनांकानंतर देय", "amount_due": "आता देय रक्कम",
            "chart": "तुमचा वापर, मागील 12 महिने (kWh)", "upi": "UPI ने भरण्यासाठी स्कॅन करा",
            "estimated": "अंदाजित बिल: मीटरने उत्तर दिले नाही; पुढील प्रत्यक्ष रीडिंग ते "
-           "दुरुस्त करेल.", "paid": "भरले"},
+           "दुरुस्त करेल.", "paid": "भरले",
+           "daily": "{day} (00:00 IST) च्या दैनिक स्नॅपशॉटवरून वाचले: मीटरने बिलिंग रनमध्ये "
+           "वापरण्याजोगे रीडिंग दिले नाही."},
 }
 
 FONT = "Noto"
@@ -163,6 +169,11 @@ def render_bill_pdf(data: BillPdfInput) -> bytes:
     if bill.estimated:
         pdf.set_font(FONT, "B", 9.5)
         pdf.multi_cell(0, 5.5, text["estimated"], new_x="LMARGIN", new_y="NEXT")
+    if bill.meter_day:  # billed from the daily cycle's read latched at the billing date
+        latched = date.fromisoformat(str(bill.meter_day)) + timedelta(days=1)
+        pdf.set_font(FONT, "", 9.5)
+        pdf.multi_cell(0, 5.5, text["daily"].format(day=day(latched)),
+                       new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
 
     # Meter registers.

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from functions.core.billing_rules.periods import PeriodText, format_ist, format_ist_date
 from functions.core.billing_rules.readings import kwh
+from functions.core.bills.daily_read import read_from_display
 from functions.core.bills.models import BillRecord
 from functions.core.bills.service import bill_link, month_label
 from functions.core.bills.smart_meter import SmartMeterView, smart_meter_view, zone_history_fields
@@ -176,6 +177,9 @@ class BillDetail(BillSummary):
     registers: list[RegisterRow]
     smart_meter: SmartMeterView | None = Field(
         default=None, description="v2 meters: consumption per ToD zone, export, max demand")
+    read_from: str | None = Field(
+        default=None, description="Where the registers came from when the billing run had "
+                                  "no usable reading: the daily snapshot of the billing date")
     tariff_rules: TariffRulesView | None = Field(
         default=None, description="Subsidy (gross, net), net metering's bank, billing demand")
     charges: str = Field(description="This period's charges (negative: a credit from an "
@@ -195,7 +199,7 @@ class BillDetail(BillSummary):
             BillSummary.fields_of(bill), owner_id=bill.owner_id, meter_id=bill.meter_id,
             run_id=bill.run_id, category=bill.category, tariff_name=bill.tariff_name,
             tariff_version=bill.tariff_version, sanctioned_load_kw=bill.sanctioned_load_kw,
-            smart_meter=smart_meter_view(bill),
+            smart_meter=smart_meter_view(bill), read_from=read_from_display(bill),
             tariff_rules=tariff_rules_view(bill),
             previous_reading=_reading(bill.previous_register_wh, bill.previous_read_at),
             current_reading=_reading(bill.current_register_wh, bill.current_read_at),

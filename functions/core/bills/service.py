@@ -159,6 +159,8 @@ class Consumption:
     replaced: ReplacedMeter | None = None  # a meter replaced since `previous`
     # A month the connection left prepaid in: its debits and carried balance, taken off.
     prepaid_lines: tuple[LineItem, ...] = ()
+    # The daily cycle's meter-day the registers come from (the run had no usable reading).
+    meter_day: str | None = None
 
 
 @dataclass(frozen=True)
@@ -379,6 +381,7 @@ class BillingService:
             if consumption.trued_up else None,
             share_count=len(occupants),
             previous_is_installation=consumption.installation or None,
+            meter_day=consumption.meter_day,
             **_replacement_fields(consumption.replaced),
         )
         if len(occupants) == 1:

@@ -71,10 +71,20 @@ def billed_register(stored: RawReadingRecord, *, previous: RegisterReading | Non
                     ) -> SnapshotRegister | SnapshotCheck | None:
     """What a v2 reading bills: the register at the billing date with the bill's v2 fields;
     a SnapshotCheck when a VEE rule stops it; None for a v1 reading (bill it as before)."""
-    registers = registers_of(stored)
+    return billed_registers(registers_of(stored), stored.meter_id, previous=previous,
+                            last_bill=last_bill, replaced=replaced, period=period,
+                            sanctioned_load_kw=sanctioned_load_kw, rollover_wh=rollover_wh)
+
+
+def billed_registers(registers: SnapshotRegisters | None, meter_id: str, *,
+                     previous: RegisterReading | None, last_bill: BillRecord | None,
+                     replaced: bool, period: BillingPeriod, sanctioned_load_kw: Decimal,
+                     rollover_wh: int | None) -> SnapshotRegister | SnapshotCheck | None:
+    """billed_register for registers from anywhere (a reading, or the daily cycle's
+    meter-day when the billing run got no usable reading)."""
     if registers is None:
         return None
-    earlier = None if replaced else previous_registers(last_bill, stored.meter_id)
+    earlier = None if replaced else previous_registers(last_bill, meter_id)
     check = check_snapshot(registers, earlier, billing_at=period.end_utc,
                            period_start=period.start_utc, sanctioned_load_kw=sanctioned_load_kw,
                            replaced=replaced, rollover_wh=rollover_wh)

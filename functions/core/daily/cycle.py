@@ -210,7 +210,8 @@ class DailyReads:
             item = MeterDayRecord(
                 reading.meter_id, day.isoformat(), import_wh=reading.register_wh,
                 export_wh=reading.export_wh or 0, tod_wh=list(reading.tod_wh or []),
-                md_w=reading.md_w or 0, source=reading.source or "live",
+                md_w=reading.md_w or 0, md_at=reading.md_at, snapshot_at=reading.snapshot_at,
+                source=reading.source or "live",
                 units=None if before is None else
                 max(0, reading.register_wh // 1000 - int(before.import_wh) // 1000),
                 read_at=reading.read_at, received_at=reading.received_at,

@@ -25,6 +25,10 @@ class MeterDayRecord(Model):
     export_wh = NumberAttribute(default=0)
     tod_wh = ListAttribute(of=NumberAttribute, default=list)
     md_w = NumberAttribute(default=0)
+    # When md_w occurred, and when a "snapshot" was latched (null on items kept before
+    # they were recorded): billing's fallback on the daily read checks them as a snapshot's.
+    md_at = UTCDateTimeAttribute(null=True)
+    snapshot_at = UTCDateTimeAttribute(null=True)
     source = UnicodeAttribute(default="snapshot")  # snapshot | live (v1, or none latched)
     units = NumberAttribute(null=True)  # whole kWh of the day, when the day before is known
     read_at = UTCDateTimeAttribute()

@@ -28,11 +28,18 @@ from pynamodb.transactions import TransactWrite
 
 from functions.core.accounts.models import UserRecord
 from functions.core.billing_rules import BillingPeriod, TariffNotFound, parse_period
+from functions.core.bills.daily_read import (
+    DAILY_READ,
+    bill_from_meter_day,
+    is_daily_bill,
+    meter_day_keys,
+)
 from functions.core.bills.history import PropertyHistory, histories, history_keys
 from functions.core.bills.models import BillRecord, bill_id_for
 from functions.core.bills.repository import get_items, tenancies_of
-from functions.core.bills.service import HELD, BillingService
+from functions.core.bills.service import HELD, REASON_ALREADY_BILLED, REJECTED, BillingService
 from functions.core.clock import epoch, utcnow
+from functions.core.daily.models import MeterDayRecord
 from functions.core.messages import FanoutBatch, RunStep
 from functions.core.meters.models import (
     READING_RECEIVED,
@@ -40,6 +47,7 @@ from functions.core.meters.models import (
     REQUEST_OUTSTANDING,
     REQUEST_UNDELIVERABLE,
     MeterRecord,
+    RawReadingRecord,
     ReadRequestRecord,
 )
 from functions.core.meters.repositories import (
@@ -67,6 +75,7 @@ FANOUT_METERS = 50  # meter ids per FanoutBatch (iot_fanout asks them concurrent
 CLOSE_PAGE = 50  # meters per closing slice: each silent one may get an estimated bill
 SLICE_RETENTION = timedelta(days=40)
 TRANSACTION_MAX = 100  # DynamoDB's limit of items in one TransactWriteItems
+BILLED = ("estimated", DAILY_READ)  # a silent meter's outcomes that are the period's bill
 
 
 @dataclass
@@ -188,6 +197,7 @@ class RunSteps:
         fitted = [m for m in meters if m.property_id]
         period = parse_period(step.period)
         answered: set[str] = set()
+        rejected_only: dict[str, str] = {}  # meter -> why its readings were refused
         requests: dict[str, ReadRequestRecord] = {}
         if fitted:
             first, last = meters[0].meter_id, meters[-1].meter_id
@@ -196,6 +206,11 @@ class RunSteps:
                                   key=lambda r: r.issued_at):
                 requests[request.meter_id] = request  # the latest request wins
             answered = {r.meter_id for r in readings}
+            # Every reading of the run rejected (not for "already billed"): no usable
+            # reading, so the meter-day may bill it as for a silent meter.
+            usable = {r.meter_id for r in readings if not _refused(r)}
+            rejected_only = {r.meter_id: str(r.validation_reason) for r in readings
+                             if r.meter_id not in usable}
             result.items_read += len(readings) + len(requests)
         keys: list[Any] = [(BillRecord, bill_id_for(m.property_id or "", step.period), None)
                            for m in fitted]
@@ -203,7 +218,10 @@ class RunSteps:
         keys += [(PropertyRecord, m.property_id, None) for m in fitted]
         loaded = get_items(keys)
         result.items_read += len(loaded)
-        actual = {i.property_id for i in loaded if isinstance(i, BillRecord) and not i.estimated}
+        # A bill this run made from a meter-day does not count as answered: a slice that
+        # died after writing it finds it here again and records (and counts) it once.
+        actual = {i.property_id for i in loaded if isinstance(i, BillRecord)
+                  and not i.estimated and not is_daily_bill(i, step.run_id)}
         listed = {i.meter_id: i for i in loaded if isinstance(i, SilentMeterRecord)}
         properties = {i.property_id: i for i in loaded if isinstance(i, PropertyRecord)}
 
@@ -212,51 +230,96 @@ class RunSteps:
         deltas = {"no_response": 0, "estimated_bills": 0, "bills_issued": 0}
         silent = [m for m in fitted
                   if m.meter_id not in answered and m.property_id not in actual]
-        silent_ids = {m.meter_id for m in silent}
-        for meter in fitted:
-            before = listed.get(meter.meter_id)
-            if meter.meter_id not in silent_ids and before is not None:
-                deletes.append(before)  # silent at an earlier close, answered since
-                deltas["no_response"] -= 1
+        rejected = [m for m in fitted
+                    if m.meter_id in rejected_only and m.property_id not in actual]
+        # The billing-date meter-days of the meters still to bill: one BatchGetItem.
+        open_meters = [m.meter_id for m in silent + rejected
+                       if _still_open(listed.get(m.meter_id))]
+        days = {d.meter_id: d for d in get_items(meter_day_keys(open_meters, period))
+                if isinstance(d, MeterDayRecord)} if open_meters else {}
+        result.items_read += len(days)
         estimating = SliceEstimates.load(
-            [properties[m.property_id] for m in silent if m.property_id in properties
-             and run.policy == POLICY_ESTIMATE
-             and (m.meter_id not in listed or listed[m.meter_id].outcome != "estimated")],
+            [properties[m.property_id] for m in silent + rejected
+             if m.property_id in properties and _still_open(listed.get(m.meter_id))
+             and (m.meter_id in days
+                  or (run.policy == POLICY_ESTIMATE and m.meter_id not in rejected_only))],
             period, self.billing)
         result.items_read += estimating.items_read
-        for meter in silent:
+        daily_bills = 0
+        for meter in silent + rejected:
             before = listed.get(meter.meter_id)
+            why = None if meter.meter_id not in rejected_only else (
+                "reading_rejected", rejected_only[meter.meter_id])
             item = self._silent_item(run, step, meter, properties.get(meter.property_id or ""),
-                                     requests.get(meter.meter_id), period, before, estimating)
+                                     requests.get(meter.meter_id), period, before, estimating,
+                                     days.get(meter.meter_id), why)
+            if why is not None and item.outcome != DAILY_READ:
+                continue  # a rejected reading stays the admin's (listed with rejections)
             writes.append(item)
-            if before is None:
+            if before is None and why is None:
                 deltas["no_response"] += 1
-            if item.outcome == "estimated" and (before is None or before.outcome != "estimated"):
-                deltas["estimated_bills"] += 1
+            if item.outcome in BILLED and (before is None or before.outcome != item.outcome):
+                if item.outcome == DAILY_READ:
+                    daily_bills += 1
+                else:
+                    deltas["estimated_bills"] += 1
                 deltas["bills_issued"] += len(item.bill_ids or [])
-        result.silent = len(writes)
+        kept = {item.meter_id for item in writes}
+        for meter in fitted:
+            before = listed.get(meter.meter_id)
+            if meter.meter_id not in kept and before is not None:
+                deletes.append(before)  # silent at an earlier close, answered since
+                if before.why != "reading_rejected":
+                    deltas["no_response"] -= 1
+        result.silent = len([w for w in writes if w.why != "reading_rejected"])
         if self._commit(run, step, result, deltas, writes, deletes) \
                 and result.outcome == "done":
             emit({"BillsEstimated": deltas["estimated_bills"],
-                  "BillsIssued": deltas["bills_issued"]}, dimensions={"kind": "estimated"},
+                  "BillsIssued": deltas["bills_issued"],
+                  "BillsFromDailyReads": daily_bills}, dimensions={"kind": "estimated"},
                  total=True)
 
     def _silent_item(self, run: BillingRunRecord, step: RunStep, meter: MeterRecord,
                      prop: PropertyRecord | None, request: ReadRequestRecord | None,
                      period: BillingPeriod, before: SilentMeterRecord | None,
-                     estimating: SliceEstimates) -> SilentMeterRecord:
-        why, detail = _why_silent(request)
+                     estimating: SliceEstimates, day: MeterDayRecord | None = None,
+                     rejected: tuple[str, str] | None = None) -> SilentMeterRecord:
+        why, detail = rejected or _why_silent(request)
         outcome: str = POLICY_NO_BILL
         bill_ids: list[str] | None = None
-        if before is not None and before.outcome == "estimated":  # billed at an earlier close
+        if before is not None and before.outcome in BILLED:  # billed at an earlier close
             outcome, bill_ids = before.outcome, [str(b) for b in before.bill_ids or []]
-        elif run.policy == POLICY_ESTIMATE and prop is not None:
-            outcome, bill_ids = self._estimate(meter, prop, step.run_id, period, estimating)
+            detail = before.detail
+        else:
+            if day is not None and prop is not None:  # an actual read from the daily cycle
+                outcome, bill_ids, note = self._from_daily(meter, prop, step.run_id, period,
+                                                           day, estimating)
+                if note:
+                    detail = f"{detail}; {note}" if detail else note
+            if outcome != DAILY_READ and rejected is None and run.policy == POLICY_ESTIMATE \
+                    and prop is not None:
+                outcome, bill_ids = self._estimate(meter, prop, step.run_id, period, estimating)
         return SilentMeterRecord(
             f"{step.run_id}#{meter.meter_id}", run_shard=shard_key(step.run_id, step.shard),
             run_id=step.run_id, meter_id=meter.meter_id, property_id=meter.property_id,
-            why=why, detail=detail, outcome=outcome, bill_ids=bill_ids,
+            why=why, detail=(detail or "")[:500] or None, outcome=outcome, bill_ids=bill_ids,
             close_generation=step.generation, listed_at=self.clock())
+
+    def _from_daily(self, meter: MeterRecord, prop: PropertyRecord, run_id: str,
+                    period: BillingPeriod, day: MeterDayRecord, estimating: SliceEstimates
+                    ) -> tuple[str, list[str] | None, str | None]:
+        """Bill from the meter-day latched at the billing date: (outcome, bill ids, a note
+        for the silent item's detail)."""
+        done = bill_from_meter_day(
+            self.billing, meter, prop, run_id, period, day,
+            history=estimating.histories.get((prop.property_id, str(period))),
+            users=estimating.users, tenancies=estimating.tenancies.get(prop.property_id))
+        if done.outcome == DAILY_READ:
+            return DAILY_READ, [b.bill_id for b in done.bills] or None, \
+                f"billed from the daily read of {day.day}"
+        if done.outcome == "already_billed":
+            return "already_billed", [b.bill_id for b in done.bills] or None, None
+        return POLICY_NO_BILL, None, f"daily read of {day.day} not used ({done.detail})"
 
     def _estimate(self, meter: MeterRecord, prop: PropertyRecord, run_id: str,
                   period: BillingPeriod, estimating: SliceEstimates
@@ -354,6 +417,16 @@ def _current(run: BillingRunRecord, step: RunStep) -> bool:
     if step.kind == "list":
         return int(run.generation) == step.generation and run.status == "listing"
     return int(run.close_generation) == step.generation and run.status == "closing"
+
+
+def _refused(reading: RawReadingRecord) -> bool:
+    """A reading rejected for what it says (not because the period was billed already)."""
+    return reading.status == REJECTED and reading.validation_reason != REASON_ALREADY_BILLED
+
+
+def _still_open(item: SilentMeterRecord | None) -> bool:
+    """Not billed at an earlier close (an estimate or a meter-day is the period's bill)."""
+    return item is None or item.outcome not in BILLED
 
 
 def _why_silent(request: ReadRequestRecord | None) -> tuple[str, str | None]:

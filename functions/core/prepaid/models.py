@@ -61,8 +61,6 @@ class PrepaidAccountRecord(Model):
     disputed = BooleanAttribute(default=False)  # a ticket disputing the balance is open
     # The payer asked for the daily balance SMS (after each day's debit); null: no.
     daily_sms = BooleanAttribute(null=True)
-    # The payer asked for the daily balance SMS (after each day's debit); null: no.
-    daily_sms = BooleanAttribute(null=True)
     relay = UnicodeAttribute(default=RELAY_CONNECTED)  # as the meter last acknowledged
     pending_command = UnicodeAttribute(null=True)  # command id awaiting its ack
     updated_at = UTCDateTimeAttribute(null=True)

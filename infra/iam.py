@@ -55,7 +55,7 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     # payments, tickets. It starts runs (fanout) and queues verified readings.
     "api_handler": FunctionAccess(
         tables=dict.fromkeys(ALL_TABLES, FULL),
-        send_to=("run_steps", "readings", "notifications"),
+        send_to=("run_steps", "readings", "notifications", "overdue_steps"),
         secrets=("server_key", "payment_gateway"), email=True, sms=True, health=True,
         rotates=("server_key",),  # POST /admin/server-keys/rotate
         bill_documents=True,  # GET /bills/{id}/pdf: made once, stored, presigned
@@ -107,18 +107,23 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     # 00:30 IST: starts the daily read cycle of the day that ended (32 run_steps slices;
     # reads the day's counters to know a first start from a restart).
     "daily_reads": FunctionAccess(tables={"run_counters": READ}, send_to=("run_steps",)),
-    # Daily at midnight IST: issued bills past due -> overdue with the late
-    # surcharge (conditional update), and one outbox email to each payer.
-    "overdue_sweep": FunctionAccess(tables={"bills": READ_WRITE, "users": READ,
-                                            "notifications": READ_WRITE},
-                                    send_to=("notifications",)),
+    # Daily at midnight IST: queues the overdue sweep, one step per shard (no table).
+    "overdue_sweep": FunctionAccess(tables={}, send_to=("overdue_steps",)),
+    # A page of one shard's issued past-due bills: each -> overdue with the late surcharge,
+    # its payer's arrears and the outbox notice in one transaction; the page's payers in
+    # one batch read; the step's done-marker (run_slices); the shard's next page.
+    "overdue_steps": FunctionAccess(
+        tables={"bills": READ_WRITE, "arrears": READ_WRITE, "users": READ,
+                "notifications": READ_WRITE, "run_slices": READ_WRITE},
+        consumes=("overdue_steps",), send_to=("overdue_steps", "notifications")),
     # Nightly: lists the gateway's payments and settlements (Razorpay keys), matches
     # them to ours, applies a missed capture once (payment + bill in one transaction,
     # a refund if it cannot apply, the receipt's outbox item) and writes the day's report.
     "payments_reconcile": FunctionAccess(
         tables={"payments": READ_WRITE, "payment_orders": READ_WRITE,
                 "payment_refunds": READ_WRITE, "payment_reconciliations": READ_WRITE,
-                "bills": READ_WRITE, "users": READ, "notifications": READ_WRITE},
+                "bills": READ_WRITE, "users": READ, "notifications": READ_WRITE,
+                "arrears": READ_WRITE},  # a settled overdue bill leaves its payer's arrears
         secrets=("payment_gateway",), send_to=("notifications",)),
     # Hands outbox messages to SES (with the configuration set) and SNS (SMS with DLT
     # attributes), each once: claims, marks; reads the suppression list; adds each bill

@@ -30,7 +30,7 @@ PERIOD = 300
 
 # How old a queue's oldest message may get (seconds). A run bills 1,000,000 meters in
 # 15 minutes (docs/scale.md): older than that, the consumers are not keeping up.
-QUEUE_AGE_LIMIT = {"fanout": 900, "run_steps": 900, "readings": 900,
+QUEUE_AGE_LIMIT = {"fanout": 900, "run_steps": 900, "readings": 900, "overdue_steps": 3600,
                    "notifications": 1800, "notification_events": 1800}
 API_5XX_PERCENT = 2  # of at least API_MIN_REQUESTS in 5 minutes
 API_MIN_REQUESTS = 50

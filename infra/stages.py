@@ -23,7 +23,7 @@ DEPLOYABLE_STAGES = ("dev", "prod")
 # The Lambda functions of the Chalice app, by Chalice name. api_handler serves
 # every HTTP route; the other three come from decorators in the code.
 FUNCTIONS = ("api_handler", "session_authorizer", "iot_fanout", "run_steps", "billing",
-             "overdue_sweep", "run_window_sweep", "payments_reconcile",
+             "overdue_sweep", "overdue_steps", "run_window_sweep", "payments_reconcile",
              "notification_sender", "notification_events", "notification_sweep",
              "daily_reads", "command_retry_sweep")
 
@@ -102,13 +102,14 @@ class StageConfig:
 
 STAGE_SETTINGS: dict[str, dict[str, Any]] = {
     "dev": {"log_retention_days": 14, "api_rate_limit": 50.0, "api_burst_limit": 100,
-            "max_concurrency": {"fanout": 2, "readings": 5, "run_steps": 4,
+            "max_concurrency": {"fanout": 2, "readings": 5, "run_steps": 4, "overdue_steps": 2,
                                 "notifications": 2}},
     # prod is sized for 1,000,000 meters billed in 15 minutes (docs/scale.md): 1,111
     # readings a second reach the API; ~45 fan-out and ~55 billing invocations at a time;
     # one run_steps invocation per shard.
     "prod": {"log_retention_days": 90, "api_rate_limit": 1500.0, "api_burst_limit": 3000,
              "max_concurrency": {"fanout": 60, "readings": 80, "run_steps": 32,
+                                 "overdue_steps": 32,  # one step per shard at a time
                                  # ~20 sends/s each: SES's quota (docs/notifications.md)
                                  "notifications": 10},
              "retain_data": True},

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from html import escape
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from chalice import Blueprint, Cron, Response
 
@@ -18,14 +18,20 @@ from functions.core.clock import utcnow
 from functions.core.errors import DomainError, InvalidInput, NotFound, PayloadTooLarge
 from functions.core.logs import logger
 from functions.core.money import format_inr, from_paise, to_paise
-from functions.core.payments.defaulters import defaulters_csv, list_defaulters
-from functions.core.payments.overdue import mark_overdue
+from functions.core.payments.defaulters import (
+    defaulter_detail,
+    defaulters_csv_page,
+    list_defaulters,
+)
+from functions.core.payments.overdue import start_sweep
 from functions.core.payments.quick_pay import QuickPay
 from functions.core.payments.receipts import period_label
 from functions.core.payments.reconcile import reconcile, reconciliation_view, yesterday_ist
 from functions.core.payments.schemas import (
     AdminRefund,
     BalanceView,
+    DefaulterBillsQuery,
+    DefaulterDetail,
     DefaulterList,
     DefaulterQuery,
     OfflinePayment,
@@ -301,27 +307,45 @@ def payments_reconcile(event: Any) -> dict[str, Any]:
 
 
 @route(bp, "/admin/bills/mark-overdue", methods=["POST"], access=Access.ADMIN,
-       response=OverdueRunView,
-       summary="Move issued bills past their due date to overdue, adding the late surcharge "
-               "once (safe to repeat; a daily schedule can run the same function)")
+       response=OverdueRunView, status=202,
+       summary="Queue the overdue sweep now (the nightly schedule does the same): issued "
+               "bills past their due date become overdue over the next minutes, one page per "
+               "shard at a time, each with the late surcharge once (safe to repeat)")
 def run_mark_overdue(caller: Caller) -> OverdueRunView:
-    run = mark_overdue(utcnow())
-    return OverdueRunView(as_of=run.as_of, marked=len(run.bill_ids), bill_ids=run.bill_ids)
+    started = start_sweep(utcnow())
+    return OverdueRunView(sweep_id=started.sweep_id, as_of=started.as_of,
+                          shards_queued=started.shards)
 
 
 @route(bp, "/admin/defaulters", access=Access.ADMIN, query=DefaulterQuery,
-       response=DefaulterList, summary="Payers with bills unpaid after their due date")
+       response=DefaulterList,
+       summary="One page of payers who owe on overdue bills (next page: ?cursor=)")
 def defaulters(caller: Caller, query: DefaulterQuery) -> DefaulterList:
-    return list_defaulters(query, utcnow())
+    listing, _ = list_defaulters(query, utcnow())
+    return listing
 
 
 @route(bp, "/admin/defaulters/csv", access=Access.ADMIN, query=DefaulterQuery,
-       summary="The defaulters list as CSV (one row per overdue bill)")
+       summary="One page of the defaulters list as CSV (a row per overdue bill); the next "
+               "page's cursor is in the X-Next-Cursor and Link headers")
 def defaulters_export(caller: Caller, query: DefaulterQuery) -> Response:
-    listing = list_defaulters(query, utcnow())
+    body, listing = defaulters_csv_page(query, utcnow())
     filename = f"defaulters-{listing.as_of.isoformat()}.csv"
-    return Response(body=defaulters_csv(listing), status_code=200, headers={
+    headers: dict[str, str | list[str]] = {
         "Content-Type": "text/csv; charset=utf-8",
         "Content-Disposition": f'attachment; filename="{filename}"',
         "Cache-Control": "no-store",
-    })
+    }
+    if listing.cursor:
+        params = {k: str(v) for k, v in query.model_dump(exclude_none=True).items()}
+        params["cursor"] = listing.cursor
+        headers["X-Next-Cursor"] = listing.cursor
+        headers["Link"] = f'</admin/defaulters/csv?{urlencode(params)}>; rel="next"'
+    return Response(body=body, status_code=200, headers=headers)
+
+
+@route(bp, "/admin/defaulters/{payer_id}", access=Access.ADMIN, query=DefaulterBillsQuery,
+       response=DefaulterDetail,
+       summary="One defaulter's overdue bills (404 if the payer owes nothing overdue)")
+def defaulter(payer_id: str, caller: Caller, query: DefaulterBillsQuery) -> DefaulterDetail:
+    return defaulter_detail(payer_id, query, utcnow())

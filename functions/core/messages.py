@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -34,6 +34,17 @@ class RunStep(QueueMessage):
     shard: int = Field(ge=0)
     page: int = Field(ge=0)
     start_key: str | None = None
+
+
+class OverdueStep(QueueMessage):
+    """overdue_steps queue: one page of the overdue sweep: issued bills of one shard
+    due before `as_of` (an IST date), from `start_key` on (LastEvaluatedKey as JSON)."""
+
+    sweep_id: str = Field(min_length=1, max_length=40)  # one start (schedule or admin)
+    as_of: date
+    shard: int = Field(ge=0)
+    page: int = Field(ge=0)
+    start_key: str | None = Field(default=None, max_length=2000)
 
 
 class VerifiedReading(QueueMessage):

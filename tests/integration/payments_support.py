@@ -21,10 +21,12 @@ from functions.core.bills.models import BillRecord, bill_id_for
 from functions.core.clock import utcnow
 from functions.core.money import rupees, to_paise
 from functions.core.payments.config import SANDBOX_PREFIX
+from functions.core.payments.overdue import sweep_marker_key
 from functions.core.payments.provider import hmac_sha256_hex
 from functions.core.payments.sandbox import new_id
 from functions.core.payments.secrets import gateway_keys, webhook_secret
 from functions.core.properties.models import PropertyRecord
+from functions.core.runs.models import RunSliceRecord
 
 
 def today_ist() -> date:
@@ -53,6 +55,35 @@ def make_bill(payer_id: str, *, total: str = "1380.00", due: date | None = None,
     )
     bill.save(condition=BillRecord.bill_id.does_not_exist())
     return bill
+
+
+def sweep_overdue(admin_client: Any, timeout: float = 60.0) -> dict[str, Any]:
+    """POST /admin/bills/mark-overdue (it only queues the sweep) and wait until every
+    shard's chain of steps left its last page's marker (the stack's SQS runner runs
+    them)."""
+    response = admin_client.post("/admin/bills/mark-overdue")
+    assert response.status_code == 202, response.text
+    started = response.json()
+    deadline = time.monotonic() + timeout
+    for shard in range(started["shards_queued"]):
+        page = 0
+        while True:
+            marker = _marker(sweep_marker_key(started["sweep_id"], shard, page))
+            if marker is not None and marker.state == "last":
+                break
+            if marker is not None:
+                page += 1
+                continue
+            assert time.monotonic() < deadline, f"overdue sweep shard {shard} not done"
+            time.sleep(0.1)
+    return started
+
+
+def _marker(key: str) -> RunSliceRecord | None:
+    try:
+        return RunSliceRecord.get(key, consistent_read=True)
+    except RunSliceRecord.DoesNotExist:
+        return None
 
 
 def bill_status(bill_id: str) -> BillRecord:

@@ -12,6 +12,7 @@ from tests.integration.payments_support import (
     bill_status,
     make_bill,
     sandbox_url,
+    sweep_overdue,
     today_ist,
     wait_for,
 )
@@ -80,7 +81,7 @@ def test_a_stale_upi_amount_is_refunded_not_applied(stack, customer, admin):
     bill = make_bill(user.user_id, total="1000.00", surcharge_percent="2",
                      due=today_ist() - timedelta(days=1))
     stale = upi_of(client, bill.bill_id)["link"]  # printed before the surcharge
-    admin_client.post("/admin/bills/mark-overdue")
+    sweep_overdue(admin_client)
     assert "am=1020.00" in upi_of(client, bill.bill_id)["link"]
 
     paid = pay_by_upi_app(stack.api.base_url, stale)

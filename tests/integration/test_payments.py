@@ -29,6 +29,7 @@ from tests.integration.payments_support import (
     post_webhook,
     return_to_merchant,
     sandbox_control,
+    sweep_overdue,
     today_ist,
     wait_for,
 )
@@ -365,8 +366,8 @@ def test_a_surcharge_after_the_order_means_the_old_amount_is_refunded(stack, cus
                      due=today_ist() - timedelta(days=1))
     order = start_payment(client, bill.bill_id)  # still "issued": 1000.00
     assert order["amount"] == "1000.00"
-    marked = admin_client.post("/admin/bills/mark-overdue").json()
-    assert bill.bill_id in marked["bill_ids"]
+    sweep_overdue(admin_client)
+    assert bill_status(bill.bill_id).status == "overdue"
 
     result = open_checkout_page(order["checkout_url"]).submit("Pay")
     back = return_to_merchant(result)

@@ -36,14 +36,15 @@ def test_defaulters_csv_rows():
     bill = DefaulterBill(
         bill_id="BILL-p1-2026-09", property_id="p1", address="12 Rajpath, New Delhi",
         category="residential", period="2026-09", status="overdue", total=Decimal("1500"),
-        late_surcharge=Decimal("30.00"), surcharge_pending=False, amount_due=Decimal("1530"),
+        late_surcharge=Decimal("30.00"), amount_due=Decimal("1530"),
         due_date=date(2026, 10, 15), days_overdue=12)
     listing = DefaulterList(as_of=date(2026, 10, 27), count=1, total_due=Decimal("1530.00"),
                             defaulters=[Defaulter(
                                 payer_id="usr_1", name="@Admin", email="a@example.in",
-                                mobile="+919876543210", bills=[bill],
+                                mobile="+919876543210", bill_count=1,
+                                oldest_due_date=date(2026, 10, 15),
                                 total_due=Decimal("1530.00"), max_days_overdue=12)])
-    rows = list(csv.reader(io.StringIO(defaulters_csv(listing))))
+    rows = list(csv.reader(io.StringIO(defaulters_csv(listing, {"usr_1": [bill]}))))
     assert tuple(rows[0]) == CSV_COLUMNS
     row = dict(zip(CSV_COLUMNS, rows[1], strict=True))
     assert row["payer_name"] == "'@Admin"

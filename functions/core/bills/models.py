@@ -206,6 +206,9 @@ class BillRecord(Model):
     payment_id = UnicodeAttribute(null=True)
     overdue_at = UTCDateTimeAttribute(null=True)
     late_surcharge_paise = NumberAttribute(null=True)  # added once when it went overdue
+    # What this overdue bill adds to its payer's arrears item (bills/arrears.py); set
+    # and cleared in the same transactions as the item. Null: not counted there.
+    in_arrears_paise = NumberAttribute(null=True)
 
     by_payer = BillsByPayer()
     by_property = BillsByProperty()

@@ -1,14 +1,24 @@
-"""Defaulters: payers with bills unpaid after their due date.
+"""Defaulters: payers who owe on overdue bills, a page at a time.
 
-A bill counts once its IST due date has passed, whether or not the overdue
-scan has marked it yet (a bill still "issued" but past due shows the surcharge
-it is about to get, flagged `surcharge_pending`), so the list never lags the
-schedule. Filters apply to bills (period, category, days overdue); `min_amount`
-then applies to what each payer owes on the bills that are left.
+The list reads the payers' arrears items (functions/core/bills/arrears.py: what
+each payer owes on overdue bills, kept in the bills' own transactions) through
+their sharded `by_owed` index, one page per request: at most `limit` items and
+32 queries, whatever the size of the fleet. Order: largest amount first within
+each of the 32 shards, shard after shard (not one ranking over all payers: that
+would need every payer on one index partition). `min_amount` is a key condition
+(payers owing less are never read); `min_days_overdue` applies to the page's items
+(their oldest overdue bill), so a page may hold fewer than `limit` payers and
+still have a next page. A period or category filter belongs to one payer's bills:
+GET /admin/defaulters/{payer_id} reads that payer's overdue bills by key.
 
-CSV export: one row per overdue bill, with a header row, amounts in rupees with
-two decimals, dates as IST calendar dates, and every cell made safe for
-spreadsheets (see `safe_cell`).
+A bill counts once the overdue sweep has marked it (every night at midnight IST,
+or when an admin runs it): a bill past due but not yet swept is not on the list.
+
+CSV export: the same pages (same query and cursor), one row per overdue bill of
+the page's payers (read by key from the payers' items), with a header row,
+amounts in rupees with two decimals, dates as IST calendar dates, and every cell
+made safe for spreadsheets (see `safe_cell`). The next page's cursor comes in the
+`X-Next-Cursor` header and a `Link: <...>; rel="next"` header.
 """
 
 from __future__ import annotations
@@ -21,14 +31,17 @@ from typing import Any
 
 from functions.core.accounts.models import UserRecord
 from functions.core.billing_rules import ist_date
-from functions.core.bills.models import BILL_ISSUED, BILL_OVERDUE, BillRecord
+from functions.core.bills.arrears import ArrearsRecord, ArrearsRepository
+from functions.core.bills.models import BILL_OVERDUE, BillRecord
 from functions.core.bills.repository import BillRepository
-from functions.core.money import from_paise, sum_money
-from functions.core.payments.overdue import surcharge_paise
+from functions.core.errors import NotFound
+from functions.core.money import from_paise, sum_money, to_paise
 from functions.core.payments.repositories import properties_by_id, users_by_id
 from functions.core.payments.schemas import (
     Defaulter,
     DefaulterBill,
+    DefaulterBillsQuery,
+    DefaulterDetail,
     DefaulterList,
     DefaulterQuery,
 )
@@ -42,44 +55,85 @@ CSV_COLUMNS = ("payer_id", "payer_name", "payer_email", "payer_mobile", "bill_id
                "property_id", "address", "category", "period", "status", "bill_total_inr",
                "late_surcharge_inr", "amount_due_inr", "due_date_ist", "days_overdue")
 
+UserLoader = Callable[[set[str]], dict[str, UserRecord]]
+PropertyLoader = Callable[[set[str]], dict[str, PropertyRecord]]
+
 
 def list_defaulters(query: DefaulterQuery, now: datetime,
-                    bills: BillRepository | None = None,
-                    load_users: Callable[[set[str]], dict[str, UserRecord]] = users_by_id,
-                    load_properties: Callable[[set[str]], dict[str, PropertyRecord]] = (
-                        properties_by_id),
-                    ) -> DefaulterList:
-    bills = bills or BillRepository()
+                    arrears: ArrearsRepository | None = None,
+                    load_users: UserLoader = users_by_id) -> tuple[DefaulterList,
+                                                                    list[ArrearsRecord]]:
+    """One page of defaulters (and the arrears items behind it, for the CSV)."""
+    arrears = arrears or ArrearsRepository()
     today = ist_date(now)
-    past_due = [*bills.with_status(BILL_OVERDUE),
-                *bills.with_status(BILL_ISSUED, due_before=today)]
-    selected = [b for b in past_due if _matches(b, query, today)]
-    properties = load_properties({b.property_id for b in selected}) if selected else {}
-
-    by_payer: dict[str, list[DefaulterBill]] = {}
-    for bill in selected:
-        by_payer.setdefault(bill.payer_id, []).append(
-            defaulter_bill(bill, today, properties.get(bill.property_id)))
-    if query.min_amount is not None:
-        minimum = query.min_amount
-        by_payer = {payer: rows for payer, rows in by_payer.items()
-                    if sum_money(r.amount_due for r in rows) >= minimum}
-    users = load_users(set(by_payer)) if by_payer else {}
-
-    defaulters = [_defaulter(payer, rows, users.get(payer)) for payer, rows in by_payer.items()]
-    defaulters.sort(key=lambda d: (-d.total_due, -d.max_days_overdue, d.payer_id))
+    minimum = to_paise(query.min_amount) if query.min_amount is not None else 1
+    page = arrears.owed_page(query.cursor, query.limit, minimum)
+    items = [a for a in page.items if int(a.owed_paise) > 0 and a.bills
+             and _old_enough(a, today, query.min_days_overdue)]
+    users = load_users({a.payer_id for a in items}) if items else {}
+    defaulters = [defaulter_row(a, today, users.get(a.payer_id)) for a in items]
     return DefaulterList(as_of=today, count=len(defaulters),
                          total_due=sum_money(d.total_due for d in defaulters),
-                         defaulters=defaulters)
+                         defaulters=defaulters, cursor=page.cursor), items
+
+
+def defaulter_row(item: ArrearsRecord, today: date, user: UserRecord | None) -> Defaulter:
+    oldest = item.oldest_due
+    return Defaulter(
+        payer_id=item.payer_id, name=user.name if user else None,
+        email=user.email if user else None, mobile=user.mobile if user else None,
+        total_due=from_paise(int(item.owed_paise)), bill_count=item.bill_count,
+        oldest_due_date=oldest, max_days_overdue=(today - oldest).days if oldest else 0)
+
+
+def defaulter_detail(payer_id: str, query: DefaulterBillsQuery, now: datetime,
+                     arrears: ArrearsRepository | None = None,
+                     bills: BillRepository | None = None,
+                     load_users: UserLoader = users_by_id,
+                     load_properties: PropertyLoader = properties_by_id) -> DefaulterDetail:
+    """One payer's overdue bills, read by key from their arrears item (the payer's own
+    bills only), optionally only one period's or category's."""
+    item = (arrears or ArrearsRepository()).get(payer_id)
+    if item is None or int(item.owed_paise) <= 0 or not item.bills:
+        raise NotFound("This payer owes nothing on overdue bills.")
+    today = ist_date(now)
+    user = load_users({payer_id}).get(payer_id)
+    rows = _bill_rows([item], today, bills or BillRepository(), load_properties)
+    chosen = [r for r in rows.get(payer_id, [])
+              if (query.period is None or r.period == query.period)
+              and (query.category is None or r.category == query.category)]
+    return DefaulterDetail(**defaulter_row(item, today, user).model_dump(), bills=chosen)
+
+
+def defaulters_csv_page(query: DefaulterQuery, now: datetime,
+                        bills: BillRepository | None = None,
+                        load_properties: PropertyLoader = properties_by_id,
+                        ) -> tuple[str, DefaulterList]:
+    """The CSV of one page of defaulters: a row per overdue bill of its payers."""
+    listing, items = list_defaulters(query, now)
+    rows = _bill_rows(items, listing.as_of, bills or BillRepository(), load_properties)
+    return defaulters_csv(listing, rows), listing
+
+
+def _bill_rows(items: list[ArrearsRecord], today: date, bills: BillRepository,
+               load_properties: PropertyLoader) -> dict[str, list[DefaulterBill]]:
+    """The items' overdue bills, by key (BatchGetItem, 100 a call), by payer."""
+    wanted = [bill_id for item in items for bill_id in item.bill_ids]
+    found = [b for b in bills.get_many(wanted) if b.status == BILL_OVERDUE] if wanted else []
+    properties = load_properties({b.property_id for b in found}) if found else {}
+    by_payer: dict[str, list[DefaulterBill]] = {}
+    for bill in sorted(found, key=lambda b: (b.due_date, b.bill_id)):
+        by_payer.setdefault(bill.payer_id, []).append(
+            defaulter_bill(bill, today, properties.get(bill.property_id)))
+    return by_payer
 
 
 def defaulter_bill(bill: BillRecord, today: date, prop: PropertyRecord | None) -> DefaulterBill:
-    pending = bill.status == BILL_ISSUED
-    surcharge = surcharge_paise(bill) if pending else int(bill.late_surcharge_paise or 0)
+    surcharge = int(bill.late_surcharge_paise or 0)
     return DefaulterBill(
         bill_id=bill.bill_id, property_id=bill.property_id, address=_address(prop),
         category=bill.category, period=bill.period, status=bill.status,
-        total=bill.amount, late_surcharge=from_paise(surcharge), surcharge_pending=pending,
+        total=bill.amount, late_surcharge=from_paise(surcharge),
         amount_due=from_paise(int(bill.total_paise) + surcharge),
         due_date=date.fromisoformat(bill.due_date), days_overdue=days_overdue(bill, today),
     )
@@ -90,10 +144,15 @@ def days_overdue(bill: BillRecord, today: date) -> int:
     return (today - date.fromisoformat(bill.due_date)).days
 
 
-def defaulters_csv(listing: DefaulterList) -> str:
+def _old_enough(item: ArrearsRecord, today: date, min_days: int | None) -> bool:
+    oldest = item.oldest_due
+    return min_days is None or (oldest is not None and (today - oldest).days >= min_days)
+
+
+def defaulters_csv(listing: DefaulterList, bills: dict[str, list[DefaulterBill]]) -> str:
     rows: list[list[Any]] = []
     for defaulter in listing.defaulters:
-        for bill in defaulter.bills:
+        for bill in bills.get(defaulter.payer_id, []):
             rows.append([
                 defaulter.payer_id, defaulter.name, defaulter.email, defaulter.mobile,
                 bill.bill_id, bill.property_id, bill.address, bill.category, bill.period,
@@ -121,27 +180,6 @@ def safe_cell(value: Any) -> str:
     if text.startswith(FORMULA_TRIGGERS):
         return "'" + text
     return text
-
-
-def _matches(bill: BillRecord, query: DefaulterQuery, today: date) -> bool:
-    if query.period is not None and bill.period != query.period:
-        return False
-    if query.category is not None and bill.category != query.category:
-        return False
-    overdue_days = days_overdue(bill, today)
-    if overdue_days <= 0:
-        return False  # not past due yet (an "overdue" bill always is; belt and braces)
-    return query.min_days_overdue is None or overdue_days >= query.min_days_overdue
-
-
-def _defaulter(payer_id: str, rows: list[DefaulterBill], user: UserRecord | None) -> Defaulter:
-    rows.sort(key=lambda r: (r.due_date, r.bill_id))
-    return Defaulter(
-        payer_id=payer_id, name=user.name if user else None, email=user.email if user else None,
-        mobile=user.mobile if user else None, bills=rows,
-        total_due=sum_money(r.amount_due for r in rows),
-        max_days_overdue=max(r.days_overdue for r in rows),
-    )
 
 
 def _address(prop: PropertyRecord | None) -> str | None:

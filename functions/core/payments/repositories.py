@@ -11,7 +11,9 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
 from functions.core.accounts.models import UserRecord
+from functions.core.bills.arrears import drop_from_index_if_settled
 from functions.core.bills.models import BILL_PAID, UNPAID_STATUSES, BillRecord
+from functions.core.bills.repository import leave_arrears, same_arrears
 from functions.core.notifications.models import OutboxRecord
 from functions.core.notifications.outbox import Outbox
 from functions.core.payments.models import (
@@ -143,13 +145,17 @@ class SettlementRepository:
                     BillRecord(bill_id=bill.bill_id),
                     actions=[*BillRecord.status_actions(BILL_PAID, bill.bill_id),
                              BillRecord.payment_id.set(payment.payment_id),
-                             BillRecord.paid_at.set(payment.paid_at)],
-                    condition=_bill_unchanged(bill),
+                             BillRecord.paid_at.set(payment.paid_at),
+                             # an overdue bill leaves its payer's arrears (bills/arrears.py)
+                             *leave_arrears(transaction, bill)],
+                    condition=_bill_unchanged(bill) & same_arrears(bill),
                 )
                 Outbox().add_to(transaction, messages)
         except TransactWriteError:
             payment.applied = False
             return False
+        if bill.in_arrears_paise is not None:
+            drop_from_index_if_settled([bill.payer_id])
         return True
 
 

@@ -36,13 +36,21 @@ class OfflinePayment(_Request):
 
 
 class DefaulterQuery(_Request):
-    period: PeriodText | None = Field(default=None, description="Only bills of this period")
-    category: Literal["residential", "commercial"] | None = None
+    """One page of payers who owe on overdue bills (their arrears items, by amount within
+    each of the 32 shards). Filters that an index can serve or that apply within the page
+    only; a period or category filter is on the payer's own page (GET
+    /admin/defaulters/{payer_id}), since a payer's arrears span periods and properties."""
+
+    cursor: str | None = Field(default=None, min_length=1, max_length=2000,
+                               description="The next page: the cursor the last page gave")
+    limit: int = Field(default=50, ge=1, le=200)
     min_amount: Annotated[ExactDecimal, Field(ge=0, max_digits=14, decimal_places=2)] | None = (
         Field(default=None, description="Only payers who owe at least this much (rupees) on "
-                                        "the bills that match the other filters"))
+                                        "overdue bills (a key condition of the index)"))
     min_days_overdue: Annotated[int, Field(ge=0, le=36500)] | None = Field(
-        default=None, description="Only bills at least this many days past their due date")
+        default=None, description="Only payers whose oldest overdue bill is at least this "
+                                  "many days past its due date (applied within the page: a "
+                                  "page can then hold fewer than `limit` payers)")
 
 
 class AdminRefund(_Request):
@@ -194,9 +202,13 @@ class BalanceView(BaseModel):
 
 
 class OverdueRunView(BaseModel):
-    as_of: date = Field(description="The IST date the scan used")
-    marked: int
-    bill_ids: list[str]
+    """The sweep was queued: bills become overdue over the next minutes, one page per shard
+    at a time (issued bills due before `as_of`)."""
+
+    sweep_id: str = Field(description="In the steps' log lines and done-markers")
+    as_of: date = Field(description="The IST date the sweep uses: bills due before it")
+    shards_queued: int = Field(description="Steps queued, one per shard of the bills index")
+    status: Literal["queued"] = "queued"
 
 
 class DefaulterBill(BaseModel):
@@ -208,28 +220,43 @@ class DefaulterBill(BaseModel):
     status: str
     total: Decimal
     late_surcharge: Decimal
-    surcharge_pending: bool = Field(description="Past due but not yet marked overdue: the "
-                                                "surcharge shown is the one that will apply")
     amount_due: Decimal
     due_date: date
     days_overdue: int
 
 
 class Defaulter(BaseModel):
+    """A payer who owes on overdue bills: their arrears item (no bill is read for it)."""
+
     payer_id: str
     name: str | None
     email: str | None
     mobile: str | None
-    bills: list[DefaulterBill]
     total_due: Decimal
+    bill_count: int
+    oldest_due_date: date | None
     max_days_overdue: int
 
 
+class DefaulterDetail(Defaulter):
+    """One defaulter with each overdue bill (GET /admin/defaulters/{payer_id})."""
+
+    bills: list[DefaulterBill]
+
+
 class DefaulterList(BaseModel):
+    """One page of defaulters; `count` and `total_due` are of this page."""
+
     as_of: date
     count: int
     total_due: Decimal
     defaulters: list[Defaulter]
+    cursor: str | None = Field(default=None, description="the next page (null: the last)")
+
+
+class DefaulterBillsQuery(_Request):
+    period: PeriodText | None = Field(default=None, description="Only bills of this period")
+    category: Literal["residential", "commercial"] | None = None
 
 
 class QuickPayView(BaseModel):

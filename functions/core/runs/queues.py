@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from functions.core.aws import client
-from functions.core.messages import FanoutBatch, QueueMessage, RunStep
+from functions.core.messages import FanoutBatch, OverdueStep, QueueMessage, RunStep
 from functions.core.observability import correlation_attributes
 from functions.core.resources import queue
 
@@ -31,6 +31,9 @@ class QueueSender:
 
     def send_steps(self, steps: Sequence[RunStep]) -> int:
         return self._send("run_steps", steps)
+
+    def send_overdue_steps(self, steps: Sequence[OverdueStep]) -> int:
+        return self._send("overdue_steps", steps)
 
     def _send(self, logical: str, messages: Sequence[QueueMessage]) -> int:
         if not messages:

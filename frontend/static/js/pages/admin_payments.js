@@ -1,37 +1,77 @@
 import { api, get, post } from "../api.js";
 import { boot, h, fill, table, badge, emptyState, errorState, onSubmit, action, notify, showLoading, values, link } from "../ui.js";
-import { dateIST, dateTimeIST, label, period, rupees } from "../format.js";
+import { dateIST, dateTimeIST, label, period, rupees, sumRupees } from "../format.js";
 
 await boot("admin");
 const filter = document.getElementById("defaulter-filter");
 
-function defaulterRows(list) {
-  const rows = [];
-  for (const person of list.defaulters) {
-    for (const bill of person.bills) rows.push({ person, bill });
-  }
-  return rows;
+// The defaulters list comes a page at a time (payers by amount owed within each shard);
+// "More" adds the next page, "Bills" reads one payer's overdue bills on demand, and the
+// CSV holds the pages shown (one request per page: never the whole list in one answer).
+let shownPages = [];  // the cursor each shown page started from (null: the first)
+let nextCursor = null;
+let shownRows = [];
+let shownTotals = [];  // each shown page's total_due (rupee strings, summed in paise)
+
+function payerBills(person, cell) {
+  return h("button", {
+    type: "button", class: "btn btn-sm btn-outline-secondary", text: `Bills (${person.bill_count})`,
+    on: { click: async (event) => {
+      const button = event.currentTarget;
+      button.disabled = true;
+      try {
+        const detail = await get(`/admin/defaulters/${encodeURIComponent(person.payer_id)}`);
+        cell.replaceChildren(table([
+          { label: "Bill", cell: (b) => link(`bill.html?id=${encodeURIComponent(b.bill_id)}`, b.bill_id, "font-monospace small") },
+          { label: "Property", cell: (b) => h("div", { class: "small" }, b.address || b.property_id, h("div", { class: "text-body-secondary", text: label(b.category) })) },
+          { label: "Period", cell: (b) => period(b.period) },
+          { label: "Due date", cell: (b) => dateIST(b.due_date) },
+          { label: "Days overdue", cell: (b) => String(b.days_overdue), numeric: true },
+          { label: "Amount due", cell: (b) => h("span", { class: "amount", text: rupees(b.amount_due) }), numeric: true },
+          { label: "Status", cell: (b) => badge(b.status) },
+        ], detail.bills, { caption: `Overdue bills of ${person.name || person.payer_id}` }));
+      } catch (error) {
+        cell.replaceChildren(errorState(error));
+      }
+    } },
+  });
 }
 
-async function loadDefaulters(query) {
-  showLoading("defaulter-list", "Loading defaulters");
+function renderDefaulters(asOf) {
+  const more = nextCursor
+    ? h("button", { type: "button", class: "btn btn-outline-secondary", id: "defaulters-more", text: "More",
+      on: { click: async (event) => { event.currentTarget.disabled = true; await loadDefaulters(values(filter), nextCursor); } } })
+    : "";
+  fill("defaulter-list",
+    h("p", {}, `${shownRows.length}${nextCursor ? "+" : ""} defaulter(s) shown owe `, h("strong", { class: "amount", text: sumRupees(shownTotals) }), ` as of ${dateIST(asOf)}.`),
+    shownRows.length
+      ? table([
+        { label: "Payer", cell: (p) => h("div", {}, h("div", { class: "fw-semibold", text: p.name || p.payer_id }),
+          h("div", { class: "small text-body-secondary", text: [p.email, p.mobile].filter(Boolean).join(" · ") })) },
+        { label: "Overdue bills", cell: (p) => String(p.bill_count), numeric: true },
+        { label: "Oldest due date", cell: (p) => (p.oldest_due_date ? dateIST(p.oldest_due_date) : "—") },
+        { label: "Days overdue", cell: (p) => String(p.max_days_overdue), numeric: true },
+        { label: "Amount due", cell: (p) => h("span", { class: "amount", text: rupees(p.total_due) }), numeric: true },
+        { label: "Bills", cell: (p) => { const cell = h("div", {}); cell.append(payerBills(p, cell)); return cell; } },
+      ], shownRows, { caption: "Payers who owe on bills past their due date" })
+      : emptyState(nextCursor ? "Nobody on this page matches; there are more pages." : "Nobody owes anything past a due date."),
+    more);
+}
+
+async function loadDefaulters(query, cursor = null) {
+  if (!cursor) {
+    shownPages = [];
+    shownRows = [];
+    shownTotals = [];
+    showLoading("defaulter-list", "Loading defaulters");
+  }
   try {
-    const list = await get("/admin/defaulters", query);
-    fill("defaulter-list",
-      h("p", {}, `${list.count} defaulter(s) owe `, h("strong", { class: "amount", text: rupees(list.total_due) }), ` as of ${dateIST(list.as_of)}.`),
-      list.count
-        ? table([
-          { label: "Payer", cell: (r) => h("div", {}, h("div", { class: "fw-semibold", text: r.person.name || r.person.payer_id }),
-            h("div", { class: "small text-body-secondary", text: [r.person.email, r.person.mobile].filter(Boolean).join(" · ") })) },
-          { label: "Bill", cell: (r) => link(`bill.html?id=${encodeURIComponent(r.bill.bill_id)}`, r.bill.bill_id, "font-monospace small") },
-          { label: "Property", cell: (r) => h("div", { class: "small" }, r.bill.address || r.bill.property_id, h("div", { class: "text-body-secondary", text: label(r.bill.category) })) },
-          { label: "Period", cell: (r) => period(r.bill.period) },
-          { label: "Due date", cell: (r) => dateIST(r.bill.due_date) },
-          { label: "Days overdue", cell: (r) => String(r.bill.days_overdue), numeric: true },
-          { label: "Amount due", cell: (r) => h("span", { class: "amount", text: rupees(r.bill.amount_due) }), numeric: true },
-          { label: "Status", cell: (r) => badge(r.bill.status) },
-        ], defaulterRows(list), { caption: "Unpaid bills past their due date" })
-        : emptyState("Nobody owes anything past a due date."));
+    const list = await get("/admin/defaulters", { ...query, ...(cursor ? { cursor } : {}) });
+    shownPages.push(cursor);
+    shownRows = shownRows.concat(list.defaulters);
+    shownTotals.push(list.total_due);
+    nextCursor = list.cursor;
+    renderDefaulters(list.as_of);
   } catch (error) {
     fill("defaulter-list", errorState(error));
   }
@@ -40,8 +80,14 @@ async function loadDefaulters(query) {
 onSubmit(filter, async (query) => loadDefaulters(query));
 
 action(document.getElementById("defaulters-csv"), async () => {
-  const csv = await api("/admin/defaulters/csv", { query: values(filter), accept: "text/csv" });
-  const url = URL.createObjectURL(new Blob([csv], { type: "text/csv" }));
+  // One CSV request per page shown; the header row once.
+  const query = values(filter);
+  const parts = [];
+  for (const cursor of shownPages.length ? shownPages : [null]) {
+    const csv = await api("/admin/defaulters/csv", { query: { ...query, ...(cursor ? { cursor } : {}) }, accept: "text/csv" });
+    parts.push(parts.length ? csv.slice(csv.indexOf("\r\n") + 2) : csv);
+  }
+  const url = URL.createObjectURL(new Blob([parts.join("")], { type: "text/csv" }));
   const anchor = h("a", { href: url, download: `defaulters-${new Date().toISOString().slice(0, 10)}.csv` });
   document.body.append(anchor);
   anchor.click();
@@ -119,8 +165,7 @@ action(document.getElementById("reconcile-now"), async () => {
 
 action(document.getElementById("mark-overdue"), async () => {
   const run = await post("/admin/bills/mark-overdue");
-  notify(`${run.marked} bill(s) marked overdue as of ${dateIST(run.as_of)}.`);
-  await loadDefaulters(values(filter));
+  notify(`Overdue sweep queued (${run.shards_queued} slices): bills due before ${dateIST(run.as_of)} become overdue over the next minutes.`);
 });
 
 onSubmit(document.getElementById("offline-form"), async (body, form) => {

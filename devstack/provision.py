@@ -36,7 +36,7 @@ def table_request(definition: TableDef, physical: str) -> dict[str, Any]:
         request["GlobalSecondaryIndexes"] = [
             {"IndexName": index.name,
              "KeySchema": key_schema(index.hash_key, index.range_key),
-             "Projection": {"ProjectionType": "ALL"}}
+             "Projection": {"ProjectionType": index.projection}}
             for index in definition.indexes
         ]
     return request

@@ -73,7 +73,7 @@ def table_resource(definition: TableDef, stage: StageConfig) -> dict[str, Any]:
         properties["GlobalSecondaryIndexes"] = [
             {"IndexName": index.name,
              "KeySchema": _key_schema(index.hash_key, index.range_key),
-             "Projection": {"ProjectionType": "ALL"}}
+             "Projection": {"ProjectionType": index.projection}}
             for index in definition.indexes
         ]
     if definition.ttl_attribute:

@@ -16,16 +16,19 @@ from functions.core.bills.schemas import (
     BillDetail,
     BillSummary,
     BillTotals,
+    MyBillList,
     MyBillsQuery,
 )
 
 bp = Blueprint(__name__)
 
 
-@route(bp, "/bills", access=Access.CUSTOMER, query=MyBillsQuery, response=list[BillSummary],
-       summary="The bills I pay (owner of untenanted days, or tenant of my tenancy)")
-def my_bills(caller: Caller, query: MyBillsQuery) -> list[BillSummary]:
-    return [BillSummary.of(b) for b in BillQueries().mine(caller, query)]
+@route(bp, "/bills", access=Access.CUSTOMER, query=MyBillsQuery, response=MyBillList,
+       summary="The bills I pay (owner of untenanted days, or tenant of my tenancy), "
+               "newest first, a page at a time")
+def my_bills(caller: Caller, query: MyBillsQuery) -> MyBillList:
+    page = BillQueries().mine(caller, query)
+    return MyBillList(bills=[BillSummary.of(b) for b in page.items], cursor=page.cursor)
 
 
 @route(bp, "/bills/{bill_id}", access=Access.USER, response=BillDetail,

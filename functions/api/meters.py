@@ -13,6 +13,7 @@ from functions.core.meters import intake
 from functions.core.meters.schemas import (
     AssignedMeter,
     AssignMeter,
+    MeterList,
     MeterQuery,
     MeterView,
     NewMeter,
@@ -41,12 +42,12 @@ def register_meter(caller: Caller, body: NewMeter) -> MeterView:
     return meter_view(MeterService().register(body, admin_id=caller.user_id))
 
 
-@route(bp, "/admin/meters", access=Access.ADMIN, query=MeterQuery, response=list[MeterView],
-       summary="List meters, filtered by status and/or property")
-def list_meters(caller: Caller, query: MeterQuery) -> list[MeterView]:
-    meters = MeterService().search(status=query.status, property_id=query.property_id,
-                                   limit=query.limit)
-    return [meter_view(m) for m in meters]
+@route(bp, "/admin/meters", access=Access.ADMIN, query=MeterQuery, response=MeterList,
+       summary="Meters a page at a time, newest registered first: by status, by property, "
+               "or by the start of the serial")
+def list_meters(caller: Caller, query: MeterQuery) -> MeterList:
+    page = MeterService().search(query)
+    return MeterList(meters=[meter_view(m) for m in page.items], cursor=page.cursor)
 
 
 @route(bp, "/admin/meters/{meter_id}", access=Access.ADMIN, response=MeterView,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -102,3 +102,58 @@ def partition_page(index: GlobalSecondaryIndex[Any], value: str, cursor: str | N
         items = [item for item in result if keep(item)]
     last_key = result.last_evaluated_key
     return Page(items, encode_cursor(0, last_key) if last_key is not None else None)
+
+
+def merged_page(index: GlobalSecondaryIndex[Any], partitions: Sequence[str], sort_attr: str,
+                cursor: str | None, limit: int, *, descending: bool,
+                prefix: str | None = None) -> Page[Any]:
+    """Up to `limit` items of the index `partitions` (the shards of a list) in ONE order
+    (by `sort_attr`, the index's range key, unique per item), optionally only those whose
+    key starts with `prefix`. Each partition is queried from the cursor on for `limit`
+    items and the answers merged: a request reads at most len(partitions) x limit items,
+    whatever the list's size. Only items up to the point every shard was read to are
+    given out, so nothing is skipped; the cursor is the sort key to go on after."""
+    limit = max(1, min(limit, MAX_PAGE))
+    after = _merge_cursor(cursor)
+    key = getattr(type(index), sort_attr)  # the attribute, not its value
+    low, high = (prefix, prefix + "\uffff") if prefix is not None else (None, None)
+    if after is not None:
+        if descending:
+            high = after if high is None else min(high, after)
+        else:
+            low = after if low is None else max(low, after)
+    condition = (key.between(low, high) if low is not None and high is not None
+                 else key > low if low is not None
+                 else key < high if high is not None else None)
+    found: list[tuple[str, Any]] = []
+    bound: str | None = None  # every shard was read at least this far
+    for partition in partitions:
+        if low is not None and high is not None and low > high:
+            break
+        result = index.query(partition, range_key_condition=condition,
+                             scan_index_forward=not descending, limit=limit)
+        read = [(getattr(item, sort_attr), item) for item in result]
+        found += [(k, item) for k, item in read if k != after]
+        if result.last_evaluated_key is not None and read:
+            last = read[-1][0]
+            bound = last if bound is None else max(bound, last) if descending \
+                else min(bound, last)
+    if bound is not None:
+        found = [f for f in found if (f[0] >= bound if descending else f[0] <= bound)]
+    found.sort(key=lambda f: f[0], reverse=descending)
+    page = found[:limit]
+    next_after = page[-1][0] if len(found) > limit else bound
+    return Page([item for _, item in page],
+                encode_cursor(0, {"after": next_after}) if next_after is not None else None)
+
+
+def _merge_cursor(cursor: str | None) -> str | None:
+    _, key = decode_cursor(cursor)
+    if key is None:
+        if cursor:
+            raise InvalidInput("The cursor is not one this list gave out.")
+        return None
+    after = key.get("after")
+    if not isinstance(after, str) or not 0 < len(after) <= 300:
+        raise InvalidInput("The cursor is not one this list gave out.")
+    return after

@@ -26,6 +26,9 @@ class Index:
     name: str
     hash_key: Key
     range_key: Key | None = None
+    # KEYS_ONLY: an update of other attributes writes nothing to the index (the lists
+    # read the keys, then the items by key).
+    projection: Literal["ALL", "KEYS_ONLY"] = "ALL"
 
 
 @dataclass(frozen=True)
@@ -102,8 +105,13 @@ TABLES: tuple[TableDef, ...] = (
         "meters",
         S("meter_id"),
         # by_status: "<status>#<shard>" -> meter ids; a run lists each shard in slices.
+        # The admin's list: by_recent "<status>#<shard of 4>" -> "<registered_at>#<id>",
+        # newest first; by_serial "meter#<shard of 4>" -> "<SERIAL>#<id>", the search by
+        # the start of a serial. Keys only: a reading's update of the meter writes neither.
         indexes=(Index("by_property", S("property_id")),
-                 Index("by_status", S("status_shard"), S("meter_id"))),
+                 Index("by_status", S("status_shard"), S("meter_id")),
+                 Index("by_recent", S("status_list"), S("list_sort"), "KEYS_ONLY"),
+                 Index("by_serial", S("list_shard"), S("serial_key"), "KEYS_ONLY")),
     ),
     TableDef("tariffs", S("category"), S("effective_from")),
     # by_period: every started run by id (= period), newest first (the admin's list);
@@ -144,11 +152,6 @@ TABLES: tuple[TableDef, ...] = (
             Index("by_status", S("status_shard"), S("due_date")),
         ),
     ),
-    # What each payer owes on overdue bills (functions/core/bills/arrears.py), changed in
-    # the bill's own transaction; by_owed: "owed#<shard>" -> payers by amount (sparse:
-    # only while they owe): the defaulters list reads it a page at a time.
-    TableDef("arrears", S("payer_id"),
-             indexes=(Index("by_owed", S("owed_shard"), N("owed_paise")),)),
     TableDef("payments", S("payment_id"),
              indexes=(Index("by_bill", S("bill_id")),
                       # The IST day the money was taken: the daily reconciliation's read.
@@ -210,9 +213,6 @@ QUEUES: tuple[QueueDef, ...] = (
     QueueDef("run_steps", visibility_timeout=180, batch_size=1),
     # Keys of notifications to send -> notification_sender hands them to SES/SNS once.
     QueueDef("notifications", visibility_timeout=120, batch_size=5),
-    # Slices of the nightly overdue sweep: a page of one shard's issued past-due bills
-    # each, with the shard's next page in the message it sends next.
-    QueueDef("overdue_steps", visibility_timeout=180, batch_size=1),
     # SES delivery, bounce and complaint events (configuration set -> SNS -> this queue)
     # -> notification_events records them and suppresses bad addresses.
     QueueDef("notification_events", visibility_timeout=60, batch_size=10),

@@ -46,9 +46,11 @@ def test_admin_registers_a_meter_and_finds_it(admin):
     assert meter["initial_register_wh"] == 1250 and meter["property_id"] is None
 
     assert as_admin.get(f"/admin/meters/{meter['meter_id']}").json() == meter
-    registered = as_admin.get("/admin/meters", params={"status": "registered"}).json()
+    registered = as_admin.get("/admin/meters", params={"status": "registered",
+                                                        "serial": meter["serial"]}).json()["meters"]
     assert meter["meter_id"] in [m["meter_id"] for m in registered]
-    active = as_admin.get("/admin/meters", params={"status": "active"}).json()
+    active = as_admin.get("/admin/meters", params={"status": "active",
+                                                   "serial": meter["serial"]}).json()["meters"]
     assert meter["meter_id"] not in [m["meter_id"] for m in active]
     assert as_admin.get("/admin/meters/mtr-0000000000000000").status_code == 404
 
@@ -65,7 +67,8 @@ def test_serial_and_public_key_are_unique(admin):
         "serial": new_serial(), "model": "m", "firmware": "f",
         "public_key": meter_crypto.public_key_b64(key), "endpoint_url": "https://x.example.in/"})
     assert same_key.status_code == 409, same_key.text
-    serials = [m["serial"] for m in as_admin.get("/admin/meters").json()]
+    serials = [m["serial"] for m in as_admin.get(
+        "/admin/meters", params={"serial": first["serial"]}).json()["meters"]]
     assert serials.count(first["serial"]) == 1
 
 
@@ -85,7 +88,8 @@ def test_a_public_key_that_is_not_a_curve_point_is_refused(admin, public_key, re
         "endpoint_url": "https://x.example.in/"})
     assert response.status_code == 400, response.text
     assert response.json()["details"] == [{"field": "public_key", "message": reason}]
-    assert serial not in [m["serial"] for m in as_admin.get("/admin/meters").json()]
+    assert serial not in [m["serial"] for m in as_admin.get(
+        "/admin/meters", params={"serial": serial}).json()["meters"]]
 
 
 def test_unknown_fields_and_bad_urls_are_400(admin):
@@ -165,14 +169,17 @@ def test_activate_deactivate_and_list_by_status(admin, customer):
     activated = as_admin.post(f"/admin/meters/{meter_id}/activate")
     assert activated.status_code == 200 and activated.json()["status"] == "active"
     assert activated.json()["activated_at"]
-    active = as_admin.get("/admin/meters", params={"status": "active"}).json()
+    active = as_admin.get("/admin/meters", params={"status": "active",
+                                                   "serial": meter["serial"]}).json()["meters"]
     assert meter_id in [m["meter_id"] for m in active]
-    by_property = as_admin.get("/admin/meters", params={"property_id": property_id}).json()
+    by_property = as_admin.get("/admin/meters",
+                               params={"property_id": property_id}).json()["meters"]
     assert [m["meter_id"] for m in by_property] == [meter_id]
 
     deactivated = as_admin.post(f"/admin/meters/{meter_id}/deactivate")
     assert deactivated.status_code == 200 and deactivated.json()["status"] == "inactive"
-    active = as_admin.get("/admin/meters", params={"status": "active"}).json()
+    active = as_admin.get("/admin/meters", params={"status": "active",
+                                                   "serial": meter["serial"]}).json()["meters"]
     assert meter_id not in [m["meter_id"] for m in active]
     assert as_admin.post(f"/admin/meters/{meter_id}/activate").json()["status"] == "active"
 

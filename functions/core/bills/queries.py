@@ -20,12 +20,11 @@ class BillQueries:
     def __init__(self, bills: BillRepository | None = None) -> None:
         self.bills = bills or BillRepository()
 
-    def mine(self, caller: Caller, query: MyBillsQuery) -> list[BillRecord]:
-        """The caller's bills, newest period first."""
-        bills = self.bills.for_payer(caller.user_id)
-        return [b for b in bills
-                if (query.period is None or b.period == query.period)
-                and (query.status is None or b.status == query.status)]
+    def mine(self, caller: Caller, query: MyBillsQuery) -> Page[BillRecord]:
+        """The caller's bills a page at a time, newest period first (a status filters
+        what the page read: a page may come short and still go on)."""
+        return self.bills.payer_page(caller.user_id, query.cursor, query.limit, query.period,
+                                     lambda b: query.status is None or b.status == query.status)
 
     def one(self, caller: Caller, bill_id: str) -> BillRecord:
         bill = self.bills.get(bill_id) if len(bill_id) <= 200 else None

@@ -246,6 +246,16 @@ class MyBillsQuery(BaseModel):
 
     period: PeriodText | None = None
     status: BillStatus | None = None
+    # Newest period first, a page at a time (the next page: the cursor of the last one).
+    cursor: str | None = Field(default=None, min_length=1, max_length=2000)
+    limit: int = Field(default=24, ge=1, le=100)
+
+
+class MyBillList(BaseModel):
+    """A page of the caller's bills, newest period first."""
+
+    bills: list[BillSummary]
+    cursor: str | None = Field(default=None, description="the next page (null: the last)")
 
 
 class AdminBillsQuery(BaseModel):

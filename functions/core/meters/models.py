@@ -14,6 +14,7 @@ a meter id is the sender id of the meter's messages.
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from pynamodb.attributes import (
@@ -23,7 +24,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import GlobalSecondaryIndex
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from functions.core.db import gsi_meta, registered, table_meta
@@ -53,6 +54,10 @@ METER_ERROR_PREFIX = "meter_error#"
 SERIAL_GUARD_PREFIX = "serial#"
 PUBKEY_GUARD_PREFIX = "pubkey#"
 UNKNOWN_METER = "unknown"
+LIST_KEY = "meter"  # the by_serial index's partition value (before its shard)
+# The admin list's indexes take only registrations and status changes (an admin's pace, a
+# rollout's at most): 4 shards take 4,000 writes/s, and a page reads 4 partitions a status.
+LIST_SHARDS = 4
 
 
 class MetersByProperty(GlobalSecondaryIndex["MeterRecord"]):
@@ -66,6 +71,35 @@ class MetersByStatus(GlobalSecondaryIndex["MeterRecord"]):
     Meta = gsi_meta("by_status")
     status_shard = UnicodeAttribute(hash_key=True)
     meter_id = UnicodeAttribute(range_key=True)
+
+
+def _keys_only(name: str) -> Any:
+    class Meta:
+        index_name = name
+        projection = KeysOnlyProjection()
+
+    return Meta
+
+
+class MetersByRecent(GlobalSecondaryIndex["MeterRecord"]):
+    """"<status>#<shard>" -> that status's meters by "<registered_at>#<meter_id>"."""
+
+    Meta = _keys_only("by_recent")
+    status_list = UnicodeAttribute(hash_key=True)
+    list_sort = UnicodeAttribute(range_key=True)
+
+
+class MetersBySerial(GlobalSecondaryIndex["MeterRecord"]):
+    """"meter#<shard>" -> every meter by "<SERIAL in capitals>#<meter_id>": the admin
+    finds a meter by the start of the serial printed on it, in any case."""
+
+    Meta = _keys_only("by_serial")
+    list_shard = UnicodeAttribute(hash_key=True)
+    serial_key = UnicodeAttribute(range_key=True)
+
+
+def serial_key(serial: str, meter_id: str = "") -> str:
+    return f"{serial.upper()}#{meter_id}" if meter_id else serial.upper()
 
 
 @registered
@@ -111,17 +145,31 @@ class MeterRecord(Model):
     replaced_meter_final_register_wh = NumberAttribute(null=True)
     replacement_at = UTCDateTimeAttribute(null=True)
 
+    # The admin list's keys (set on save; registration time, id and serial never change).
+    list_shard = UnicodeAttribute(null=True)  # "meter#<shard of LIST_SHARDS>"
+    status_list = UnicodeAttribute(null=True)  # "<status>#<shard of LIST_SHARDS>"
+    list_sort = UnicodeAttribute(null=True)  # "<registered_at, fixed width>#<meter_id>"
+    serial_key = UnicodeAttribute(null=True)  # "<SERIAL>#<meter_id>"
+
     by_property = MetersByProperty()
     by_status = MetersByStatus()
+    by_recent = MetersByRecent()
+    by_serial = MetersBySerial()
 
     def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
         self.status_shard = sharded(self.status, self.meter_id)
+        self.list_shard = sharded(LIST_KEY, self.meter_id, LIST_SHARDS)
+        self.status_list = sharded(self.status, self.meter_id, LIST_SHARDS)
+        registered = self.registered_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        self.list_sort = f"{registered}#{self.meter_id}"
+        self.serial_key = serial_key(self.serial, self.meter_id)
         return super().serialize(null_check)
 
     def status_actions(self, status: str) -> list[Any]:
         """The update actions that move the meter to `status` (and its index shard)."""
         return [MeterRecord.status.set(status),
-                MeterRecord.status_shard.set(sharded(status, self.meter_id))]
+                MeterRecord.status_shard.set(sharded(status, self.meter_id)),
+                MeterRecord.status_list.set(sharded(status, self.meter_id, LIST_SHARDS))]
 
 
 @registered

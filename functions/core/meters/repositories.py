@@ -13,6 +13,8 @@ from pynamodb.transactions import TransactWrite
 
 from functions.core.errors import Conflict
 from functions.core.meters.models import (
+    LIST_KEY,
+    LIST_SHARDS,
     METER_ACTIVE,
     METER_INACTIVE,
     METER_REGISTERED,
@@ -29,8 +31,9 @@ from functions.core.meters.models import (
     RawReadingRecord,
     ReadRequestRecord,
     RejectionRecord,
+    serial_key,
 )
-from functions.core.paging import Page, sharded_page
+from functions.core.paging import Page, merged_page, sharded_page
 from functions.core.shards import RUN_SHARDS, shard_key, sharded
 
 BATCH_GET_MAX = 100
@@ -167,18 +170,30 @@ class MeterRepository:
         return True
 
     def search(self, *, status: str | None = None, property_id: str | None = None,
-             limit: int = 500) -> list[MeterRecord]:
+               serial: str | None = None, cursor: str | None = None,
+               limit: int = 50) -> Page[MeterRecord]:
+        """The admin's list, a page at a time: a property's meters whole; meters whose
+        serial starts with `serial` (any case), in serial order; else every meter or one
+        status's, newest registered first. Each page reads keys from one index (at most
+        limit from each of its 4 to 16 partitions), then the meters by key: no scan."""
         if property_id is not None:
-            meters = list(MeterRecord.by_property.query(property_id, limit=limit))
-            if status is not None:
-                meters = [m for m in meters if m.status == status]
-        elif status is not None:
-            meters = sharded_page(MeterRecord.by_status, status, None, limit).items
+            meters = [m for m in MeterRecord.by_property.query(property_id, limit=limit)
+                      if status is None or m.status == status]
+            meters.sort(key=lambda m: (m.registered_at, m.meter_id), reverse=True)
+            return Page(meters, None)
+        if serial:
+            keys = merged_page(MeterRecord.by_serial, _list_shards(LIST_KEY), "serial_key",
+                               cursor, limit, descending=False, prefix=serial_key(serial))
         else:
-            meters = [m for s in METER_STATUSES
-                      for m in sharded_page(MeterRecord.by_status, s, None, limit).items]
-        meters.sort(key=lambda m: (m.registered_at, m.meter_id))
-        return meters[:limit]
+            statuses = [status] if status is not None else list(METER_STATUSES)
+            keys = merged_page(MeterRecord.by_recent,
+                               [p for s in statuses for p in _list_shards(s)], "list_sort",
+                               cursor, limit, descending=True)
+        found = self.get_many(k.meter_id for k in keys.items)
+        # The index lags the item a little: the status shown is the item's own.
+        meters = [found[k.meter_id] for k in keys.items if k.meter_id in found
+                  and (status is None or found[k.meter_id].status == status)]
+        return Page(meters, keys.cursor)
 
     def iter_active(self) -> Iterator[MeterRecord]:
         """Every active meter, shard by shard (tests and tools; a run lists by page)."""
@@ -196,6 +211,10 @@ class MeterRepository:
 
     def for_property(self, property_id: str) -> list[MeterRecord]:
         return list(MeterRecord.by_property.query(property_id))
+
+
+def _list_shards(value: str) -> list[str]:
+    return [shard_key(value, shard) for shard in range(LIST_SHARDS)]
 
 
 def _claim(transaction: TransactWrite, guard_key: str, meter_id: str) -> None:

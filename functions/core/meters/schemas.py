@@ -87,8 +87,16 @@ class MeterQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: MeterStatus | None = None
-    property_id: str | None = None
-    limit: int = Field(default=200, ge=1, le=1000)
+    property_id: str | None = Field(default=None, min_length=1, max_length=64,
+                                    examples=["prp_0123456789abcdef"])
+    # The start of the serial printed on the meter (any case); the whole serial finds one.
+    serial: Annotated[str, StringConstraints(
+        strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")] | None = Field(
+        default=None, description="meters whose serial starts with this (any case)",
+        examples=["SIM-0042"])
+    cursor: str | None = Field(default=None, min_length=1, max_length=2000,
+                               description="the cursor of the previous page")
+    limit: int = Field(default=50, ge=1, le=100)
 
 
 class RejectionQuery(BaseModel):
@@ -215,3 +223,11 @@ class ServerKeysView(BaseModel):
     root_public_keys: list[RootPublicKey]
     endorsements: list[dict[str, Any]]
     revocations: list[dict[str, Any]]
+
+
+class MeterList(BaseModel):
+    """A page of meters: newest registered first, or in serial order when searching by
+    serial; a page may hold fewer than `limit` and still go on."""
+
+    meters: list[MeterView]
+    cursor: str | None = Field(default=None, description="the next page (null: the last)")

@@ -46,6 +46,7 @@ from functions.core.meters.repositories import (
 from functions.core.meters.schemas import (
     AssignedMeter,
     MeterCapabilities,
+    MeterQuery,
     MeterView,
     NewMeter,
     ProvisioningConfig,
@@ -56,6 +57,7 @@ from functions.core.meters.schemas import (
     ServerPublicKey,
 )
 from functions.core.meters.server_key import MAX_KEY_OVERLAP, ServerKeyStore, key_store
+from functions.core.paging import Page
 from functions.core.properties.service import PropertyService
 from functions.core.settings import get_settings
 
@@ -169,9 +171,10 @@ class MeterService:
             raise NotFound("No such meter.")
         return meter
 
-    def search(self, *, status: str | None = None, property_id: str | None = None,
-               limit: int = 200) -> list[MeterRecord]:
-        return self.meters.search(status=status, property_id=property_id, limit=limit)
+    def search(self, query: MeterQuery) -> Page[MeterRecord]:
+        return self.meters.search(status=query.status, property_id=query.property_id,
+                                  serial=query.serial, cursor=query.cursor,
+                                  limit=query.limit)
 
     def provisioning(self, meter: MeterRecord) -> ProvisioningConfig:
         if meter.property_id is None:

@@ -19,7 +19,7 @@ const [pending, open, runs, defaulters, registered, tariffs] = await Promise.all
   get("/admin/tickets", { status: "open", limit: 500 }),
   get("/admin/runs"),
   get("/admin/defaulters"),
-  get("/admin/meters", { status: "registered" }),
+  get("/admin/meters", { status: "registered", limit: 100 }),
   get("/admin/tariffs"),
 ]);
 const value = (result, fn) => (result.status === "fulfilled" ? fn(result.value) : unavailable);
@@ -31,8 +31,8 @@ fill("overview", h("div", { class: "row g-3" },
   card("Latest billing run", latestRun ? period(latestRun.period) : value(runs, () => "None yet"),
     latestRun ? h("span", {}, badge(PHASE_STYLE[latestRun.phase] || latestRun.phase, label(latestRun.phase)), ` ${latestRun.phase_progress}, ${latestRun.progress.bills_issued} bill(s) issued.`) : "Start the monthly run when the month is over.",
     latestRun ? `admin/run.html?id=${encodeURIComponent(latestRun.run_id)}` : "admin/runs.html", latestRun ? "Open the run" : "Billing runs"),
-  card("Defaulters", value(defaulters, (list) => `${list.count}${list.cursor ? "+" : ""}`),
-    defaulters.status === "fulfilled" ? `${rupees(defaulters.value.total_due)}${defaulters.value.cursor ? "+" : ""} unpaid after the due date.` : "Bills unpaid after their due date.", "admin/payments.html", "See defaulters"),
-  card("Meters waiting", value(registered, (list) => String(list.length)), "Registered meters not active yet: assign and activate them.", "admin/meters.html?status=registered", "Manage meters"),
+  card("Defaulters", value(defaulters, (list) => String(list.count)),
+    defaulters.status === "fulfilled" ? `${rupees(defaulters.value.total_due)} unpaid after the due date.` : "Bills unpaid after their due date.", "admin/payments.html", "See defaulters"),
+  card("Meters waiting", value(registered, (page) => `${page.meters.length}${page.cursor ? "+" : ""}`), "Registered meters not active yet: assign and activate them.", "admin/meters.html?status=registered", "Manage meters"),
   card("Tariff versions", value(tariffs, (list) => String(list.length)), "Per category, with the date each takes effect; preview a bill for any number of units.", "admin/tariffs.html", "Tariffs"),
 ));

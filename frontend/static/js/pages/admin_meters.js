@@ -5,10 +5,16 @@ import { addressLine } from "../property_view.js";
 
 await boot("admin");
 const statusSelect = document.getElementById("meter-status");
-const initial = new URLSearchParams(location.search).get("status");
-if (initial) statusSelect.value = initial;
+const searchForm = document.getElementById("meter-search");
+const serialInput = document.getElementById("meter-serial");
+const initial = new URLSearchParams(location.search);
+if (initial.get("status")) statusSelect.value = initial.get("status");
+if (initial.get("serial")) serialInput.value = initial.get("serial");
 const assignForm = document.getElementById("assign-form");
+const PAGE = 50;
 let meters = [];
+let cursor = null;  // the list's next page ("More meters"), null after the last
+let shown = {};  // the query the list shows (the cursor belongs to it)
 let spare = [];  // registered meters not yet on a property: for assigning and replacing
 // The meter registered on this page: offered for assigning even when the list of
 // registered meters (one page of a large warehouse) does not reach it.
@@ -53,7 +59,12 @@ function actions(meter) {
   const button = (text, cls, handler) => action(h("button", { type: "button", class: `btn btn-sm ${cls}`, text, "aria-label": `${text} ${meter.serial}` }), handler);
   if (meter.status === "registered" && !meter.property_id) {
     box.append(h("button", { type: "button", class: "btn btn-sm btn-outline-primary", text: "Assign", "aria-label": `Assign ${meter.serial}`,
-      on: { click: () => { assignForm.elements.meter_id.value = meter.meter_id; assignForm.elements.q.focus(); } } }));
+      on: { click: () => {
+        // A meter found by search may be older than the registered meters offered.
+        if (!spare.some((m) => m.meter_id === meter.meter_id)) { spare.unshift(meter); fillMeterChoices(); }
+        assignForm.elements.meter_id.value = meter.meter_id;
+        assignForm.elements.q.focus();
+      } } }));
   }
   if ((meter.status === "registered" && meter.property_id) || meter.status === "inactive") {
     box.append(button("Activate", "btn-outline-success", async () => {
@@ -93,32 +104,54 @@ function capabilities(m) {
     h("div", { class: "text-body-secondary", text: parts.join(" · ") }));
 }
 
+const listQuery = () => ({ status: statusSelect.value, serial: serialInput.value.trim(), limit: PAGE });
+
+// The list comes a page at a time (newest registered first, or by serial when searching);
+// "More meters" reads on from where it stopped.
 async function load() {
   showLoading("meter-list", "Loading meters");
   try {
+    shown = listQuery();
     const [listed, registered, properties] = await Promise.all([
-      get("/admin/meters", { status: statusSelect.value }), get("/admin/meters", { status: "registered" }),
+      get("/admin/meters", shown), get("/admin/meters", { status: "registered", limit: 100 }),
       get("/admin/properties", { has_meter: true, limit: 500 }).then((page) => page.properties).catch(() => [])]);
     addresses = Object.fromEntries(properties.map((p) => [p.property_id, addressLine(p.address)]));
-    meters = listed;
-    spare = registered.filter((m) => !m.property_id);
+    meters = listed.meters;
+    cursor = listed.cursor;
+    spare = registered.meters.filter((m) => !m.property_id);
     if (justRegistered && !spare.some((m) => m.meter_id === justRegistered.meter_id)) spare.unshift(justRegistered);
     fillMeterChoices();
-    fill("meter-list", meters.length
-      ? table([
-        { label: "Meter", cell: (m) => h("div", {}, h("div", { class: "fw-semibold", text: m.serial }), h("div", { class: "small text-body-secondary font-monospace text-nowrap", text: m.meter_id })) },
-        { label: "Status", cell: (m) => badge(m.status) },
-        { label: "Property", cell: (m) => m.property_id
-          ? h("div", { class: "small" }, addresses[m.property_id] || "", h("div", { class: "font-monospace text-body-secondary", text: m.property_id }))
-          : h("span", { class: "text-body-secondary", text: "Not assigned" }) },
-        { label: "Protocol", cell: capabilities },
-        { label: "Last reading", cell: (m) => m.last_read_at ? h("div", {}, kwh(m.last_register_wh), h("div", { class: "small text-body-secondary", text: dateTimeIST(m.last_read_at) })) : "—" },
-        { label: "Actions", cell: actions },
-      ], meters, { caption: "Meters" })
-      : emptyState("No meters here yet. Register one with the form."));
+    render();
   } catch (error) {
     fill("meter-list", errorState(error));
   }
+}
+
+async function loadMore() {
+  const page = await get("/admin/meters", { ...shown, cursor });
+  meters = meters.concat(page.meters);
+  cursor = page.cursor;
+  render();
+}
+
+function render() {
+  const more = cursor
+    ? action(h("button", { type: "button", class: "btn btn-outline-secondary mt-2", text: "More meters" }), loadMore)
+    : "";
+  const searching = shown.serial;
+  fill("meter-list", meters.length
+    ? h("div", {}, table([
+      { label: "Meter", cell: (m) => h("div", {}, h("div", { class: "fw-semibold", text: m.serial }), h("div", { class: "small text-body-secondary font-monospace text-nowrap", text: m.meter_id })) },
+      { label: "Status", cell: (m) => badge(m.status) },
+      { label: "Property", cell: (m) => m.property_id
+        ? h("div", { class: "small" }, addresses[m.property_id] || "", h("div", { class: "font-monospace text-body-secondary", text: m.property_id }))
+        : h("span", { class: "text-body-secondary", text: "Not assigned" }) },
+      { label: "Protocol", cell: capabilities },
+      { label: "Last reading", cell: (m) => m.last_read_at ? h("div", {}, kwh(m.last_register_wh), h("div", { class: "small text-body-secondary", text: dateTimeIST(m.last_read_at) })) : "—" },
+      { label: "Actions", cell: actions },
+    ], meters, { caption: "Meters" }), more)
+    : h("div", {}, emptyState(cursor ? "None so far."
+      : searching ? `No meter's serial starts with ${searching}.` : "No meters here yet. Register one with the form."), more));
 }
 
 // Property search for the assign form: the admin types, we list matches without a meter.
@@ -175,5 +208,13 @@ async function loadRefused() {
   }
 }
 
-statusSelect.addEventListener("change", load);
+// The filters stay in the address, so a reload (or a link) shows the same list.
+function remember() {
+  const query = new URLSearchParams();
+  if (statusSelect.value) query.set("status", statusSelect.value);
+  if (serialInput.value.trim()) query.set("serial", serialInput.value.trim());
+  history.replaceState(null, "", query.toString() ? `?${query}` : location.pathname);
+}
+statusSelect.addEventListener("change", () => { remember(); load(); });
+searchForm.addEventListener("submit", (event) => { event.preventDefault(); remember(); load(); });
 await Promise.all([load(), loadRefused()]);

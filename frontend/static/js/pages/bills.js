@@ -1,5 +1,5 @@
 import { get } from "../api.js";
-import { boot, h, fill, table, emptyState, errorState, param } from "../ui.js";
+import { action, boot, h, fill, table, emptyState, errorState, param } from "../ui.js";
 import { dateIST, period, rupees, units } from "../format.js";
 import { billActions, owes, statusBadges } from "../bill_view.js";
 import { addressLine } from "../property_view.js";
@@ -35,9 +35,13 @@ function zoneHistory(bills) {
       h("span", { class: "text-nowrap", text: units(b.tod_units.reduce((sum, u) => sum + u, 0)) })))));
 }
 
-try {
-  const [bills, properties] = await Promise.all([get("/bills"), get("/properties").catch(() => [])]);
-  const addresses = Object.fromEntries(properties.map((p) => [p.property_id, addressLine(p.address)]));
+// Newest first, a page at a time: "More bills" reads on from where the list stopped.
+let bills = [];
+let cursor = null;
+let addresses = {};
+const PAGE = 24;
+
+function render() {
   const shown = bills
     .filter((b) => !propertyFilter || b.property_id === propertyFilter)
     .filter((b) => !unpaidOnly || owes(b))
@@ -45,6 +49,9 @@ try {
   const filterNote = propertyFilter || unpaidOnly
     ? h("p", { class: "small" }, unpaidOnly ? t("Showing unpaid bills") : t("Showing bills of {property}", { property: addresses[propertyFilter] || ONE_PROPERTY }),
       " · ", h("a", { href: "bills.html", text: t("show all") }))
+    : null;
+  const more = cursor
+    ? action(h("button", { type: "button", class: "btn btn-outline-secondary mt-2", text: t("More bills") }), loadMore)
     : null;
   fill("bill-list", filterNote, zoneHistory(shown), shown.length
     ? table([
@@ -56,7 +63,22 @@ try {
       { label: t("Status"), cell: statusBadges },
       { label: "", cell: billActions },
     ], shown, { caption: t("Your bills, newest first"), stack: true })
-    : emptyState(bills.length ? t("No bills match.") : t("No bills yet. Your first bill appears after the next monthly meter reading.")));
+    : emptyState(bills.length || cursor ? t("No bills match.") : t("No bills yet. Your first bill appears after the next monthly meter reading.")), more);
+}
+
+async function loadMore() {
+  const page = await get("/bills", { limit: PAGE, cursor });
+  bills = bills.concat(page.bills);
+  cursor = page.cursor;
+  render();
+}
+
+try {
+  const [first, properties] = await Promise.all([get("/bills", { limit: PAGE }), get("/properties").catch(() => [])]);
+  addresses = Object.fromEntries(properties.map((p) => [p.property_id, addressLine(p.address)]));
+  bills = first.bills;
+  cursor = first.cursor;
+  render();
 } catch (error) {
   fill("bill-list", errorState(error));
 }

@@ -107,7 +107,7 @@ if (WAITING[me.status]) {
     me.status_reason ? h("p", { class: "mb-0 mt-2", text: t("Reason: {reason}", { reason: me.status_reason }) }) : null));
 } else {
   const [balance, bills, properties, tickets] = await Promise.allSettled([
-    get("/me/balance"), get("/bills"), get("/properties"), get("/tickets")]);
+    get("/me/balance"), get("/bills", { limit: 100 }).then((page) => page.bills), get("/properties"), get("/tickets")]);
 
   fill("outstanding", ...(balance.status === "fulfilled" ? outstanding(balance.value) : [errorState(balance.reason)]));
 

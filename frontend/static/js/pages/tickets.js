@@ -13,7 +13,7 @@ function option(value, text) {
 
 async function fillChoices() {
   // Bills and properties are optional links; a failure here must not block raising a ticket.
-  const [bills, properties] = await Promise.allSettled([get("/bills"), get("/properties")]);
+  const [bills, properties] = await Promise.allSettled([get("/bills", { limit: 100 }).then((page) => page.bills), get("/properties")]);
   if (bills.status === "fulfilled" && Array.isArray(bills.value)) {
     form.elements.bill_id.append(...bills.value.map((bill) =>
       option(bill.bill_id, `${period(bill.period)} · ${rupees(bill.total)}`)));

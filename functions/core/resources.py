@@ -152,6 +152,11 @@ TABLES: tuple[TableDef, ...] = (
             Index("by_status", S("status_shard"), S("due_date")),
         ),
     ),
+    # What each payer owes on overdue bills (functions/core/bills/arrears.py), changed in
+    # the bill's own transaction; by_owed: "owed#<shard>" -> payers by amount (sparse:
+    # only while they owe): the defaulters list reads it a page at a time.
+    TableDef("arrears", S("payer_id"),
+             indexes=(Index("by_owed", S("owed_shard"), N("owed_paise")),)),
     TableDef("payments", S("payment_id"),
              indexes=(Index("by_bill", S("bill_id")),
                       # The IST day the money was taken: the daily reconciliation's read.
@@ -213,6 +218,9 @@ QUEUES: tuple[QueueDef, ...] = (
     QueueDef("run_steps", visibility_timeout=180, batch_size=1),
     # Keys of notifications to send -> notification_sender hands them to SES/SNS once.
     QueueDef("notifications", visibility_timeout=120, batch_size=5),
+    # Slices of the nightly overdue sweep: a page of one shard's issued past-due bills
+    # each, with the shard's next page in the message it sends next.
+    QueueDef("overdue_steps", visibility_timeout=180, batch_size=1),
     # SES delivery, bounce and complaint events (configuration set -> SNS -> this queue)
     # -> notification_events records them and suppresses bad addresses.
     QueueDef("notification_events", visibility_timeout=60, batch_size=10),

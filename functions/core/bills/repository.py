@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from functions.core.aws import client
+from functions.core.bills.arrears import add_to, drop_from_index_if_settled, entry
 from functions.core.bills.models import (
     BILL_ISSUED,
     BILL_OVERDUE,
@@ -19,6 +21,8 @@ from functions.core.bills.models import (
     BillRecord,
 )
 from functions.core.errors import Conflict
+from functions.core.notifications.models import OutboxRecord
+from functions.core.notifications.outbox import Outbox
 from functions.core.paging import Page, partition_page, sharded_page
 from functions.core.properties.models import TenancyRecord
 from functions.core.shards import RUN_SHARDS, shard_key
@@ -111,38 +115,95 @@ class BillRepository:
         return sharded_page(BillRecord.by_status, status, cursor, limit)
 
     def mark_paid(self, bill_id: str, payment_id: str, paid_at: datetime) -> BillRecord:
-        """issued|overdue -> paid, once. Conflict if it is already paid (or unknown)."""
+        """issued|overdue -> paid, once. Conflict if it is already paid (or unknown).
+        An overdue bill leaves its payer's arrears in the same transaction."""
+        bill = self.get(bill_id)
+        if bill is None or bill.status not in (BILL_ISSUED, BILL_OVERDUE):
+            raise Conflict("This bill is already paid.")
         record = BillRecord(bill_id=bill_id)
         try:
-            record.update(
-                actions=[*BillRecord.status_actions(BILL_PAID, bill_id),
-                         BillRecord.payment_id.set(payment_id),
-                         BillRecord.paid_at.set(paid_at)],
-                condition=BillRecord.bill_id.exists()
-                & BillRecord.status.is_in(BILL_ISSUED, BILL_OVERDUE),
-            )
-        except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
+            with TransactWrite(connection=_connection()) as transaction:
+                transaction.update(
+                    record, actions=[*BillRecord.status_actions(BILL_PAID, bill_id),
+                                     BillRecord.payment_id.set(payment_id),
+                                     BillRecord.paid_at.set(paid_at),
+                                     *leave_arrears(transaction, bill)],
+                    condition=(BillRecord.status == bill.status) & same_arrears(bill))
+        except TransactWriteError as error:
+            if _condition_failed(error):
                 raise Conflict("This bill is already paid.") from error
             raise
+        if bill.in_arrears_paise is not None:
+            drop_from_index_if_settled([bill.payer_id])
         return record
 
-    def mark_overdue(self, bill_id: str, surcharge_paise: int, at: datetime) -> bool:
-        """issued -> overdue with its late-payment surcharge, once. False if the
-        bill is not (or no longer) in status issued."""
-        record = BillRecord(bill_id=bill_id)
-        try:
-            record.update(
-                actions=[*BillRecord.status_actions(BILL_OVERDUE, bill_id),
-                         BillRecord.overdue_at.set(at),
-                         BillRecord.late_surcharge_paise.set(surcharge_paise)],
-                condition=BillRecord.status == BILL_ISSUED,
-            )
-        except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+    def mark_overdue(self, bill_id: str, surcharge_paise: int, at: datetime,
+                     bill: BillRecord | None = None,
+                     messages: Sequence[OutboxRecord] = ()) -> bool:
+        """issued -> overdue with its late-payment surcharge, once, in one transaction
+        with the payer's arrears (total + surcharge added) and `messages` (the payer's
+        notice). False if the bill is not (or no longer) issued at the amount read."""
+        bill = bill or self.get(bill_id)
+        if bill is None or bill.status != BILL_ISSUED:
+            return False
+        owed = int(bill.total_paise) + surcharge_paise
+        for attempt in range(TRANSACTION_ATTEMPTS):
+            try:
+                with TransactWrite(connection=_connection()) as transaction:
+                    transaction.update(
+                        BillRecord(bill_id=bill_id),
+                        actions=[*BillRecord.status_actions(BILL_OVERDUE, bill_id),
+                                 BillRecord.overdue_at.set(at),
+                                 BillRecord.late_surcharge_paise.set(surcharge_paise),
+                                 BillRecord.in_arrears_paise.set(owed)],
+                        condition=(BillRecord.status == BILL_ISSUED)
+                        & (BillRecord.total_paise == int(bill.total_paise)))
+                    add_to(transaction, bill.payer_id, owed,
+                           added=[entry(bill.due_date, bill_id)])
+                    Outbox().add_to(transaction, messages)
+            except TransactWriteError as error:
+                if _condition_failed(error):
+                    return False
+                if _conflict(error) and attempt + 1 < TRANSACTION_ATTEMPTS:
+                    # Another bill of the same payer changed its arrears just now.
+                    time.sleep(0.05 * (attempt + 1))
+                    continue
+                raise
+            return True
+        return False  # not reached: the last attempt returns or raises
+
+
+def leave_arrears(transaction: TransactWrite, bill: BillRecord) -> list[Any]:
+    """For a bill leaving overdue (paid): its payer's arrears lose what it added, in the
+    caller's transaction; returns the bill's own update actions for it."""
+    if bill.in_arrears_paise is None:
+        return []
+    add_to(transaction, bill.payer_id, -int(bill.in_arrears_paise),
+           removed=[entry(bill.due_date, bill.bill_id)])
+    return [BillRecord.in_arrears_paise.remove()]
+
+
+def same_arrears(bill: BillRecord) -> Any:
+    """The bill still adds to its payer's arrears what it added when read."""
+    if bill.in_arrears_paise is None:
+        return BillRecord.in_arrears_paise.does_not_exist()
+    return BillRecord.in_arrears_paise == int(bill.in_arrears_paise)
+
+
+TRANSACTION_ATTEMPTS = 4
+
+
+def _reasons(error: TransactWriteError) -> list[str]:
+    return [r.code for r in (error.cancellation_reasons or []) if r is not None and r.code]
+
+
+def _condition_failed(error: TransactWriteError) -> bool:
+    return "ConditionalCheckFailed" in _reasons(error)
+
+
+def _conflict(error: TransactWriteError) -> bool:
+    return "TransactionConflict" in _reasons(error) or \
+        error.cause_response_code == "TransactionConflictException"
 
 
 # One BatchGetItem carries at most 100 keys; one PartiQL statement at most this many ORs.

@@ -34,8 +34,9 @@ def test_an_sms_its_template_does_not_allow_is_refused() -> None:
 
 
 def test_every_sms_template_is_registered() -> None:
-    assert sms_template_names() == ["bill_ready", "due_reminder", "one_time_code",
-                                    "payment_received"]
+    assert sms_template_names() == ["bill_ready", "daily_balance", "due_reminder",
+                                    "low_balance", "one_time_code", "payment_received",
+                                    "recharge_received"]
 
 
 def test_a_missing_variable_is_an_error_not_a_blank() -> None:

@@ -113,7 +113,7 @@ export function consumptionChart(meterId, { onFirstLoad } = {}) {
   const region = h("div", { id: "consumption-view", "aria-live": "polite" });
   const answers = new Map();
   const buttons = VIEWS.map((view) => h("button", {
-    type: "button", class: "btn btn-outline-primary", "data-view": view.key, "aria-pressed": "false", text: view.label,
+    type: "button", class: "btn btn-sm btn-outline-primary", "data-view": view.key, "aria-pressed": "false", text: view.label,
     on: { click: () => show(view) },
   }));
   const today = todayIST();
@@ -142,7 +142,7 @@ export function consumptionChart(meterId, { onFirstLoad } = {}) {
   const card = h("section", { class: "card mb-4", id: "consumption", "aria-labelledby": "consumption-title" },
     h("div", { class: "card-body" },
       h("h2", { class: "h5", id: "consumption-title", text: t("Daily consumption") }),
-      h("div", { class: "btn-group btn-group-sm flex-wrap mb-3", role: "group", "aria-label": t("Days shown") }, buttons),
+      h("div", { class: "d-flex flex-wrap gap-1 mb-3", role: "group", "aria-label": t("Days shown") }, buttons),
       region));
   show(VIEWS[0]).then((answer) => onFirstLoad?.(answer ? answer.days : []));
   return card;

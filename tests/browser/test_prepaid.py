@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -15,27 +15,32 @@ from playwright.sync_api import expect
 from functions.core.accounts.models import UserRecord
 from functions.core.accounts.sessions import issue_session
 from functions.core.billing_rules.fixtures import DERC_DOMESTIC_2019_20
-from functions.core.clock import utcnow
+from functions.core.clock import IST, utcnow
 from functions.core.prepaid.service import PrepaidService
 from functions.core.properties.models import PropertyRecord
 from tests.browser.conftest import screenshot, start_session
-from tests.fixtures.stack import create_user
+from tests.fixtures.stack import Stack, create_user
+from tests.integration.billing_support import ensure_reference_tariffs
 
 pytestmark = pytest.mark.browser
 
 
-def prepaid_customer() -> tuple[UserRecord, str, Decimal]:
+def prepaid_customer(stack: Stack) -> tuple[UserRecord, str, Decimal]:
+    # The statement prices the postpaid side with the tariffs on record.
+    ensure_reference_tariffs(stack.api.as_(issue_session(create_user("admin"))))
     customer = create_user("customer", name="Lakshmi Nair")
     connection = f"prop-{uuid.uuid4().hex[:12]}"
     PropertyRecord(property_id=connection, owner_id=customer.user_id, line1="4 Prepaid Street",
                    city="Kochi", state="Kerala", pincode="682001", category="residential",
                    sanctioned_load_kw="3", created_at=utcnow()).save()
     service = PrepaidService()
-    service.set_mode("usr_admin", connection, "prepaid", date(2026, 11, 1),
+    # Last month (a mode may change from the 1st of last month on).
+    month = (utcnow().astimezone(IST).date().replace(day=1) - timedelta(days=1)).replace(day=1)
+    service.set_mode("usr_admin", connection, "prepaid", month,
                      monthly_reference_paise=150000)
     service.recharge(connection, f"pay_{uuid.uuid4().hex[:14]}", 100000)
     for day, units in ((1, 8), (2, 17), (3, 25)):
-        service.post_daily_debit(connection, date(2026, 11, day), [DERC_DOMESTIC_2019_20],
+        service.post_daily_debit(connection, month.replace(day=day), [DERC_DOMESTIC_2019_20],
                                  "residential", units, Decimal("3"))
     account = service.accounts.get(connection)
     assert account is not None
@@ -43,7 +48,7 @@ def prepaid_customer() -> tuple[UserRecord, str, Decimal]:
 
 
 def test_the_prepaid_dashboard_and_a_recharge_through_the_checkout(page, portal, stack):
-    customer, connection, expected = prepaid_customer()
+    customer, connection, expected = prepaid_customer(stack)
     start_session(page, portal, issue_session(customer), customer)
     page.goto(portal.page_url("prepaid.html"))
 
@@ -54,6 +59,11 @@ def test_the_prepaid_dashboard_and_a_recharge_through_the_checkout(page, portal,
     ledger = page.locator("#ledger")
     expect(ledger).to_contain_text("Recharge 1000.00")
     expect(ledger).to_contain_text("charge to date")
+    # The month's statement: three days' charges beside the postpaid bill of that use.
+    spent = f"₹{Decimal('1000.00') - expected:,.2f}"
+    expect(page.locator("#statement-verdict")).to_contain_text("Equal to the paisa")
+    expect(page.locator("#statement-prepaid-total")).to_have_text(spent)
+    expect(page.locator("#statement-postpaid-total")).to_have_text(spent)
     screenshot(page, "prepaid-dashboard")
 
     # The daily balance SMS: off until the customer switches it on here.

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from functions.core.billing_rules import BillingPeriod
 from functions.core.billing_rules.daily_debits import charge_to_date
+from functions.core.billing_rules.errors import TariffNotFound
 from functions.core.billing_rules.tariff import LineItem, Usage
 from functions.core.errors import NotFound
 from functions.core.money import ZERO, from_paise, sum_money
@@ -123,23 +124,27 @@ def month_statement(connection_id: str, period: BillingPeriod,
             except MissingRead:
                 pass  # the reads are purged or not in: the units the debits recorded
         versions = [r.version() for r in TariffRepository().of_category(prop.category)]
-        priced = charge_to_date(versions, prop.category, through, units,
-                                Decimal(prop.sanctioned_load_kw), usage=usage)
-        postpaid = PostpaidEquivalent(
-            first_day=first.isoformat(), last_day=through.isoformat(), units=priced.units,
-            days_fraction=None if through == last else f"{through.day}/{period.days}",
-            lines=list(priced.lines), total=priced.total)
-    difference = prepaid_total - (postpaid.total if postpaid else prepaid_total)
-    if postpaid is None:
+        try:
+            priced = charge_to_date(versions, prop.category, through, units,
+                                    Decimal(prop.sanctioned_load_kw), usage=usage)
+            postpaid = PostpaidEquivalent(
+                first_day=first.isoformat(), last_day=through.isoformat(),
+                units=priced.units, lines=list(priced.lines), total=priced.total,
+                days_fraction=None if through == last else f"{through.day}/{period.days}")
+        except TariffNotFound as error:
+            notes.append(f"No postpaid bill to compare: {error.message}.")
+    difference = prepaid_total - postpaid.total if postpaid is not None else ZERO
+    if through is None:
         notes.append("Nothing debited this month yet." if mode_on(account, last)
                      == MODE_PREPAID else "Postpaid this month: no daily debits.")
-    elif difference == 0:
+    elif postpaid is not None and difference == 0:
         notes.append(f"The debits to {through:%d %b} equal the postpaid bill of the same "
                      "consumption and tariff to the paisa.")
-    else:
+    elif postpaid is not None:
         notes.append(f"They differ by {difference:.2f}: a debit was adjusted, or the tariff "
                      "or the reads changed after it was posted.")
     return Statement(connection_id=connection_id, period=str(period), days=days,
                      debits_total=debits, final_bill=final, prepaid_total=prepaid_total,
-                     postpaid=postpaid, difference=difference, equal=difference == 0,
+                     postpaid=postpaid, difference=difference,
+                     equal=postpaid is not None and difference == 0,
                      explanation=" ".join(notes))

@@ -43,6 +43,37 @@ function ledger(view) {
   ], view.ledger, { caption: "Ledger, newest first", stack: true });
 }
 
+// The month's statement: the daily debits (and a final postpaid bill of the days before a
+// change to prepaid) beside the postpaid bill of the same use, and whether they agree.
+function statement(s) {
+  const debits = s.days.length ? table([
+    { label: "Day", cell: (d) => dateIST(d.day) },
+    { label: "Charge", cell: (d) => h("span", { class: "amount", text: rupees(d.debit) }), numeric: true },
+  ], s.days, { caption: "Daily charges" }) : emptyState("No daily charges this month.");
+  const prepaid = h("div", { class: "col-md-6" }, h("h3", { class: "h6", text: "Prepaid: daily charges" }), debits,
+    s.final_bill ? h("p", { class: "small", text: `Final postpaid bill ${s.final_bill.bill_id}, ${dateIST(s.final_bill.first_day)} to ${dateIST(s.final_bill.last_day)}: ${rupees(s.final_bill.amount)}` }) : null,
+    facts([["Total", h("span", { class: "amount fw-semibold", id: "statement-prepaid-total", text: rupees(s.prepaid_total) })]], "row mb-0 facts-wide"));
+  const bill = s.postpaid;
+  const postpaid = h("div", { class: "col-md-6" }, h("h3", { class: "h6", text: "Postpaid bill of the same use" }),
+    bill ? table([
+      { label: "Charge", cell: (l) => l.label },
+      { label: "Amount", cell: (l) => h("span", { class: "amount", text: rupees(l.amount) }), numeric: true },
+    ], bill.lines, { caption: `Postpaid bill to ${dateIST(bill.last_day)}` }) : emptyState("Nothing to compare yet."),
+    bill ? facts([["Total", h("span", { class: "amount fw-semibold", id: "statement-postpaid-total", text: rupees(bill.total) })]], "row mb-0 facts-wide") : null);
+  return h("div", {}, h("div", { class: "row g-4 mb-2" }, prepaid, postpaid),
+    h("p", { class: "mb-0", id: "statement-verdict" },
+      badge(s.equal ? "accepted" : "held", s.equal ? "Equal to the paisa" : `Differs by ${rupees(s.difference)}`), " ",
+      h("span", { class: "small", text: s.explanation })));
+}
+
+async function showStatement(month) {
+  try {
+    fill("statement", statement(await get(`/prepaid/${encodeURIComponent(connection)}/statements/${encodeURIComponent(month)}`)));
+  } catch (error) {
+    fill("statement", errorState(error));
+  }
+}
+
 // The daily balance SMS (balance and the day's charge after each daily debit): the
 // customer's own choice for this connection.
 function dailySms(view) {
@@ -90,6 +121,13 @@ try {
     }).catch(() => {});
     fill("ledger", ledger(view));
     document.getElementById("recharge-card").hidden = false;
+    // The statement of the month last charged (else this month), any month on request.
+    const monthField = document.getElementById("statement-month");
+    const latest = view.daily.length ? view.daily[view.daily.length - 1].day : new Date().toISOString();
+    monthField.value = latest.slice(0, 7);
+    monthField.addEventListener("change", () => { if (monthField.value) showStatement(monthField.value); });
+    document.getElementById("statement-card").hidden = false;
+    showStatement(monthField.value);
   }
 } catch (error) {
   fill("prepaid-summary", errorState(error));

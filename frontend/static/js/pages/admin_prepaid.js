@@ -3,7 +3,7 @@
 // share of meters read (target: 99% by 06:00 IST).
 import { get, post, put } from "../api.js";
 import { boot, h, fill, facts, badge, errorState, onSubmit } from "../ui.js";
-import { rupees, toPaise } from "../format.js";
+import { rupees, paise, toPaise } from "../format.js";
 
 await boot("admin");
 
@@ -11,6 +11,9 @@ function account(view) {
   return facts([
     ["Connection", h("span", { class: "font-monospace small", text: view.connection_id })],
     ["Mode", `${view.mode} from ${view.mode_from || "-"}`],
+    ["Mode history", h("ul", { class: "list-unstyled small mb-0", id: "mode-history" }, (view.mode_history || []).map((c) =>
+      h("li", { text: `${c.mode} from ${c.from_day}${c.final_bill_id ? `: final postpaid bill ${c.final_bill_id} (${paise(c.settled_paise)})` : ""}`
+        + `${c.mode === "postpaid" && c.carried_paise ? `: balance ${paise(c.carried_paise)} carried` : ""}` })))],
     ["Balance", h("span", { class: "amount", id: "admin-prepaid-balance", text: rupees(view.balance) })],
     ["Supply", badge(view.relay, view.relay)],
     ["Disputed", view.disputed ? "yes" : "no"],
@@ -32,6 +35,12 @@ onSubmit(document.getElementById("mode-form"), async (values) => {
   const view = await put(`/admin/prepaid/${encodeURIComponent(values.connection)}/mode`, body);
   fill("prepaid-account", account(view));
 });
+// Any day from the 1st of last month (IST) on: the change settles the mode it leaves.
+{
+  const today = new Date(Date.now() + 330 * 60000);  // IST
+  const first = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() - 1, 1));
+  document.getElementById("mode-from_date").min = first.toISOString().slice(0, 10);
+}
 
 const dailyForm = document.getElementById("daily-form");
 onSubmit(dailyForm, async (values) => {

@@ -79,6 +79,7 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
                 "read_requests": READ, "readings": READ, "bills": READ_WRITE,
                 "properties": READ, "tenancies": READ, "tariffs": READ_WRITE, "users": READ,
                 "notifications": READ_WRITE,
+                "arrears": READ_WRITE,  # an estimate's credit netted against an overdue bill
                 "meter_days": READ},  # a daily cycle's slice skips the meters read that day
         consumes=("run_steps",), send_to=("fanout", "run_steps", "notifications"),
     ),
@@ -91,6 +92,7 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     # payer; locks the tariff version that priced a bill (tariffs: update).
     "billing": FunctionAccess(
         tables={"readings": READ_WRITE, "bills": READ_WRITE, "run_counters": READ_WRITE,
+                "arrears": READ_WRITE,  # a credit netted against an overdue bill (netting.py)
                 "tariffs": READ_WRITE, "meters": READ_WRITE, "properties": READ,
                 "tenancies": READ, "users": READ, "notifications": READ_WRITE,
                 # A daily cycle's readings: meter-day items, the prepaid debit (ledger and

@@ -21,9 +21,10 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
 from functions.core.billing_rules.credits import Netting, OpenBill, net
+from functions.core.bills.arrears import add_to, entry
 from functions.core.bills.history import PropertyHistory
 from functions.core.bills.models import BILL_PAID, UNPAID_STATUSES, BillRecord, bill_id_for
-from functions.core.bills.repository import BillRepository
+from functions.core.bills.repository import BillRepository, same_arrears
 from functions.core.money import from_paise
 
 CREDIT_PAYMENT_PREFIX = "credit:"  # payment_id of a bill a credit cleared
@@ -53,6 +54,9 @@ class NettingPlan:
     """The earlier bills to update in the new bills' transaction."""
 
     updates: dict[str, tuple[list[Any], Condition]] = field(default_factory=dict)
+    # payer -> (paise, entries removed): what credits took off overdue bills also comes
+    # off the payer's arrears item (bills/arrears.py), one update per payer.
+    arrears: dict[str, tuple[int, set[str]]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.updates)
@@ -61,6 +65,8 @@ class NettingPlan:
         for bill_id, (actions, condition) in self.updates.items():
             transaction.update(BillRecord(bill_id=bill_id), actions=actions,
                                condition=condition)
+        for payer_id, (paise, removed) in self.arrears.items():
+            add_to(transaction, payer_id, paise, removed=removed)
 
 
 def net_new_bills(shares: list[BillRecord], earlier: list[BillRecord],
@@ -99,7 +105,22 @@ def net_new_bills(shares: list[BillRecord], earlier: list[BillRecord],
     for item in open_bills.values():
         if item.applied_from:
             plan.updates[item.record.bill_id] = _credit_update(item, now)
+            _arrears_change(plan, item)
     return plan
+
+
+def _arrears_change(plan: NettingPlan, item: _Open) -> None:
+    """A credit on an overdue bill counted in its payer's arrears lowers them by what it
+    took (the whole bill's share when the credit clears it)."""
+    bill = item.record
+    if bill.in_arrears_paise is None:
+        return
+    left = item.total + item.surcharge
+    paise, removed = plan.arrears.get(bill.payer_id, (0, set()))
+    paise += left - int(bill.in_arrears_paise)
+    if left == 0:
+        removed = removed | {entry(bill.due_date, bill.bill_id)}
+    plan.arrears[bill.payer_id] = (paise, removed)
 
 
 def _credit_source(earlier: list[BillRecord], payer_id: str,
@@ -156,7 +177,12 @@ def _credit_update(item: _Open, now: datetime) -> tuple[list[Any], Condition]:
         actions += BillRecord.status_actions(BILL_PAID, bill.bill_id)
         actions += [BillRecord.paid_at.set(now),
                     BillRecord.payment_id.set(CREDIT_PAYMENT_PREFIX + item.applied_from[-1])]
+        if bill.in_arrears_paise is not None:
+            actions.append(BillRecord.in_arrears_paise.remove())
+    elif bill.in_arrears_paise is not None:
+        actions.append(BillRecord.in_arrears_paise.set(item.total + item.surcharge))
     unchanged = (BillRecord.status == bill.status) & (BillRecord.total_paise == original_total)
+    unchanged &= same_arrears(bill)
     unchanged &= (BillRecord.late_surcharge_paise.does_not_exist()
                   if bill.late_surcharge_paise is None
                   else BillRecord.late_surcharge_paise == surcharge)

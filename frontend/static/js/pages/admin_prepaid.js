@@ -2,8 +2,8 @@
 // payment mode from a date, its balance and relay; the daily read cycle of a day and the
 // share of meters read (target: 99% by 06:00 IST).
 import { get, post, put } from "../api.js";
-import { boot, h, fill, facts, badge, errorState, onSubmit } from "../ui.js";
-import { rupees, paise, toPaise } from "../format.js";
+import { boot, h, fill, facts, badge, errorState, onSubmit, action, table, emptyState, showLoading } from "../ui.js";
+import { rupees, paise, toPaise, dateTimeIST, label } from "../format.js";
 
 await boot("admin");
 
@@ -55,3 +55,66 @@ document.getElementById("daily-refresh").addEventListener("click", async () => {
     fill("daily-rate", errorState(error));
   }
 });
+
+// ---- the admin's lists (issue 24): a page at a time, "More" reads on from the cursor ----
+
+const mono = (text) => h("span", { class: "font-monospace small", text: text || "—" });
+
+async function pagedList(region, path, query, key, columns, caption, empty, from = null, shown = []) {
+  if (!from) showLoading(region);
+  try {
+    const page = await get(path, { ...query, limit: 25, ...(from ? { cursor: from } : {}) });
+    const rows = shown.concat(page[key]);
+    const more = page.cursor
+      ? action(h("button", { type: "button", class: "btn btn-outline-secondary btn-sm mt-2", text: "More" }),
+        () => pagedList(region, path, query, key, columns, caption, empty, page.cursor, rows))
+      : "";
+    fill(region, rows.length
+      ? h("div", {}, table(columns, rows, { caption, stack: true }), more)
+      : h("div", {}, emptyState(page.cursor ? "None on this page." : empty), more));
+  } catch (error) {
+    fill(region, errorState(error));
+  }
+}
+
+function negatives() {
+  return pagedList("negative-list", "/admin/negative-balances", {}, "connections", [
+    { label: "Connection", cell: (a) => mono(a.connection_id) },
+    { label: "Meter", cell: (a) => mono(a.meter_id) },
+    { label: "Balance", cell: (a) => h("span", { class: "amount", text: rupees(a.balance) }), numeric: true },
+    { label: "Emergency credit", cell: (a) => rupees(a.emergency_credit), numeric: true },
+    { label: "Supply", cell: (a) => badge(a.relay, a.relay) },
+    { label: "Command", cell: (a) => (a.pending_command ? mono(a.pending_command) : "—") },
+    { label: "Disputed", cell: (a) => (a.disputed ? "yes" : "no") },
+  ], "Prepaid connections with a negative balance", "No connection has a negative balance.");
+}
+
+function commandColumns(when) {
+  return [
+    { label: "Meter", cell: (c) => mono(c.meter_id) },
+    { label: "Connection", cell: (c) => mono(c.connection_id) },
+    { label: "Operation", cell: (c) => label(c.operation) },
+    { label: "Status", cell: (c) => badge(c.status) },
+    { label: "Attempts", cell: (c) => String(c.attempts), numeric: true },
+    { label: "Relay", cell: (c) => (c.relay ? badge(c.relay, c.relay) : "—") },
+    { label: when, cell: (c) => dateTimeIST(c.state_at) },
+    { label: "Last error", cell: (c) => c.last_error || "—" },
+  ];
+}
+
+function pending() {
+  return pagedList("pending-list", "/admin/relay-commands", { state: "pending" }, "commands",
+    commandColumns("Next attempt"), "Relay commands not acknowledged yet", "No command is waiting for its meter.");
+}
+
+const doneState = document.getElementById("done-state");
+function done() {
+  const state = doneState.value;
+  return pagedList("done-list", "/admin/relay-commands", { state }, "commands",
+    commandColumns(state === "failed" ? "Given up" : "Acknowledged"),
+    state === "failed" ? "Relay commands that failed" : "Relay commands acknowledged by the meter",
+    state === "failed" ? "No command has failed." : "No command acknowledged yet.");
+}
+doneState.addEventListener("change", done);
+
+await Promise.all([negatives(), pending(), done()]);

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from functions.core.accounts.sessions import issue_session
@@ -94,8 +94,8 @@ def test_the_daily_balance_sms_only_when_switched_on_and_once_a_day(stack, other
     service.set_mode("usr_admin", connection, "prepaid", date(2026, 12, 1))
     service.recharge(connection, f"pay_{uuid.uuid4().hex[:12]}", 100000)
 
-    def debit(day: int, units: int) -> bool:
-        return service.post_daily_debit(connection, date(2026, 12, day),
+    def debit(day: int, units: int, by: PrepaidService = service) -> bool:
+        return by.post_daily_debit(connection, date(2026, 12, day),
                                         [DERC_DOMESTIC_2019_20], "residential", units,
                                         Decimal("3"))
 
@@ -118,3 +118,9 @@ def test_the_daily_balance_sms_only_when_switched_on_and_once_a_day(stack, other
         f"Prepaid consumer no. {number}: charge for 2 Dec 2026 Rs "
         f"{rupees(-int(entry.amount_paise))}, balance Rs {rupees(int(account.balance_paise))}"
         ". Recharge on the portal - Discom Smart Billing")
+
+    # A day's debit posted three days late (a meter that answered late): no stale SMS.
+    late = PrepaidService(clock=lambda: WEEKDAY_NOON + timedelta(days=4),
+                          daily_notice=daily_balance_notice)
+    assert debit(3, 30, by=late)
+    assert Outbox().get(f"daily_balance#{connection}#2026-12-03") is None

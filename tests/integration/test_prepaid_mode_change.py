@@ -15,6 +15,7 @@ import pytest
 from functions.core.billing_rules import BillingPeriod
 from functions.core.billing_rules.tariff import price_period
 from functions.core.bills.models import BillRecord
+from functions.core.bills.service import BillingService
 from functions.core.clock import utcnow
 from functions.core.daily.models import MeterDayRecord
 from functions.core.errors import Conflict
@@ -24,8 +25,15 @@ from functions.core.prepaid.service import PrepaidService
 from functions.core.prepaid.settlement import postpaid_part, with_lines
 from functions.core.prepaid.statement import month_statement
 from functions.core.properties.models import PropertyRecord
+from functions.core.properties.repositories import PropertyRepository
 from functions.core.tariffs.repository import TariffRepository
-from tests.integration.billing_support import ensure_reference_tariffs
+from tests.integration.billing_support import (
+    a_meter,
+    a_property,
+    ensure_reference_tariffs,
+    retire,
+    stored_reading,
+)
 
 DECEMBER = BillingPeriod(2026, 12)
 # 20 December 2026, 11:00 IST: a weekday, outside every protected window.
@@ -68,9 +76,10 @@ def versions():
 
 def debit_days(service: PrepaidService, connection: str, meter_id: str, first: int,
                last: int) -> None:
+    tariffs = versions()
     for n in range(first, last + 1):
         measured = month_to_date(meter_id, date(2026, 12, n))
-        service.post_daily_debit(connection, measured.day, versions(), "residential",
+        service.post_daily_debit(connection, measured.day, tariffs, "residential",
                                  measured.units, LOAD, usage=measured.usage)
 
 
@@ -154,3 +163,40 @@ def test_to_postpaid_carries_the_balance_once_and_the_bill_covers_only_from_the_
     assert to_paise(bill.total) == to_paise(december_bill()) - 300000
     statement = month_statement(connection, DECEMBER)
     assert statement.equal and "Postpaid from 2026-12-16" in statement.explanation
+
+
+def test_the_billing_run_skips_a_prepaid_month_and_bills_a_switch_month_from_its_start(
+        service, customer):
+    """The billing function's own path (a run's reading of December): a month prepaid to
+    its end is not billed postpaid; a month left for postpaid on the 16th is billed from
+    the month's opening read, less the prepaid debits and the balance carried."""
+    owner = customer[0]
+    meters = [a_meter(a_property(owner)) for _ in range(2)]
+    try:
+        props = [PropertyRepository().get(m.property_id) for m in meters]
+        for meter in meters:
+            write_days(meter.meter_id, date(2026, 11, 30), date(2026, 12, 31))
+        kept, left = (p.property_id for p in props if p is not None)
+        for connection in (kept, left):
+            service.set_mode("usr_admin", connection, "prepaid", date(2026, 12, 1))
+        service.recharge(left, "pay_left_" + uuid.uuid4().hex[:8], 300000)
+        debit_days(service, left, meters[1].meter_id, 1, 14)
+        change = service.set_mode("usr_admin", left, "postpaid", date(2026, 12, 16)) \
+            .mode_history[-1]
+
+        latch = DECEMBER.end_utc  # 00:00 IST on 1 January 2027
+        readings = [stored_reading(m, "2026-12", register_wh(date(2026, 12, 31)), latch)
+                    for m in meters]
+        batch = BillingService(clock=lambda: latch + timedelta(hours=2)).start_batch(readings)
+        verdicts = [batch.bill(r) for r in readings]
+        batch.finish()
+        assert (verdicts[0].status, verdicts[0].reason) == ("rejected", "prepaid")
+        assert verdicts[1].status == "accepted", verdicts[1].detail
+        bill = verdicts[1].bills[0]
+        assert int(bill.units) == sum(daily_kwh(date(2026, 12, n)) for n in range(1, 32))
+        assert [line.label for line in bill.line_items if line.kind == "credit"] == [
+            "Prepaid daily debits 01 Dec-15 Dec", "Prepaid balance carried to this account"]
+        charges = to_paise(december_bill()) - change["debits_paise"] - change["carried_paise"]
+        assert int(bill.charges_paise) == charges  # the month's bill from the 16th, less the credit
+    finally:
+        retire(meters)

@@ -155,6 +155,7 @@ def test_silent_meters_are_billed_from_the_daily_read_or_estimated_without_it(ad
     assert shown["read_from"] == ("Read from the daily snapshot of 01 Aug 2023 (00:00 IST): "
                                   "the meter did not answer the billing run with a usable "
                                   "reading")
+    assert shown["read_from_at"].replace("Z", "+00:00") == BILLING_AT.isoformat()
     assert admin[1].get(f"/bills/{bill_of(without).bill_id}").json()["read_from"] is None
     pdf = render_bill_pdf(BillPdfInput(billed, "Owner", "12 Test Lane", []))
     text = " ".join(" ".join(page.extract_text().split())

@@ -10,7 +10,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.core.billing_rules.periods import PeriodText, format_ist, format_ist_date
+from functions.core.billing_rules.periods import (
+    PeriodText,
+    format_ist,
+    format_ist_date,
+    parse_period,
+)
 from functions.core.billing_rules.readings import kwh
 from functions.core.bills.daily_read import read_from_display
 from functions.core.bills.models import BillRecord
@@ -180,6 +185,9 @@ class BillDetail(BillSummary):
     read_from: str | None = Field(
         default=None, description="Where the registers came from when the billing run had "
                                   "no usable reading: the daily snapshot of the billing date")
+    read_from_at: datetime | None = Field(
+        default=None, description="With read_from: the instant the daily snapshot billed was "
+                                  "latched (00:00 IST of the billing date)")
     tariff_rules: TariffRulesView | None = Field(
         default=None, description="Subsidy (gross, net), net metering's bank, billing demand")
     charges: str = Field(description="This period's charges (negative: a credit from an "
@@ -200,6 +208,7 @@ class BillDetail(BillSummary):
             run_id=bill.run_id, category=bill.category, tariff_name=bill.tariff_name,
             tariff_version=bill.tariff_version, sanctioned_load_kw=bill.sanctioned_load_kw,
             smart_meter=smart_meter_view(bill), read_from=read_from_display(bill),
+            read_from_at=parse_period(bill.period).end_utc if bill.meter_day else None,
             tariff_rules=tariff_rules_view(bill),
             previous_reading=_reading(bill.previous_register_wh, bill.previous_read_at),
             current_reading=_reading(bill.current_register_wh, bill.current_read_at),

@@ -221,6 +221,7 @@ async function load() {
             lineItems(bill),
             bill.share_count > 1 ? h("p", { class: "small text-body-secondary mb-0", text: t("The occupant changed during the month: this is your share for {days} ({fraction} of the month). The whole property's bill was {total}.", { days: bill.share_days_display, fraction: bill.days_fraction, total: rupees(bill.property_total) }) }) : null,
             bill.estimated ? h("p", { class: "small text-body-secondary mb-0", text: t("The meter did not answer this month, so the units are estimated from your recent consumption. The next actual reading corrects it.") }) : null,
+            bill.read_from_at ? h("p", { class: "small text-body-secondary mb-0", "data-read-from": "daily", text: t("Read from the daily snapshot of {day} (00:00 IST): the meter did not answer the billing run with a usable reading.", { day: dateIST(bill.read_from_at) }) }) : null,
             bill.trued_up_periods.length ? h("p", { class: "small text-body-secondary mb-0", text: `This bill corrects the estimated ${bill.trued_up_periods.map((p) => period(p)).join(", ")} (${bill.estimated_units_trued_up} kWh estimated then).` }) : null)),
           h("section", { class: "card mb-4", "aria-labelledby": "registers-title" }, h("div", { class: "card-body" },
             h("h2", { class: "h5", id: "registers-title", text: t("Meter readings") }),

@@ -67,8 +67,9 @@ RUNNER_OPERATIONS = {"ReceiveMessage", "DeleteMessageBatch", "GetQueueUrl",
 EMULATOR_MAIN = """
 import sys, threading
 sys.path.insert(0, {root!r})
-from devstack.moto_patches import serialize_dynamodb
+from devstack.moto_patches import serialize_dynamodb, serialize_sqs_deletes
 serialize_dynamodb()
+serialize_sqs_deletes()  # moto's deletes can drop a message sent meanwhile
 from bench.moto_partiql import keyed_partiql_select
 keyed_partiql_select()  # moto's PartiQL serialises every table per statement
 import logging

@@ -93,10 +93,159 @@ class DailyStats:
         DailyCycle.handle = handle  # type: ignore[method-assign,assignment]
 
 
+class Diagnostics:
+    """Why a meter has no meter-day at the end: each meter's path through the cycle,
+    recorded in this process (the runners are threads here) and read back at the end.
+
+    asked: the fan-out batches that asked it (and their delivery failures); reached: the
+    times its reading reached DailyReads.record_batch; kept: the calls that returned it as
+    new (the only ones that count it); failed: the errors of batches that held it; retried:
+    the AWS calls botocore retried (a retried conditional write can find its own first
+    attempt's item)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.lock = threading.Lock()
+        self.asked: dict[str, str] = {}
+        self.reached: Counter[str] = Counter()
+        self.kept: Counter[str] = Counter()
+        self.failed: dict[str, list[str]] = {}
+        self.retried: Counter[str] = Counter()
+        self.read_at: list[tuple[float, int]] = []
+
+    def install_retries(self) -> None:
+        """Before the stack starts: every botocore client made from now on reports its
+        retried attempts here."""
+        import botocore.session
+
+        create_client = botocore.session.Session.create_client
+        diag = self
+
+        def hooked(session: Any, *args: Any, **kwargs: Any) -> Any:
+            created = create_client(session, *args, **kwargs)
+            created.meta.events.register("needs-retry", diag.on_response)
+            return created
+
+        botocore.session.Session.create_client = hooked  # type: ignore[method-assign,assignment]
+
+    def install(self) -> None:
+        """After the stack started (the handlers' modules read the stack's settings)."""
+        import functions.iot_fanout.handler as fanout_handler
+        from functions.core.daily.cycle import DailyReads
+
+        diag = self
+        fan_out = fanout_handler.fan_out
+
+        def asking(batch: Any, *args: Any, **kwargs: Any) -> Any:
+            result = fan_out(batch, *args, **kwargs)
+            outcome = "sent" if not result.failed else \
+                f"sent in a batch with {result.failed} delivery failures"
+            with diag.lock:
+                for meter_id in batch.meter_ids:
+                    diag.asked[meter_id] = "not asked (skipped: unknown or inactive)" \
+                        if meter_id in result.skipped or meter_id in result.unusable \
+                        else outcome
+            return result
+
+        fanout_handler.fan_out = asking
+        record_batch = DailyReads.record_batch
+
+        def recording(reads: Any, readings: list[Any]) -> Any:
+            with diag.lock:
+                diag.reached.update(r.meter_id for r in readings)
+            try:
+                new = record_batch(reads, readings)
+            except Exception as error:
+                with diag.lock:
+                    for reading in readings:
+                        diag.failed.setdefault(reading.meter_id, []).append(
+                            f"{type(error).__name__}: {str(error)[:120]}")
+                raise
+            with diag.lock:
+                diag.kept.update(item.meter_id for item in new)
+            return new
+
+        DailyReads.record_batch = recording  # type: ignore[method-assign,assignment]
+
+    def on_response(self, response: Any = None, caught_exception: Any = None,
+                    operation: Any = None, **_: Any) -> None:
+        """Every attempt's outcome; a transport error or a 5xx/throttle is retried."""
+        cause = None
+        if caught_exception is not None:
+            cause = type(caught_exception).__name__
+        elif response is not None:
+            status = response[0].status_code
+            code = (response[1] or {}).get("Error", {}).get("Code")
+            if status >= 500 or (code and "Throttl" in code):
+                cause = f"{status} {code}"
+        if cause is not None:
+            with self.lock:
+                self.retried[f"{getattr(operation, 'name', '?')}: {cause}"] += 1
+
+
+def dead_letters() -> dict[str, list[str]]:
+    """The meter ids in every dead-letter queue's messages, by queue (read, not deleted)."""
+    from functions.core.aws import client
+    from functions.core.resources import QUEUES
+
+    sqs, found = client("sqs"), {}
+    for definition in QUEUES:
+        url = sqs.get_queue_url(QueueName=definition.dlq_physical())["QueueUrl"]
+        ids: list[str] = []
+        for _ in range(100):  # a long visibility: each message is read once
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                      VisibilityTimeout=600).get("Messages", [])
+            if not got:
+                break
+            for message in got:
+                try:
+                    body = json.loads(message["Body"])
+                except ValueError:
+                    body = {}
+                ids += [body["meter_id"]] if "meter_id" in body else \
+                    list(body.get("meter_ids") or ["(no meter id)"])
+        if ids:
+            found[definition.logical] = ids
+    return found
+
+
+def explain_unread(meters: list[Any], day: Any, diag: Diagnostics) -> dict[str, Any]:
+    """Which meters have no meter-day item, and why; which items the counter missed."""
+    from functions.core.daily.models import MeterDayRecord
+
+    kept = {i.meter_id for i in MeterDayRecord.batch_get(
+        [(m.meter_id, day.isoformat()) for m in meters], attributes_to_get=["meter_id"])}
+    dlq = dead_letters()
+    in_dlq = {meter_id: name for name, ids in dlq.items() for meter_id in ids}
+    unread = {}
+    for meter in meters:
+        m = meter.meter_id
+        if m in kept:
+            continue
+        reasons = [diag.asked.get(m, "never asked")]
+        reasons.append(f"its reading reached the billing function {diag.reached[m]} times"
+                       if diag.reached[m] else "its reading never reached the billing function")
+        reasons += sorted(set(diag.failed.get(m, [])))
+        if m in in_dlq:
+            reasons.append(f"in the {in_dlq[m]} DLQ")
+        unread[m] = "; ".join(reasons)
+    uncounted = sorted(m for m in kept if not diag.kept[m])
+    return {"items": len(kept), "unread": unread, "uncounted": {
+        m: "; ".join([f"reached billing {diag.reached[m]} times",
+                      *sorted(set(diag.failed.get(m, [])))]) for m in uncounted},
+            "counted_twice": sum(1 for n in diag.kept.values() if n > 1),
+            "dlq": {k: len(v) for k, v in dlq.items()}, "retried": dict(diag.retried),
+            "asked": dict(Counter(diag.asked.values()))}
+
+
 def one_size(size: int, timeout: float, dynamodb_jar: Path | None,
              reconnects: int) -> dict[str, Any]:
     dynamodb = bench_fleet.start_dynamodb_local(dynamodb_jar) if dynamodb_jar else None
+    diag = Diagnostics()
+    diag.install_retries()
     stack = bench_billing.start_stack()
+    diag.install()
     from devstack.demo_data import Api, ensure_tariffs, last_period
     from functions.core.accounts.sessions import issue_session
     from functions.core.billing_rules import parse_period
@@ -130,6 +279,7 @@ def one_size(size: int, timeout: float, dynamodb_jar: Path | None,
             while True:
                 view = dict(admin.get(f"/admin/daily-reads/{day}"))
                 progress = _progress(run_id)
+                diag.read_at.append((time.monotonic() - started, int(view["read"])))
                 if condition(view, progress):
                     return view
                 if time.monotonic() > deadline:
@@ -146,6 +296,10 @@ def one_size(size: int, timeout: float, dynamodb_jar: Path | None,
         answer_daily(meters, run_id, latch_of(run_id))
         view = wait(lambda v, p: v["read"] >= size, "the meter-days")
         read_s = time.monotonic() - started
+        explained = explain_unread(meters, day, diag)
+        # The target: 99% read by 06:00 IST, 6 h after the 00:00 IST latch (the start here).
+        by_99 = next((t for t, n in diag.read_at if n >= 0.99 * size), None)
+        by_6h = max((n for t, n in diag.read_at if t <= 6 * 3600), default=0)
         with counter.lock:
             counts = Counter(counter.counts)
         by_function: Counter[str] = Counter()
@@ -162,6 +316,7 @@ def one_size(size: int, timeout: float, dynamodb_jar: Path | None,
             "calls_per_meter_day": {k: v / max(1, view["read"])
                                     for k, v in by_function.items()},
             "dynamodb": "DynamoDB Local" if dynamodb is not None else "moto",
+            "to_99_s": by_99, "share_6h": 100 * by_6h / size, **explained,
         }
         if reconnects:
             result["reconnect_ms"] = reconnect_rounds(stack, reconnects)
@@ -265,12 +420,38 @@ def report(r: dict[str, Any]) -> list[str]:
         + ", ".join(f"{k} {v:.2f}" for k, v in sorted(calls.items(), key=lambda kv: -kv[1]))
         + ")",
     ]
+    lines += explanation(r)
     if r.get("reconnect_ms"):
         ms = sorted(r["reconnect_ms"])
         p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
         lines.append(f"   recharge webhook -> acknowledged reconnect: p50 "
                      f"{statistics.median(ms):.0f} ms, p95 {p95:.0f} ms over {len(ms)} rounds "
                      "(signed command, meter's signed acknowledgement verified)")
+    return lines
+
+
+def explanation(r: dict[str, Any]) -> list[str]:
+    """Every shortfall in print: the meters without a meter-day (and why), the meter-days
+    the counter missed, the dead-letter queues, the AWS calls retried."""
+    to_99 = f"{r['to_99_s']:.1f} s" if r["to_99_s"] is not None else "not reached"
+    lines = [
+        f"   meter-days kept {r['items']:,} of {r['size']:,}, counted (the admin's rate) "
+        f"{r['read']:,}; 99% read {to_99} after the start; read within 6 h of the start "
+        f"(the 06:00 IST target) {r['share_6h']:.2f}%",
+        "   meters asked: " + (", ".join(f"{n:,} {k}" for k, n in r["asked"].items())
+                              or "none"),
+        f"   unread meters: {len(r['unread'])}" + ("" if r["unread"] else " (none)"),
+    ]
+    lines += [f"     {m}: {why}" for m, why in sorted(r["unread"].items())[:30]]
+    if r["uncounted"]:
+        lines.append(f"   kept but never counted: {len(r['uncounted'])}")
+        lines += [f"     {m}: {why}" for m, why in sorted(r["uncounted"].items())[:30]]
+    if r["counted_twice"]:
+        lines.append(f"   counted more than once: {r['counted_twice']}")
+    lines.append("   dead-letter queues: " + (", ".join(
+        f"{k} {v}" for k, v in r["dlq"].items()) or "empty"))
+    lines.append("   AWS calls retried: " + (", ".join(
+        f"{k} x{v}" for k, v in sorted(r["retried"].items())) or "none"))
     return lines
 
 

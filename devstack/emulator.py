@@ -8,7 +8,7 @@ from typing import Any
 
 from moto.server import ThreadedMotoServer
 
-from devstack.moto_patches import serialize_dynamodb
+from devstack.moto_patches import serialize_dynamodb, serialize_sqs_deletes
 from functions.core.notifications import mailbox
 from functions.core.notifications.mailbox import read_over_http
 
@@ -29,6 +29,7 @@ class Emulator:
     def __init__(self, port: int = 5000) -> None:
         self.port = port or free_port()
         serialize_dynamodb()  # moto's transactions are not isolated from concurrent writes
+        serialize_sqs_deletes()  # moto's deletes can drop a message sent meanwhile
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
 
     @property

@@ -49,6 +49,30 @@ def serialize_dynamodb() -> None:
     _skip_snapshots_of_committing_transactions()
 
 
+def serialize_sqs_deletes() -> None:
+    """Idempotent: moto's SQS deletes take the queue's lock, as its sends do.
+
+    moto's Queue.delete_message rebuilds the queue's message list from the list it
+    read and assigns it back, without the lock that add_message appends under: a
+    message sent while a delete of another message is under way is dropped, with
+    no error to anyone. The longer the queue, the longer a delete takes and the
+    likelier the loss: bench_daily lost about 6 of 10,000 daily readings this way
+    (none at 1,000). Real SQS never loses a message it accepted."""
+    from moto.sqs.models import Queue
+
+    original = Queue.delete_message
+    if getattr(original, "serialized", False):
+        return
+
+    @functools.wraps(original)
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        with self._messages_lock:
+            original(self, receipt_handle)
+
+    delete_message.serialized = True  # type: ignore[attr-defined]
+    Queue.delete_message = delete_message  # type: ignore[method-assign]
+
+
 def _skip_snapshots_of_committing_transactions() -> None:
     from moto.dynamodb import models
 

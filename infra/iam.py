@@ -80,7 +80,9 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
                 "properties": READ, "tenancies": READ, "tariffs": READ_WRITE, "users": READ,
                 "notifications": READ_WRITE,
                 "arrears": READ_WRITE,  # an estimate's credit netted against an overdue bill
-                "meter_days": READ},  # a daily cycle's slice skips the meters read that day
+                # A daily cycle's slice skips the meters read that day; a close slice bills
+                # a meter without a usable reading from its billing-date meter-day.
+                "meter_days": READ},
         consumes=("run_steps",), send_to=("fanout", "run_steps", "notifications"),
     ),
     # Every 5 minutes: runs whose answer window ended are closed (run_steps does it);

@@ -260,7 +260,7 @@ class RunSteps:
                 deltas["no_response"] += 1
             if item.outcome in BILLED and (before is None or before.outcome != item.outcome):
                 if item.outcome == DAILY_READ:
-                    daily_bills += 1
+                    daily_bills += len(item.bill_ids or [])
                 else:
                     deltas["estimated_bills"] += 1
                 deltas["bills_issued"] += len(item.bill_ids or [])
@@ -275,9 +275,10 @@ class RunSteps:
         if self._commit(run, step, result, deltas, writes, deletes) \
                 and result.outcome == "done":
             emit({"BillsEstimated": deltas["estimated_bills"],
-                  "BillsIssued": deltas["bills_issued"],
-                  "BillsFromDailyReads": daily_bills}, dimensions={"kind": "estimated"},
-                 total=True)
+                  "BillsIssued": deltas["bills_issued"] - daily_bills},
+                 dimensions={"kind": "estimated"}, total=True)
+            # Actual bills from the daily cycle's meter-days: billing's own kind.
+            emit({"BillsIssued": daily_bills}, dimensions={"kind": "daily_read"}, total=True)
 
     def _silent_item(self, run: BillingRunRecord, step: RunStep, meter: MeterRecord,
                      prop: PropertyRecord | None, request: ReadRequestRecord | None,

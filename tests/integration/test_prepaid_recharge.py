@@ -9,7 +9,12 @@ import uuid
 
 from functions.core.clock import utcnow
 from functions.core.properties.models import PropertyRecord
-from tests.integration.payments_support import event_body, payment_entity, post_webhook
+from tests.integration.payments_support import (
+    event_body,
+    payment_entity,
+    post_webhook,
+    today_ist,
+)
 
 
 def prepaid_property(owner_id: str, admin_client) -> str:
@@ -18,7 +23,8 @@ def prepaid_property(owner_id: str, admin_client) -> str:
                    city="Delhi", state="DL", pincode="110001", category="residential",
                    sanctioned_load_kw="3", created_at=utcnow()).save()
     response = admin_client.put(f"/admin/prepaid/{connection}/mode", json={
-        "mode": "prepaid", "from_date": "2026-12-01", "monthly_reference_paise": 150000})
+        "mode": "prepaid", "from_date": today_ist().replace(day=1).isoformat(),
+        "monthly_reference_paise": 150000})
     assert response.status_code == 200, response.text
     return connection
 

@@ -39,11 +39,18 @@ def test_negative_balances_a_page_at_a_time(stack, admin):
     recovered = connection  # a recharge takes it back above 0: it leaves the list
     service.recharge(recovered, f"pay_{uuid.uuid4().hex[:10]}", 1000)
     del expected[recovered]
+    in_credit = f"prop_pos_{uuid.uuid4().hex[:12]}"  # a debit that leaves it above 0
+    service.accounts.ensure(in_credit)
+    service.recharge(in_credit, f"pay_{uuid.uuid4().hex[:10]}", 1000)
+    service.adjust("usr_admin", in_credit, "use", -300, "a week of use")
+    account = service.accounts.get(in_credit)
+    assert account is not None and int(account.balance_paise) == 700
+    assert account.negative_shard is None  # never on the index: no write for it
 
     rows, pages = every_page(admin[1], "/admin/negative-balances", "connections", limit=2)
     listed = {row["connection_id"]: row for row in rows}
     assert {c: listed[c]["balance_paise"] for c in expected if c in listed} == expected
-    assert recovered not in listed
+    assert recovered not in listed and in_credit not in listed
     assert pages > 1 and len(listed) == len(rows)  # every connection once
     assert all(row["balance_paise"] < 0 and row["relay"] == "connected" for row in rows)
 

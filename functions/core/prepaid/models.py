@@ -65,8 +65,9 @@ class PrepaidAccountRecord(Model):
     pending_command = UnicodeAttribute(null=True)  # command id awaiting its ack
     updated_at = UTCDateTimeAttribute(null=True)
     # by_negative (the admin's negative balances, most negative first in each shard):
-    # "negative#<shard>", set in the transaction of every entry that takes money off, so
-    # a balance below 0 always has it; removed by the review once the balance is >= 0.
+    # "negative#<shard>", set in the transaction of every debit that takes the balance
+    # below 0 (LedgerRepository.append), so a balance below 0 always has it; removed by
+    # the review once the balance is >= 0.
     negative_shard = UnicodeAttribute(null=True)
 
     by_negative = AccountsByNegative()

@@ -76,23 +76,33 @@ class LedgerRepository:
         """Add an entry and its amount to the balance, together; False (and nothing
         written) if an entry of that key exists already."""
         entry.posted_key = posted_key(entry)
+        amount = int(entry.amount_paise)
+        # A debit first goes in on the condition that the balance stays >= 0 (the usual
+        # case, no index write); if it would not, again, listing the account as negative.
+        in_credit = amount < 0
         for _ in range(attempts):
+            exists = PrepaidAccountRecord.connection_id.exists()
             try:
                 with TransactWrite(connection=_connection()) as transaction:
                     transaction.save(entry,
                                      condition=LedgerEntryRecord.entry_key.does_not_exist())
                     transaction.update(
                         PrepaidAccountRecord(connection_id=entry.connection_id),
-                        actions=[PrepaidAccountRecord.balance_paise.add(int(entry.amount_paise)),
+                        actions=[PrepaidAccountRecord.balance_paise.add(amount),
                                  PrepaidAccountRecord.entries.add(1),
                                  PrepaidAccountRecord.updated_at.set(now),
-                                 *_may_go_negative(entry)],
-                        condition=PrepaidAccountRecord.connection_id.exists())
+                                 *([] if in_credit else _listed_negative(entry))],
+                        condition=exists & (PrepaidAccountRecord.balance_paise >= -amount)
+                        if in_credit else exists)
                 return True
             except TransactWriteError as error:
                 reasons = [r.code if r else None for r in (error.cancellation_reasons or [])]
                 if reasons and reasons[0] in ("ConditionalCheckFailed", CONDITION_FAILED):
                     return False  # the entry was there: applied once already
+                if in_credit and reasons[1:2] in (["ConditionalCheckFailed"],
+                                                  [CONDITION_FAILED]):
+                    in_credit = False  # it takes the balance below 0
+                    continue
                 if "TransactionConflict" not in reasons:
                     raise
                 # Another entry of this account in flight: the transaction is retried.
@@ -122,10 +132,11 @@ class LedgerRepository:
             connection_id, attributes_to_get=["amount_paise"], consistent_read=True))
 
 
-def _may_go_negative(entry: LedgerEntryRecord) -> list[Any]:
-    """A debit puts the account on the negative-balances index in its own transaction,
-    so no balance below 0 is ever missing there; AccountRepository.leave_negatives takes
-    it off once the balance is back (the list also asks balance < 0)."""
+def _listed_negative(entry: LedgerEntryRecord) -> list[Any]:
+    """A debit that may take the balance below 0 puts the account on the negative-balances
+    index in its own transaction, so no balance below 0 is ever missing there;
+    AccountRepository.leave_negatives takes it off once the balance is back (the list
+    also asks balance < 0)."""
     if int(entry.amount_paise) >= 0:
         return []
     return [PrepaidAccountRecord.negative_shard.set(sharded("negative", entry.connection_id))]

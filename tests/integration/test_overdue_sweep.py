@@ -18,6 +18,7 @@ from functions.core.notifications.outbox import Outbox, message_key
 from functions.core.payments.overdue import OverdueSweep, marker_key, start_sweep
 from functions.core.runs.models import RunSliceRecord
 from functions.core.shards import shard_of
+from infra.backfill_arrears import backfill
 from tests.fixtures.stack import create_user
 from tests.integration.payments_support import bill_status, make_bill, today_ist
 
@@ -91,3 +92,25 @@ def test_a_sweep_in_pages_marks_each_bill_once_and_a_redelivery_changes_nothing(
     detail = admin_client.get(f"/admin/defaulters/{payer.user_id}").json()
     assert sorted(b["bill_id"] for b in detail["bills"]) == sorted(b.bill_id for b in left)
     assert detail["bill_count"] == len(left)
+
+
+def test_the_backfill_counts_a_bill_overdue_before_arrears_existed_once(stack):
+    payer = create_user("customer", name="Old Defaulter")
+    old = make_bill(payer.user_id, total="800.00", due=today_ist() - timedelta(days=60),
+                    status="overdue")  # as the sweep of an earlier release left it
+    old.update(actions=[BillRecord.late_surcharge_paise.set(1_600)])
+    assert owed(payer.user_id) == (0, 0)
+
+    def run_backfill() -> None:
+        cursor = None
+        for _ in range(200):
+            _, _, cursor = backfill(cursor, 200)
+            if cursor is None:
+                return
+        raise AssertionError("the backfill did not finish")
+
+    run_backfill()
+    assert owed(payer.user_id) == (81_600, 1)
+    run_backfill()  # a second run adds nothing
+    assert owed(payer.user_id) == (81_600, 1)
+    assert bill_status(old.bill_id).in_arrears_paise == 81_600

@@ -173,6 +173,33 @@ class BillRepository:
         return False  # not reached: the last attempt returns or raises
 
 
+    def count_in_arrears(self, bill: BillRecord) -> bool:
+        """For a bill that went overdue before arrears items existed: add it to its
+        payer's item, once (conditional on it being overdue, uncounted and as read)."""
+        if bill.status != BILL_OVERDUE or bill.in_arrears_paise is not None:
+            return False
+        surcharge = int(bill.late_surcharge_paise or 0)
+        owed = int(bill.total_paise) + surcharge
+        try:
+            with TransactWrite(connection=_connection()) as transaction:
+                transaction.update(
+                    BillRecord(bill_id=bill.bill_id),
+                    actions=[BillRecord.in_arrears_paise.set(owed)],
+                    condition=(BillRecord.status == BILL_OVERDUE)
+                    & BillRecord.in_arrears_paise.does_not_exist()
+                    & (BillRecord.total_paise == int(bill.total_paise))
+                    & (BillRecord.late_surcharge_paise == surcharge
+                       if bill.late_surcharge_paise is not None
+                       else BillRecord.late_surcharge_paise.does_not_exist()))
+                add_to(transaction, bill.payer_id, owed,
+                       added=[entry(bill.due_date, bill.bill_id)])
+        except TransactWriteError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True
+
+
 def leave_arrears(transaction: TransactWrite, bill: BillRecord) -> list[Any]:
     """For a bill leaving overdue (paid): its payer's arrears lose what it added, in the
     caller's transaction; returns the bill's own update actions for it."""

@@ -199,8 +199,8 @@ def negative_balances(caller: Caller, query: ListQuery) -> NegativeBalances:
 
 @route(bp, "/admin/relay-commands", access=Access.ADMIN, query=CommandsQuery,
        response=CommandList,
-       summary="Relay commands by state: pending (not acknowledged yet, by when the next "
-               "attempt is due), acked or failed (newest first within each shard); paginated")
+       summary="Relay commands by state: pending (not acknowledged yet, soonest next "
+               "attempt first), acked or failed (newest first); paginated, up to 30 a page")
 def relay_commands(caller: Caller, query: CommandsQuery) -> CommandList:
     page = MeterCommands().page(query.state, query.cursor, query.limit)
     return CommandList(state=query.state, cursor=page.cursor, commands=[

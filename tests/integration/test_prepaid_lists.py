@@ -71,6 +71,8 @@ def test_relay_command_lists_by_state_a_page_at_a_time(simulated, admin):
         found = {row["command_id"]: row for row in rows if row["command_id"] in mine}
         assert set(found) == set(mine), state
         assert pages > 1 and all(row["status"] == state for row in rows)
+        times = [row["state_at"] for row in rows]  # one order across the shards
+        assert times == sorted(times, reverse=state != "pending"), state
     for command_id in pending:  # tried once, the meter unreachable
         record = commands.get(command_id)
         assert record is not None and record.attempts == 1 and record.last_error

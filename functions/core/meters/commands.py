@@ -49,12 +49,13 @@ from functions.core.db import gsi_meta, registered, table_meta
 from functions.core.logs import logger
 from functions.core.meters.repositories import MeterRepository
 from functions.core.meters.server_key import ServerKeys, server_keys
-from functions.core.paging import Page, sharded_page
-from functions.core.shards import sharded
+from functions.core.paging import Page, merged_page
+from functions.core.shards import RUN_SHARDS, shard_key, sharded
 
 COMMAND_TTL = timedelta(minutes=15)
 PENDING, ACKED, FAILED = "pending", "acked", "failed"
 STATES = (PENDING, ACKED, FAILED)
+MERGED_PAGE = 30  # commands a page of the admin's lists (32 shards x 30 read at most)
 # After the n-th unacknowledged attempt the next one is due this much later (the last
 # value repeats): a meter briefly out of reach is reconnected within minutes.
 RETRY_BACKOFF = (timedelta(minutes=2), timedelta(minutes=5), timedelta(minutes=10),
@@ -271,10 +272,13 @@ class MeterCommands:
 
     def page(self, status: str, cursor: str | None, limit: int
              ) -> Page[MeterCommandRecord]:
-        """Commands in one state, a page at a time: pending by when each is due again,
-        acknowledged and failed ones newest first (within each shard)."""
-        return sharded_page(MeterCommandRecord.by_state, status, cursor, limit,
-                            scan_index_forward=status == PENDING)
+        """Commands in one state, a page at a time in one order across the shards: pending
+        ones soonest due first, acknowledged and failed ones newest first. A page merges
+        up to `limit` of each shard, so it reads at most RUN_SHARDS x MERGED_PAGE items."""
+        return merged_page(MeterCommandRecord.by_state,
+                           [shard_key(status, shard) for shard in range(RUN_SHARDS)],
+                           "state_at", cursor, min(limit, MERGED_PAGE),
+                           descending=status != PENDING)
 
     def due(self, shard: int, now: datetime, limit: int) -> list[MeterCommandRecord]:
         """Up to `limit` pending commands of one shard whose next attempt is due."""

@@ -22,9 +22,7 @@ that the bill is its own.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
-from typing import cast
 
 from functions.core.accounts.models import UserRecord
 from functions.core.billing_rules import (
@@ -39,7 +37,7 @@ from functions.core.billing_rules import (
 )
 from functions.core.billing_rules.periods import ist_date
 from functions.core.billing_rules.readings import SpikePolicy
-from functions.core.billing_rules.snapshots import SNAPSHOT, SnapshotCheck, SnapshotRegisters
+from functions.core.billing_rules.snapshots import SnapshotCheck
 from functions.core.bills.history import PropertyHistory
 from functions.core.bills.models import BillRecord
 from functions.core.bills.service import (
@@ -50,7 +48,7 @@ from functions.core.bills.service import (
     _replaced_meter,
     _starting_point,
 )
-from functions.core.bills.snapshots import billed_registers
+from functions.core.bills.snapshots import billed_registers, billing_day, registers_of_day
 from functions.core.daily.models import MeterDayRecord
 from functions.core.meters.models import MeterRecord
 from functions.core.money import ZERO
@@ -58,11 +56,6 @@ from functions.core.properties.models import PropertyRecord, TenancyRecord
 
 READING_KEY_PREFIX = "daily#"
 DAILY_READ = "daily_read"  # the silent meter's outcome: billed from its meter-day
-
-
-def billing_day(period: BillingPeriod) -> str:
-    """The meter-day latched at the period's billing date (00:00 IST after its last day)."""
-    return period.last_day.isoformat()
 
 
 def meter_day_keys(meter_ids: list[str], period: BillingPeriod
@@ -94,19 +87,6 @@ class DailyBilling:
     outcome: str  # daily_read | already_billed | not_usable | no_tariff
     bills: list[BillRecord] = field(default_factory=list)
     detail: str | None = None
-
-
-def registers_of_day(day: MeterDayRecord, billing_at: datetime) -> SnapshotRegisters | None:
-    """The meter-day's v2 registers (None for a v1 meter's day: no zone registers)."""
-    if not day.tod_wh:
-        return None
-    source = str(day.source or SNAPSHOT)
-    snapshot_at = day.snapshot_at or (billing_at if source == SNAPSHOT else day.read_at)
-    return SnapshotRegisters(
-        source=source, snapshot_at=snapshot_at,
-        import_wh=int(day.import_wh), export_wh=int(day.export_wh or 0),
-        tod_wh=tuple(int(zone) for zone in cast(list[int], day.tod_wh)), md_w=int(day.md_w or 0),
-        md_at=day.md_at or snapshot_at)
 
 
 def bill_from_meter_day(service: BillingService, meter: MeterRecord, prop: PropertyRecord,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from functions.core.billing_rules.periods import BillingPeriod
 from functions.core.billing_rules.readings import RegisterReading
@@ -30,6 +30,7 @@ from functions.core.billing_rules.snapshots import (
     zone_units,
 )
 from functions.core.bills.models import BillRecord
+from functions.core.daily.models import MeterDayRecord
 from functions.core.meters.models import RawReadingRecord
 
 REGISTER_SOURCE_SNAPSHOT = "snapshot"
@@ -112,6 +113,25 @@ def billed_registers(registers: SnapshotRegisters | None, meter_id: str, *,
         tod_units=zone_units(earlier.tod_wh if earlier else None, tod),
         md_w=registers.md_w, md_at=registers.md_at)
     return SnapshotRegister(import_wh, billing_at, bill_fields=fields)
+
+
+def billing_day(period: BillingPeriod) -> str:
+    """The daily cycle's meter-day latched at the period's billing date (00:00 IST after
+    its last day): the period's last day."""
+    return period.last_day.isoformat()
+
+
+def registers_of_day(day: MeterDayRecord, billing_at: datetime) -> SnapshotRegisters | None:
+    """A meter-day's v2 registers (None for a v1 meter's day: no zone registers)."""
+    if not day.tod_wh:
+        return None
+    source = str(day.source or SNAPSHOT)
+    snapshot_at = day.snapshot_at or (billing_at if source == SNAPSHOT else day.read_at)
+    return SnapshotRegisters(
+        source=source, snapshot_at=snapshot_at,
+        import_wh=int(day.import_wh), export_wh=int(day.export_wh or 0),
+        tod_wh=tuple(int(zone) for zone in cast(list[int], day.tod_wh)),
+        md_w=int(day.md_w or 0), md_at=day.md_at or snapshot_at)
 
 
 def bill_fields(current: RegisterReading | None) -> dict[str, Any]:

@@ -6,9 +6,11 @@
 - models.py       payments and payment_orders tables
 - repositories.py small repositories, and the transaction that settles a bill
 - service.py      paying a bill, webhooks, offline payments, outstanding balance
-- overdue.py      mark_overdue(now): issued -> overdue with the late surcharge
-- defaulters.py   the defaulters list and its CSV export
+- overdue.py      the overdue sweep: start_sweep(now) queues a step per shard;
+                  OverdueSweep.handle(step) marks one page issued -> overdue (surcharge)
+- defaulters.py   the defaulters list (payers' arrears items, a page at a time), one
+                  payer's overdue bills, and the CSV export page by page
 
-Other parts call: `PaymentService.default()`, `mark_overdue(now)`,
+Other parts call: `PaymentService.default()`, `start_sweep(now)`, `OverdueSweep`,
 `list_defaulters(query, now)`, `webhook_secret()`.
 """

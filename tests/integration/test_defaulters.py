@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -26,7 +27,8 @@ pytestmark = pytest.mark.integration
 def mine(admin_client, *payers, **query):
     """This test's payers on the defaulters list, following its pages."""
     ids = {p.user_id for p in payers}
-    found, cursor = {}, None
+    found: dict[str, dict[str, Any]] = {}
+    cursor = None
     for _ in range(100):
         params = {**query, "limit": "200", **({"cursor": cursor} if cursor else {})}
         response = admin_client.get("/admin/defaulters", params=params)
@@ -168,7 +170,8 @@ def test_defaulters_csv_export(stack, admin):
     sweep_overdue(admin_client)
 
     # Page by page (the list's cursor, given in X-Next-Cursor and Link) until both appear.
-    by_bill, header, cursor, pages = {}, None, None, 0
+    by_bill: dict[str, dict[str, str]] = {}
+    header, cursor, pages = None, None, 0
     while True:
         params = {"limit": "100", **({"cursor": cursor} if cursor else {})}
         response = admin_client.get("/admin/defaulters/csv", params=params)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from functions.core.bills.models import BillRecord
 from functions.core.bills.netting import net_new_bills
@@ -11,7 +12,7 @@ from functions.core.bills.netting import net_new_bills
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 
-def bill(bill_id: str, period: str, total_paise: int, **fields: object) -> BillRecord:
+def bill(bill_id: str, period: str, total_paise: int, **fields: Any) -> BillRecord:
     return BillRecord(bill_id=bill_id, property_id="p1", period=period, payer_id="usr_1",
                       owner_id="usr_1", meter_id="m1", run_id=period, issued_at=NOW,
                       due_date=f"{period}-20", category="residential", tariff_name="t",

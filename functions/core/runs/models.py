@@ -145,9 +145,13 @@ class SilentMeterRecord(Model):
     run_id = UnicodeAttribute()
     meter_id = UnicodeAttribute()
     property_id = UnicodeAttribute(null=True)
-    why = UnicodeAttribute()  # no_answer | unreachable | meter_error | not_asked
+    # no_answer | unreachable | meter_error | not_asked | reading_rejected (answered, every
+    # reading refused; listed only when its billing-date meter-day billed it)
+    why = UnicodeAttribute()
     detail = UnicodeAttribute(null=True)
-    outcome = UnicodeAttribute()  # estimated | no_bill | no_history | no_tariff | already_billed
+    # daily_read (an actual bill from the meter-day latched at the billing date) | estimated
+    # | no_bill | no_history | no_tariff | already_billed | prepaid
+    outcome = UnicodeAttribute()
     bill_ids = ListAttribute(of=UnicodeAttribute, null=True)
     close_generation = NumberAttribute()
     listed_at = UTCDateTimeAttribute()

@@ -14,6 +14,7 @@ import pytest
 
 from functions.core.billing_rules import BillingPeriod
 from functions.core.billing_rules.tariff import price_period
+from functions.core.bills.daily_read import bill_from_meter_day
 from functions.core.bills.models import BillRecord
 from functions.core.bills.service import BillingService
 from functions.core.clock import utcnow
@@ -173,7 +174,8 @@ def test_the_billing_run_skips_a_prepaid_month_and_bills_a_switch_month_from_its
     owner = customer[0]
     meters = [a_meter(a_property(owner)) for _ in range(2)]
     try:
-        props = [PropertyRepository().get(m.property_id) for m in meters]
+        props = [PropertyRepository().get(m.property_id or "") for m in meters]
+        assert props[0] is not None
         for meter in meters:
             write_days(meter.meter_id, date(2026, 11, 30), date(2026, 12, 31))
         kept, left = (p.property_id for p in props if p is not None)
@@ -191,6 +193,10 @@ def test_the_billing_run_skips_a_prepaid_month_and_bills_a_switch_month_from_its
         verdicts = [batch.bill(r) for r in readings]
         batch.finish()
         assert (verdicts[0].status, verdicts[0].reason) == ("rejected", "prepaid")
+        # Nor from its meter-day when the run closes with the meter silent.
+        day = MeterDayRecord.get(meters[0].meter_id, "2026-12-31")
+        assert bill_from_meter_day(BillingService(), meters[0], props[0], "2026-12", DECEMBER,
+                                   day).outcome == "prepaid"
         assert verdicts[1].status == "accepted", verdicts[1].detail
         bill = verdicts[1].bills[0]
         assert int(bill.units) == sum(daily_kwh(date(2026, 12, n)) for n in range(1, 32))

@@ -41,17 +41,21 @@ from functions.core.billing_rules.snapshots import SnapshotCheck
 from functions.core.bills.history import PropertyHistory
 from functions.core.bills.models import BillRecord
 from functions.core.bills.service import (
+    REASON_PREPAID,
     REGISTER_ROLLOVER_WH,
     BillingService,
     Consumption,
     _installed_at,
     _replaced_meter,
     _starting_point,
+    opening_register,
 )
 from functions.core.bills.snapshots import billed_registers, billing_day, registers_of_day
 from functions.core.daily.models import MeterDayRecord
 from functions.core.meters.models import MeterRecord
 from functions.core.money import ZERO
+from functions.core.prepaid.repository import AccountRepository
+from functions.core.prepaid.settlement import postpaid_part
 from functions.core.properties.models import PropertyRecord, TenancyRecord
 
 READING_KEY_PREFIX = "daily#"
@@ -95,6 +99,9 @@ def bill_from_meter_day(service: BillingService, meter: MeterRecord, prop: Prope
                         users: dict[str, UserRecord] | None = None,
                         tenancies: list[TenancyRecord] | None = None) -> DailyBilling:
     """Bill the property's period from the meter-day, as ReadingBatch bills a reading."""
+    part = postpaid_part(AccountRepository().get(prop.property_id), period)
+    if part is not None and part.skip:
+        return DailyBilling(REASON_PREPAID, detail="prepaid: its daily debits charge the month")
     history = history or service.history_of(prop, period)
     billed = history.of(str(period))
     if billed is not None:
@@ -104,6 +111,11 @@ def bill_from_meter_day(service: BillingService, meter: MeterRecord, prop: Prope
     last = history.last_actual(str(period))
     previous, replacement, initial = _starting_point(last, meter)
     estimates = history.estimates_since_last_actual(str(period))
+    if part is not None and part.opening_day is not None:  # prepaid until this month
+        previous = opening_register(meter.meter_id, part.opening_day)
+        if previous is None:
+            return DailyBilling("not_usable", detail=f"no daily read of {part.opening_day}")
+        replacement, estimates = None, []
     snapshot = billed_registers(
         registers_of_day(day, period.end_utc), meter.meter_id, previous=previous,
         last_bill=last.first if last else None, replaced=replacement is not None,
@@ -132,7 +144,8 @@ def bill_from_meter_day(service: BillingService, meter: MeterRecord, prop: Prope
         current=current, reading_key=f"{READING_KEY_PREFIX}{day.day}",
         trued_up=tuple(estimates), credit=credit, installation=previous is None,
         previous=previous or RegisterReading(initial, _installed_at(meter)),
-        replaced=_replaced_meter(meter, replacement), meter_day=str(day.day))
+        replaced=_replaced_meter(meter, replacement), meter_day=str(day.day),
+        prepaid_lines=part.lines if part is not None else ())
     users = {} if users is None else users
     try:
         bills = service.issue(prop, meter, period, run_id, consumption, users, tenancies,

@@ -681,13 +681,11 @@ class ReadingBatch:
         estimates = history.estimates_since_last_actual(str(period))
         if part is not None and part.opening_day is not None:
             # Prepaid until this month: the month's opening read, not the last bill's.
-            opening = _meter_day(meter.meter_id, part.opening_day)
+            opening = opening_register(meter.meter_id, part.opening_day)
             if opening is None:
                 return Verdict(HELD, REASON_NO_OPENING_READ, f"no daily read of "
                                f"{part.opening_day} to bill {period} from (prepaid before)")
-            previous = RegisterReading(int(opening.import_wh),
-                                       ist_midnight_utc(part.opening_day + timedelta(days=1)))
-            replacement, installed, estimates = None, False, []
+            previous, replacement, installed, estimates = opening, None, False, []
         # Protocol v2: bill the snapshot latched at the billing date (VEE of its registers).
         snapshot = billed_register(
             stored, previous=previous, last_bill=last.first if last else None,
@@ -833,11 +831,15 @@ def _starting_point(last: PeriodBill | None, meter: MeterRecord
     return None, None, initial
 
 
-def _meter_day(meter_id: str, day: date) -> MeterDayRecord | None:
+def opening_register(meter_id: str, opening_day: date) -> RegisterReading | None:
+    """The register a month left prepaid is billed from: the meter-day that closed
+    `opening_day` (latched at 00:00 IST the next day), None if it was not read."""
     try:
-        return MeterDayRecord.get(meter_id, day.isoformat(), consistent_read=True)
+        item = MeterDayRecord.get(meter_id, opening_day.isoformat(), consistent_read=True)
     except MeterDayRecord.DoesNotExist:
         return None
+    return RegisterReading(int(item.import_wh),
+                           ist_midnight_utc(opening_day + timedelta(days=1)))
 
 
 def _installed_at(meter: MeterRecord) -> datetime:

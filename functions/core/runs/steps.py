@@ -37,7 +37,13 @@ from functions.core.bills.daily_read import (
 from functions.core.bills.history import PropertyHistory, histories, history_keys
 from functions.core.bills.models import BillRecord, bill_id_for
 from functions.core.bills.repository import get_items, tenancies_of
-from functions.core.bills.service import HELD, REASON_ALREADY_BILLED, REJECTED, BillingService
+from functions.core.bills.service import (
+    HELD,
+    REASON_ALREADY_BILLED,
+    REASON_PREPAID,
+    REJECTED,
+    BillingService,
+)
 from functions.core.clock import epoch, utcnow
 from functions.core.daily.models import MeterDayRecord
 from functions.core.messages import FanoutBatch, RunStep
@@ -421,8 +427,10 @@ def _current(run: BillingRunRecord, step: RunStep) -> bool:
 
 
 def _refused(reading: RawReadingRecord) -> bool:
-    """A reading rejected for what it says (not because the period was billed already)."""
-    return reading.status == REJECTED and reading.validation_reason != REASON_ALREADY_BILLED
+    """A reading rejected for what it says (not because the period was billed already, or
+    the connection is prepaid that month: its daily debits charge it)."""
+    return reading.status == REJECTED \
+        and reading.validation_reason not in (REASON_ALREADY_BILLED, REASON_PREPAID)
 
 
 def _still_open(item: SilentMeterRecord | None) -> bool:

@@ -85,6 +85,15 @@ def row_of(page: Page, text: str) -> Any:
     return page.locator("tr", has_text=text)
 
 
+def find_meter(page: Page, serial: str) -> None:
+    """Search the admin's meter list by serial, as an admin types it off the meter: the
+    meter is found however many meters the stack holds."""
+    search = page.get_by_role("search")
+    search.get_by_label("Find by serial").fill(serial)
+    search.get_by_role("button", name="Search").click()
+    expect(page.locator("#meter-list tbody tr").first).to_contain_text(serial, timeout=15_000)
+
+
 def months_ago(count: int) -> str:
     """The IST calendar month `count` months before this one, as YYYY-MM."""
     today = today_ist()

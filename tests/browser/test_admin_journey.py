@@ -18,7 +18,13 @@ from functions.core.accounts.sessions import issue_session
 from functions.core.crypto import generate_private_key, public_key_b64
 from functions.core.meters.models import METER_ACTIVE, MeterRecord
 from tests.browser.conftest import Portal, screenshot, start_session
-from tests.browser.journeys import ADMIN_JOURNEY_MONTHS_AGO, emailed_link, months_ago, row_of
+from tests.browser.journeys import (
+    ADMIN_JOURNEY_MONTHS_AGO,
+    emailed_link,
+    find_meter,
+    months_ago,
+    row_of,
+)
 from tests.browser.simulated_meters import Simulator, simulated_meters
 from tests.fixtures.stack import Stack, clear_rate_limits, create_user, unique_email, unique_mobile
 from tests.integration.accounts_flow import sms_code
@@ -234,8 +240,11 @@ def test_billing_run_with_rejected_and_silent_meters(admin, portal, stack, conso
         page.goto(portal.page_url("admin/meters.html?status=active"))
         refused = page.get_by_role("table", name="Refused messages, newest first")
         expect(refused.locator("tbody tr").filter(has_text=tampered).first).to_be_visible()
+        # The admin finds each meter by the serial printed on it, however many the fleet has.
+        find_meter(page, serials[0])
         row = row_of(page, good)
         row.get_by_role("button", name=re.compile("^Replace")).click()
+        row.get_by_label("Find the new meter by serial").fill(spare.json()["serial"])
         row.get_by_label("Replacement meter").select_option(spare.json()["meter_id"])
         row.get_by_label("Old meter's final register (Wh)").fill(str(start_wh + 400_000))
         row.get_by_label("New meter's first register (Wh)").fill("0")
@@ -243,12 +252,13 @@ def test_billing_run_with_rejected_and_silent_meters(admin, portal, stack, conso
         row.get_by_role("button", name="Replace", exact=True).click()
         expect(page.get_by_text(f"is replaced by {spare.json()['serial']}")).to_be_visible()
         # The spare took the old meter's place: assigned and active.
-        page.get_by_label("Status").select_option("active")
+        find_meter(page, spare.json()["serial"])
         spare_row = row_of(page, spare.json()["meter_id"])
         expect(spare_row).to_contain_text("Active")
         spare_row.get_by_role("button", name=re.compile("^Deactivate")).click()
         expect(page.get_by_text("is deactivated")).to_be_visible()
         page.get_by_label("Status").select_option("replaced")
+        find_meter(page, serials[0])
         expect(row_of(page, good)).to_contain_text("Replaced")
 
 

@@ -19,6 +19,7 @@ from functions.core.accounts.sessions import issue_session
 from tests.browser.conftest import Portal, screenshot, start_session, watch_console
 from tests.browser.journeys import (
     CUSTOMER_JOURNEY_MONTHS_AGO,
+    find_meter,
     months_ago,
     password_login,
     row_of,
@@ -87,6 +88,8 @@ def fit_meter(admin: Page, portal: Portal, stack: Stack, sim: Any, pincode: str)
     screenshot(admin, "admin-meters-assign")
     assign.get_by_role("button", name="Assign meter").click()
     expect(admin.get_by_text(f"{meter['serial']} is assigned and active")).to_be_visible()
+    # Found by its serial, as the admin would in a fleet of any size.
+    find_meter(admin, meter["serial"])
     row = row_of(admin, meter["serial"])
     expect(row.get_by_text("Active", exact=True)).to_be_visible()
     meter_id = row.locator(".font-monospace").first.inner_text()

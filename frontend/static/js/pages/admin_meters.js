@@ -6,7 +6,7 @@ import { addressLine } from "../property_view.js";
 await boot("admin");
 const statusSelect = document.getElementById("meter-status");
 const searchForm = document.getElementById("meter-search");
-const serialInput = document.getElementById("meter-serial");
+const serialInput = document.getElementById("find-serial");
 const initial = new URLSearchParams(location.search);
 if (initial.get("status")) statusSelect.value = initial.get("status");
 if (initial.get("serial")) serialInput.value = initial.get("serial");
@@ -33,6 +33,8 @@ function replaceForm(meter, holder) {
   const spare = registeredSpare();
   const form = h("form", { class: "border rounded p-2 mt-2 bg-body-tertiary", "aria-label": `Replace ${meter.serial}` },
     h("div", { class: "form-alert", "data-form-alert": true, role: "alert" }),
+    h("label", { class: "form-label small", for: `${id}-find`, text: "Find the new meter by serial" }),
+    h("input", { id: `${id}-find`, type: "search", class: "form-control form-control-sm mb-2", maxlength: 64, spellcheck: "false", autocomplete: "off" }),
     h("label", { class: "form-label small", for: `${id}-new`, text: "Replacement meter" }),
     h("select", { id: `${id}-new`, name: "new_meter_id", class: "form-select form-select-sm", required: true },
       h("option", { value: "", text: spare.length ? "Choose a registered meter" : "Register the new meter first" }),
@@ -48,6 +50,26 @@ function replaceForm(meter, holder) {
     const result = await post(`${meterPath(meter.meter_id)}/replace`, values);
     notify(`${meter.serial} is replaced by ${result.new_meter.serial}.`);
     await load();
+  });
+  // The new meter in hand may be older than the registered meters offered: its serial
+  // finds it (registered, not fitted anywhere) and adds it to the choices.
+  let findTimer = null;
+  form.querySelector(`#${CSS.escape(`${id}-find`)}`).addEventListener("input", (event) => {
+    clearTimeout(findTimer);
+    findTimer = setTimeout(async () => {
+      const serial = event.target.value.trim();
+      if (!serial) return;
+      try {
+        const found = (await get("/admin/meters", { serial, status: "registered", limit: 20 })).meters.filter((m) => !m.property_id);
+        const select = form.elements.new_meter_id;
+        for (const m of found) {
+          if (![...select.options].some((o) => o.value === m.meter_id)) select.append(h("option", { value: m.meter_id, text: `${m.serial} (${m.meter_id})` }));
+        }
+        if (found.length === 1) select.value = found[0].meter_id;
+      } catch (error) {
+        notify(error.message, "danger");
+      }
+    }, 300);
   });
   holder.append(form);
   form.elements.new_meter_id.focus();
@@ -108,13 +130,18 @@ const listQuery = () => ({ status: statusSelect.value, serial: serialInput.value
 
 // The list comes a page at a time (newest registered first, or by serial when searching);
 // "More meters" reads on from where it stopped.
+let loads = 0;  // a newer load (another filter) wins over one still under way
+
 async function load() {
+  const mine = ++loads;
   showLoading("meter-list", "Loading meters");
   try {
-    shown = listQuery();
+    const query = listQuery();
     const [listed, registered, properties] = await Promise.all([
-      get("/admin/meters", shown), get("/admin/meters", { status: "registered", limit: 100 }),
+      get("/admin/meters", query), get("/admin/meters", { status: "registered", limit: 100 }),
       get("/admin/properties", { has_meter: true, limit: 500 }).then((page) => page.properties).catch(() => [])]);
+    if (mine !== loads) return;
+    shown = query;
     addresses = Object.fromEntries(properties.map((p) => [p.property_id, addressLine(p.address)]));
     meters = listed.meters;
     cursor = listed.cursor;
@@ -123,12 +150,14 @@ async function load() {
     fillMeterChoices();
     render();
   } catch (error) {
-    fill("meter-list", errorState(error));
+    if (mine === loads) fill("meter-list", errorState(error));
   }
 }
 
 async function loadMore() {
+  const mine = loads;
   const page = await get("/admin/meters", { ...shown, cursor });
+  if (mine !== loads) return;
   meters = meters.concat(page.meters);
   cursor = page.cursor;
   render();

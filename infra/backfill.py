@@ -4,8 +4,9 @@
         [--start '<cursor printed by an earlier run>'] [--page 500]
 
 This release lists properties, tickets, billing runs, prepaid ledger entries, negative
-prepaid balances and relay commands through indexes whose key attributes every new save
-sets (a model's `serialize`, the ledger's append, a command's issue or acknowledgement).
+prepaid balances, relay commands and meters (the admin's list) through indexes whose key
+attributes every new save sets (a model's `serialize`, the ledger's append, a command's
+issue or acknowledgement).
 Items saved before it have no such attribute, so they are missing from the lists until
 this runs once after the deploy (docs/runbook.md section 9). It is an operator's
 migration, not a request path: it reads each table page by page (Scan, `--page` items at
@@ -88,6 +89,20 @@ def _command_state(command: Any) -> None:
                                   command.command_id)
 
 
+def _meters() -> type[Model]:
+    from functions.core.meters.models import MeterRecord
+    return MeterRecord
+
+
+def _meter_keys(meter: Any) -> None:
+    """The admin list's keys (by_recent, by_serial); the table's serial and public-key
+    guard items are no meters and get none."""
+    from functions.core.meters.models import PUBKEY_GUARD_PREFIX, SERIAL_GUARD_PREFIX
+    if meter.meter_id.startswith((SERIAL_GUARD_PREFIX, PUBKEY_GUARD_PREFIX)):
+        return
+    meter.serialize(null_check=False)
+
+
 BACKFILLS: tuple[Backfill, ...] = (
     Backfill("properties", _properties, ("list_shard",)),
     Backfill("tickets", _tickets, ("list_shard",)),
@@ -97,6 +112,8 @@ BACKFILLS: tuple[Backfill, ...] = (
              derive=_negative_shard),
     Backfill("meter_commands", _commands, ("state_shard", "state_at"),
              guards=("status", "nonce"), derive=_command_state),
+    Backfill("meters", _meters, ("list_shard", "status_list", "list_sort", "serial_key"),
+             guards=("status",), derive=_meter_keys),
 )
 
 

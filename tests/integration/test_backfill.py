@@ -7,6 +7,8 @@ import uuid
 from datetime import UTC, datetime
 
 from functions.core.clock import utcnow
+from functions.core.meters.models import MeterRecord
+from functions.core.meters.repositories import MeterRepository
 from functions.core.prepaid.models import LedgerEntryRecord
 from functions.core.properties.models import LIST_KEY, PropertyRecord
 from functions.core.runs.models import RUN_CLOSED, RUNS_LISTED, RUNS_OPEN, BillingRunRecord
@@ -38,6 +40,11 @@ def test_old_items_get_their_index_keys_once_and_show_in_the_lists(emulator, cap
         connection_id=f"prp-bf-{tag}", entry_key="recharge#pay_old", kind="recharge",
         amount_paise=10000, day="2001-01-02", created_at=STARTED), "posted_key")
 
+    meter = saved_by_an_older_release(MeterRecord(
+        meter_id=f"mtr-bf{tag}", serial=f"BF-{tag}", public_key="old", public_key_id=f"old{tag}",
+        model="SIM", firmware="1", endpoint_url="http://127.0.0.1:9/none", registered_at=STARTED),
+        "list_shard", "status_list", "list_sort", "serial_key")
+
     assert main([]) == 0
     printed = capsys.readouterr().out
     assert all(f"{spec.table}: scanned" in printed for spec in BACKFILLS)
@@ -51,6 +58,9 @@ def test_old_items_get_their_index_keys_once_and_show_in_the_lists(emulator, cap
     assert runs[RUN_CLOSED].run_id not in still_open  # a closed run stays out
     assert [e.entry_key for e in LedgerEntryRecord.by_posted.query(entry.connection_id)] == [
         "recharge#pay_old"]
+
+    found = MeterRepository().search(serial=f"bf-{tag}")
+    assert [m.meter_id for m in found.items] == [meter.meter_id]
 
     # A second run finds nothing left to do.
     again = [list(backfill(spec))[-1][0] for spec in BACKFILLS]

@@ -109,3 +109,11 @@ def test_the_bills_page_charts_consumption_per_zone_and_month(page, portal, stac
                                           "10:00-18:00 20 kWh, 18:00-24:00 61 kWh")).to_be_visible()
     expect(chart).to_contain_text("18:00-24:00")
     screenshot(page, "bills-zone-history")
+    # A page at a time, newest first: "More bills" reads on with the API's cursor.
+    page.goto(portal.page_url("bills.html?rows=2"))
+    rows = page.locator("#bill-list tbody tr")
+    expect(rows).to_have_count(2)
+    page.get_by_role("button", name="More bills").click()
+    expect(rows).to_have_count(3)
+    expect(rows.last).to_contain_text("October 2016")
+    expect(page.get_by_role("button", name="More bills")).to_have_count(0)

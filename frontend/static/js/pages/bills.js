@@ -39,7 +39,8 @@ function zoneHistory(bills) {
 let bills = [];
 let cursor = null;
 let addresses = {};
-const PAGE = 24;
+// Bills per page (?rows=N, 1-100: a shorter page for slow links or the tests).
+const PAGE = Math.min(100, Math.max(1, Number.parseInt(param("rows") || "", 10) || 24));
 
 function render() {
   const shown = bills

@@ -34,6 +34,7 @@ from infra.iam import (
     MAIL_FROM_PARAMETER,
     policy_document,
     secret_parameter,
+    split_policy,
 )
 from infra.stages import FUNCTIONS, SECRETS, StageConfig, bill_documents_bucket
 
@@ -117,15 +118,21 @@ def finish_function(template: dict[str, Any], cfn_id: str, function: str,
     role_id = properties["Role"]["Fn::GetAtt"][0]
     role = resources[role_id]
     role["Properties"]["RoleName"] = stage.name_of(function)
+    inline, managed = split_policy(policy_document(function, stage))
     role["Properties"]["Policies"] = [{"PolicyName": f"{function}-least-privilege",
-                                       "PolicyDocument": policy_document(function, stage)}]
+                                       "PolicyDocument": inline}]
+    # The table statements, in policies of their own (IAM's inline size limit).
+    table_policies = []
+    for number, document in enumerate(managed, start=1):
+        policy_id = f"{role_id}Tables{number}"
+        resources[policy_id] = {"Type": "AWS::IAM::ManagedPolicy", "Properties": {
+            "ManagedPolicyName": stage.name_of(f"{function}-tables-{number}"),
+            "PolicyDocument": document, "Roles": [{"Ref": role_id}]}}
+        table_policies.append(policy_id)
+    resources[cfn_id]["DependsOn"] = sorted({*_as_list(resources[cfn_id].get("DependsOn")),
+                                             *table_policies})
     role["Metadata"] = {"Policy": "infra/iam.py FUNCTION_ACCESS; no '*' except SNS SMS "
                                   "publish, which AWS authorises only on Resource '*'"}
-    # X-Ray (issue 22): every function is traced; writing segments is AWS's managed
-    # policy (its actions take no resource but '*', kept out of our own statements).
-    properties["Tracing"] = "Active"
-    role["Properties"]["ManagedPolicyArns"] = sorted({
-        *role["Properties"].get("ManagedPolicyArns", []), XRAY_WRITE_POLICY})
     # X-Ray (issue 22): every function is traced; writing segments is AWS's managed
     # policy (its actions take no resource but '*', kept out of our own statements).
     properties["Tracing"] = "Active"

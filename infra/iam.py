@@ -279,6 +279,41 @@ def policy_document(function: str, stage: StageConfig) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
+# IAM's size limits: a role's inline policies share 10,240 characters, a customer-managed
+# policy holds 6,144. The table statements name every table and every index (no
+# `index/*`), which outgrew the API's inline policy, so they go to managed policies of at
+# most this many ARNs each (about 100 characters an ARN once resolved).
+TABLE_ARNS_PER_MANAGED_POLICY = 45
+
+
+def split_policy(document: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(the inline policy, the managed policies): the same statements, the table ones cut
+    into parts of at most TABLE_ARNS_PER_MANAGED_POLICY ARNs, packed into as few
+    managed policies as hold them."""
+    limit = TABLE_ARNS_PER_MANAGED_POLICY
+    inline, parts = [], []
+    for statement in document["Statement"]:
+        if not statement["Sid"].startswith("Tables"):
+            inline.append(statement)
+            continue
+        resources = statement["Resource"]
+        for start in range(0, len(resources), limit):
+            parts.append({**statement, "Sid": statement["Sid"] + (
+                f"Part{start // limit + 1}" if len(resources) > limit else ""),
+                "Resource": resources[start:start + limit]})
+    managed: list[list[dict[str, Any]]] = []
+    for part in parts:  # first fit
+        home = next((m for m in managed if sum(len(s["Resource"]) for s in m)
+                     + len(part["Resource"]) <= limit), None)
+        if home is None:
+            managed.append([part])
+        else:
+            home.append(part)
+    version = document["Version"]
+    return ({"Version": version, "Statement": inline},
+            [{"Version": version, "Statement": statements} for statements in managed])
+
+
 def secret_parameter(logical: str) -> str:
     """server_key -> ServerKeySecretArn: the app template parameter with its ARN."""
     return "".join(part.capitalize() for part in logical.split("_")) + "SecretArn"

@@ -144,13 +144,18 @@ def test_finish_adds_partial_batch_failures_names_and_least_privilege() -> None:
     assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert event["ScalingConfig"] == {"MaximumConcurrency": DEV.queue_concurrency("readings")}
     assert billing["Properties"]["FunctionName"] == "iotbill-dev-billing"
-    assert billing["DependsOn"] == ["BillingLogGroup"]
+    assert billing["DependsOn"] == ["BillingLogGroup", "BillingRoleTables1"]
     assert done["Resources"]["BillingLogGroup"]["Properties"] == {
         "LogGroupName": "/aws/lambda/iotbill-dev-billing",
         "RetentionInDays": DEV.log_retention_days}
     role = done["Resources"]["BillingRole"]["Properties"]
     assert role["RoleName"] == "iotbill-dev-billing"
-    assert "iotbill-dev-readings" in json.dumps(role["Policies"])
+    assert "table/iotbill-dev-readings" not in json.dumps(role["Policies"])  # see below
+    tables = done["Resources"]["BillingRoleTables1"]
+    assert tables["Type"] == "AWS::IAM::ManagedPolicy"
+    assert tables["Properties"]["Roles"] == [{"Ref": "BillingRole"}]
+    assert tables["Properties"]["ManagedPolicyName"] == "iotbill-dev-billing-tables-1"
+    assert "table/iotbill-dev-readings" in json.dumps(tables["Properties"]["PolicyDocument"])
     assert readings.visibility_timeout >= billing["Properties"]["Timeout"]
     api = done["Resources"]["RestAPI"]["Properties"]
     assert api["MethodSettings"][0]["ThrottlingRateLimit"] == DEV.api_rate_limit

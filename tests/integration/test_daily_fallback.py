@@ -41,9 +41,9 @@ from tests.integration.billing_support import (
 )
 from tests.integration.test_run_slices import KeptMessages, drive
 
-PREVIOUS, PERIOD = "2023-06", "2023-07"
-BILLING_AT = parse_period(PERIOD).end_utc  # 00:00 IST on 1 Aug 2023
-DAY = "2023-07-31"  # the meter-day latched then
+PREVIOUS, PERIOD = "2022-07", "2022-08"  # periods no other test bills (run counters)
+BILLING_AT = parse_period(PERIOD).end_utc  # 00:00 IST on 1 Sep 2022
+DAY = "2022-08-31"  # the meter-day latched then
 
 
 @pytest.fixture
@@ -90,7 +90,7 @@ def test_silent_meters_are_billed_from_the_daily_read_or_estimated_without_it(ad
         meters, 100_000, 200_000, 100_000, 100_000, 100_000)
     # A v2 meter's day: its latched registers.
     meter_day(snapshot, 250_600, tod_wh=[50_000, 100_000, 60_000, 40_600], md_w=2_400,
-              md_at=datetime(2023, 7, 20, 14, 0, tzinfo=UTC), snapshot_at=BILLING_AT)
+              md_at=datetime(2022, 8, 20, 14, 0, tzinfo=UTC), snapshot_at=BILLING_AT)
     # A v1 meter read daily: its live register that night.
     live_day = meter_day(live, 290_500, source="live",
                          read_at=BILLING_AT + timedelta(minutes=7))
@@ -152,7 +152,7 @@ def test_silent_meters_are_billed_from_the_daily_read_or_estimated_without_it(ad
                 if b.period == PERIOD]) == 1
 
     shown = admin[1].get(f"/bills/{billed.bill_id}").json()
-    assert shown["read_from"] == ("Read from the daily snapshot of 01 Aug 2023 (00:00 IST): "
+    assert shown["read_from"] == ("Read from the daily snapshot of 01 Sep 2022 (00:00 IST): "
                                   "the meter did not answer the billing run with a usable "
                                   "reading")
     assert shown["read_from_at"].replace("Z", "+00:00") == BILLING_AT.isoformat()

@@ -71,9 +71,10 @@ def test_a_generated_client_signs_in_lists_bills_and_fetches_one(
 
     signed_in = client_package.AuthenticatedClient(base_url=stack.api.base_url,
                                                    token=login.token)
-    bills = my_bills.sync(client=signed_in)
-    assert [summary.bill_id for summary in bills] == [bill.bill_id]
-    assert isinstance(bills[0], models.BillSummary) and bills[0].total == "1380.00"
+    page = my_bills.sync(client=signed_in)
+    assert isinstance(page, models.MyBillList) and page.cursor is None, page
+    assert [summary.bill_id for summary in page.bills] == [bill.bill_id]
+    assert isinstance(page.bills[0], models.BillSummary) and page.bills[0].total == "1380.00"
 
     detail = bill_detail.sync(client=signed_in, bill_id=bill.bill_id)
     assert isinstance(detail, models.BillDetail), detail

@@ -52,7 +52,9 @@ def test_negative_balances_a_page_at_a_time(stack, admin):
     assert {c: listed[c]["balance_paise"] for c in expected if c in listed} == expected
     assert recovered not in listed and in_credit not in listed
     assert pages > 1 and len(listed) == len(rows)  # every connection once
-    assert all(row["balance_paise"] < 0 and row["relay"] == "connected" for row in rows)
+    assert all(row["balance_paise"] < 0 for row in rows)
+    # Other tests on this stack may have disconnected theirs; these were never asked.
+    assert all(listed[c]["relay"] == "connected" for c in expected)
 
 
 def test_relay_command_lists_by_state_a_page_at_a_time(simulated, admin):

@@ -30,9 +30,7 @@ from functions.core.billing_rules import (
     ReadingStatus,
     RegisterReading,
     TariffNotFound,
-    credit_amount,
     format_ist_date,
-    true_up,
     validate_reading,
 )
 from functions.core.billing_rules.periods import ist_date
@@ -49,11 +47,11 @@ from functions.core.bills.service import (
     _replaced_meter,
     _starting_point,
     opening_register,
+    trued_up,
 )
 from functions.core.bills.snapshots import billed_registers, billing_day, registers_of_day
 from functions.core.daily.models import MeterDayRecord
 from functions.core.meters.models import MeterRecord
-from functions.core.money import ZERO
 from functions.core.prepaid.repository import AccountRepository
 from functions.core.prepaid.settlement import postpaid_part
 from functions.core.properties.models import PropertyRecord, TenancyRecord
@@ -134,13 +132,9 @@ def bill_from_meter_day(service: BillingService, meter: MeterRecord, prop: Prope
         reason = check.reason.value if check.reason else check.status.value
         return DailyBilling("not_usable", detail=f"{reason}: {check.detail}")
     measured = int(check.units or 0)
-    adjustment = true_up(measured, [p.units for p in estimates])
-    credit = ZERO
-    if adjustment.credit_units:
-        credit = credit_amount(adjustment.credit_units, sum(p.units for p in estimates),
-                               sum((p.energy_total for p in estimates), ZERO))
+    units_to_bill, credit = trued_up(measured, estimates)
     consumption = Consumption(
-        units=adjustment.units_to_bill, actual_units=measured, estimated=False,
+        units=units_to_bill, actual_units=measured, estimated=False,
         current=current, reading_key=f"{READING_KEY_PREFIX}{day.day}",
         trued_up=tuple(estimates), credit=credit, installation=previous is None,
         previous=previous or RegisterReading(initial, _installed_at(meter)),

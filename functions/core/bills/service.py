@@ -705,13 +705,9 @@ class ReadingBatch:
             return Verdict(check.status.value, reason, check.detail)
 
         measured = int(check.units or 0)
-        adjustment = true_up(measured, [p.units for p in estimates])
-        credit = ZERO
-        if adjustment.credit_units:
-            credit = credit_amount(adjustment.credit_units, sum(p.units for p in estimates),
-                                   sum((p.energy_total for p in estimates), ZERO))
+        units_to_bill, credit = trued_up(measured, estimates)
         consumption = Consumption(
-            units=adjustment.units_to_bill, actual_units=measured, estimated=False,
+            units=units_to_bill, actual_units=measured, estimated=False,
             current=current, reading_key=stored.reading_key,
             trued_up=tuple(estimates), credit=credit, installation=installed,
             previous=previous or RegisterReading(initial, _installed_at(meter)),
@@ -829,6 +825,17 @@ def _starting_point(last: PeriodBill | None, meter: MeterRecord
         return previous, replacement, initial
     # Another meter with no recorded replacement: count from this meter's install.
     return None, None, initial
+
+
+def trued_up(measured: int, estimates: list[PeriodBill]) -> tuple[int, Decimal]:
+    """The units to bill for a measured read after estimated months, and the credit for
+    units those estimates billed beyond what the meter measured (the true-up rule)."""
+    adjustment = true_up(measured, [p.units for p in estimates])
+    credit = ZERO
+    if adjustment.credit_units:
+        credit = credit_amount(adjustment.credit_units, sum(p.units for p in estimates),
+                               sum((p.energy_total for p in estimates), ZERO))
+    return adjustment.units_to_bill, credit
 
 
 def opening_register(meter_id: str, opening_day: date) -> RegisterReading | None:

@@ -20,7 +20,7 @@ def test_a_message_sent_during_two_deletes_is_kept() -> None:
 
     serialize_sqs_deletes()
     backend = sqs_backends["123456789012"]["ap-south-1"]
-    queue = backend.create_queue("p6-sqs-delete-race")
+    queue = backend.create_queue("emulator-delete-race")
     for body in ("first", "second", "waiting"):
         backend.send_message(queue.name, body)
     first, second, waiting = queue._messages

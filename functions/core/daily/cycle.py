@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from functions.core.billing_rules.periods import ist_midnight_utc
@@ -39,6 +39,7 @@ DAILY_PREFIX = "daily-"
 DAILY_PAGE = 500  # meters per slice (and their 500 meter-day keys: <= 1,000 items read)
 FANOUT_METERS = 50
 SLICE_RETENTION = timedelta(days=3)
+TRANSACTION_ATTEMPTS = 5  # conflicts on a counter shard before the batch goes back to SQS
 
 
 def retention_days() -> int:
@@ -179,10 +180,11 @@ def day_rate(day: date) -> DayRate:
 class DailyReads:
     """A daily run's readings: one meter-day item each, then the prepaid debit.
 
-    A batch (the billing function's SQS batch, at most 10) costs about 1.2 calls per
-    meter-day: one BatchGetItem of the days before (the day's units), one conditional put
-    per meter-day (once, whatever redelivers), one counter update for the batch, and the
-    prepaid check (after_read: a BatchGetItem of the meters and one of the accounts)."""
+    A batch (the billing function's SQS batch, at most 10) costs a few calls for all its
+    meter-days: one BatchGetItem of the days before (the day's units), one transaction
+    of the conditional puts with the counter update (once, whatever redelivers or
+    retries), and the prepaid check (after_read: a BatchGetItem of the meters and one of
+    the accounts)."""
 
     def __init__(self, clock: Callable[[], datetime] = utcnow,
                  after_read: Callable[[list[MeterDayRecord]], Any] | None = None) -> None:
@@ -202,8 +204,7 @@ class DailyReads:
                 for r in readings}
         previous = {(i.meter_id, i.day): i for i in MeterDayRecord.batch_get(
             list(keys), attributes_to_get=["meter_id", "day", "import_wh"])}
-        new: list[MeterDayRecord] = []
-        counts: dict[str, int] = {}
+        items: dict[tuple[str, str], tuple[str, MeterDayRecord]] = {}
         for reading in readings:
             day = day_of(reading.run_id)
             before = previous.get((reading.meter_id, (day - timedelta(days=1)).isoformat()))
@@ -216,22 +217,46 @@ class DailyReads:
                 max(0, reading.register_wh // 1000 - int(before.import_wh) // 1000),
                 read_at=reading.read_at, received_at=reading.received_at,
                 purge_at_epoch=epoch(now + timedelta(days=retention_days())))
-            try:
-                item.save(condition=MeterDayRecord.meter_id.does_not_exist())
-            except PutError as error:
-                if error.cause_response_code == "ConditionalCheckFailedException":
-                    continue  # read already (a redelivery, or a second answer)
-                raise
-            new.append(item)
-            counts[reading.run_id] = counts.get(reading.run_id, 0) + 1
-        for run_id, read in counts.items():  # one counter write per batch, a random shard
-            progress.count(run_id, None, answered=read)
+            items.setdefault((item.meter_id, item.day), (reading.run_id, item))  # 1st answer
+        new = _keep_and_count(list(items.values()))
         if new and self.after_read is not None:
             try:
                 self.after_read(new)
             except Exception:  # the reads are kept; a debit is caught up by the next day's
                 logger.exception("after daily reads", extra={"meter_days": len(new)})
         return new
+
+
+def _keep_and_count(items: list[tuple[str, MeterDayRecord]]) -> list[MeterDayRecord]:
+    """Write the meter-days not kept yet and add them to their runs' counters in ONE
+    transaction, so a day is counted exactly when it is kept: a redelivered batch finds
+    its days there and counts nothing, and a call retried after a timeout is the same
+    transaction (botocore's idempotency token). Returns the days written now."""
+    pending = items
+    for _ in range(len(items) + TRANSACTION_ATTEMPTS):
+        if not pending:
+            return []
+        counts: dict[str, int] = {}
+        for run_id, _item in pending:
+            counts[run_id] = counts.get(run_id, 0) + 1
+        try:
+            with TransactWrite(connection=MeterDayRecord._get_connection().connection) as tx:
+                for _run_id, item in pending:
+                    tx.save(item, condition=MeterDayRecord.meter_id.does_not_exist())
+                for run_id, read in counts.items():  # a random shard of each run's counters
+                    tx.update(progress.counter_item(run_id, None),
+                              actions=progress.counter_actions(answered=read))
+            return [item for _run_id, item in pending]
+        except TransactWriteError as error:
+            reasons = [r.code if r else None for r in (error.cancellation_reasons or [])]
+            kept = {i for i, code in enumerate(reasons[:len(pending)])
+                    if code == "ConditionalCheckFailed"}
+            if kept:  # read already (a redelivery, or a second answer): the rest go on
+                pending = [entry for i, entry in enumerate(pending) if i not in kept]
+            elif "TransactionConflict" not in reasons:
+                raise
+            # A conflict: another batch on the same counter shard; again, on another.
+    raise RuntimeError("meter-days kept conflicting; the batch is retried by SQS")
 
 
 def _get(meter_id: str, day: str) -> MeterDayRecord | None:

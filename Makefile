@@ -65,11 +65,13 @@ i18n: install
 demo: install
 	$(PY) -m devstack.demo --meters $(METERS) $(if $(STACK),--stack $(STACK))
 
-## Full-chain runs (100, 1,000 meters), then fleet-scale runs (1,000, 10,000, 50,000 meters).
+## Full-chain runs (100, 1,000 meters), fleet-scale runs (1,000, 10,000, 50,000 meters), the
+## daily read cycle with recharge-to-reconnect (1,000, 10,000), the overdue sweep, PDFs.
 bench: install
 	$(PY) -m bench.bench_billing
 	$(PY) -m bench.bench_fleet
 	$(PY) -m bench.bench_daily
+	$(PY) -m bench.bench_overdue
 	$(PY) -m bench.bench_pdf
 
 bench-crypto: install

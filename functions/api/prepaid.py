@@ -14,7 +14,13 @@ from functions.core.billing_rules import BillingPeriod
 from functions.core.billing_rules.errors import InvalidPeriod
 from functions.core.clock import utcnow
 from functions.core.daily.consumption import daily_consumption, visible_from
-from functions.core.daily.cycle import DailyCycle, daily_run_id, day_rate, ist_day
+from functions.core.daily.cycle import (
+    READ_TARGET_PERCENT,
+    DailyCycle,
+    daily_run_id,
+    day_rate,
+    ist_day,
+)
 from functions.core.errors import InvalidInput, NotFound
 from functions.core.meters.commands import MeterCommands
 from functions.core.meters.repositories import MeterRepository
@@ -221,7 +227,15 @@ def _day(text: str) -> date:
 
 def _rate_view(day: date) -> DailyRateView:
     rate = day_rate(day)
-    share = (Decimal(rate.read * 100) / rate.meters_total).quantize(Decimal("0.01")) \
-        if rate.meters_total else Decimal("0.00")
+    by_target = _percent(rate.read_by_target, rate.meters_total)
     return DailyRateView(day=rate.day, run_id=daily_run_id(day), meters_total=rate.meters_total,
-                         read=rate.read, share_read_percent=share)
+                         read=rate.read, share_read_percent=_percent(rate.read, rate.meters_total),
+                         read_by_target=rate.read_by_target,
+                         share_by_target_percent=by_target, target_percent=READ_TARGET_PERCENT,
+                         # exact, not the rounded share: 98.995% is not 99%
+                         target_met=rate.meters_total > 0 and rate.read_by_target * 100
+                         >= READ_TARGET_PERCENT * rate.meters_total)
+
+
+def _percent(part: int, whole: int) -> Decimal:
+    return (Decimal(part * 100) / whole).quantize(Decimal("0.01")) if whole else Decimal("0.00")

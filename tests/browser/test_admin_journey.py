@@ -429,4 +429,8 @@ def test_prepaid_lists_show_a_negative_balance_and_a_failed_command(admin, porta
     expect(done.get_by_role("table", name="Relay commands that failed")).to_be_visible()
     reveal(done, gone)
     expect(done.locator("tr", has_text=gone)).to_contain_text("unknown_meter")
+    # The daily read rate of the last seven days, each against the 99%-by-06:00 target.
+    week = page.get_by_role("table", name="Daily reads, last 7 days")
+    expect(week.locator("tbody tr")).to_have_count(7)
+    expect(week.locator("thead")).to_contain_text("By 06:00 IST")
     screenshot(page, "admin-prepaid-lists")

@@ -79,6 +79,8 @@ def test_a_days_cycle_reads_the_meter_once_and_debits_a_prepaid_connection(
     rate = wait_for(lambda: (r := admin[1].get(f"/admin/daily-reads/{day}").json())["read"]
                     and r, timeout=30)
     assert rate["read"] >= 1 and rate["meters_total"] >= 1
+    assert rate["target_percent"] == 99 and isinstance(rate["target_met"], bool)
+    assert 0 <= float(rate["share_by_target_percent"]) <= float(rate["share_read_percent"])
 
     debit = wait_for(lambda: service.ledger.get(connection, f"debit#{day}"), timeout=30)
     assert debit is not None and int(debit.amount_paise) < 0

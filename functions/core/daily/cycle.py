@@ -39,6 +39,9 @@ DAILY_PREFIX = "daily-"
 DAILY_PAGE = 500  # meters per slice (and their 500 meter-day keys: <= 1,000 items read)
 FANOUT_METERS = 50
 SLICE_RETENTION = timedelta(days=3)
+# The Rules' target: 99% of meters read by 06:00 IST, six hours after the latch.
+READ_TARGET_PERCENT = 99
+READ_TARGET_AFTER_LATCH = timedelta(hours=6)
 TRANSACTION_ATTEMPTS = 5  # conflicts on a counter shard before the batch goes back to SQS
 
 
@@ -165,6 +168,7 @@ class DayRate:
     day: str
     meters_total: int
     read: int
+    read_by_target: int  # by 06:00 IST after the day's latch
 
     @property
     def share(self) -> float:
@@ -174,7 +178,8 @@ class DayRate:
 def day_rate(day: date) -> DayRate:
     """The share of meters read for a day (the run's sharded counters, one BatchGetItem)."""
     totals = progress.totals(daily_run_id(day))
-    return DayRate(day.isoformat(), totals["meters_total"], totals["answered"])
+    return DayRate(day.isoformat(), totals["meters_total"], totals["answered"],
+                   totals["answered_by_target"])
 
 
 class DailyReads:
@@ -236,16 +241,19 @@ def _keep_and_count(items: list[tuple[str, MeterDayRecord]]) -> list[MeterDayRec
     for _ in range(len(items) + TRANSACTION_ATTEMPTS):
         if not pending:
             return []
-        counts: dict[str, int] = {}
-        for run_id, _item in pending:
-            counts[run_id] = counts.get(run_id, 0) + 1
+        counts: dict[str, dict[str, int]] = {}
+        for run_id, item in pending:
+            count = counts.setdefault(run_id, {"answered": 0, "answered_by_target": 0})
+            count["answered"] += 1
+            if item.received_at <= latch_of(run_id) + READ_TARGET_AFTER_LATCH:
+                count["answered_by_target"] += 1
         try:
             with TransactWrite(connection=MeterDayRecord._get_connection().connection) as tx:
                 for _run_id, item in pending:
                     tx.save(item, condition=MeterDayRecord.meter_id.does_not_exist())
-                for run_id, read in counts.items():  # a random shard of each run's counters
+                for run_id, count in counts.items():  # a random shard of each run's counters
                     tx.update(progress.counter_item(run_id, None),
-                              actions=progress.counter_actions(answered=read))
+                              actions=progress.counter_actions(**count))
             return [item for _run_id, item in pending]
         except TransactWriteError as error:
             reasons = [r.code if r else None for r in (error.cancellation_reasons or [])]

@@ -128,6 +128,11 @@ class DailyRateView(BaseModel):
     meters_total: int
     read: int
     share_read_percent: Decimal = Field(description="Meters read / meters asked, 0-100")
+    read_by_target: int = Field(description="Meters read by 06:00 IST after the day's latch")
+    share_by_target_percent: Decimal = Field(
+        description="Meters read by 06:00 IST / meters asked, 0-100")
+    target_percent: int = Field(description="The target share by 06:00 IST (99)")
+    target_met: bool
 
 
 class MeterDayView(BaseModel):

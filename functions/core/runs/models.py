@@ -27,7 +27,9 @@ COUNTERS = ("meters_total", "requests_sent", "delivery_failures", "answered", "n
             # The run's bill emails (functions/core/notifications): handed to SES, and what
             # SES said afterwards; each message counts once per status it reaches.
             "notices_sent", "notices_delivered", "notices_bounced", "notices_complained",
-            "notices_suppressed", "notices_failed")
+            "notices_suppressed", "notices_failed",
+            # Daily runs: meter-days kept by the read target (06:00 IST after the latch).
+            "answered_by_target")
 
 # Lifecycle: listing (slices page through the active meters and ask them) -> running
 # (meters answer, billing bills) -> closing (slices apply the policy to silent meters)
@@ -124,6 +126,7 @@ class RunCounterRecord(Model):
     notices_complained = NumberAttribute(default=0)
     notices_suppressed = NumberAttribute(default=0)
     notices_failed = NumberAttribute(default=0)
+    answered_by_target = NumberAttribute(default=0)
 
 
 class SilentByRun(GlobalSecondaryIndex["SilentMeterRecord"]):

@@ -26,8 +26,31 @@ function rate(view) {
     ["Meters asked", String(view.meters_total)],
     ["Meters read", String(view.read)],
     ["Share read", h("span", { id: "daily-share", text: `${view.share_read_percent}%` })],
+    ["Read by 06:00 IST", h("span", {}, `${view.share_by_target_percent}% `, targetBadge(view))],
   ], "row mb-0 facts-wide");
 }
+
+function targetBadge(view) {
+  if (!view.meters_total) return badge("pending", "not run");
+  return view.target_met
+    ? badge("paid", `target ${view.target_percent}% met`)
+    : badge("overdue", `below the ${view.target_percent}% target`);
+}
+
+// The last seven IST days, newest first: one request each (the day's counters).
+async function lastWeek() {
+  const today = new Date(Date.now() + 330 * 60000);  // IST
+  const days = [...Array(7).keys()].map((n) => new Date(today.getTime() - (n + 1) * 86400000).toISOString().slice(0, 10));
+  const rates = await Promise.all(days.map((day) => get(`/admin/daily-reads/${day}`)));
+  fill("daily-week", table([
+    { label: "Day", cell: (r) => r.day },
+    { label: "Asked", cell: (r) => String(r.meters_total), numeric: true },
+    { label: "Read", cell: (r) => `${r.share_read_percent}%`, numeric: true },
+    { label: "By 06:00 IST", cell: (r) => `${r.share_by_target_percent}%`, numeric: true },
+    { label: "Target", cell: targetBadge },
+  ], rates, { caption: "Daily reads, last 7 days" }));
+}
+lastWeek().catch((error) => fill("daily-week", errorState(error)));
 
 onSubmit(document.getElementById("mode-form"), async (values) => {
   const body = { mode: values.mode, from_date: values.from_date };

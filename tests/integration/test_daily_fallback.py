@@ -23,7 +23,7 @@ from functions.core.bills.service import BillingService
 from functions.core.clock import utcnow
 from functions.core.daily.models import MeterDayRecord
 from functions.core.messages import VerifiedReading
-from functions.core.meters.models import MeterRecord
+from functions.core.meters.models import MeterRecord, RawReadingRecord
 from functions.core.meters.repositories import MeterRepository
 from functions.core.properties.models import PropertyRecord
 from functions.core.runs.schemas import StartRun
@@ -165,3 +165,45 @@ def test_silent_meters_are_billed_from_the_daily_read_or_estimated_without_it(ad
 
 def _property(meter: MeterRecord) -> PropertyRecord:
     return PropertyRecord.get(meter.property_id)
+
+
+def live_v2_reading(meter: MeterRecord, period: str, import_wh: int,
+                    at: datetime) -> VerifiedReading:
+    """A v2 reading with live registers only (the meter kept no billing-date snapshot)."""
+    reading = stored_reading(meter, period, import_wh, at)
+    tod = [import_wh // 4] * 3 + [import_wh - 3 * (import_wh // 4)]
+    RawReadingRecord(meter.meter_id, reading.reading_key).update(actions=[
+        RawReadingRecord.protocol_version.set(2), RawReadingRecord.source.set("live"),
+        RawReadingRecord.snapshot_at.set(at), RawReadingRecord.export_wh.set(0),
+        RawReadingRecord.tod_wh.set(tod), RawReadingRecord.md_w.set(1_200),
+        RawReadingRecord.md_at.set(at - timedelta(days=3))])
+    return reading.model_copy(update=dict(
+        protocol_version=2, source="live", snapshot_at=at, export_wh=0, tod_wh=tod,
+        md_w=1_200, md_at=at - timedelta(days=3)))
+
+
+def test_a_live_only_v2_reading_bills_the_daily_snapshot_of_the_billing_date(admin, meters):
+    before, month = "2021-09", "2021-10"  # periods of this test's own
+    billing_at = parse_period(month).end_utc
+    fitted = [a_meter(a_property(a_customer())) for _ in range(2)]
+    meters += fitted
+    opening = [stored_reading(m, before, 100_000, parse_period(before).end_utc) for m in fitted]
+    assert bill_in_process(opening) == ["accepted"] * 2
+    with_day, without_day = fitted
+    MeterDayRecord(with_day.meter_id, "2021-10-31", import_wh=230_000,
+                   tod_wh=[60_000, 60_000, 60_000, 50_000], md_w=1_100,
+                   md_at=billing_at - timedelta(days=9), snapshot_at=billing_at,
+                   read_at=billing_at + timedelta(minutes=20), received_at=utcnow()).save()
+
+    # Both answer three days late with live registers only (260 kWh on the register).
+    late = billing_at + timedelta(days=3)
+    assert bill_in_process([live_v2_reading(m, month, 260_000, late)
+                            for m in fitted]) == ["accepted"] * 2
+
+    measured = BillRecord.get(bill_id_for(with_day.property_id or "", month))
+    assert (measured.register_source, int(measured.units)) == ("snapshot", 130)
+    assert (int(measured.current_register_wh), measured.current_read_at) == (230_000, billing_at)
+    assert measured.meter_day == "2021-10-31" and not measured.estimated
+    prorated = BillRecord.get(bill_id_for(without_day.property_id or "", month))
+    assert prorated.register_source == "live_prorated" and prorated.meter_day is None
+    assert 130 < int(prorated.units) < 160  # 160 kWh over 34 days, 31 of them in October

@@ -712,6 +712,7 @@ class ReadingBatch:
             trued_up=tuple(estimates), credit=credit, installation=installed,
             previous=previous or RegisterReading(initial, _installed_at(meter)),
             replaced=_replaced_meter(meter, replacement),
+            meter_day=current.meter_day if isinstance(current, SnapshotRegister) else None,
             prepaid_lines=part.lines if part is not None else ())
         try:
             bills = service.issue(prop, meter, period, reading.run_id, consumption, self.users,

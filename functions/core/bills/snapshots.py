@@ -4,13 +4,14 @@ For a v1 reading billing takes the live register the meter answered with. For a 
 it takes the billing snapshot latched at 00:00 IST of the billing date (the period's end),
 so a run started days later bills exactly the period; the snapshot's registers are first
 checked by billing_rules.snapshots.check_snapshot (VEE). Live registers (no snapshot: the
-meter was fitted after the date or lost its memory) are prorated to the billing date from
-the last billed register (the documented fallback), or held if there is none.
+meter was fitted after the date or lost its memory) bill the daily cycle's snapshot of the
+billing date when it kept one; else they are prorated to the billing date from the last
+billed register (the documented fallback), or held if there is none.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -42,6 +43,7 @@ class SnapshotRegister(RegisterReading):
     """The import register billed (at the billing date) and the bill's v2 fields."""
 
     bill_fields: dict[str, Any] = field(default_factory=dict, compare=False)
+    meter_day: str | None = field(default=None, compare=False)  # read from the daily cycle
 
 
 def registers_of(stored: RawReadingRecord) -> SnapshotRegisters | None:
@@ -71,10 +73,36 @@ def billed_register(stored: RawReadingRecord, *, previous: RegisterReading | Non
                     sanctioned_load_kw: Decimal, rollover_wh: int | None
                     ) -> SnapshotRegister | SnapshotCheck | None:
     """What a v2 reading bills: the register at the billing date with the bill's v2 fields;
-    a SnapshotCheck when a VEE rule stops it; None for a v1 reading (bill it as before)."""
-    return billed_registers(registers_of(stored), stored.meter_id, previous=previous,
-                            last_bill=last_bill, replaced=replaced, period=period,
-                            sanctioned_load_kw=sanctioned_load_kw, rollover_wh=rollover_wh)
+    a SnapshotCheck when a VEE rule stops it; None for a v1 reading (bill it as before).
+
+    A v2 reading with live registers only (no snapshot of the billing date) bills the daily
+    cycle's snapshot latched at that date when there is one: measured, not prorated. The
+    result then names that `meter_day` (the bill says where the read came from)."""
+    registers = registers_of(stored)
+    day = None
+    if registers is not None and registers.source == LIVE:
+        day = daily_snapshot(stored.meter_id, period)
+    result = billed_registers(registers if day is None else day[1], stored.meter_id,
+                              previous=previous, last_bill=last_bill, replaced=replaced,
+                              period=period, sanctioned_load_kw=sanctioned_load_kw,
+                              rollover_wh=rollover_wh)
+    if day is not None and isinstance(result, SnapshotRegister):
+        return replace(result, meter_day=day[0])
+    return result
+
+
+def daily_snapshot(meter_id: str, period: BillingPeriod
+                   ) -> tuple[str, SnapshotRegisters] | None:
+    """The meter-day latched at the period's billing date, if the daily cycle kept it with
+    its snapshot registers (one GetItem, on the rare live-only path)."""
+    try:
+        item = MeterDayRecord.get(meter_id, billing_day(period))
+    except MeterDayRecord.DoesNotExist:
+        return None
+    registers = registers_of_day(item, period.end_utc)
+    if registers is None or registers.source != SNAPSHOT:
+        return None
+    return str(item.day), registers
 
 
 def billed_registers(registers: SnapshotRegisters | None, meter_id: str, *,

@@ -55,6 +55,7 @@ from functions.core.prepaid.schemas import (
 )
 from functions.core.prepaid.service import PrepaidService
 from functions.core.prepaid.statement import Statement, month_statement
+from functions.core.properties.repositories import PropertyRepository
 
 bp = Blueprint(__name__)
 
@@ -112,6 +113,9 @@ def daily_sms(connection_id: str, caller: Caller, body: DailySms) -> DailySmsVie
                "account; the same change sent again is applied once (409 if the connection "
                "is in that mode from another day, or the day's opening read is missing)")
 def set_mode(connection_id: str, caller: Caller, body: SetMode) -> PrepaidView:
+    # A connection is a registered property: a mistyped id must not make an account.
+    if PropertyRepository().get(connection_id) is None:
+        raise NotFound("No such connection.")
     service = PrepaidService.default()
     service.set_mode(caller.user_id, connection_id, body.mode, body.from_date,
                      emergency_credit_paise=body.emergency_credit_paise,

@@ -8,6 +8,7 @@ import json
 import uuid
 
 from functions.core.clock import utcnow
+from functions.core.prepaid.models import PrepaidAccountRecord
 from functions.core.properties.models import PropertyRecord
 from tests.integration.payments_support import (
     event_body,
@@ -27,6 +28,14 @@ def prepaid_property(owner_id: str, admin_client) -> str:
         "monthly_reference_paise": 150000})
     assert response.status_code == 200, response.text
     return connection
+
+
+def test_a_mode_change_for_no_registered_property_is_a_404_and_makes_no_account(admin):
+    connection = f"prop-{uuid.uuid4().hex[:12]}"
+    response = admin[1].put(f"/admin/prepaid/{connection}/mode", json={
+        "mode": "prepaid", "from_date": today_ist().replace(day=1).isoformat()})
+    assert response.status_code == 404, response.text
+    assert PrepaidAccountRecord.count(connection) == 0
 
 
 def test_a_recharge_webhook_delivered_twice_credits_once(stack, customer, admin):

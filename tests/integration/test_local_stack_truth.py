@@ -72,10 +72,9 @@ class RunningStack:
     emulator: str
 
 
-@pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+def start_stack(directory: Path) -> Iterator[RunningStack]:
     emulator_port, api_port, site_port = free_port(), free_port(), free_port()
-    log = tmp_path_factory.mktemp("stack") / "stack.log"
+    log = directory / "stack.log"
     process = background(["-m", "devstack.stack", "--no-seed", "--emulator-port",
                           str(emulator_port), "--api-port", str(api_port), "--site-port",
                           str(site_port)], log)
@@ -87,6 +86,18 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    yield from start_stack(tmp_path_factory.mktemp("stack"))
+
+
+@pytest.fixture
+def stack_to_stop(tmp_path: Path) -> Iterator[RunningStack]:
+    """A stack of the test's own: stopping the module's would fail the tests after it
+    in any other order."""
+    yield from start_stack(tmp_path)
 
 
 def test_the_portal_is_built_for_the_api_port_in_use(running: RunningStack) -> None:
@@ -175,12 +186,12 @@ def test_sigint_stops_a_process_started_in_the_background(tmp_path: Path) -> Non
     assert "stopped" in log.read_text()
 
 
-def test_sigterm_stops_the_stack_within_10_s(running: RunningStack) -> None:
-    """Last in the module: it stops the module's stack (started in the background)."""
-    took = stopped_within(running.process, signal.SIGTERM)
-    assert running.process.returncode == 0
+def test_sigterm_stops_the_stack_within_10_s(stack_to_stop: RunningStack) -> None:
+    """A stack started in the background stops on SIGTERM, and says so."""
+    took = stopped_within(stack_to_stop.process, signal.SIGTERM)
+    assert stack_to_stop.process.returncode == 0
     assert took < 10, f"{took:.1f} s"
-    assert "stopped." in running.log.read_text()
-    assert not record_path(running.api).exists()  # no demo can pick up a stopped stack
+    assert "stopped." in stack_to_stop.log.read_text()
+    assert not record_path(stack_to_stop.api).exists()  # no demo picks up a stopped stack
     with pytest.raises(requests.ConnectionError):
-        requests.get(f"{running.api}/health", timeout=2)
+        requests.get(f"{stack_to_stop.api}/health", timeout=2)

@@ -68,7 +68,13 @@ from functions.core.bills.history import PeriodBill, PropertyHistory, histories,
 from functions.core.bills.models import BillRecord, LineItemAttribute, bill_id_for
 from functions.core.bills.netting import earlier_bills, net_new_bills
 from functions.core.bills.repository import BillRepository, ItemKey, get_items, tenancies_of
-from functions.core.bills.snapshots import SnapshotRegister, bill_fields, billed_register
+from functions.core.bills.snapshots import (
+    SnapshotRegister,
+    bill_fields,
+    billed_register,
+    daily_snapshot,
+    lacks_snapshot,
+)
 from functions.core.bills.tariff_inputs import banked_before, set_tariff_fields, usage_of
 from functions.core.clock import utcnow
 from functions.core.daily.models import MeterDayRecord
@@ -690,7 +696,8 @@ class ReadingBatch:
         snapshot = billed_register(
             stored, previous=previous, last_bill=last.first if last else None,
             replaced=replacement is not None, period=period,
-            sanctioned_load_kw=Decimal(prop.sanctioned_load_kw), rollover_wh=REGISTER_ROLLOVER_WH)
+            sanctioned_load_kw=Decimal(prop.sanctioned_load_kw), rollover_wh=REGISTER_ROLLOVER_WH,
+            day=daily_snapshot(meter.meter_id, period) if lacks_snapshot(stored) else None)
         if snapshot is not None and not isinstance(snapshot, SnapshotRegister):
             return Verdict(snapshot.status.value, snapshot.reason, snapshot.detail)
         current = snapshot or current

@@ -70,18 +70,19 @@ def previous_registers(last_bill: BillRecord | None, meter_id: str) -> PreviousR
 
 def billed_register(stored: RawReadingRecord, *, previous: RegisterReading | None,
                     last_bill: BillRecord | None, replaced: bool, period: BillingPeriod,
-                    sanctioned_load_kw: Decimal, rollover_wh: int | None
+                    sanctioned_load_kw: Decimal, rollover_wh: int | None,
+                    day: tuple[str, SnapshotRegisters] | None = None
                     ) -> SnapshotRegister | SnapshotCheck | None:
     """What a v2 reading bills: the register at the billing date with the bill's v2 fields;
     a SnapshotCheck when a VEE rule stops it; None for a v1 reading (bill it as before).
 
-    A v2 reading with live registers only (no snapshot of the billing date) bills the daily
-    cycle's snapshot latched at that date when there is one: measured, not prorated. The
-    result then names that `meter_day` (the bill says where the read came from)."""
+    A v2 reading with live registers only (`lacks_snapshot`) bills `day`, the daily
+    cycle's snapshot latched at the billing date (`daily_snapshot`, read by the caller),
+    when there is one: measured, not prorated. The result then names that `meter_day`
+    (the bill says where the read came from)."""
     registers = registers_of(stored)
-    day = None
-    if registers is not None and registers.source == LIVE:
-        day = daily_snapshot(stored.meter_id, period)
+    if registers is None or registers.source != LIVE:
+        day = None  # a snapshot of its own, or v1: the reading's registers
     result = billed_registers(registers if day is None else day[1], stored.meter_id,
                               previous=previous, last_bill=last_bill, replaced=replaced,
                               period=period, sanctioned_load_kw=sanctioned_load_kw,
@@ -91,10 +92,16 @@ def billed_register(stored: RawReadingRecord, *, previous: RegisterReading | Non
     return result
 
 
+def lacks_snapshot(stored: RawReadingRecord) -> bool:
+    """A v2 reading that answered with live registers only (no billing-date snapshot)."""
+    registers = registers_of(stored)
+    return registers is not None and registers.source == LIVE
+
+
 def daily_snapshot(meter_id: str, period: BillingPeriod
                    ) -> tuple[str, SnapshotRegisters] | None:
     """The meter-day latched at the period's billing date, if the daily cycle kept it with
-    its snapshot registers (one GetItem, on the rare live-only path)."""
+    its snapshot registers (one GetItem: for a reading that `lacks_snapshot` only)."""
     try:
         item = MeterDayRecord.get(meter_id, billing_day(period))
     except MeterDayRecord.DoesNotExist:

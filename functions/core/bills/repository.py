@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from pynamodb.connection import Connection
@@ -101,15 +101,6 @@ class BillRepository:
     def period_page(self, period: str, cursor: str | None, limit: int,
                     keep: Callable[[BillRecord], bool] = lambda _: True) -> Page[BillRecord]:
         return sharded_page(BillRecord.by_period, period, cursor, limit, keep)
-
-    def with_status(self, status: str, due_before: date | None = None) -> list[BillRecord]:
-        """Bills in `status`, earliest due first; optionally only those due
-        strictly before `due_before` (for example: issued and past due)."""
-        condition = BillRecord.due_date < due_before.isoformat() if due_before else None
-        found = [bill for shard in range(RUN_SHARDS)
-                 for bill in BillRecord.by_status.query(shard_key(status, shard),
-                                                        range_key_condition=condition)]
-        return sorted(found, key=lambda b: (b.due_date, b.bill_id))
 
     def status_page(self, status: str, cursor: str | None, limit: int) -> Page[BillRecord]:
         return sharded_page(BillRecord.by_status, status, cursor, limit)

@@ -170,10 +170,6 @@ class DayRate:
     read: int
     read_by_target: int  # by 06:00 IST after the day's latch
 
-    @property
-    def share(self) -> float:
-        return self.read / self.meters_total if self.meters_total else 0.0
-
 
 def day_rate(day: date) -> DayRate:
     """The share of meters read for a day (the run's sharded counters, one BatchGetItem)."""

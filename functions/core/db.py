@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -55,3 +56,16 @@ def bind_models() -> None:
         for attr in vars(model).values():
             if isinstance(attr, GlobalSecondaryIndex):
                 attr._connection = None  # type: ignore[attr-defined]
+
+
+def cancellation_codes(error: TransactWriteError) -> list[str | None]:
+    """Why each item of a cancelled transaction failed, in the transaction's order
+    (None where an item did not fail): "ConditionalCheckFailed", "TransactionConflict"..."""
+    return [reason.code if reason else None for reason in (error.cancellation_reasons or [])]
+
+
+def failed_condition(error: TransactWriteError, index: int = 0) -> bool:
+    """Whether the transaction's item at `index` failed its condition (e.g. a put
+    "once only" that found its item there already)."""
+    codes = cancellation_codes(error)
+    return index < len(codes) and codes[index] == "ConditionalCheckFailed"

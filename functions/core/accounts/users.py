@@ -12,6 +12,7 @@ from pynamodb.transactions import TransactWrite
 
 from functions.core.accounts.models import UserEmailRecord, UserRecord
 from functions.core.clock import iso, utcnow
+from functions.core.db import cancellation_codes
 from functions.core.errors import Conflict
 from functions.core.paging import Page, partition_page
 from functions.core.settings import get_settings
@@ -120,7 +121,7 @@ class UserRepository:
                                  condition=UserEmailRecord.email.does_not_exist())
                 transaction.save(user, condition=UserRecord.user_id.does_not_exist())
         except TransactWriteError as exc:
-            reasons = [r.code for r in (exc.cancellation_reasons or []) if r is not None]
+            reasons = cancellation_codes(exc)
             if "ConditionalCheckFailed" in reasons:
                 return False
             raise

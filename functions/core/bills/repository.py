@@ -20,6 +20,7 @@ from functions.core.bills.models import (
     BILL_PAID,
     BillRecord,
 )
+from functions.core.db import cancellation_codes, failed_condition
 from functions.core.errors import Conflict
 from functions.core.notifications.models import OutboxRecord
 from functions.core.notifications.outbox import Outbox
@@ -65,9 +66,8 @@ class BillRepository:
                 if extra is not None:
                     extra(transaction)
         except TransactWriteError as error:
-            reasons = error.cancellation_reasons
-            # Puts come first in the request, so reasons[0] is the first share.
-            if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+            # Puts come first in the request, so item 0 is the first share.
+            if failed_condition(error, 0):
                 return False
             raise
         return True
@@ -212,7 +212,7 @@ TRANSACTION_ATTEMPTS = 4
 
 
 def _reasons(error: TransactWriteError) -> list[str]:
-    return [r.code for r in (error.cancellation_reasons or []) if r is not None and r.code]
+    return [code for code in cancellation_codes(error) if code]
 
 
 def _condition_failed(error: TransactWriteError) -> bool:

@@ -78,6 +78,7 @@ from functions.core.bills.snapshots import (
 from functions.core.bills.tariff_inputs import banked_before, set_tariff_fields, usage_of
 from functions.core.clock import utcnow
 from functions.core.daily.models import MeterDayRecord
+from functions.core.db import cancellation_codes
 from functions.core.i18n import DEFAULT_LANGUAGE, format_date_ist, normalise
 from functions.core.logs import logger
 from functions.core.messages import VerifiedReading
@@ -629,7 +630,7 @@ class ReadingBatch:
                                        actions=_register_actions(reading),
                                        condition=_register_moves(reading))
         except TransactWriteError as error:
-            reasons = [r.code if r else None for r in (error.cancellation_reasons or [])]
+            reasons = cancellation_codes(error)
             decided_elsewhere = {i for i, code in enumerate(reasons[:len(decisions)])
                                  if code == "ConditionalCheckFailed"}
             stale_register = any(code == "ConditionalCheckFailed"

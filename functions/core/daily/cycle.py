@@ -27,6 +27,7 @@ from pynamodb.transactions import TransactWrite
 from functions.core.billing_rules.periods import ist_midnight_utc
 from functions.core.clock import IST, epoch, utcnow
 from functions.core.daily.models import MeterDayRecord
+from functions.core.db import cancellation_codes, failed_condition
 from functions.core.logs import logger
 from functions.core.messages import FanoutBatch, RunStep, VerifiedReading
 from functions.core.meters.repositories import MeterRepository
@@ -149,8 +150,7 @@ class DailyCycle:
                 if actions:
                     tx.update(progress.counter_item(step.run_id, step.shard), actions=actions)
         except TransactWriteError as error:
-            reasons = [r.code if r else None for r in (error.cancellation_reasons or [])]
-            if reasons and reasons[0] == "ConditionalCheckFailed":
+            if failed_condition(error, 0):
                 return False
             raise
         return True
@@ -252,7 +252,7 @@ def _keep_and_count(items: list[tuple[str, MeterDayRecord]]) -> list[MeterDayRec
                               actions=progress.counter_actions(**count))
             return [item for _run_id, item in pending]
         except TransactWriteError as error:
-            reasons = [r.code if r else None for r in (error.cancellation_reasons or [])]
+            reasons = cancellation_codes(error)
             kept = {i for i, code in enumerate(reasons[:len(pending)])
                     if code == "ConditionalCheckFailed"}
             if kept:  # read already (a redelivery, or a second answer): the rest go on

@@ -10,6 +10,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
+from functions.core.db import cancellation_codes
 from functions.core.paging import Page, partition_page, sharded_page
 from functions.core.prepaid.models import LedgerEntryRecord, PrepaidAccountRecord, posted_key
 from functions.core.shards import sharded
@@ -96,7 +97,7 @@ class LedgerRepository:
                         if in_credit else exists)
                 return True
             except TransactWriteError as error:
-                reasons = [r.code if r else None for r in (error.cancellation_reasons or [])]
+                reasons = cancellation_codes(error)
                 if reasons and reasons[0] in ("ConditionalCheckFailed", CONDITION_FAILED):
                     return False  # the entry was there: applied once already
                 if in_credit and reasons[1:2] in (["ConditionalCheckFailed"],

@@ -9,6 +9,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from functions.core.clock import epoch, utcnow
+from functions.core.db import failed_condition
 from functions.core.messages import FanoutBatch
 from functions.core.runs import progress
 from functions.core.runs.models import RunSliceRecord
@@ -44,7 +45,6 @@ def record_batch(batch: FanoutBatch, counts: dict[str, int]) -> None:
             if actions:
                 tx.update(progress.counter_item(batch.run_id, shard), actions=actions)
     except TransactWriteError as error:
-        reasons = error.cancellation_reasons or []
-        if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+        if failed_condition(error, 0):
             return
         raise

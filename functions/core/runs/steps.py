@@ -46,6 +46,7 @@ from functions.core.bills.service import (
 )
 from functions.core.clock import epoch, utcnow
 from functions.core.daily.models import MeterDayRecord
+from functions.core.db import cancellation_codes
 from functions.core.messages import FanoutBatch, RunStep
 from functions.core.meters.models import (
     READING_RECEIVED,
@@ -376,7 +377,7 @@ class RunSteps:
                     transaction.condition_check(BillingRunRecord, run.run_id,
                                                 condition=condition)
         except TransactWriteError as error:
-            reasons = [r.code if r else None for r in (error.cancellation_reasons or [])]
+            reasons = cancellation_codes(error)
             if reasons and reasons[-1] == "ConditionalCheckFailed":
                 result.outcome = "stale"
                 return False

@@ -16,6 +16,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
+from functions.core.db import failed_condition
 from functions.core.errors import Conflict
 from functions.core.tariffs.models import TariffCatalogRecord, TariffRecord
 
@@ -38,9 +39,7 @@ class LockResult(Enum):
 
 
 def _failed(error: TransactWriteError, index: int) -> bool:
-    reasons = error.cancellation_reasons
-    return len(reasons) > index and reasons[index] is not None \
-        and reasons[index].code == "ConditionalCheckFailed"  # type: ignore[union-attr]
+    return failed_condition(error, index)
 
 
 def _equals_or_absent(attribute: NumberAttribute, value: int) -> Condition:

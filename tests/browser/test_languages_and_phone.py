@@ -118,6 +118,49 @@ def test_a_customer_reads_the_portal_in_hindi_and_marathi(page, portal, stack):
     assert stack.api.as_(token).get("/me").json()["language"] == "en"
 
 
+def test_pay_prepaid_and_support_pages_in_hindi_and_marathi(page, portal, stack):
+    from tests.browser.test_prepaid import prepaid_customer
+    from tests.integration.payments_support import make_bill
+
+    customer, _connection, _balance = prepaid_customer(stack)
+    token = issue_session(customer)
+    api = stack.api.as_(token)
+    assert api.put("/me/language", json={"language": "hi"}).status_code == 200
+    bill = make_bill(customer.user_id, total="1234567.89", period="2026-11",
+                     due=date(2026, 12, 7))
+    start_session(page, portal, token, customer)
+
+    # The prepaid page: balance, ledger with its entry kinds, the month's statement.
+    page.goto(portal.page_url("hi/prepaid.html"))
+    settled(page)
+    expect(page.locator("#balance-title")).to_have_text("शेष राशि")
+    expect(page.locator("#prepaid-balance")).to_contain_text("₹")
+    expect(page.locator("#ledger-title")).to_have_text("खाता-बही")
+    expect(page.locator("#ledger").get_by_text("रिचार्ज", exact=True)).to_have_count(1)
+    expect(page.locator("#statement-verdict")).to_contain_text("पैसे-पैसे तक बराबर")
+    expect(page.get_by_label("मुझे हर दिन मेरी शेष राशि और उस दिन का शुल्क SMS से भेजें")).to_be_visible()
+    expect(page.get_by_role("button", name="अभी रिचार्ज करें")).to_be_visible()
+
+    # The pay page: the amount in Indian grouping, the due date's month in Hindi.
+    page.goto(portal.page_url(f"hi/pay.html?bill={bill.bill_id}"))
+    settled(page)
+    expect(page.locator("h1")).to_have_text("अपने बिल का भुगतान करें")
+    expect(page.locator("#amount-due")).to_have_text(AMOUNT)
+    expect(page.locator("#pay-summary")).to_contain_text("दिस॰ 2026")
+    expect(page.get_by_role("button", name="सुरक्षित भुगतान पृष्ठ पर जाएँ")).to_be_visible()
+
+    # A support request's conversation, in Marathi.
+    raised = api.post("/tickets", json={
+        "category": "meter", "subject": "Meter blinking", "description": "It blinks."})
+    assert raised.status_code == 201, raised.text
+    assert api.put("/me/language", json={"language": "mr"}).status_code == 200
+    page.goto(portal.page_url(f"mr/ticket.html?id={raised.json()['ticket_id']}"))
+    settled(page)
+    expect(page.locator("#thread-title")).to_have_text("संभाषण")
+    expect(page.locator("#ticket")).to_contain_text("उत्तराची प्रतीक्षा आहे")
+    expect(page.get_by_role("button", name="टिप्पणी पाठवा")).to_be_visible()
+
+
 def test_no_page_scrolls_sideways_on_a_phone(context, portal, people):
     phone = context.new_page()
     phone.set_viewport_size(PHONE)

@@ -3,6 +3,12 @@
 import { get, post } from "./api.js";
 import { h, badge, facts, onSubmit, link } from "./ui.js";
 import { dateTimeIST, label } from "./format.js";
+import { t } from "./i18n.js";
+
+// A request's category as the customer reads it (others: the code spelled out).
+const CATEGORIES = {
+  bill: t("Bill"), meter: t("Meter"), payment: t("Payment"), other: t("Other"),
+};
 
 export const ticketPath = (id) => `/tickets/${encodeURIComponent(id)}`;
 
@@ -11,25 +17,25 @@ export function ticketHeader(ticket) {
     h("div", { class: "d-flex flex-wrap align-items-center gap-2" },
       h("h1", { class: "page-title mb-0 me-2", text: ticket.subject }), badge(ticket.status)),
     h("p", { class: "text-body-secondary mb-0" }, h("span", { class: "font-monospace", text: ticket.ticket_id }),
-      ` · ${label(ticket.category)} · raised ${dateTimeIST(ticket.created_at)}`));
+      " · ", t("{category} · raised {time}", { category: CATEGORIES[ticket.category] || label(ticket.category), time: dateTimeIST(ticket.created_at) })));
 }
 
 export function ticketFacts(ticket, { billHref, propertyHref } = {}) {
   return facts([
-    ["Status", badge(ticket.status)],
-    ["Raised", dateTimeIST(ticket.created_at)],
-    ["First reply", ticket.first_admin_response_at ? dateTimeIST(ticket.first_admin_response_at) : "Waiting for a reply"],
-    ticket.resolved_at ? ["Resolved", dateTimeIST(ticket.resolved_at)] : null,
-    ticket.bill_id ? ["Bill", billHref ? link(billHref(ticket.bill_id), ticket.bill_id) : ticket.bill_id] : null,
-    ticket.property_id ? ["Property", propertyHref ? link(propertyHref(ticket.property_id), "View property") : ticket.property_id] : null,
-    ticket.reopen_count ? ["Reopened", `${ticket.reopen_count} time(s)`] : null,
+    [t("Status"), badge(ticket.status)],
+    [t("Raised"), dateTimeIST(ticket.created_at)],
+    [t("First reply"), ticket.first_admin_response_at ? dateTimeIST(ticket.first_admin_response_at) : t("Waiting for a reply")],
+    ticket.resolved_at ? [t("Resolved"), dateTimeIST(ticket.resolved_at)] : null,
+    ticket.bill_id ? [t("Bill"), billHref ? link(billHref(ticket.bill_id), ticket.bill_id) : ticket.bill_id] : null,
+    ticket.property_id ? [t("Property"), propertyHref ? link(propertyHref(ticket.property_id), t("View property")) : ticket.property_id] : null,
+    ticket.reopen_count ? [t("Reopened"), t("{count} time(s)", { count: ticket.reopen_count })] : null,
   ], "row mb-2 small facts-wide");
 }
 
 export function resolution(ticket) {
   if (!ticket.resolution_note) return null;
   return h("div", { class: "alert alert-success", role: "status" },
-    h("h2", { class: "h6", text: "Resolution" }), h("p", { class: "comment-body mb-0", text: ticket.resolution_note }));
+    h("h2", { class: "h6", text: t("Resolution") }), h("p", { class: "comment-body mb-0", text: ticket.resolution_note }));
 }
 
 function comment(entry) {
@@ -40,7 +46,7 @@ function comment(entry) {
   const admin = entry.author_role === "admin";
   return h("li", { class: `comment${admin ? " from-admin" : ""}` },
     h("div", { class: "small text-body-secondary" }, h("strong", { class: "text-body", text: entry.author_name }),
-      admin ? h("span", { class: "badge text-bg-light border ms-1", text: "Support team" }) : null,
+      admin ? h("span", { class: "badge text-bg-light border ms-1", text: t("Support team") }) : null,
       ` · ${dateTimeIST(entry.created_at)}`),
     h("p", { class: "comment-body mb-0", text: entry.body }));
 }
@@ -49,22 +55,22 @@ function comment(entry) {
 export function thread(ticket, onChange) {
   const form = h("form", { id: "comment-form", class: "mt-3" },
     h("div", { class: "form-alert", "data-form-alert": true, role: "alert" }),
-    h("label", { for: "comment-body", class: "form-label", text: "Add a comment" }),
+    h("label", { for: "comment-body", class: "form-label", text: t("Add a comment") }),
     h("textarea", { id: "comment-body", name: "body", class: "form-control", rows: 3, required: true, maxlength: 4000, "aria-describedby": "comment-body-error" }),
     h("div", { id: "comment-body-error", class: "invalid-feedback" }),
     h("button", { type: "submit", class: "btn btn-primary mt-2" },
-      h("span", { class: "spinner-border spinner-border-sm me-1 d-none", "aria-hidden": "true" }), "Send comment"));
+      h("span", { class: "spinner-border spinner-border-sm me-1 d-none", "aria-hidden": "true" }), t("Send comment")));
   onSubmit(form, async (values) => {
     await post(`${ticketPath(ticket.ticket_id)}/comments`, { body: values.body });
-    await onChange("Your comment is added.");
+    await onChange(t("Your comment is added."));
   });
   const comments = ticket.comments || [];
   return h("section", { "aria-labelledby": "thread-title" },
-    h("h2", { class: "h5", id: "thread-title", text: "Conversation" }),
-    h("div", { class: "comment" }, h("div", { class: "small text-body-secondary", text: `Description · ${dateTimeIST(ticket.created_at)}` }),
+    h("h2", { class: "h5", id: "thread-title", text: t("Conversation") }),
+    h("div", { class: "comment" }, h("div", { class: "small text-body-secondary", text: t("Description · {time}", { time: dateTimeIST(ticket.created_at) }) }),
       h("p", { class: "comment-body mb-0", text: ticket.description })),
-    comments.length ? h("ol", { class: "list-unstyled mt-3", "aria-label": "Comments" }, comments.map(comment))
-      : h("p", { class: "text-body-secondary mt-3", text: "No comments yet." }),
+    comments.length ? h("ol", { class: "list-unstyled mt-3", "aria-label": t("Comments") }, comments.map(comment))
+      : h("p", { class: "text-body-secondary mt-3", text: t("No comments yet.") }),
     form);
 }
 

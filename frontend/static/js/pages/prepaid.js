@@ -5,6 +5,7 @@ import { get, post, put } from "../api.js";
 import { boot, h, fill, facts, badge, table, emptyState, errorState, errorMessage, notify, onSubmit, param } from "../ui.js";
 import { dateIST, rupees, toPaise } from "../format.js";
 import { consumptionChart } from "../consumption_chart.js";
+import { t } from "../i18n.js";
 
 await boot("customer");
 const form = document.getElementById("recharge-form");
@@ -21,48 +22,51 @@ async function prepaidConnection() {
 }
 
 function chart(points) {
-  if (!points.length) return emptyState("No daily charges yet: the first comes after the next daily meter reading.");
+  if (!points.length) return emptyState(t("No daily charges yet: the first comes after the next daily meter reading."));
   const biggest = Math.max(0.01, ...points.map((p) => Math.abs(Number(p.debit))));
   return h("div", { class: "small" }, points.map((p) => {
     const bar = h("span", { class: "d-inline-block bg-primary" });
     bar.style.height = "0.8rem";  // sized through the CSSOM: the CSP allows no inline styles
     bar.style.width = `${(Math.abs(Number(p.debit)) / biggest) * 60}%`;
-    return h("div", { class: "d-flex align-items-center gap-2 mb-1 daily-point", role: "img", "aria-label": `${dateIST(p.day)}: ${rupees(p.debit)}` },
+    return h("div", { class: "d-flex align-items-center gap-2 mb-1 daily-point", role: "img", "aria-label": t("{day}: {amount}", { day: dateIST(p.day), amount: rupees(p.debit) }) },
       h("span", { class: "text-nowrap", text: dateIST(p.day) }), h("span", { class: "flex-grow-1" }, bar),
       h("span", { class: "text-nowrap amount", text: rupees(p.debit) }));
   }));
 }
 
+// What a ledger entry's kind reads as, in the page's language.
+const ENTRY_KINDS = { recharge: t("recharge"), debit: t("debit"), adjustment: t("adjustment") };
+
 function ledger(view) {
-  if (!view.ledger.length) return emptyState("Nothing in the ledger yet.");
+  if (!view.ledger.length) return emptyState(t("Nothing in the ledger yet."));
   return table([
-    { label: "Day", cell: (e) => dateIST(e.day) },
-    { label: "Entry", cell: (e) => badge(e.kind, e.kind) },
-    { label: "Amount", cell: (e) => h("span", { class: "amount", text: rupees(e.amount) }), numeric: true },
-    { label: "Explanation", cell: (e) => h("span", { class: "small", text: e.explanation }) },
-  ], view.ledger, { caption: "Ledger, newest first", stack: true });
+    { label: t("Day"), cell: (e) => dateIST(e.day) },
+    { label: t("Entry"), cell: (e) => badge(e.kind, ENTRY_KINDS[e.kind] || e.kind) },
+    { label: t("Amount"), cell: (e) => h("span", { class: "amount", text: rupees(e.amount) }), numeric: true },
+    { label: t("Explanation"), cell: (e) => h("span", { class: "small", text: e.explanation }) },
+  ], view.ledger, { caption: t("Ledger, newest first"), stack: true });
 }
 
 // The month's statement: the daily debits (and a final postpaid bill of the days before a
 // change to prepaid) beside the postpaid bill of the same use, and whether they agree.
 function statement(s) {
   const debits = s.days.length ? table([
-    { label: "Day", cell: (d) => dateIST(d.day) },
-    { label: "Charge", cell: (d) => h("span", { class: "amount", text: rupees(d.debit) }), numeric: true },
-  ], s.days, { caption: "Daily charges" }) : emptyState("No daily charges this month.");
-  const prepaid = h("div", { class: "col-md-6" }, h("h3", { class: "h6", text: "Prepaid: daily charges" }), debits,
-    s.final_bill ? h("p", { class: "small", text: `Final postpaid bill ${s.final_bill.bill_id}, ${dateIST(s.final_bill.first_day)} to ${dateIST(s.final_bill.last_day)}: ${rupees(s.final_bill.amount)}` }) : null,
-    facts([["Total", h("span", { class: "amount fw-semibold", id: "statement-prepaid-total", text: rupees(s.prepaid_total) })]], "row mb-0 facts-wide"));
+    { label: t("Day"), cell: (d) => dateIST(d.day) },
+    { label: t("Charge"), cell: (d) => h("span", { class: "amount", text: rupees(d.debit) }), numeric: true },
+  ], s.days, { caption: t("Daily charges") }) : emptyState(t("No daily charges this month."));
+  const prepaid = h("div", { class: "col-md-6" }, h("h3", { class: "h6", text: t("Prepaid: daily charges") }), debits,
+    s.final_bill ? h("p", { class: "small", text: t("Final postpaid bill {bill}, {first} to {last}: {amount}", { bill: s.final_bill.bill_id, first: dateIST(s.final_bill.first_day), last: dateIST(s.final_bill.last_day), amount: rupees(s.final_bill.amount) }) }) : null,
+    facts([[t("Total"), h("span", { class: "amount fw-semibold", id: "statement-prepaid-total", text: rupees(s.prepaid_total) })]], "row mb-0 facts-wide"));
   const bill = s.postpaid;
-  const postpaid = h("div", { class: "col-md-6" }, h("h3", { class: "h6", text: "Postpaid bill of the same use" }),
+  const postpaid = h("div", { class: "col-md-6" }, h("h3", { class: "h6", text: t("Postpaid bill of the same use") }),
     bill ? table([
-      { label: "Charge", cell: (l) => l.label },
-      { label: "Amount", cell: (l) => h("span", { class: "amount", text: rupees(l.amount) }), numeric: true },
-    ], bill.lines, { caption: `Postpaid bill to ${dateIST(bill.last_day)}` }) : emptyState("Nothing to compare yet."),
-    bill ? facts([["Total", h("span", { class: "amount fw-semibold", id: "statement-postpaid-total", text: rupees(bill.total) })]], "row mb-0 facts-wide") : null);
+      { label: t("Charge"), cell: (l) => l.label },
+      { label: t("Amount"), cell: (l) => h("span", { class: "amount", text: rupees(l.amount) }), numeric: true },
+    ], bill.lines, { caption: t("Postpaid bill to {day}", { day: dateIST(bill.last_day) }) }) : emptyState(t("Nothing to compare yet.")),
+    bill ? facts([[t("Total"), h("span", { class: "amount fw-semibold", id: "statement-postpaid-total", text: rupees(bill.total) })]], "row mb-0 facts-wide") : null);
   return h("div", {}, h("div", { class: "row g-4 mb-2" }, prepaid, postpaid),
     h("p", { class: "mb-0", id: "statement-verdict" },
-      badge(s.equal ? "accepted" : "held", s.equal ? "Equal to the paisa" : `Differs by ${rupees(s.difference)}`), " ",
+      badge(s.equal ? "accepted" : "held", s.equal ? t("Equal to the paisa") : t("Differs by {amount}", { amount: rupees(s.difference) })), " ",
       h("span", { class: "small", text: s.explanation })));
 }
 
@@ -84,7 +88,7 @@ function dailySms(view) {
     try {
       const saved = await put(`/prepaid/${encodeURIComponent(view.connection_id)}/daily-sms`, { enabled: box.checked });
       box.checked = saved.daily_sms;
-      notify(saved.daily_sms ? "You will get your balance by SMS every day." : "The daily balance SMS is off.");
+      notify(saved.daily_sms ? t("You will get your balance by SMS every day.") : t("The daily balance SMS is off."));
     } catch (error) {
       box.checked = !box.checked;
       notify(errorMessage(error), "danger");
@@ -93,26 +97,26 @@ function dailySms(view) {
     }
   });
   return h("div", { class: "form-check mt-3" }, box,
-    h("label", { class: "form-check-label", for: "daily-sms", text: "Send me my balance and the day's charge by SMS every day" }));
+    h("label", { class: "form-check-label", for: "daily-sms", text: t("Send me my balance and the day's charge by SMS every day") }));
 }
 
 try {
   const view = await prepaidConnection();
   if (!view) {
-    fill("prepaid-summary", emptyState("None of your connections is prepaid."));
+    fill("prepaid-summary", emptyState(t("None of your connections is prepaid.")));
     fill("ledger");
   } else {
     connection = view.connection_id;
     const low = Number(view.balance) <= 0;
     fill("prepaid-summary", h("section", { class: "card mb-4", "aria-labelledby": "balance-title" }, h("div", { class: "card-body" },
-      h("h2", { class: "stat-label h6 mb-1", id: "balance-title", text: "Balance" }),
+      h("h2", { class: "stat-label h6 mb-1", id: "balance-title", text: t("Balance") }),
       h("p", { class: `display-6 fw-semibold amount mb-2${low ? " text-danger" : ""}`, id: "prepaid-balance", text: rupees(view.balance) }),
       facts([
-        ["Days left", h("span", { id: "days-left", text: view.days_left === null ? "not yet known" : String(view.days_left) })],
-        ["Average daily charge", rupees(view.average_daily_debit)],
-        ["Emergency credit", rupees(view.emergency_credit)],
-        ["Supply", badge(view.relay, view.relay === "connected" ? "Connected" : "Disconnected")],
-        ["Smallest recharge", h("span", { id: "min-recharge", text: rupees(view.min_recharge) })],
+        [t("Days left"), h("span", { id: "days-left", text: view.days_left === null ? t("not yet known") : String(view.days_left) })],
+        [t("Average daily charge"), rupees(view.average_daily_debit)],
+        [t("Emergency credit"), rupees(view.emergency_credit)],
+        [t("Supply"), badge(view.relay, view.relay === "connected" ? t("Connected") : t("Disconnected"))],
+        [t("Smallest recharge"), h("span", { id: "min-recharge", text: rupees(view.min_recharge) })],
       ], "row mb-0 facts-wide"), dailySms(view))));
     fill("daily-chart", chart(view.daily));
     // kWh per day beside the charges: the connection's meter, from its property.

@@ -218,17 +218,20 @@ def start_simulator(plans: list[MeterPlan], directory: Path | None = None,
                      protocol_version=plan.protocol_version, solar_kwp=plan.solar_kwp)
     fleet_file.write_text(json.dumps(fleet))
     ready_file = directory / "ready.json"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "device_client", "simulate", "--fleet", str(fleet_file),
-         "--port", "0", "--state-dir", str(directory / "state"), "--ready-file",
-         str(ready_file), "--workers", str(workers), "--attempts", "4", "--backoff", "0.2"],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Its errors go to a file: a pipe read only at exit would fill up and stall the meters.
+    errors = directory / "simulator.log"
+    with errors.open("ab") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "device_client", "simulate", "--fleet", str(fleet_file),
+             "--port", "0", "--state-dir", str(directory / "state"), "--ready-file",
+             str(ready_file), "--workers", str(workers), "--attempts", "4", "--backoff", "0.2"],
+            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.DEVNULL, stderr=sink)
     simulator = Simulator(directory, fleet_file, process)
     deadline = time.monotonic() + 60
     while not ready_file.exists():
         if process.poll() is not None:
-            stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            stderr = errors.read_bytes().decode(errors="replace")
             raise DemoError(f"the meter simulator exited: {stderr[-500:]}")
         if time.monotonic() > deadline:
             simulator.stop()

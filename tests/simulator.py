@@ -20,15 +20,17 @@ class Simulator:
     def __init__(self, directory: Path, fleet: Path) -> None:
         self.ready_file = directory / "ready.json"
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "device_client", "simulate", "--fleet", str(fleet),
-             "--port", "0", "--state-dir", str(directory / "state"), "--ready-file",
-             str(self.ready_file), "--attempts", "3", "--backoff", "0.1"],
-            cwd=directory, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        errors = directory / "simulator.log"  # a file: an unread pipe would fill and stall it
+        with errors.open("ab") as sink:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "device_client", "simulate", "--fleet", str(fleet),
+                 "--port", "0", "--state-dir", str(directory / "state"), "--ready-file",
+                 str(self.ready_file), "--attempts", "3", "--backoff", "0.1"],
+                cwd=directory, env=env, stdout=subprocess.DEVNULL, stderr=sink)
         deadline = time.monotonic() + 30
         while not self.ready_file.exists():
             if self.process.poll() is not None:
-                raise AssertionError(f"simulator exited: {self.process.stderr.read()!r}")  # type: ignore[union-attr]
+                raise AssertionError(f"simulator exited: {errors.read_text()[-500:]}")
             if time.monotonic() > deadline:
                 self.stop()
                 raise AssertionError("simulator did not start in 30 s")

@@ -42,6 +42,7 @@ from functions.core.accounts.sessions import issue_session
 from functions.core.aws import client
 from functions.core.billing_rules import period_of
 from functions.core.meters.models import MeterRecord, RawReadingRecord
+from functions.core.meters.repositories import ReadRequestRepository
 from functions.core.resources import QUEUES, queue
 from functions.core.settings import reload_settings
 from tests.integration.billing_support import a_customer, ensure_reference_tariffs, retire
@@ -177,9 +178,14 @@ def close_run(fleet: Fleet, period: str) -> dict[str, Any]:
         raise AssertionError(f"{error}: {shown}") from None
 
 
-def every_property_billed(fleet: Fleet, period: str, timeout: float = 150) -> None:
-    wait_until(lambda: billed_count(fleet, period) == METERS, timeout,
-               f"a bill for each of the {METERS} properties ({period})", step=1)
+def every_property_billed(fleet: Fleet, period: str, timeout: float = 150,
+                          log: Path | None = None) -> None:
+    try:
+        wait_until(lambda: billed_count(fleet, period) == METERS, timeout,
+                   f"a bill for each of the {METERS} properties ({period})", step=1)
+    except AssertionError as error:
+        runner = f"; the runner's log ends: {tail(log)}" if log else ""
+        raise AssertionError(f"{error}: {what_is_stuck(fleet, period)}{runner}") from None
 
 
 def check_outcome(fleet: Fleet, period: str, fault: str, say: Callable[[str], None]) -> None:
@@ -212,22 +218,57 @@ def restart_in_process_runner(stack: Any) -> None:
     stack.runner = EventRunner(mappings_from_app(app)).start()
 
 
-def runner_process() -> subprocess.Popen[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.integration.fault_runner"], cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "ERROR"},
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert process.stdout is not None
-    assert process.stdout.readline().strip() == "ready"
+def runner_process(log: Path) -> subprocess.Popen[bytes]:
+    """The runner in a process of its own, its output appended to `log`. A file, not a
+    pipe: a pipe nobody reads fills up (64 KiB, a few logged tracebacks) and then every
+    thread of the runner that logs blocks for good, and the run stops billing."""
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tests.integration.fault_runner"], cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"},
+            stdout=output, stderr=subprocess.STDOUT)
+    started = log.read_bytes().count(b"ready\n")
+    wait_until(lambda: process.poll() is not None
+               or log.read_bytes().count(b"ready\n") > started, 60, "the runner to start",
+               step=0.1)
+    assert process.poll() is None, f"the runner exited: {tail(log)}"
     return process
+
+
+def tail(log: Path, size: int = 4000) -> str:
+    return log.read_bytes()[-size:].decode(errors="replace") if log.exists() else ""
+
+
+def what_is_stuck(fleet: Fleet, period: str) -> str:
+    """What a timed-out wait saw: the run, each meter's readings and requests, and every
+    queue's waiting, in-flight and dead-lettered messages."""
+    sqs = client("sqs")
+    depth = {}
+    for definition in QUEUES:
+        for name in (definition.physical(), definition.dlq_physical()):
+            url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+            found = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
+            depth[name] = (int(found["Attributes"]["ApproximateNumberOfMessages"]),
+                           int(found["Attributes"]["ApproximateNumberOfMessagesNotVisible"]))
+    readings = {meter: [r.status for r in found]
+                for meter, found in readings_by_meter(fleet, period).items()}
+    requests = {f.meter_id: [r.status for r in ReadRequestRepository().for_run(
+        period, f.meter_id)] for f in fleet.fitted}
+    run = fleet.as_admin.get(f"/admin/runs/{period}").json()
+    shown = {k: run.get(k) for k in ("status", "phase", "phase_progress", "progress")}
+    return (f"run {shown}; readings {readings}; requests {requests}; "
+            f"queues (waiting, in flight) {depth}")
 
 
 # ---- the faults --------------------------------------------------------------------------
 
-def test_the_function_runner_killed_mid_run_and_restarted(stack, fleet, fast_redelivery, say):
+def test_the_function_runner_killed_mid_run_and_restarted(stack, fleet, fast_redelivery, say,
+                                                          tmp_path):
     period = KILLED_RUNNER_PERIOD
+    log = tmp_path / "runner.log"
     stack.runner.stop()  # the functions now run in a process of their own, to be killed
-    process = runner_process()
+    process = runner_process(log)
     try:
         assert start_run(fleet.as_admin, period) == 202
         wait_until(lambda: billed_count(fleet, period) >= 1, 90, "the first bill", step=0.2)
@@ -236,8 +277,8 @@ def test_the_function_runner_killed_mid_run_and_restarted(stack, fleet, fast_red
         process.wait(10)
         say(f"faults/killed-runner: SIGKILL with {billed_at_kill} of {METERS} properties "
             "billed; restarted")
-        process = runner_process()  # restarted: the state is in the emulator, not in it
-        every_property_billed(fleet, period)
+        process = runner_process(log)  # restarted: the state is in the emulator, not in it
+        every_property_billed(fleet, period, log=log)
     finally:
         process.kill()
         process.wait(10)

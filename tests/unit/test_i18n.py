@@ -164,3 +164,36 @@ def test_the_payment_receipt_follows_the_language() -> None:
     receipt = render_email("payment_receipt", lang="hi", **context)
     assert receipt.subject == "भुगतान प्राप्त: अक्टूबर 2026 का बिजली बिल"
     assert "₹12,34,567.89" in receipt.text and "3 नव॰ 2026, 14:30 IST" in receipt.text
+
+
+def test_overdue_refund_and_ticket_emails_follow_the_language() -> None:
+    from functions.core.notifications.templates import render_email
+    from functions.core.payments.receipts import overdue_context, refund_context
+
+    def overdue(lang: str) -> Any:
+        return render_email("bill_overdue", lang=lang, **overdue_context(
+            name="Asha", bill_id="BILL-1", period="2026-10", due=date(2026, 11, 15),
+            total_paise=123456789, surcharge_paise=1500, lang=lang))
+
+    hindi, marathi, english = overdue("hi"), overdue("mr"), overdue("en")
+    assert hindi.subject == "बकाया: अक्टूबर 2026 का बिजली बिल"
+    assert "15 नव॰ 2026 को देय था" in hindi.text and "अभी देय राशि:" in hindi.text
+    assert "₹12,34,582.89" in hindi.text  # amounts keep Indian grouping
+    assert marathi.subject == "थकीत: ऑक्टोबर 2026 चे वीज बिल"
+    assert "कृपया ग्राहक पोर्टलवर ते भरा." in marathi.text
+    assert english.subject == "Overdue: electricity bill for Oct 2026"
+    assert "was due on 15 Nov 2026 and has not been paid" in english.text
+
+    refund = render_email("refund_started", lang="mr", **refund_context(
+        name="Asha", bill_id="BILL-1", period="2026-10", amount_paise=50000,
+        payment_id="pay_1", reason="Paid twice", lang="mr"))
+    assert refund.subject == "परतावा सुरू: तुमच्या वीज बिलासाठी (ऑक्टोबर 2026) ₹500.00"
+
+    status: dict[str, Any] = {
+        "name": "Asha", "ticket_id": "T-2026-0001", "subject": "Meter", "at": "x",
+        "status": "Completed", "completed": True, "note": "Fixed", "reopen_until": "y",
+        "link": "https://x/t"}
+    assert render_email("ticket_status", lang="hi", **status).subject == "T-2026-0001: पूर्ण"
+    assert "तुमची विनंती T-2026-0001 (\"Meter\") आता: पूर्ण (x)." in render_email(
+        "ticket_status", lang="mr", **status).text
+    assert render_email("ticket_status", **status).subject == "T-2026-0001: Completed"

@@ -53,14 +53,14 @@ class Notifier:
 
     # -- sign-up and invitations -------------------------------------------
     def email_verification(self, to: str, name: str, issued: IssuedCode,
-                           invited_as_admin: bool = False) -> None:
-        self._secret_email("email_verification", issued, to, name=name,
+                           invited_as_admin: bool = False, lang: str | None = None) -> None:
+        self._secret_email("email_verification", issued, to, name=name, lang=lang,
                            invited_as_admin=invited_as_admin,
                            link=portal_link("verify-email.html", issued.link_token),
                            token=issued.link_token, minutes=_minutes(issued.expires_in))
 
-    def already_registered(self, to: str) -> None:
-        self._notice("already_registered", to)
+    def already_registered(self, to: str, lang: str | None = None) -> None:
+        self._notice("already_registered", to, lang=lang)
 
     # -- login --------------------------------------------------------------
     # lang: the person's language (UserRecord.language); the email is written in it.

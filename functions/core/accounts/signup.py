@@ -84,7 +84,8 @@ def _claim_and_send(deps: AccountsDeps, record: UserRecord, existing: UserRecord
         return False
     issued = deps.codes.issue_link(EMAIL_VERIFY, record.user_id)
     try:
-        deps.notifier.email_verification(record.email, record.name, issued, invited_as_admin)
+        deps.notifier.email_verification(record.email, record.name, issued, invited_as_admin,
+                                         lang=record.language)
     except Exception as exc:
         logger.warning("confirmation email not sent; sign-up undone",
                        extra={"user_id": record.user_id, "error": type(exc).__name__})
@@ -119,7 +120,7 @@ def sign_up(account: NewAccount, client: str, deps: AccountsDeps | None = None) 
     if existing is not None and existing.status != PENDING_EMAIL:
         logger.info("sign-up with a registered email", extra={"user_id": existing.user_id})
         try:
-            deps.notifier.already_registered(email)
+            deps.notifier.already_registered(email, lang=existing.language)
         except Exception as exc:  # the answer must not differ; the person can retry
             logger.warning("notice to registered email not sent",
                            extra={"user_id": existing.user_id, "error": type(exc).__name__})
@@ -161,7 +162,8 @@ def resend_confirmation(email: str, client: str, deps: AccountsDeps | None = Non
     issued = deps.codes.issue_link(EMAIL_VERIFY, user.user_id)
     try:
         deps.notifier.email_verification(user.email, user.name, issued,
-                                         invited_as_admin=user.role == ROLE_ADMIN)
+                                         invited_as_admin=user.role == ROLE_ADMIN,
+                                         lang=user.language)
     except Exception as exc:
         deps.codes.discard(issued.challenge)
         logger.warning("confirmation email not sent",

@@ -161,10 +161,10 @@ def _notice(bill: BillRecord, surcharge: int, payer: UserRecord | None,
     """The payer's overdue notice, written in the bill's transaction (so: once)."""
     if payer is None or not payer.email:
         return []
-    rendered = render_email(OVERDUE_TEMPLATE, **overdue_context(
+    rendered = render_email(OVERDUE_TEMPLATE, lang=payer.language, **overdue_context(
         name=payer.name, bill_id=bill.bill_id, period=bill.period,
         due=date.fromisoformat(bill.due_date), total_paise=int(bill.total_paise),
-        surcharge_paise=surcharge))
+        surcharge_paise=surcharge, lang=payer.language))
     return [email_record(message_key(OVERDUE_TEMPLATE, bill.bill_id), rendered, payer.email,
                          topic="payment", now=now, ref=bill.bill_id,
                          recipient_id=payer.user_id)]

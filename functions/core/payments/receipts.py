@@ -18,13 +18,19 @@ def period_label(period: str) -> str:
     return format_ist_date(BillingPeriod.parse(period).first_day)[3:]
 
 
+def _month(period: str, lang: str | None) -> str:
+    """The bill's month as the payer reads it: 'Oct 2026', 'अक्टूबर 2026'."""
+    if normalise(lang) == DEFAULT_LANGUAGE:
+        return period_label(period)
+    return format_date_ist(BillingPeriod.parse(period).first_day, lang, month="long")
+
+
 def receipt_context(*, name: str, bill_id: str, period: str, amount_paise: int, method: str,
                     payment_id: str, paid_at: datetime, reference: str | None,
                     lang: str | None = None) -> dict[str, Any]:
     """In the payer's language `lang`: month names in it (amounts as in every language)."""
-    month, paid_on = period_label(period), format_ist(paid_at)
+    month, paid_on = _month(period, lang), format_ist(paid_at)
     if normalise(lang) != DEFAULT_LANGUAGE:
-        month = format_date_ist(BillingPeriod.parse(period).first_day, lang, month="long")
         paid_on = f"{format_date_ist(paid_at, lang)}, {to_ist(paid_at):%H:%M} IST"
     return {"name": name, "bill_id": bill_id, "month": month,
             "amount": format_inr(from_paise(amount_paise)), "paid_on": paid_on,
@@ -33,9 +39,11 @@ def receipt_context(*, name: str, bill_id: str, period: str, amount_paise: int, 
 
 
 def overdue_context(*, name: str, bill_id: str, period: str, due: date, total_paise: int,
-                    surcharge_paise: int) -> dict[str, Any]:
-    return {"name": name, "bill_id": bill_id, "month": period_label(period),
-            "due": format_ist_date(due), "total": format_inr(from_paise(total_paise)),
+                    surcharge_paise: int, lang: str | None = None) -> dict[str, Any]:
+    english = normalise(lang) == DEFAULT_LANGUAGE
+    return {"name": name, "bill_id": bill_id, "month": _month(period, lang),
+            "due": format_ist_date(due) if english else format_date_ist(due, lang),
+            "total": format_inr(from_paise(total_paise)),
             "surcharge": format_inr(from_paise(surcharge_paise)),
             "amount_due": format_inr(from_paise(total_paise + surcharge_paise))}
 
@@ -46,7 +54,7 @@ def refund_template(status: str) -> str:
 
 
 def refund_context(*, name: str, bill_id: str, period: str, amount_paise: int,
-                   payment_id: str, reason: str) -> dict[str, Any]:
-    return {"name": name, "bill_id": bill_id, "month": period_label(period),
+                   payment_id: str, reason: str, lang: str | None = None) -> dict[str, Any]:
+    return {"name": name, "bill_id": bill_id, "month": _month(period, lang),
             "amount": format_inr(from_paise(amount_paise)), "payment_id": payment_id,
             "reason": reason}

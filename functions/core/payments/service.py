@@ -627,10 +627,11 @@ class PaymentService:
                 return
             self.notifications.queue_email(
                 template, refund.refund_key, payer.email, topic=PAYMENT_TOPIC,
-                recipient_id=payer.user_id, ref=bill.bill_id, **refund_context(
+                recipient_id=payer.user_id, ref=bill.bill_id, lang=payer.language,
+                **refund_context(
                     name=payer.name, bill_id=bill.bill_id, period=bill.period,
                     amount_paise=int(refund.amount_paise), payment_id=refund.payment_id,
-                    reason=refund.reason))
+                    reason=refund.reason, lang=payer.language))
         except Exception:
             # The refund is what matters; the next delivery of its webhook tries again.
             logger.exception("refund email not queued", extra={"refund_key": refund.refund_key})

@@ -314,11 +314,12 @@ class PropertyService:
             invited_at=utcnow(), move_in_date=move_in.isoformat() if move_in else None,
         )
         self.tenancies.create(tenancy)
-        # Through the outbox (functions/core/notifications), once per tenancy.
+        # Through the outbox (functions/core/notifications), once per tenancy; in the
+        # owner's language (the invitee may have no account, so no language, yet).
         self.notifications.queue_email(
             "tenant_invited", tenancy.tenancy_id, invite_email, topic="tenancy",
-            ref=tenancy.tenancy_id, owner_name=owner.name, address=_one_line(record),
-            portal=get_settings().portal_origin)
+            ref=tenancy.tenancy_id, lang=owner.language, owner_name=owner.name,
+            address=_one_line(record), portal=get_settings().portal_origin)
         logger.info("tenant invited", extra={"property_id": property_id,
                                               "to": mask_email(invite_email)})
         return tenancy_view(tenancy)
@@ -382,7 +383,7 @@ class PropertyService:
         if tenant is not None:
             self.notifications.queue_email(
                 "tenancy_ended", tenancy.tenancy_id, tenant.email, topic="tenancy",
-                recipient_id=tenant.user_id, ref=tenancy.tenancy_id,
+                recipient_id=tenant.user_id, ref=tenancy.tenancy_id, lang=tenant.language,
                 address=_one_line(record))
         return tenancy_view(self._reloaded(tenancy))
 
@@ -525,7 +526,7 @@ class PropertyService:
         if owner is not None:
             self.notifications.queue_email(
                 template, tenancy_id, owner.email, topic="tenancy", recipient_id=owner.user_id,
-                ref=tenancy_id, address=_one_line(record), **context)
+                ref=tenancy_id, lang=owner.language, address=_one_line(record), **context)
 
 
 def tenancy_view(tenancy: TenancyRecord) -> TenancyView:

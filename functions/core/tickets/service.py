@@ -29,6 +29,7 @@ from functions.core.bills.models import BillRecord
 from functions.core.bills.repository import BillRepository
 from functions.core.clock import utcnow
 from functions.core.errors import Conflict, InvalidInput, NotFound
+from functions.core.i18n import DEFAULT_LANGUAGE, format_date_ist, normalise
 from functions.core.logs import logger
 from functions.core.notifications.service import Notifications
 from functions.core.properties.service import property_role
@@ -65,6 +66,15 @@ ADMIN_TRANSITIONS: dict[str, frozenset[str]] = {
     COMPLETED: frozenset({OPEN, IN_PROGRESS}),
 }
 STATUS_LABELS = {OPEN: "Open", IN_PROGRESS: "In progress", COMPLETED: "Completed"}
+
+
+
+def _at(moment: datetime, lang: str | None) -> str:
+    """A time in an email, the month named in the customer's language."""
+    if normalise(lang) == DEFAULT_LANGUAGE:
+        return format_ist(moment)
+    return f"{format_date_ist(moment, lang)}, {to_ist(moment):%H:%M} IST"
+
 
 PropertyRoleLookup = Callable[[str, str], str | None]
 
@@ -115,7 +125,8 @@ class TicketService:
         self.notifications.queue_email(
             "ticket_received", record.ticket_id, customer.email, topic="ticket",
             recipient_id=customer.user_id, ref=record.ticket_id, name=customer.name,
-            ticket_id=record.ticket_id, subject=record.subject, at=format_ist(now),
+            lang=customer.language, ticket_id=record.ticket_id, subject=record.subject,
+            at=_at(now, customer.language),
             link=_ticket_url(record))
         return customer_view(record)
 
@@ -238,9 +249,10 @@ class TicketService:
         self.notifications.queue_email(
             "ticket_status", f"{record.ticket_id}#{status}#{now.isoformat()}", customer.email,
             topic="ticket", recipient_id=customer.user_id, ref=record.ticket_id,
-            name=customer.name, ticket_id=record.ticket_id, subject=record.subject,
-            status=STATUS_LABELS[status], at=format_ist(now), completed=status == COMPLETED,
-            note=note, reopen_until=format_ist(now + REOPEN_WINDOW), link=_ticket_url(record))
+            name=customer.name, lang=customer.language, ticket_id=record.ticket_id,
+            subject=record.subject, status=STATUS_LABELS[status],
+            at=_at(now, customer.language), completed=status == COMPLETED, note=note,
+            reopen_until=_at(now + REOPEN_WINDOW, customer.language), link=_ticket_url(record))
 
 
 def customer_view(record: TicketRecord) -> TicketView:

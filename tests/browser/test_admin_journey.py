@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 
 from functions.core.accounts.sessions import issue_session
 from functions.core.crypto import generate_private_key, public_key_b64
-from functions.core.meters.models import METER_ACTIVE, MeterRecord
+from functions.core.meters.models import METER_ACTIVE, METER_INACTIVE, MeterRecord
 from tests.browser.conftest import Portal, screenshot, start_session
 from tests.browser.journeys import (
     ADMIN_JOURNEY_MONTHS_AGO,
@@ -435,3 +435,35 @@ def test_prepaid_lists_show_a_negative_balance_and_a_failed_command(admin, porta
     expect(week.locator("tbody tr")).to_have_count(7)
     expect(week.locator("thead")).to_contain_text("By 06:00 IST")
     screenshot(page, "admin-prepaid-lists")
+
+
+def test_more_meters_reads_the_next_page_by_keyboard(admin, portal):
+    """51 meters of one serial prefix: a page of 50, then "More meters" (pressed with the
+    keyboard) adds the last one and goes away; focus stays in the list."""
+    page, _ = admin
+    tag = uuid.uuid4().hex[:6].upper()
+    start = datetime(2001, 1, 1, tzinfo=UTC)  # old: no other test's list is pushed down
+    meters = [MeterRecord(  # straight to the table: cheap
+        meter_id=f"mtr-more{tag.lower()}{number:04d}", serial=f"MORE{tag}-{number:03d}",
+        public_key="unused", public_key_id=f"unused-more-{tag}-{number}", model="SIM",
+        firmware="sim-1", endpoint_url="http://127.0.0.1:9/none", status=METER_INACTIVE,
+        registered_at=start + timedelta(seconds=number)) for number in range(51)]
+    with MeterRecord.batch_write() as batch:
+        for meter in meters:
+            batch.save(meter)
+    try:
+        page.goto(portal.page_url(f"admin/meters.html?serial=MORE{tag}"))
+        region = page.locator("#meter-list")
+        rows = region.locator("tbody tr")
+        expect(rows).to_have_count(50)
+        more = region.get_by_role("button", name="More meters")
+        more.focus()
+        page.keyboard.press("Enter")
+        expect(rows).to_have_count(51)
+        expect(rows.last).to_contain_text(f"MORE{tag}-050")
+        expect(more).to_have_count(0)
+        expect(region).to_be_focused()
+    finally:
+        with MeterRecord.batch_write() as batch:
+            for meter in meters:
+                batch.delete(meter)

@@ -1,7 +1,7 @@
 // Small DOM helpers shared by every page. Text from the API is only ever put
 // into the page as text (textContent, text nodes), never parsed as HTML.
 
-import { ApiError, api, loginUrl, session, siteUrl } from "./api.js";
+import { ApiError, api, get, loginUrl, session, siteUrl } from "./api.js";
 import { dateIST, label } from "./format.js";
 import { LANG, t } from "./i18n.js";
 
@@ -131,6 +131,92 @@ export function facts(pairs, cls = "row mb-0") {
     h("dt", { class: `${wide ? "col-6" : "col-sm-5 col-lg-4"} text-body-secondary fw-normal`, text: term }),
     h("dd", { class: wide ? "col-6" : "col-sm-7 col-lg-8" }, value ?? "—"),
   ]));
+}
+
+// ---------------------------------------------------------------- paged lists
+
+const listLoads = new WeakMap();  // region -> number of its newest load: older answers are dropped
+
+/**
+ * A list read a page at a time: the first page, then a "More …" button that reads on
+ * from the API's cursor (gone when the cursor is null; disabled and busy while it reads).
+ * Calling it again for a region starts that list over (a new filter, a reload after an
+ * action) and wins over a load of it still under way. Never rejects: errors are shown.
+ *
+ * Rows: `path` + `query` (+ `pageSize` as limit) answering {[itemsKey]: [...], cursor},
+ * or `fetchPage(cursor)` resolving to {rows, cursor}. `alongside()`: what else the list
+ * needs (addresses, say), read in parallel with the first page and awaited before it shows.
+ * Layout: a table of `columns` (`caption`, `stack`), `empty` when nothing came at all and
+ * `emptyMore` when a page came empty with more to read; or `render(rows, cursor)`.
+ */
+export async function pagedTable(region, {
+  path, query = {}, itemsKey, pageSize, fetchPage, alongside,
+  columns, caption, stack = false, render,
+  empty = "Nothing here yet.", emptyMore = "None so far.",
+  moreLabel = "More", moreClass = "btn btn-outline-secondary mt-2", loadingText,
+}) {
+  const target = typeof region === "string" ? document.getElementById(region) : region;
+  const load = (listLoads.get(target) || 0) + 1;
+  listLoads.set(target, load);
+  const current = () => listLoads.get(target) === load;
+  const readPage = fetchPage || (async (cursor) => {
+    const page = await get(path, { ...query, ...(pageSize ? { limit: pageSize } : {}), ...(cursor ? { cursor } : {}) });
+    return { rows: page[itemsKey], cursor: page.cursor };
+  });
+  let rows = [];
+  let cursor = null;
+
+  const busy = (button, on) => {
+    button.disabled = on;
+    button.setAttribute("aria-busy", on ? "true" : "false");
+    button.querySelector(".spinner-border").classList.toggle("d-none", !on);
+    target.setAttribute("aria-busy", on ? "true" : "false");
+  };
+
+  async function readOn(button) {
+    busy(button, true);
+    try {
+      const page = await readPage(cursor);
+      if (!current()) return;
+      rows = rows.concat(page.rows);
+      cursor = page.cursor;
+      show();
+      // The pressed button is gone with the old content: a keyboard user goes on from
+      // the new one, or from the list when it has ended.
+      if (document.activeElement === document.body || !document.activeElement) {
+        const next = target.querySelector("[data-list-more]");
+        if (!next) target.setAttribute("tabindex", "-1");
+        (next || target).focus();
+      }
+    } catch (error) {
+      if (!current()) return;
+      if (!(error instanceof ApiError)) console.error(error);
+      busy(button, false);
+      target.querySelector("[data-list-error]")?.remove();
+      button.before(h("div", { "data-list-error": "" }, errorState(error)));
+    }
+  }
+
+  function show() {
+    const more = cursor
+      ? h("button", { type: "button", class: moreClass, "data-list-more": "", on: { click: (event) => readOn(event.currentTarget) } },
+        h("span", { class: "spinner-border spinner-border-sm me-1 d-none", "aria-hidden": "true" }), moreLabel)
+      : null;
+    const content = render ? render(rows, cursor)
+      : rows.length ? table(columns, rows, { caption, stack }) : emptyState(cursor ? emptyMore : empty);
+    fill(target, content, more);
+  }
+
+  showLoading(target, loadingText);
+  try {
+    const [first] = await Promise.all([readPage(null), alongside && alongside()]);
+    if (!current()) return;
+    rows = first.rows;
+    cursor = first.cursor;
+    show();
+  } catch (error) {
+    if (current()) fill(target, errorState(error));
+  }
 }
 
 // ---------------------------------------------------------------- messages

@@ -1,5 +1,5 @@
 import { getPages, post } from "../api.js";
-import { boot, h, fill, table, badge, emptyState, errorState, action, notify, showLoading, onSubmit } from "../ui.js";
+import { boot, h, badge, action, notify, onSubmit, pagedTable } from "../ui.js";
 import { dateTimeIST } from "../format.js";
 
 await boot("admin");
@@ -61,29 +61,22 @@ function actions(user) {
 }
 
 // A page at a time, oldest first; "More customers" reads on from where it stopped.
-async function load(from = null, shown = []) {
-  if (!from) showLoading("customer-list", "Loading customers");
-  try {
-    const query = { role: "customer", status: statusSelect.value };
-    const { rows, cursor } = await getPages("/admin/users", query, "accounts", { cursor: from });
-    const users = shown.concat(rows);
-    const more = cursor
-      ? action(h("button", { type: "button", class: "btn btn-outline-secondary mt-2", text: "More customers" }),
-        () => load(cursor, users))
-      : "";
-    fill("customer-list", users.length
-      ? h("div", {}, table([
-        { label: "Name", cell: (u) => h("div", {}, h("div", { class: "fw-semibold", text: u.name }), u.status_reason ? h("div", { class: "small text-body-secondary", text: u.status_reason }) : null) },
-        { label: "Email", cell: (u) => u.email },
-        { label: "Mobile", cell: (u) => u.mobile },
-        { label: "Signed up", cell: (u) => dateTimeIST(u.created_at) },
-        { label: "Status", cell: (u) => badge(u.status) },
-        { label: "Action", cell: actions },
-      ], users, { caption: `Customers: ${statusSelect.selectedOptions[0].textContent}` }), more)
-      : emptyState(statusSelect.value === "pending_review" ? "Nobody is waiting for verification." : "No customers with this status."));
-  } catch (error) {
-    fill("customer-list", errorState(error));
-  }
+function load() {
+  return pagedTable("customer-list", {
+    fetchPage: (cursor) => getPages("/admin/users", { role: "customer", status: statusSelect.value }, "accounts", { cursor }),
+    columns: [
+      { label: "Name", cell: (u) => h("div", {}, h("div", { class: "fw-semibold", text: u.name }), u.status_reason ? h("div", { class: "small text-body-secondary", text: u.status_reason }) : null) },
+      { label: "Email", cell: (u) => u.email },
+      { label: "Mobile", cell: (u) => u.mobile },
+      { label: "Signed up", cell: (u) => dateTimeIST(u.created_at) },
+      { label: "Status", cell: (u) => badge(u.status) },
+      { label: "Action", cell: actions },
+    ],
+    caption: `Customers: ${statusSelect.selectedOptions[0].textContent}`,
+    empty: statusSelect.value === "pending_review" ? "Nobody is waiting for verification." : "No customers with this status.",
+    moreLabel: "More customers",
+    loadingText: "Loading customers",
+  });
 }
 
 onSubmit(document.getElementById("invite-admin-form"), async (values, form) => {

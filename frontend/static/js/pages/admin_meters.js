@@ -1,5 +1,5 @@
 import { get, getPages, post } from "../api.js";
-import { boot, h, fill, table, badge, emptyState, errorState, onSubmit, action, notify, showLoading } from "../ui.js";
+import { boot, h, fill, table, badge, emptyState, errorState, onSubmit, action, notify, pagedTable } from "../ui.js";
 import { dateTimeIST, label, units } from "../format.js";
 import { addressLine } from "../property_view.js";
 
@@ -12,9 +12,6 @@ if (initial.get("status")) statusSelect.value = initial.get("status");
 if (initial.get("serial")) serialInput.value = initial.get("serial");
 const assignForm = document.getElementById("assign-form");
 const PAGE = 50;
-let meters = [];
-let cursor = null;  // the list's next page ("More meters"), null after the last
-let shown = {};  // the query the list shows (the cursor belongs to it)
 let spare = [];  // registered meters not yet on a property: for assigning and replacing
 // The meter registered on this page: offered for assigning even when the list of
 // registered meters (one page of a large warehouse) does not reach it.
@@ -126,50 +123,22 @@ function capabilities(m) {
     h("div", { class: "text-body-secondary", text: parts.join(" · ") }));
 }
 
-const listQuery = () => ({ status: statusSelect.value, serial: serialInput.value.trim(), limit: PAGE });
-
 // The list comes a page at a time (newest registered first, or by serial when searching);
-// "More meters" reads on from where it stopped.
-let loads = 0;  // a newer load (another filter) wins over one still under way
-
-async function load() {
-  const mine = ++loads;
-  showLoading("meter-list", "Loading meters");
-  try {
-    const query = listQuery();
-    const [listed, registered, properties] = await Promise.all([
-      get("/admin/meters", query), get("/admin/meters", { status: "registered", limit: 100 }),
-      get("/admin/properties", { has_meter: true, limit: 500 }).then((page) => page.properties).catch(() => [])]);
-    if (mine !== loads) return;
-    shown = query;
-    addresses = Object.fromEntries(properties.map((p) => [p.property_id, addressLine(p.address)]));
-    meters = listed.meters;
-    cursor = listed.cursor;
-    spare = registered.meters.filter((m) => !m.property_id);
-    if (justRegistered && !spare.some((m) => m.meter_id === justRegistered.meter_id)) spare.unshift(justRegistered);
-    fillMeterChoices();
-    render();
-  } catch (error) {
-    if (mine === loads) fill("meter-list", errorState(error));
-  }
-}
-
-async function loadMore() {
-  const mine = loads;
-  const page = await get("/admin/meters", { ...shown, cursor });
-  if (mine !== loads) return;
-  meters = meters.concat(page.meters);
-  cursor = page.cursor;
-  render();
-}
-
-function render() {
-  const more = cursor
-    ? action(h("button", { type: "button", class: "btn btn-outline-secondary mt-2", text: "More meters" }), loadMore)
-    : "";
-  const searching = shown.serial;
-  fill("meter-list", meters.length
-    ? h("div", {}, table([
+// "More meters" reads on from where it stopped. The first page comes with the registered
+// meters offered for assigning and the addresses the list shows.
+function load() {
+  const query = { status: statusSelect.value, serial: serialInput.value.trim() };
+  return pagedTable("meter-list", {
+    path: "/admin/meters", query, itemsKey: "meters", pageSize: PAGE,
+    alongside: async () => {
+      const [registered, properties] = await Promise.all([get("/admin/meters", { status: "registered", limit: 100 }),
+        get("/admin/properties", { has_meter: true, limit: 500 }).then((page) => page.properties).catch(() => [])]);
+      addresses = Object.fromEntries(properties.map((p) => [p.property_id, addressLine(p.address)]));
+      spare = registered.meters.filter((m) => !m.property_id);
+      if (justRegistered && !spare.some((m) => m.meter_id === justRegistered.meter_id)) spare.unshift(justRegistered);
+      fillMeterChoices();
+    },
+    columns: [
       { label: "Meter", cell: (m) => h("div", {}, h("div", { class: "fw-semibold", text: m.serial }), h("div", { class: "small text-body-secondary font-monospace text-nowrap", text: m.meter_id })) },
       { label: "Status", cell: (m) => badge(m.status) },
       { label: "Property", cell: (m) => m.property_id
@@ -178,9 +147,12 @@ function render() {
       { label: "Protocol", cell: capabilities },
       { label: "Last reading", cell: (m) => m.last_read_at ? h("div", {}, kwh(m.last_register_wh), h("div", { class: "small text-body-secondary", text: dateTimeIST(m.last_read_at) })) : "—" },
       { label: "Actions", cell: actions },
-    ], meters, { caption: "Meters" }), more)
-    : h("div", {}, emptyState(cursor ? "None so far."
-      : searching ? `No meter's serial starts with ${searching}.` : "No meters here yet. Register one with the form."), more));
+    ],
+    caption: "Meters",
+    empty: query.serial ? `No meter's serial starts with ${query.serial}.` : "No meters here yet. Register one with the form.",
+    moreLabel: "More meters",
+    loadingText: "Loading meters",
+  });
 }
 
 // Property search for the assign form: the admin types, we list matches without a meter.
@@ -222,7 +194,7 @@ onSubmit(document.getElementById("meter-form"), async (values, form) => {
 
 async function loadRefused() {
   try {
-    const refused = await get("/admin/meter-rejections", { limit: 20 });
+    const refused = (await get("/admin/meter-rejections", { limit: 20 })).rejections;
     fill("refused-list", refused.length
       ? table([
         { label: "Meter", cell: (r) => h("span", { class: "font-monospace small", text: r.meter_id }) },

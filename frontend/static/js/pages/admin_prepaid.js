@@ -2,7 +2,7 @@
 // payment mode from a date, its balance and relay; the daily read cycle of a day and the
 // share of meters read (target: 99% by 06:00 IST).
 import { get, post, put } from "../api.js";
-import { boot, h, fill, facts, badge, errorState, onSubmit, action, table, emptyState, showLoading } from "../ui.js";
+import { boot, h, fill, facts, badge, errorState, onSubmit, table, pagedTable } from "../ui.js";
 import { rupees, paise, toPaise, dateTimeIST, label } from "../format.js";
 
 await boot("admin");
@@ -83,33 +83,21 @@ document.getElementById("daily-refresh").addEventListener("click", async () => {
 
 const mono = (text) => h("span", { class: "font-monospace small", text: text || "—" });
 
-async function pagedList(region, path, query, key, columns, caption, empty, from = null, shown = []) {
-  if (!from) showLoading(region);
-  try {
-    const page = await get(path, { ...query, limit: 25, ...(from ? { cursor: from } : {}) });
-    const rows = shown.concat(page[key]);
-    const more = page.cursor
-      ? action(h("button", { type: "button", class: "btn btn-outline-secondary btn-sm mt-2", text: "More" }),
-        () => pagedList(region, path, query, key, columns, caption, empty, page.cursor, rows))
-      : "";
-    fill(region, rows.length
-      ? h("div", {}, table(columns, rows, { caption, stack: true }), more)
-      : h("div", {}, emptyState(page.cursor ? "None on this page." : empty), more));
-  } catch (error) {
-    fill(region, errorState(error));
-  }
-}
+// 25 rows a page, stacked as cards on a phone; an empty page with more to come says so.
+const LISTS = { pageSize: 25, stack: true, emptyMore: "None on this page.", moreClass: "btn btn-outline-secondary btn-sm mt-2" };
 
 function negatives() {
-  return pagedList("negative-list", "/admin/negative-balances", {}, "connections", [
-    { label: "Connection", cell: (a) => mono(a.connection_id) },
-    { label: "Meter", cell: (a) => mono(a.meter_id) },
-    { label: "Balance", cell: (a) => h("span", { class: "amount", text: rupees(a.balance) }), numeric: true },
-    { label: "Emergency credit", cell: (a) => rupees(a.emergency_credit), numeric: true },
-    { label: "Supply", cell: (a) => badge(a.relay, a.relay) },
-    { label: "Command", cell: (a) => (a.pending_command ? mono(a.pending_command) : "—") },
-    { label: "Disputed", cell: (a) => (a.disputed ? "yes" : "no") },
-  ], "Prepaid connections with a negative balance", "No connection has a negative balance.");
+  return pagedTable("negative-list", { ...LISTS, path: "/admin/negative-balances", itemsKey: "connections",
+    columns: [
+      { label: "Connection", cell: (a) => mono(a.connection_id) },
+      { label: "Meter", cell: (a) => mono(a.meter_id) },
+      { label: "Balance", cell: (a) => h("span", { class: "amount", text: rupees(a.balance) }), numeric: true },
+      { label: "Emergency credit", cell: (a) => rupees(a.emergency_credit), numeric: true },
+      { label: "Supply", cell: (a) => badge(a.relay, a.relay) },
+      { label: "Command", cell: (a) => (a.pending_command ? mono(a.pending_command) : "—") },
+      { label: "Disputed", cell: (a) => (a.disputed ? "yes" : "no") },
+    ],
+    caption: "Prepaid connections with a negative balance", empty: "No connection has a negative balance." });
 }
 
 function commandColumns(when) {
@@ -126,17 +114,17 @@ function commandColumns(when) {
 }
 
 function pending() {
-  return pagedList("pending-list", "/admin/relay-commands", { state: "pending" }, "commands",
-    commandColumns("Next attempt"), "Relay commands not acknowledged yet", "No command is waiting for its meter.");
+  return pagedTable("pending-list", { ...LISTS, path: "/admin/relay-commands", query: { state: "pending" }, itemsKey: "commands",
+    columns: commandColumns("Next attempt"), caption: "Relay commands not acknowledged yet", empty: "No command is waiting for its meter." });
 }
 
 const doneState = document.getElementById("done-state");
 function done() {
-  const state = doneState.value;
-  return pagedList("done-list", "/admin/relay-commands", { state }, "commands",
-    commandColumns(state === "failed" ? "Given up" : "Acknowledged"),
-    state === "failed" ? "Relay commands that failed" : "Relay commands acknowledged by the meter",
-    state === "failed" ? "No command has failed." : "No command acknowledged yet.");
+  const failed = doneState.value === "failed";
+  return pagedTable("done-list", { ...LISTS, path: "/admin/relay-commands", query: { state: doneState.value }, itemsKey: "commands",
+    columns: commandColumns(failed ? "Given up" : "Acknowledged"),
+    caption: failed ? "Relay commands that failed" : "Relay commands acknowledged by the meter",
+    empty: failed ? "No command has failed." : "No command acknowledged yet." });
 }
 doneState.addEventListener("change", done);
 

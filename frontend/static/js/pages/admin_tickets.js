@@ -1,5 +1,5 @@
 import { getPages, post } from "../api.js";
-import { boot, h, fill, table, badge, emptyState, errorState, onSubmit, action, link, notify, showLoading, values } from "../ui.js";
+import { boot, h, badge, onSubmit, action, link, notify, pagedTable, values } from "../ui.js";
 import { dateTimeIST, label } from "../format.js";
 
 const me = await boot("admin");
@@ -23,16 +23,10 @@ function assignButton(ticket) {
 }
 
 // The list comes a page at a time; "More tickets" reads on from where it stopped.
-async function load(query, from = null, shown = []) {
-  if (!from) showLoading("ticket-list", "Loading tickets");
-  const { rows, cursor } = await getPages("/admin/tickets", query, "tickets", { cursor: from });
-  const tickets = shown.concat(rows);
-  const more = cursor
-    ? action(h("button", { type: "button", class: "btn btn-outline-secondary mt-2", text: "More tickets" }),
-      () => load(query, cursor, tickets))
-    : "";
-  fill("ticket-list", tickets.length
-    ? h("div", {}, table([
+function load(query) {
+  return pagedTable("ticket-list", {
+    fetchPage: (cursor) => getPages("/admin/tickets", query, "tickets", { cursor }),
+    columns: [
       { label: "Number", cell: (t) => link(`admin/ticket.html?id=${encodeURIComponent(t.ticket_id)}`, t.ticket_id, "font-monospace") },
       { label: "Subject", cell: (t) => t.subject },
       { label: "Category", cell: (t) => label(t.category) },
@@ -41,8 +35,12 @@ async function load(query, from = null, shown = []) {
       { label: "Raised", cell: (t) => dateTimeIST(t.created_at) },
       { label: "Assigned", cell: assignee },
       { label: "", cell: assignButton },
-    ], tickets, { caption: "Tickets, longest waiting first" }), more)
-    : h("div", {}, emptyState(cursor ? "None so far." : "No tickets match."), more));
+    ],
+    caption: "Tickets, longest waiting first",
+    empty: "No tickets match.",
+    moreLabel: "More tickets",
+    loadingText: "Loading tickets",
+  });
 }
 
 onSubmit(filter, async (query) => {
@@ -50,8 +48,4 @@ onSubmit(filter, async (query) => {
   await load(query);
 });
 
-try {
-  await load(values(filter));
-} catch (error) {
-  fill("ticket-list", errorState(error));
-}
+await load(values(filter));

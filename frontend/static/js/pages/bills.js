@@ -1,5 +1,5 @@
 import { get } from "../api.js";
-import { action, boot, h, fill, table, emptyState, errorState, param } from "../ui.js";
+import { boot, h, table, emptyState, pagedTable, param } from "../ui.js";
 import { dateIST, period, rupees, units } from "../format.js";
 import { billActions, owes, statusBadges } from "../bill_view.js";
 import { addressLine } from "../property_view.js";
@@ -36,13 +36,11 @@ function zoneHistory(bills) {
 }
 
 // Newest first, a page at a time: "More bills" reads on from where the list stopped.
-let bills = [];
-let cursor = null;
 let addresses = {};
 // Bills per page (?rows=N, 1-100: a shorter page for slow links or the tests).
 const PAGE = Math.min(100, Math.max(1, Number.parseInt(param("rows") || "", 10) || 24));
 
-function render() {
+function render(bills, cursor) {
   const shown = bills
     .filter((b) => !propertyFilter || b.property_id === propertyFilter)
     .filter((b) => !unpaidOnly || owes(b))
@@ -51,10 +49,7 @@ function render() {
     ? h("p", { class: "small" }, unpaidOnly ? t("Showing unpaid bills") : t("Showing bills of {property}", { property: addresses[propertyFilter] || ONE_PROPERTY }),
       " · ", h("a", { href: "bills.html", text: t("show all") }))
     : null;
-  const more = cursor
-    ? action(h("button", { type: "button", class: "btn btn-outline-secondary mt-2", text: t("More bills") }), loadMore)
-    : null;
-  fill("bill-list", filterNote, zoneHistory(shown), shown.length
+  return [filterNote, zoneHistory(shown), shown.length
     ? table([
       { label: t("Period"), cell: (b) => h("span", { class: "fw-semibold", text: period(b.period) }) },
       { label: t("Property"), cell: (b) => h("span", { class: "small", text: addresses[b.property_id] || b.property_id }) },
@@ -64,22 +59,16 @@ function render() {
       { label: t("Status"), cell: statusBadges },
       { label: "", cell: billActions },
     ], shown, { caption: t("Your bills, newest first"), stack: true })
-    : emptyState(bills.length || cursor ? t("No bills match.") : t("No bills yet. Your first bill appears after the next monthly meter reading.")), more);
+    : emptyState(bills.length || cursor ? t("No bills match.") : t("No bills yet. Your first bill appears after the next monthly meter reading."))];
 }
 
-async function loadMore() {
-  const page = await get("/bills", { limit: PAGE, cursor });
-  bills = bills.concat(page.bills);
-  cursor = page.cursor;
-  render();
-}
-
-try {
-  const [first, properties] = await Promise.all([get("/bills", { limit: PAGE }), get("/properties").catch(() => [])]);
-  addresses = Object.fromEntries(properties.map((p) => [p.property_id, addressLine(p.address)]));
-  bills = first.bills;
-  cursor = first.cursor;
-  render();
-} catch (error) {
-  fill("bill-list", errorState(error));
-}
+await pagedTable("bill-list", {
+  path: "/bills", itemsKey: "bills", pageSize: PAGE,
+  alongside: async () => {
+    const properties = await get("/properties").catch(() => []);
+    addresses = Object.fromEntries(properties.map((p) => [p.property_id, addressLine(p.address)]));
+  },
+  render,
+  moreLabel: t("More bills"),
+  loadingText: t("Loading your bills"),
+});

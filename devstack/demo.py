@@ -252,8 +252,8 @@ def run_demo(api_url: str, meters: int) -> dict[str, Any]:
                   if s["meter_id"] in mine]
         # Messages the reading endpoint refused (tampered ...) name no run until
         # decrypted: ask per meter for the meters that sent nothing billing could use.
-        refused = [r for s in silent for r in admin.get("/admin/meter-rejections",
-                                                        params={"meter_id": s["meter_id"]})]
+        refused = [r for s in silent for r in admin.get("/admin/meter-rejections", params={
+            "meter_id": s["meter_id"], "limit": 100})["rejections"]]
     return {
         "period": period, "first_start": start["first_start"], "complete": complete,
         "meters": len(fitted),

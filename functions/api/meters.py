@@ -18,8 +18,8 @@ from functions.core.meters.schemas import (
     MeterView,
     NewMeter,
     ProvisioningConfig,
+    RejectionPage,
     RejectionQuery,
-    RejectionView,
     ReplacedMeter,
     ReplaceMeter,
     RevokeServerKey,
@@ -105,11 +105,13 @@ def rotate_meter_key(meter_id: str, caller: Caller, body: RotateMeterKey) -> Met
 
 
 @route(bp, "/admin/meter-rejections", access=Access.ADMIN, query=RejectionQuery,
-       response=list[RejectionView],
-       summary="Messages the reading endpoint refused, with the reason (newest first)")
-def list_rejections(caller: Caller, query: RejectionQuery) -> list[RejectionView]:
+       response=RejectionPage,
+       summary="Messages the reading endpoint refused, with the reason (newest first), "
+               "a page at a time")
+def list_rejections(caller: Caller, query: RejectionQuery) -> RejectionPage:
     return intake.list_rejections(meter_id=query.meter_id, run_id=query.run_id,
-                                  reason=query.reason, limit=query.limit)
+                                  reason=query.reason, cursor=query.cursor,
+                                  limit=query.limit)
 
 
 def _server_keys_view() -> ServerKeysView:

@@ -157,3 +157,76 @@ def _merge_cursor(cursor: str | None) -> str | None:
     if not isinstance(after, str) or not 0 < len(after) <= 300:
         raise InvalidInput("The cursor is not one this list gave out.")
     return after
+
+
+def merged_tied_page(index: GlobalSecondaryIndex[Any], partitions: Sequence[str],
+                     sort_attr: str, cursor: str | None, limit: int, *, descending: bool,
+                     tiebreak: Callable[[Any], str],
+                     keep: Callable[[Any], bool] = lambda _: True) -> Page[Any]:
+    """merged_page for an index whose range key is NOT unique per item (a time two items
+    may share): items are ranked by (sort key, `tiebreak`), unique, and a page only gives
+    out items whose sort key every stopped partition was read past, so ties are never
+    split. `keep` filters after reading: a page reads about len(partitions) x limit items
+    (more only to get past a run of ties) and may hold fewer than `limit`, even none,
+    while its cursor goes on."""
+    limit = max(1, min(limit, MAX_PAGE))
+    attr = getattr(type(index), sort_attr)  # the attribute, not its value
+    after = _tied_cursor(cursor)
+    condition = None
+    if after is not None:
+        try:
+            edge = attr.deserialize(after[0])
+        except (ValueError, TypeError) as error:
+            raise InvalidInput("The cursor is not one this list gave out.") from error
+        condition = attr <= edge if descending else attr >= edge
+
+    def rank(item: Any) -> tuple[str, str]:
+        return attr.serialize(getattr(item, sort_attr)), tiebreak(item)
+
+    def ahead(a: Any, b: Any) -> bool:  # a comes before b in the list's order
+        return bool(a > b) if descending else bool(a < b)
+
+    found: list[tuple[tuple[str, str], Any]] = []
+    bound: str | None = None  # every partition was read past this sort key
+    for partition in partitions:
+        read: list[tuple[tuple[str, str], Any]] = []
+        last_key: dict[str, Any] | None = None
+        while True:
+            result = index.query(partition, range_key_condition=condition,
+                                 scan_index_forward=not descending, limit=limit,
+                                 last_evaluated_key=last_key)
+            read += [(rank(item), item) for item in result]
+            last_key = result.last_evaluated_key
+            # Stopped inside one run of ties: read on, or no page could get past it.
+            if last_key is None or not read or read[0][0][0] != read[-1][0][0]:
+                break
+        found += [(r, item) for r, item in read
+                  if (after is None or ahead(after, r)) and keep(item)]
+        if last_key is not None and read:
+            last = read[-1][0][0]
+            bound = last if bound is None or ahead(last, bound) else bound
+    if bound is not None:
+        found = [f for f in found if ahead(f[0][0], bound)]
+    found.sort(key=lambda f: f[0], reverse=descending)
+    page = found[:limit]
+    if len(found) > limit:
+        next_after: tuple[str, str] | None = page[-1][0]
+    elif bound is not None:  # everything ranked before (bound, any tie) is given out
+        next_after = (bound, "\uffff" if descending else "")
+    else:
+        next_after = None
+    return Page([item for _, item in page],
+                encode_cursor(0, {"after": list(next_after)}) if next_after else None)
+
+
+def _tied_cursor(cursor: str | None) -> tuple[str, str] | None:
+    _, key = decode_cursor(cursor)
+    if key is None:
+        if cursor:
+            raise InvalidInput("The cursor is not one this list gave out.")
+        return None
+    after = key.get("after")
+    if not (isinstance(after, list) and len(after) == 2
+            and all(isinstance(a, str) and len(a) <= 600 for a in after) and after[0]):
+        raise InvalidInput("The cursor is not one this list gave out.")
+    return after[0], after[1]

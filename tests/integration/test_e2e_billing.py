@@ -309,7 +309,8 @@ def test_a_billing_run_end_to_end(stack, admin, quick_redelivery,
                           for reason in ("duplicate_reading", "counter_replay")}
     for label in ("tamper-1", "tamper-2"):
         refused = as_admin.get("/admin/meter-rejections",
-                               params={"meter_id": meter_of[label].meter_id}).json()
+                               params={"meter_id": meter_of[label].meter_id}
+                               ).json()["rejections"]
         assert refused and refused[0]["reason"] in ("bad_signature", "bad_mac")
     held = as_admin.get(f"/admin/runs/{PERIOD}/readings?status=held&limit=500"
                         ).json()["readings"]

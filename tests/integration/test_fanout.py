@@ -136,8 +136,8 @@ def test_a_batch_reaches_the_simulated_meters_and_their_readings_arrive(
     assert statuses[ids["0004"]] == "outstanding"
     assert statuses[ids["0005"]] == "outstanding"
     # the tampered reading was refused and recorded for the admin
-    recorded = wait_for(lambda: as_admin.get("/admin/meter-rejections",
-                                             params={"meter_id": ids["0005"]}).json())
+    recorded = wait_for(lambda: as_admin.get("/admin/meter-rejections", params={
+        "meter_id": ids["0005"]}).json()["rejections"])
     assert recorded[0]["reason"] == "bad_signature"
     # the meters saw the same story
     assert sim.status(entries["0001"]["serial"])["readings_sent"] == 1

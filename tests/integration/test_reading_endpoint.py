@@ -29,6 +29,7 @@ from tests.integration.meters_support import (
     wait_for,
     wire,
 )
+from tests.integration.paging_support import every_page
 
 pytestmark = pytest.mark.usefixtures("meters_retired_after_each_test")
 
@@ -49,9 +50,9 @@ def post(stack, body: bytes | str, **headers: str):
 
 
 def rejections(as_admin, **filters: str) -> list[dict[str, Any]]:
-    response = as_admin.get("/admin/meter-rejections", params=filters)
-    assert response.status_code == 200, response.text
-    return list(response.json())
+    """Every page of the list, newest first."""
+    return every_page(as_admin, "/admin/meter-rejections", "rejections", limit=100,
+                      **filters)[0]
 
 
 def stored_readings(meter_id: str) -> list[RawReadingRecord]:

@@ -200,7 +200,8 @@ def test_each_documented_refusal(stack, admin, customer, reason):
     digest = hashlib.sha256(body).hexdigest()
 
     def recorded() -> dict[str, Any] | None:
-        found = as_admin.get("/admin/meter-rejections", params={"reason": reason}).json()
+        found = as_admin.get("/admin/meter-rejections",
+                             params={"reason": reason}).json()["rejections"]
         return next((r for r in found if r["body_sha256"] == digest), None)
 
     record = wait_for(recorded, timeout=10)

@@ -74,7 +74,7 @@ from functions.core.meters.repositories import (
     ReadRequestRepository,
     _transaction,
 )
-from functions.core.meters.schemas import RejectionView
+from functions.core.meters.schemas import RejectionPage, RejectionView
 from functions.core.meters.server_key import ServerKeys, server_keys
 from functions.core.observability import (
     bind_keys,
@@ -544,15 +544,16 @@ def requeue_received_readings(run_id: str) -> int:
 
 
 def list_rejections(*, meter_id: str | None = None, run_id: str | None = None,
-                    reason: str | None = None, limit: int = 200) -> list[RejectionView]:
-    found = ReadingRepository().rejections(meter_id=meter_id, run_id=run_id, reason=reason,
-                                           limit=limit)
-    return [RejectionView(
+                    reason: str | None = None, cursor: str | None = None,
+                    limit: int = 50) -> RejectionPage:
+    page = ReadingRepository().rejection_page(meter_id=meter_id, run_id=run_id,
+                                              reason=reason, cursor=cursor, limit=limit)
+    return RejectionPage(cursor=page.cursor, rejections=[RejectionView(
         meter_id=r.meter_id, reading_key=r.reading_key, reason=r.reason, detail=r.detail,
         claimed_sender=r.claimed_sender, claimed_run_id=r.claimed_run_id, nonce=r.nonce,
         source_ip=r.source_ip, body_bytes=int(r.body_bytes), body_sha256=r.body_sha256,
         received_at=r.received_at)
-        for r in found]
+        for r in page.items])
 
 
 def receive_reading(body: bytes, source_ip: str | None, now: datetime | None = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
@@ -33,7 +33,13 @@ from functions.core.meters.models import (
     RejectionRecord,
     serial_key,
 )
-from functions.core.paging import Page, merged_page, sharded_page
+from functions.core.paging import (
+    Page,
+    merged_page,
+    merged_tied_page,
+    partition_page,
+    sharded_page,
+)
 from functions.core.shards import RUN_SHARDS, shard_key, sharded
 
 BATCH_GET_MAX = 100
@@ -307,29 +313,30 @@ class ReadingRepository:
     def add_rejection(self, rejection: RejectionRecord) -> None:
         rejection.save()
 
-    def rejections(self, *, meter_id: str | None = None, run_id: str | None = None,
-                   reason: str | None = None, since: datetime | None = None,
-                   limit: int = 200) -> list[RejectionRecord]:
-        """Recorded rejections, newest first: one query with a meter id, else one per
-        shard of the rejections index (filters apply to what the queries read)."""
-        condition: Condition | None = None
-        for part in (
-            RejectionRecord.claimed_run_id == run_id if run_id else None,
-            RejectionRecord.reason == reason if reason else None,
-            RejectionRecord.received_at >= since if since else None,
-        ):
-            if part is not None:
-                condition = part if condition is None else condition & part
+    def rejection_page(self, *, meter_id: str | None = None, run_id: str | None = None,
+                       reason: str | None = None, cursor: str | None = None,
+                       limit: int = 50) -> Page[RejectionRecord]:
+        """Recorded rejections, newest first, a page at a time: one meter's from its own
+        partition, else all of them merged across the shards of the rejections index.
+        Filters apply to what a page read (so a filtered page may be short, its cursor
+        goes on): a request reads about RUN_SHARDS x limit items, never the table."""
+        def keep(r: RejectionRecord) -> bool:
+            return ((run_id is None or r.claimed_run_id == run_id)
+                    and (reason is None or r.reason == reason))
+
         if meter_id is not None:
-            found = list(RejectionRecord.query(
-                meter_id, RejectionRecord.reading_key.startswith(REJECTED_PREFIX),
-                filter_condition=condition, scan_index_forward=False, limit=limit))
-        else:
-            # Newest first from every shard of the index, then merged: at most
-            # RUN_SHARDS x limit items read, never the whole table.
-            found = [r for shard in range(RUN_SHARDS)
-                     for r in RejectionRecord.by_rejections.query(
-                         shard_key("rejected", shard), filter_condition=condition,
-                         scan_index_forward=False, limit=limit)]
-        found.sort(key=lambda r: r.received_at, reverse=True)
-        return found[:limit]
+            # The table itself: the meter's reading keys ("rejected#<time>#<id>") sort by
+            # time, so its partition needs no index.
+            return partition_page(cast(Any, RejectionRecord), meter_id, cursor, limit, keep,
+                                  range_key_condition=RejectionRecord.reading_key.startswith(
+                                      REJECTED_PREFIX), scan_index_forward=False)
+        return merged_tied_page(RejectionRecord.by_rejections,
+                                [shard_key("rejected", s) for s in range(RUN_SHARDS)],
+                                "received_at", cursor, limit, descending=True,
+                                tiebreak=lambda r: f"{r.meter_id}#{r.reading_key}", keep=keep)
+
+    def rejections(self, *, meter_id: str | None = None, run_id: str | None = None,
+                   reason: str | None = None, limit: int = 50) -> list[RejectionRecord]:
+        """The first page of rejection_page, at most 100 (the run's readings show these)."""
+        return self.rejection_page(meter_id=meter_id, run_id=run_id, reason=reason,
+                                   limit=min(limit, 100)).items

@@ -105,7 +105,12 @@ class RejectionQuery(BaseModel):
     meter_id: str | None = None
     run_id: str | None = None
     reason: str | None = None
-    limit: int = Field(default=200, ge=1, le=1000)
+    cursor: str | None = Field(default=None, min_length=1, max_length=2000,
+                               description="the cursor of the previous page")
+    # A page merges up to `limit` of each of the index's 32 shards: kept small.
+    limit: int = Field(default=50, ge=1, le=100,
+                       description="the most rejections a page holds (it reads up to "
+                                   "this many from each shard of the index)")
 
 
 class RotateServerKey(BaseModel):
@@ -216,6 +221,14 @@ class RejectionView(BaseModel):
     body_bytes: int
     body_sha256: str | None
     received_at: datetime
+
+
+class RejectionPage(BaseModel):
+    """A page of rejections, newest first; filtered by run or reason a page may hold
+    fewer than `limit`, even none, and still go on."""
+
+    rejections: list[RejectionView]
+    cursor: str | None = Field(default=None, description="the next page (null: the last)")
 
 
 class ServerKeysView(BaseModel):

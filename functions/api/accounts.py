@@ -45,6 +45,9 @@ class SignupBody(Body):
     email: Email
     mobile: Mobile
     password: NewPassword | None = None
+    language: str | None = Field(None, description="The page's language (en, hi, mr): the "
+                                 "confirmation email and the account's language",
+                                 min_length=2, max_length=8)
 
 
 class EmailBody(Body):
@@ -189,8 +192,8 @@ def client_address() -> str:
 @route(bp, "/auth/signup", methods=["POST"], access=Access.PUBLIC, body=SignupBody,
        response=AccountMessage, status=202, summary="Customer sign-up (sends an email link)")
 def sign_up(body: SignupBody) -> AccountMessage:
-    signup.sign_up(signup.NewAccount(body.name, body.email, body.mobile, body.password),
-                   client_address())
+    signup.sign_up(signup.NewAccount(body.name, body.email, body.mobile, body.password,
+                                     body.language), client_address())
     return SIGNUP_ANSWER
 
 

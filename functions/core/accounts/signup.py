@@ -36,6 +36,7 @@ from functions.core.accounts.users import (
 )
 from functions.core.clock import iso, utcnow
 from functions.core.errors import Conflict
+from functions.core.i18n import normalise
 from functions.core.logs import logger, mask_mobile
 from functions.core.passwords import hash_password
 
@@ -46,6 +47,7 @@ class NewAccount:
     email: str
     mobile: str
     password: str | None = None
+    language: str | None = None  # the sign-up page's: its confirmation email's, the account's
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ def _new_record(account: NewAccount, role: str, user_id: str, password_hash: str
         role_status=f"{role}#{PENDING_EMAIL}", created_at=iso(utcnow()),
         email_verified=False, mobile_verified=False, password_hash=password_hash,
         mfa_enabled=role == ROLE_ADMIN, invited_by=invited_by,
+        language=normalise(account.language) if account.language else None,
     )
 
 

@@ -1,6 +1,7 @@
 import { post } from "../api.js";
 import { boot, onSubmit } from "../ui.js";
 import { AUTH, showStep, wireEmailStep, wireMobileStep } from "../auth.js";
+import { LANG } from "../i18n.js";
 
 await boot("public");
 
@@ -11,7 +12,8 @@ function withCountryCode(mobile) {
 }
 
 onSubmit(document.getElementById("signup-form"), async (values) => {
-  const body = { ...values, mobile: withCountryCode(values.mobile || "") };
+  // The page's language is the account's: its confirmation email is written in it.
+  const body = { ...values, mobile: withCountryCode(values.mobile || ""), language: LANG };
   await post(AUTH.signup, body);
   wireEmailStep(values.email);
   showStep("email");

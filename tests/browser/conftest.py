@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from devstack.static_server import StaticSite
 from frontend.build import build
@@ -26,6 +27,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 # The browser runs in another time zone on purpose: the portal must show IST anyway.
 BROWSER_TIME_ZONE = "Europe/London"
+# What the page shows after an API call can take longer than Playwright's 5 s default
+# on two busy CI cores (each has failed a run there). An expectation polls, so a
+# passing one is no slower; only a failing one waits the whole 15 s.
+expect.set_options(timeout=15_000)
 
 
 @dataclass

@@ -7,8 +7,8 @@ Noto Sans Devanagari (from the `fontpkg-noto-sans-devanagari` wheel: no font fil
 repo), which also carries Latin letters, digits and ₹; HarfBuzz (uharfbuzz) shapes the
 Devanagari conjuncts and vowel signs. fpdf2 embeds only the glyphs used (a subset).
 
-The labels are in LABELS below, per language: a printed bill's wording is reviewed with
-the discom as one document, like the DLT-registered SMS texts.
+The labels are English msgids (LABELS below) translated from the same gettext
+catalogues as the portal and the emails (`make i18n`; docs/languages.md).
 
 The PDF is the bill as issued (what a payment or a late surcharge changes later is on
 the portal, not in it), so it is made once per bill and language, stored in S3
@@ -32,53 +32,44 @@ from fpdf import FPDF
 
 from functions.core.bills.models import BillRecord
 from functions.core.bills.schemas import BillDetail
-from functions.core.i18n import format_date_ist, normalise
+from functions.core.i18n import format_date_ist, normalise, translator
 from functions.core.money import format_inr, from_paise
 from functions.core.payments.overdue import surcharge_paise
 from functions.core.payments.receipts import period_label
 from functions.core.payments.upi import bill_upi_link
 
-LABELS: dict[str, dict[str, str]] = {
-    "en": {"title": "Electricity bill", "consumer_number": "Consumer number",
-           "name": "Name", "address": "Address", "period": "Billing period",
-           "bill_id": "Bill number", "issued": "Bill date", "due": "Due date",
-           "meter": "Meter", "previous": "Previous reading", "current": "Current reading",
-           "units": "Units (kWh)", "charges": "Charges", "quantity": "Quantity",
-           "rate": "Rate", "amount": "Amount", "bill_total": "This bill",
-           "arrears": "Arrears", "arrears_surcharge": "of which late-payment surcharge",
-           "total_payable": "Total payable", "after_due": "Payable after the due date",
-           "amount_due": "Amount due now", "chart": "Your consumption, last 12 months (kWh)",
-           "upi": "Scan to pay by UPI", "estimated": "Estimated bill: the meter did not "
-           "answer; the next actual reading corrects it.", "paid": "Paid",
-           "daily": "Read from the daily snapshot of {day} (00:00 IST): the meter did not "
-           "answer the billing run with a usable reading."},
-    "hi": {"title": "बिजली बिल", "consumer_number": "उपभोक्ता क्रमांक", "name": "नाम",
-           "address": "पता", "period": "बिल अवधि", "bill_id": "बिल संख्या",
-           "issued": "बिल तिथि", "due": "देय तिथि", "meter": "मीटर",
-           "previous": "पिछली रीडिंग", "current": "वर्तमान रीडिंग", "units": "यूनिट (kWh)",
-           "charges": "शुल्क", "quantity": "मात्रा", "rate": "दर", "amount": "राशि",
-           "bill_total": "इस बिल की राशि", "arrears": "बकाया",
-           "arrears_surcharge": "जिसमें विलंब भुगतान अधिभार", "total_payable": "कुल देय",
-           "after_due": "देय तिथि के बाद देय", "amount_due": "अभी देय राशि",
-           "chart": "आपकी खपत, पिछले 12 महीने (kWh)", "upi": "UPI से भुगतान के लिए स्कैन करें",
-           "estimated": "अनुमानित बिल: मीटर ने उत्तर नहीं दिया; अगली वास्तविक रीडिंग इसे "
-           "सुधारेगी।", "paid": "भुगतान हो गया",
-           "daily": "{day} (00:00 IST) के दैनिक स्नैपशॉट से पढ़ा गया: मीटर ने बिलिंग रन में "
-           "उपयोग योग्य रीडिंग नहीं दी।"},
-    "mr": {"title": "वीज बिल", "consumer_number": "ग्राहक क्रमांक", "name": "नाव",
-           "address": "पत्ता", "period": "बिल कालावधी", "bill_id": "बिल क्रमांक",
-           "issued": "बिल दिनांक", "due": "देय दिनांक", "meter": "मीटर",
-           "previous": "मागील रीडिंग", "current": "चालू रीडिंग", "units": "युनिट (kWh)",
-           "charges": "आकार", "quantity": "प्रमाण", "rate": "दर", "amount": "रक्कम",
-           "bill_total": "या बिलाची रक्कम", "arrears": "थकबाकी",
-           "arrears_surcharge": "त्यापैकी विलंब आकार", "total_payable": "एकूण देय",
-           "after_due": "देय दिनांकानंतर देय", "amount_due": "आता देय रक्कम",
-           "chart": "तुमचा वापर, मागील 12 महिने (kWh)", "upi": "UPI ने भरण्यासाठी स्कॅन करा",
-           "estimated": "अंदाजित बिल: मीटरने उत्तर दिले नाही; पुढील प्रत्यक्ष रीडिंग ते "
-           "दुरुस्त करेल.", "paid": "भरले",
-           "daily": "{day} (00:00 IST) च्या दैनिक स्नॅपशॉटवरून वाचले: मीटरने बिलिंग रनमध्ये "
-           "वापरण्याजोगे रीडिंग दिले नाही."},
+
+def _(message: str) -> str:
+    """Marks a label for pybabel (make i18n); translated when a PDF is made."""
+    return message
+
+
+# The labels in English, the msgids of the gettext catalogues (functions/core/locale):
+# the PDF says what the bill page, the emails and the SMS say in each language.
+LABELS: dict[str, str] = {
+    "title": _("Electricity bill"), "consumer_number": _("Consumer number"),
+    "name": _("Name"), "address": _("Address"), "period": _("Billing period"),
+    "bill_id": _("Bill number"), "issued": _("Bill date"), "due": _("Due date"),
+    "meter": _("Meter"), "previous": _("Previous reading"), "current": _("Current reading"),
+    "units": _("Units (kWh)"), "charges": _("Charges"), "quantity": _("Quantity"),
+    "rate": _("Rate"), "amount": _("Amount"), "bill_total": _("This bill"),
+    "arrears": _("Arrears"), "arrears_surcharge": _("of which late-payment surcharge"),
+    "total_payable": _("Total payable"), "after_due": _("Payable after the due date"),
+    "amount_due": _("Amount due now"), "chart": _("Your consumption, last 12 months (kWh)"),
+    "upi": _("Scan to pay by UPI"),
+    "estimated": _("Estimated bill: the meter did not answer; the next actual reading "
+                   "corrects it."),
+    "paid": _("Paid"),
+    "daily": _("Read from the daily snapshot of {day} (00:00 IST): the meter did not "
+               "answer the billing run with a usable reading."),
 }
+
+
+def labels(lang: str | None) -> dict[str, str]:
+    """The PDF's labels in `lang`, from its catalogue (English for an unknown one)."""
+    gettext = translator(lang).gettext
+    return {key: gettext(message) for key, message in LABELS.items()}
+
 
 FONT = "Noto"
 
@@ -130,7 +121,7 @@ def amounts_on(bill: BillRecord) -> dict[str, Decimal]:
 
 def render_bill_pdf(data: BillPdfInput) -> bytes:
     lang = normalise(data.lang)
-    text = LABELS.get(lang, LABELS["en"])
+    text = labels(lang)
     bill, detail = data.bill, BillDetail.of(data.bill)
     pdf = FPDF(format="A4", unit="mm")
     pdf.set_compression(True)

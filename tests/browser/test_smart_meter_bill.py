@@ -4,13 +4,15 @@ bill shows no such section. The bill is what billing stores for a v2 snapshot (i
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
 
 from functions.core.accounts.sessions import issue_session
 from functions.core.bills.models import BillRecord
+from functions.core.clock import iso, utcnow
+from functions.core.meters.models import REJECTED_PREFIX, RejectionRecord
 from tests.browser.conftest import screenshot, start_session
 from tests.browser.journeys import find_meter
 from tests.fixtures.stack import create_user
@@ -82,14 +84,26 @@ def test_the_admin_meter_page_shows_capabilities_and_refusals_with_their_sha256(
     body = b'{"v":1,"sender":"' + serial.encode() + b'"'  # not even JSON: refused, recorded
     assert stack.api.post("/device/readings", data=body,
                           headers={"Content-Type": "application/json"}).status_code == 400
-    start_session(page, portal, issue_session(admin), admin)
-    page.goto(portal.page_url("admin/meters.html?status=registered"))
-    find_meter(page, serial)  # among however many meters other tests registered
-    row = page.locator("#meter-list tr", has_text=serial)
-    expect(row).to_contain_text("v2 · billing snapshot")
-    expect(row).to_contain_text("4 ToD zones · export · max demand")
-    expect(page.locator("#refused-list")).to_contain_text(
-        f"SHA-256 {hashlib.sha256(body).hexdigest()}")
+    # 20 newer refusals fill the list's first page: this one is on the next.
+    newer = [RejectionRecord(f"mtr-later-{i}", f"{REJECTED_PREFIX}{iso(later)}#{i:012x}",
+                             reason="bad_mac", received_at=later)
+             for i in range(20) for later in [utcnow() + timedelta(seconds=i + 1)]]
+    for record in newer:
+        record.save()
+    try:
+        start_session(page, portal, issue_session(admin), admin)
+        page.goto(portal.page_url("admin/meters.html?status=registered"))
+        find_meter(page, serial)  # among however many meters other tests registered
+        row = page.locator("#meter-list tr", has_text=serial)
+        expect(row).to_contain_text("v2 · billing snapshot")
+        expect(row).to_contain_text("4 ToD zones · export · max demand")
+        refused = page.locator("#refused-list")
+        expect(refused.locator("tbody tr")).to_have_count(20)
+        refused.get_by_role("button", name="More refused messages").click()
+        expect(refused).to_contain_text(f"SHA-256 {hashlib.sha256(body).hexdigest()}")
+    finally:
+        for record in newer:
+            record.delete()
 
 
 def test_the_bills_page_charts_consumption_per_zone_and_month(page, portal, stack):

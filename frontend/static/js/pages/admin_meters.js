@@ -1,5 +1,5 @@
 import { get, getPages, post } from "../api.js";
-import { boot, h, fill, table, badge, emptyState, errorState, onSubmit, action, notify, pagedTable } from "../ui.js";
+import { boot, h, badge, onSubmit, action, notify, pagedTable } from "../ui.js";
 import { dateTimeIST, label, units } from "../format.js";
 import { addressLine } from "../property_view.js";
 
@@ -192,21 +192,21 @@ onSubmit(document.getElementById("meter-form"), async (values, form) => {
   await load();
 });
 
-async function loadRefused() {
-  try {
-    const refused = (await get("/admin/meter-rejections", { limit: 20 })).rejections;
-    fill("refused-list", refused.length
-      ? table([
-        { label: "Meter", cell: (r) => h("span", { class: "font-monospace small", text: r.meter_id }) },
-        { label: "Reason", cell: (r) => h("div", {}, h("div", { text: label(r.reason) }), r.detail ? h("div", { class: "small text-body-secondary", text: r.detail }) : null) },
-        { label: "Received", cell: (r) => dateTimeIST(r.received_at) },
-        { label: "Body", cell: (r) => h("div", { class: "small" }, h("div", { text: `${r.body_bytes} bytes` }),
-          r.body_sha256 ? h("div", { class: "font-monospace text-body-secondary text-break", title: "SHA-256 of the body as received", text: `SHA-256 ${r.body_sha256}` }) : null) },
-      ], refused, { caption: "Refused messages, newest first" })
-      : emptyState("No message has been refused."));
-  } catch (error) {
-    fill("refused-list", errorState(error));
-  }
+// Refused messages, newest first, a page at a time ("More refused messages").
+function loadRefused() {
+  return pagedTable("refused-list", {
+    path: "/admin/meter-rejections", itemsKey: "rejections", pageSize: 20,
+    columns: [
+      { label: "Meter", cell: (r) => h("span", { class: "font-monospace small", text: r.meter_id }) },
+      { label: "Reason", cell: (r) => h("div", {}, h("div", { text: label(r.reason) }), r.detail ? h("div", { class: "small text-body-secondary", text: r.detail }) : null) },
+      { label: "Received", cell: (r) => dateTimeIST(r.received_at) },
+      { label: "Body", cell: (r) => h("div", { class: "small" }, h("div", { text: `${r.body_bytes} bytes` }),
+        r.body_sha256 ? h("div", { class: "font-monospace text-body-secondary text-break", title: "SHA-256 of the body as received", text: `SHA-256 ${r.body_sha256}` }) : null) },
+    ],
+    caption: "Refused messages, newest first",
+    empty: "No message has been refused.",
+    moreLabel: "More refused messages",
+  });
 }
 
 // The filters stay in the address, so a reload (or a link) shows the same list.

@@ -89,6 +89,11 @@ def test_rejections_page_newest_first_across_shards_each_once(admin, sixty):
     assert keys(items) == sorted(((r.meter_id, r.reading_key) for r in sixty
                                   if r.meter_id == meter), reverse=True)
 
+    # The merged list's cursor is not one meter's (a 400, not a start key in the wrong place).
+    merged = as_admin.get(PATH, params={"limit": 25}).json()["cursor"]
+    refused = as_admin.get(PATH, params={"meter_id": meter, "cursor": merged})
+    assert refused.status_code == 400, refused.text
+
 
 def test_a_cursor_the_list_did_not_give_is_refused(admin):
     _, as_admin = admin

@@ -11,7 +11,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
-from functions.core.errors import Conflict
+from functions.core.errors import Conflict, InvalidInput
 from functions.core.meters.models import (
     LIST_KEY,
     LIST_SHARDS,
@@ -35,6 +35,7 @@ from functions.core.meters.models import (
 )
 from functions.core.paging import (
     Page,
+    decode_cursor,
     merged_page,
     merged_tied_page,
     partition_page,
@@ -326,7 +327,10 @@ class ReadingRepository:
 
         if meter_id is not None:
             # The table itself: the meter's reading keys ("rejected#<time>#<id>") sort by
-            # time, so its partition needs no index.
+            # time, so its partition needs no index. The merged list's cursor is not a
+            # start key here (moto would not say so, DynamoDB would).
+            if "after" in (decode_cursor(cursor)[1] or {}):
+                raise InvalidInput("The cursor is not one this list gave out.")
             return partition_page(cast(Any, RejectionRecord), meter_id, cursor, limit, keep,
                                   range_key_condition=RejectionRecord.reading_key.startswith(
                                       REJECTED_PREFIX), scan_index_forward=False)

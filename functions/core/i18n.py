@@ -78,3 +78,8 @@ def format_date_ist(value: date | datetime, lang: str | None, *, month: str = "s
     locale = languages()[normalise(lang)].babel_locale
     pattern = "MMMM y" if month == "long" else "d MMM y"
     return format_date(day, pattern, locale=locale)
+
+
+def format_time_ist(moment: datetime, lang: str | None) -> str:
+    """A moment in a message, the month named in the language: "7 दिस॰ 2026, 14:30 IST"."""
+    return f"{format_date_ist(moment, lang)}, {moment.astimezone(IST):%H:%M} IST"

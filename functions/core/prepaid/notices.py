@@ -20,8 +20,7 @@ from datetime import date, datetime
 
 from functions.core.accounts.models import UserRecord
 from functions.core.accounts.users import UserRepository
-from functions.core.clock import IST
-from functions.core.i18n import format_date_ist
+from functions.core.i18n import format_time_ist
 from functions.core.logs import logger
 from functions.core.money import format_inr, from_paise
 from functions.core.notifications.service import Notifications
@@ -93,8 +92,7 @@ def recharge_receipt(account: PrepaidAccountRecord, payment_id: str, amount_pais
         logger.warning("no recharge receipt: payer missing", extra={"payment_id": payment_id})
         return
     balance = int(account.balance_paise)
-    paid_on = (f"{format_date_ist(paid_at, to.lang)}, "
-               f"{paid_at.astimezone(IST):%H:%M} IST")
+    paid_on = format_time_ist(paid_at, to.lang)
     notifications = Notifications()
     notifications.queue_email(
         RECHARGE_EMAIL, payment_id, to.user.email, topic=TOPIC, recipient_id=to.user.user_id,

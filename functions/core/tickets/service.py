@@ -29,7 +29,7 @@ from functions.core.bills.models import BillRecord
 from functions.core.bills.repository import BillRepository
 from functions.core.clock import utcnow
 from functions.core.errors import Conflict, InvalidInput, NotFound
-from functions.core.i18n import DEFAULT_LANGUAGE, format_date_ist, normalise
+from functions.core.i18n import DEFAULT_LANGUAGE, format_time_ist, normalise
 from functions.core.logs import logger
 from functions.core.notifications.service import Notifications
 from functions.core.properties.service import property_role
@@ -68,12 +68,11 @@ ADMIN_TRANSITIONS: dict[str, frozenset[str]] = {
 STATUS_LABELS = {OPEN: "Open", IN_PROGRESS: "In progress", COMPLETED: "Completed"}
 
 
-
 def _at(moment: datetime, lang: str | None) -> str:
     """A time in an email, the month named in the customer's language."""
     if normalise(lang) == DEFAULT_LANGUAGE:
         return format_ist(moment)
-    return f"{format_date_ist(moment, lang)}, {to_ist(moment):%H:%M} IST"
+    return format_time_ist(moment, lang)
 
 
 PropertyRoleLookup = Callable[[str, str], str | None]

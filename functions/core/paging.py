@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from pynamodb.exceptions import QueryError
 from pynamodb.indexes import GlobalSecondaryIndex
@@ -147,16 +147,22 @@ def merged_page(index: GlobalSecondaryIndex[Any], partitions: Sequence[str], sor
                 encode_cursor(0, {"after": next_after}) if next_after is not None else None)
 
 
-def _merge_cursor(cursor: str | None) -> str | None:
+def _merged_cursor_after(cursor: str | None, valid: Callable[[Any], bool]) -> Any:
+    """The position (`after`) a merged list's cursor carries; None for the first page."""
     _, key = decode_cursor(cursor)
     if key is None:
         if cursor:
             raise InvalidInput("The cursor is not one this list gave out.")
         return None
     after = key.get("after")
-    if not isinstance(after, str) or not 0 < len(after) <= 300:
+    if not valid(after):
         raise InvalidInput("The cursor is not one this list gave out.")
     return after
+
+
+def _merge_cursor(cursor: str | None) -> str | None:
+    return cast("str | None", _merged_cursor_after(
+        cursor, lambda after: isinstance(after, str) and 0 < len(after) <= 300))
 
 
 def merged_tied_page(index: GlobalSecondaryIndex[Any], partitions: Sequence[str],
@@ -220,13 +226,7 @@ def merged_tied_page(index: GlobalSecondaryIndex[Any], partitions: Sequence[str]
 
 
 def _tied_cursor(cursor: str | None) -> tuple[str, str] | None:
-    _, key = decode_cursor(cursor)
-    if key is None:
-        if cursor:
-            raise InvalidInput("The cursor is not one this list gave out.")
-        return None
-    after = key.get("after")
-    if not (isinstance(after, list) and len(after) == 2
-            and all(isinstance(a, str) and len(a) <= 600 for a in after) and after[0]):
-        raise InvalidInput("The cursor is not one this list gave out.")
-    return after[0], after[1]
+    after = _merged_cursor_after(cursor, lambda after: (
+        isinstance(after, list) and len(after) == 2
+        and all(isinstance(a, str) and len(a) <= 600 for a in after) and bool(after[0])))
+    return None if after is None else (after[0], after[1])

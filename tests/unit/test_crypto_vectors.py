@@ -26,12 +26,15 @@ import device_client.crypto as meter
 import functions.core.crypto as server
 from functions.core.crypto import envelope as server_envelope
 from functions.core.crypto import primitives as server_primitives
+from tests.unit.vector_docs import VectorFile
 
 REPO = Path(__file__).resolve().parents[2]
+
 VECTORS_PATH = REPO / "tests" / "vectors" / "meter_protocol_v1.json"
 DOC_PATH = REPO / "docs" / "meter-protocol.md"
 DOC_BEGIN = "<!-- BEGIN TEST VECTORS (generated from tests/vectors/meter_protocol_v1.json) -->"
 DOC_END = "<!-- END TEST VECTORS -->"
+VECTOR_FILE = VectorFile(VECTORS_PATH, DOC_PATH, DOC_BEGIN, DOC_END)
 
 METER_ID = "MTR-000123"
 CURVE_ORDER = server_primitives.CURVE_ORDER
@@ -266,17 +269,8 @@ def _visible(text: str) -> str:
     return "".join(char if char.isprintable() else f"⟨U+{ord(char):04X}⟩" for char in text)
 
 
-def _doc_section(text: str) -> str:
-    start = text.index(DOC_BEGIN)
-    end = text.index(DOC_END) + len(DOC_END)
-    return text[start:end]
-
-
 def write_vectors_and_doc() -> None:
-    vectors = build_vectors()
-    VECTORS_PATH.write_text(json.dumps(vectors, indent=2, ensure_ascii=False) + "\n")
-    doc = DOC_PATH.read_text()
-    DOC_PATH.write_text(doc.replace(_doc_section(doc), render_doc_section(vectors)))
+    VECTOR_FILE.write(build_vectors(), render_doc_section)
 
 
 # ---------------------------------------------------------------- tests
@@ -284,7 +278,7 @@ def write_vectors_and_doc() -> None:
 
 @pytest.fixture(scope="module")
 def vectors() -> dict[str, Any]:
-    return json.loads(VECTORS_PATH.read_text())
+    return VECTOR_FILE.load()
 
 
 def test_stored_vectors_match_the_server_implementation(vectors: dict[str, Any]) -> None:
@@ -293,7 +287,7 @@ def test_stored_vectors_match_the_server_implementation(vectors: dict[str, Any])
 
 def test_doc_shows_exactly_the_stored_vectors(vectors: dict[str, Any]) -> None:
     doc = DOC_PATH.read_text()
-    assert _doc_section(doc) == render_doc_section(vectors)
+    assert VECTOR_FILE.section(doc) == render_doc_section(vectors)
     for message in vectors["messages"].values():
         assert message["envelope"] in doc
 

@@ -13,7 +13,6 @@ Regenerate after a deliberate change (then review the diff):
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
@@ -30,11 +29,13 @@ from tests.unit.test_crypto_vectors_v2 import (
     _label_scalar,
     _message_vector,
 )
+from tests.unit.vector_docs import VectorFile
 
 VECTORS_PATH = REPO / "tests" / "vectors" / "meter_protocol_commands.json"
 DOC_BEGIN = ("<!-- BEGIN COMMAND TEST VECTORS (generated from "
              "tests/vectors/meter_protocol_commands.json) -->")
 DOC_END = "<!-- END COMMAND TEST VECTORS -->"
+VECTOR_FILE = VectorFile(VECTORS_PATH, DOC_PATH, DOC_BEGIN, DOC_END)
 
 COMMAND: dict[str, Any] = {
     "v": 2,
@@ -134,17 +135,8 @@ def render_doc_section(vectors: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _doc_section(text: str) -> str:
-    start = text.index(DOC_BEGIN)
-    return text[start:text.index(DOC_END) + len(DOC_END)]
-
-
 def write_vectors_and_doc() -> None:
-    vectors = build_vectors()
-    VECTORS_PATH.write_text(json.dumps(vectors, indent=2, ensure_ascii=False) + "\n")
-    doc = DOC_PATH.read_text()
-    if DOC_BEGIN in doc:
-        DOC_PATH.write_text(doc.replace(_doc_section(doc), render_doc_section(vectors)))
+    VECTOR_FILE.write(build_vectors(), render_doc_section)
 
 
 # ---------------------------------------------------------------- tests
@@ -152,7 +144,7 @@ def write_vectors_and_doc() -> None:
 
 @pytest.fixture(scope="module")
 def vectors() -> dict[str, Any]:
-    return dict(json.loads(VECTORS_PATH.read_text()))
+    return VECTOR_FILE.load()
 
 
 def test_stored_vectors_match_the_server_implementation(vectors: dict[str, Any]) -> None:
@@ -160,7 +152,7 @@ def test_stored_vectors_match_the_server_implementation(vectors: dict[str, Any])
 
 
 def test_doc_shows_exactly_the_stored_vectors(vectors: dict[str, Any]) -> None:
-    assert _doc_section(DOC_PATH.read_text()) == render_doc_section(vectors)
+    assert VECTOR_FILE.doc_section() == render_doc_section(vectors)
 
 
 @pytest.mark.parametrize("name", ["command", "command_ack", "reconnect"])

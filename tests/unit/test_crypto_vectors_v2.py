@@ -26,12 +26,15 @@ import device_client.crypto as meter
 import functions.core.crypto as server
 from functions.core.crypto import envelope as server_envelope
 from functions.core.crypto import primitives as server_primitives
+from tests.unit.vector_docs import VectorFile
 
 REPO = Path(__file__).resolve().parents[2]
+
 VECTORS_PATH = REPO / "tests" / "vectors" / "meter_protocol_v2.json"
 DOC_PATH = REPO / "docs" / "meter-protocol.md"
 DOC_BEGIN = "<!-- BEGIN V2 TEST VECTORS (generated from tests/vectors/meter_protocol_v2.json) -->"
 DOC_END = "<!-- END V2 TEST VECTORS -->"
+VECTOR_FILE = VectorFile(VECTORS_PATH, DOC_PATH, DOC_BEGIN, DOC_END)
 
 METER_ID = "mtr-00000000000000a1"
 MAX_OVERLAP_SECONDS = 30 * 24 * 3600
@@ -356,17 +359,8 @@ def render_doc_section(vectors: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _doc_section(text: str) -> str:
-    start = text.index(DOC_BEGIN)
-    return text[start:text.index(DOC_END) + len(DOC_END)]
-
-
 def write_vectors_and_doc() -> None:
-    vectors = build_vectors()
-    VECTORS_PATH.write_text(json.dumps(vectors, indent=2, ensure_ascii=False) + "\n")
-    doc = DOC_PATH.read_text()
-    if DOC_BEGIN in doc:
-        DOC_PATH.write_text(doc.replace(_doc_section(doc), render_doc_section(vectors)))
+    VECTOR_FILE.write(build_vectors(), render_doc_section)
 
 
 # ---------------------------------------------------------------- tests
@@ -374,7 +368,7 @@ def write_vectors_and_doc() -> None:
 
 @pytest.fixture(scope="module")
 def vectors() -> dict[str, Any]:
-    return json.loads(VECTORS_PATH.read_text())
+    return VECTOR_FILE.load()
 
 
 def test_stored_vectors_match_the_server_implementation(vectors: dict[str, Any]) -> None:
@@ -382,7 +376,7 @@ def test_stored_vectors_match_the_server_implementation(vectors: dict[str, Any])
 
 
 def test_doc_shows_exactly_the_stored_vectors(vectors: dict[str, Any]) -> None:
-    assert _doc_section(DOC_PATH.read_text()) == render_doc_section(vectors)
+    assert VECTOR_FILE.doc_section() == render_doc_section(vectors)
 
 
 @pytest.mark.parametrize("name", ["read_request", "reading_snapshot", "reading_live", "error"])

@@ -193,8 +193,8 @@ def command_log(meter_id: str, caller: Caller) -> CommandLog:
 
 @route(bp, "/admin/negative-balances", access=Access.ADMIN, query=ListQuery,
        response=NegativeBalances,
-       summary="Prepaid connections with a balance below 0 (most negative first within "
-               "each of 32 shards), with each meter's relay state; paginated")
+       summary="Prepaid connections with a balance below 0, most negative first, with "
+               "each meter's relay state; at most 30 a page")
 def negative_balances(caller: Caller, query: ListQuery) -> NegativeBalances:
     page = AccountRepository().negatives(query.cursor, query.limit)
     return NegativeBalances(cursor=page.cursor, connections=[

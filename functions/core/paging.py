@@ -5,6 +5,10 @@ RUN_SHARDS partitions in order. A page takes up to `limit` items, moving on to
 the next shard when one runs out, so a request reads at most `limit` items and
 RUN_SHARDS queries, whatever the size of the list. The cursor is opaque to
 clients: base64url JSON of the shard and DynamoDB's LastEvaluatedKey.
+
+`merged_page` and `merged_tied_page` give one order across all the shards instead
+(newest first, most negative first, largest first): a page queries every shard for up
+to `limit` items and merges them, so it reads at most RUN_SHARDS x `limit` items.
 """
 
 from __future__ import annotations
@@ -167,35 +171,35 @@ def _merge_cursor(cursor: str | None) -> str | None:
 
 def merged_tied_page(index: GlobalSecondaryIndex[Any], partitions: Sequence[str],
                      sort_attr: str, cursor: str | None, limit: int, *, descending: bool,
-                     tiebreak: Callable[[Any], str],
+                     tiebreak: Callable[[Any], str], stop_at: Any = None,
                      keep: Callable[[Any], bool] = lambda _: True) -> Page[Any]:
-    """merged_page for an index whose range key is NOT unique per item (a time two items
-    may share): items are ranked by (sort key, `tiebreak`), unique, and a page only gives
-    out items whose sort key every stopped partition was read past, so ties are never
-    split. `keep` filters after reading: a page reads about len(partitions) x limit items
-    (more only to get past a run of ties) and may hold fewer than `limit`, even none,
-    while its cursor goes on."""
+    """merged_page for an index whose range key is NOT unique per item (a time or an
+    amount two items may share): items are ranked by (sort key value, `tiebreak`), unique,
+    and a page only gives out items whose sort key every stopped partition was read past,
+    so ties are never split. `stop_at`: the last sort key value the list holds (inclusive;
+    a key condition, so items past it are never read). `keep` filters after reading: a
+    page reads about len(partitions) x limit items (more only to get past a run of ties)
+    and may hold fewer than `limit`, even none, while its cursor goes on."""
     limit = max(1, min(limit, MAX_PAGE))
     attr = getattr(type(index), sort_attr)  # the attribute, not its value
-    after = _tied_cursor(cursor)
-    condition = None
-    if after is not None:
-        try:
-            edge = attr.deserialize(after[0])
+    after: tuple[Any, str] | None = None
+    if (position := _tied_cursor(cursor)) is not None:
+        try:  # ranked by value: numbers in number order, times in time order
+            after = attr.deserialize(position[0]), position[1]
         except (ValueError, TypeError) as error:
             raise InvalidInput("The cursor is not one this list gave out.") from error
-        condition = attr <= edge if descending else attr >= edge
+    condition = _range_between(attr, after[0] if after else None, stop_at, descending)
 
-    def rank(item: Any) -> tuple[str, str]:
-        return attr.serialize(getattr(item, sort_attr)), tiebreak(item)
+    def rank(item: Any) -> tuple[Any, str]:
+        return getattr(item, sort_attr), tiebreak(item)
 
     def ahead(a: Any, b: Any) -> bool:  # a comes before b in the list's order
         return bool(a > b) if descending else bool(a < b)
 
-    found: list[tuple[tuple[str, str], Any]] = []
-    bound: str | None = None  # every partition was read past this sort key
+    found: list[tuple[tuple[Any, str], Any]] = []
+    bound: Any = None  # every partition was read past this sort key
     for partition in partitions:
-        read: list[tuple[tuple[str, str], Any]] = []
+        read: list[tuple[tuple[Any, str], Any]] = []
         last_key: dict[str, Any] | None = None
         while True:
             result = index.query(partition, range_key_condition=condition,
@@ -216,13 +220,24 @@ def merged_tied_page(index: GlobalSecondaryIndex[Any], partitions: Sequence[str]
     found.sort(key=lambda f: f[0], reverse=descending)
     page = found[:limit]
     if len(found) > limit:
-        next_after: tuple[str, str] | None = page[-1][0]
+        next_after: tuple[Any, str] | None = page[-1][0]
     elif bound is not None:  # everything ranked before (bound, any tie) is given out
         next_after = (bound, "\uffff" if descending else "")
     else:
         next_after = None
-    return Page([item for _, item in page],
-                encode_cursor(0, {"after": list(next_after)}) if next_after else None)
+    return Page([item for _, item in page], encode_cursor(0, {"after": [
+        attr.serialize(next_after[0]), next_after[1]]}) if next_after else None)
+
+
+def _range_between(attr: Any, start: Any, stop: Any, descending: bool) -> Any:
+    """The key condition for sort keys from `start` to `stop` in the list's order (both
+    inclusive, either open): DynamoDB takes one condition on the range key."""
+    low, high = (stop, start) if descending else (start, stop)
+    if low is not None and high is not None:
+        return attr.between(low, high)
+    if low is not None:
+        return attr >= low
+    return attr <= high if high is not None else None
 
 
 def _tied_cursor(cursor: str | None) -> tuple[str, str] | None:

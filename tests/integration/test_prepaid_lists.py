@@ -31,7 +31,7 @@ SCHEDULED = {"version": "0", "id": "test", "detail-type": "Scheduled Event",
 def test_negative_balances_a_page_at_a_time(stack, admin):
     service = PrepaidService(clock=lambda: WEEKDAY_NOON)  # no supply: no relay commands
     expected = {}
-    for amount in (-500, -1500, -250, -300):
+    for amount in (-500, -1500, -250, -300, -1500, -700):  # two equal: a tie in the order
         connection = f"prop_neg_{uuid.uuid4().hex[:12]}"
         service.accounts.ensure(connection)
         service.adjust("usr_admin", connection, "use", amount, "a month of use")
@@ -53,6 +53,8 @@ def test_negative_balances_a_page_at_a_time(stack, admin):
     assert recovered not in listed and in_credit not in listed
     assert pages > 1 and len(listed) == len(rows)  # every connection once
     assert all(row["balance_paise"] < 0 for row in rows)
+    balances = [row["balance_paise"] for row in rows]  # one order across shards and pages
+    assert balances == sorted(balances), balances
     # Other tests on this stack may have disconnected theirs; these were never asked.
     assert all(listed[c]["relay"] == "connected" for c in expected)
 

@@ -11,11 +11,14 @@ from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, Upda
 from pynamodb.transactions import TransactWrite
 
 from functions.core.db import cancellation_codes
-from functions.core.paging import Page, partition_page, sharded_page
+from functions.core.paging import Page, merged_tied_page, partition_page
 from functions.core.prepaid.models import LedgerEntryRecord, PrepaidAccountRecord, posted_key
-from functions.core.shards import sharded
+from functions.core.shards import RUN_SHARDS, shard_key, sharded
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+NEGATIVES_PAGE = 30  # connections a page of the admin's list (32 shards x 30 read at most)
 
 
 class AccountRepository:
@@ -63,9 +66,14 @@ class AccountRepository:
                            & (PrepaidAccountRecord.balance_paise >= 0))
 
     def negatives(self, cursor: str | None, limit: int) -> Page[PrepaidAccountRecord]:
-        """Connections with a balance below 0, most negative first within each shard."""
-        return sharded_page(PrepaidAccountRecord.by_negative, "negative", cursor, limit,
-                            range_key_condition=PrepaidAccountRecord.balance_paise < 0)
+        """Connections with a balance below 0, most negative first across every shard (a
+        page reads up to RUN_SHARDS x NEGATIVES_PAGE index items). An account back at 0 or
+        above stays on the index until the review takes it off: a key condition skips it."""
+        return merged_tied_page(
+            PrepaidAccountRecord.by_negative,
+            [shard_key("negative", shard) for shard in range(RUN_SHARDS)], "balance_paise",
+            cursor, min(limit, NEGATIVES_PAGE), descending=False,
+            tiebreak=lambda account: account.connection_id, stop_at=-1)
 
     def rearm(self, connection_id: str, thresholds: set[int]) -> None:
         if thresholds:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -25,9 +26,11 @@ pytestmark = pytest.mark.integration
 
 
 def mine(admin_client, *payers, **query):
-    """This test's payers on the defaulters list, following its pages."""
+    """This test's payers on the defaulters list, following its pages; the whole list
+    comes largest amount first, across shards and pages."""
     ids = {p.user_id for p in payers}
     found: dict[str, dict[str, Any]] = {}
+    amounts: list[Decimal] = []
     cursor = None
     for _ in range(100):
         params = {**query, "limit": "200", **({"cursor": cursor} if cursor else {})}
@@ -35,8 +38,10 @@ def mine(admin_client, *payers, **query):
         assert response.status_code == 200, response.text
         page = response.json()
         found |= {d["payer_id"]: d for d in page["defaulters"] if d["payer_id"] in ids}
+        amounts += [Decimal(d["total_due"]) for d in page["defaulters"]]
         cursor = page["cursor"]
         if not cursor:
+            assert amounts == sorted(amounts, reverse=True), amounts
             return found
     raise AssertionError("more than 100 pages of defaulters")
 

@@ -36,10 +36,11 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from functions.core.db import gsi_meta, registered, table_meta
-from functions.core.paging import Page, sharded_page
-from functions.core.shards import sharded
+from functions.core.paging import Page, merged_tied_page
+from functions.core.shards import RUN_SHARDS, shard_key, sharded
 
 OWED = "owed"
+OWED_PAGE = 50  # payers a page of the defaulters list (32 shards x 50 read at most)
 
 
 class ArrearsByOwed(GlobalSecondaryIndex["ArrearsRecord"]):
@@ -114,8 +115,10 @@ class ArrearsRepository:
             return None
 
     def owed_page(self, cursor: str | None, limit: int, min_paise: int = 1) -> Page[ArrearsRecord]:
-        """Payers owing at least `min_paise`, largest first within each shard (a key
-        condition: payers below it are never read)."""
-        return sharded_page(ArrearsRecord.by_owed, OWED, cursor, limit,
-                            range_key_condition=ArrearsRecord.owed_paise >= max(1, min_paise),
-                            scan_index_forward=False)
+        """Payers owing at least `min_paise`, largest first across every shard (a key
+        condition: payers below it are never read); a page reads up to RUN_SHARDS x
+        OWED_PAGE index items."""
+        return merged_tied_page(
+            ArrearsRecord.by_owed, [shard_key(OWED, shard) for shard in range(RUN_SHARDS)],
+            "owed_paise", cursor, min(limit, OWED_PAGE), descending=True,
+            tiebreak=lambda item: item.payer_id, stop_at=max(1, min_paise))

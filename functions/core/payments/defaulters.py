@@ -2,10 +2,10 @@
 
 The list reads the payers' arrears items (functions/core/bills/arrears.py: what
 each payer owes on overdue bills, kept in the bills' own transactions) through
-their sharded `by_owed` index, one page per request: at most `limit` items and
-32 queries, whatever the size of the fleet. Order: largest amount first within
-each of the 32 shards, shard after shard (not one ranking over all payers: that
-would need every payer on one index partition). `min_amount` is a key condition
+their sharded `by_owed` index, one page per request: 32 queries of at most `limit`
+items (50 at most), whatever the size of the fleet, merged into one order over
+all payers: largest amount first (paging.merged_tied_page: equal amounts are never
+split between pages). `min_amount` is a key condition
 (payers owing less are never read); `min_days_overdue` applies to the page's items
 (their oldest overdue bill), so a page may hold fewer than `limit` payers and
 still have a next page. A period or category filter belongs to one payer's bills:

@@ -5,7 +5,7 @@ import { dateIST, dateTimeIST, label, period, rupees, sumRupees } from "../forma
 await boot("admin");
 const filter = document.getElementById("defaulter-filter");
 
-// The defaulters list comes a page at a time (payers by amount owed within each shard);
+// The defaulters list comes a page at a time (payers by amount owed, largest first);
 // "More" adds the next page, "Bills" reads one payer's overdue bills on demand, and the
 // CSV holds the pages shown (one request per page: never the whole list in one answer).
 let shownPages = [];  // the cursor each shown page started from (null: the first)

@@ -38,10 +38,25 @@ export function resolution(ticket) {
     h("h2", { class: "h6", text: t("Resolution") }), h("p", { class: "comment-body mb-0", text: ticket.resolution_note }));
 }
 
+// A status event in the page's language from its facts; older events (without them) keep
+// the English body the API wrote.
+const STATUS_CHANGES = {
+  open: t("Status changed to Open."), in_progress: t("Status changed to In progress."),
+  completed: t("Status changed to Completed."),
+};
+
+function statusText(entry) {
+  const sentence = STATUS_CHANGES[entry.status];
+  if (!sentence) return entry.body;
+  const reopened = entry.status === "open" && entry.author_role === "customer" && !entry.note;
+  const note = reopened ? t("Reopened by the customer.") : entry.note;
+  return note ? `${sentence} ${note}` : sentence;
+}
+
 function comment(entry) {
   if (entry.kind === "status") {
     return h("li", { class: "small text-body-secondary mb-3" }, h("span", { text: dateTimeIST(entry.created_at) }), " · ",
-      h("span", { text: `${entry.author_name}: ${entry.body}` }));
+      h("span", { text: `${entry.author_name}: ${statusText(entry)}` }));
   }
   const admin = entry.author_role === "admin";
   return h("li", { class: `comment${admin ? " from-admin" : ""}` },

@@ -60,9 +60,17 @@ class LedgerEntryView(BaseModel):
     day: str
     amount: Decimal
     amount_paise: int
-    explanation: str
+    explanation: str = Field(description="In English, for integrators and the office; the "
+                                         "fields below let a page word it in its language")
     charge_to_date: Decimal | None = None
     units_to_date: str | None = None
+    posted_before: Decimal | None = Field(
+        default=None, description="A debit: what the month's earlier debits had taken "
+                                  "(charge_to_date less this debit)")
+    payment_id: str | None = Field(default=None, description="A recharge: its payment")
+    carried_balance: Decimal | None = Field(
+        default=None, description="A change to postpaid: the balance carried to the postpaid "
+                                  "account from `day`")
 
 
 class DailyPoint(BaseModel):

@@ -64,6 +64,9 @@ DailyNotice = Callable[[PrepaidAccountRecord, date, int], object]
 DAILY_NOTICE_MAX_AGE = timedelta(days=2)
 
 
+CARRY_PREFIX = "carry#"  # the balance carried to the postpaid account (_carry)
+
+
 def debit_key(day: date) -> str:
     return f"{ENTRY_DEBIT}#{day.isoformat()}"
 
@@ -179,7 +182,7 @@ class PrepaidService:
     def _carry(self, admin_id: str, connection_id: str, from_day: date) -> int:
         """Bring the balance to 0 with one entry keyed by the day (a credit left goes to
         the postpaid account, a debt becomes its charge); the paise carried."""
-        key = f"carry#{from_day.isoformat()}"
+        key = f"{CARRY_PREFIX}{from_day.isoformat()}"
         done = self.ledger.get(connection_id, key)
         if done is not None:
             return -int(done.amount_paise)
@@ -371,12 +374,19 @@ class PrepaidService:
 
 def entry_view(entry: LedgerEntryRecord) -> LedgerEntryView:
     charge = entry.charge_to_date_paise
+    amount = int(entry.amount_paise)
+    # The facts behind the English explanation, so a page can word it in its language.
     return LedgerEntryView(
         entry_key=entry.entry_key, kind=entry.kind, day=entry.day,
-        amount=from_paise(int(entry.amount_paise)), amount_paise=int(entry.amount_paise),
+        amount=from_paise(amount), amount_paise=amount,
         explanation=entry.explanation,
         charge_to_date=None if charge is None else from_paise(int(charge)),
-        units_to_date=entry.units_to_date)
+        units_to_date=entry.units_to_date,
+        posted_before=from_paise(int(charge) + amount)
+        if charge is not None and entry.kind == ENTRY_DEBIT else None,
+        payment_id=entry.payment_id if entry.kind == ENTRY_RECHARGE else None,
+        carried_balance=from_paise(-amount) if entry.entry_key.startswith(CARRY_PREFIX)
+        else None)
 
 
 def min_recharge_paise() -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -53,6 +54,22 @@ class PostpaidEquivalent(BaseModel):
     total: Decimal
 
 
+class StatementNote(BaseModel):
+    """One sentence of `explanation` as facts, so a page can word it in its language."""
+
+    code: Literal["final_bill", "to_postpaid", "no_postpaid_bill", "nothing_debited",
+                  "postpaid_month", "equal", "differ"]
+    text: str = Field(description="The sentence in English")
+    day: str | None = Field(default=None, description="final_bill: its last day; "
+                                                      "to_postpaid: the first postpaid day; "
+                                                      "equal: the last debit's day")
+    amount: Decimal | None = Field(default=None, description="final_bill: what it charged; "
+                                                             "to_postpaid: the debits; "
+                                                             "differ: the difference")
+    bill_id: str | None = None
+    reason: str | None = Field(default=None, description="no_postpaid_bill: why (English)")
+
+
 class Statement(BaseModel):
     connection_id: str
     period: str
@@ -68,7 +85,8 @@ class Statement(BaseModel):
                     "the prepaid side covers; null before the first debit")
     difference: Decimal = Field(description="prepaid_total - postpaid.total (0.00: equal)")
     equal: bool
-    explanation: str
+    explanation: str = Field(description="The notes' sentences, in English")
+    notes: list[StatementNote] = Field(default_factory=list, max_length=3)
 
 
 def month_statement(connection_id: str, period: BillingPeriod,
@@ -104,14 +122,18 @@ def month_statement(connection_id: str, period: BillingPeriod,
     # The last day the prepaid side covers: the last debit, else the final bill's last day.
     through = date.fromisoformat(days[-1].day) if days else \
         date.fromisoformat(final.last_day) if final else None
-    notes = []
+    notes: list[StatementNote] = []
     if final is not None:
-        notes.append(f"Postpaid until {final.last_day}: the final bill {final.bill_id} "
+        notes.append(StatementNote(
+            code="final_bill", day=final.last_day, amount=final.amount, bill_id=final.bill_id,
+            text=f"Postpaid until {final.last_day}: the final bill {final.bill_id} "
                      f"charged {final.amount:.2f} for those days; the debits start the day "
-                     "after, each less what was charged before.")
+                     "after, each less what was charged before."))
     if to_postpaid is not None:
-        notes.append(f"Postpaid from {to_postpaid['from']}: the month's postpaid bill takes "
-                     f"these debits ({debits:.2f}) off and carries the balance left.")
+        notes.append(StatementNote(
+            code="to_postpaid", day=to_postpaid["from"], amount=debits,
+            text=f"Postpaid from {to_postpaid['from']}: the month's postpaid bill takes "
+                 f"these debits ({debits:.2f}) off and carries the balance left."))
     postpaid = None
     prop = PropertyRepository().get(connection_id)
     if through is not None and prop is not None:
@@ -132,19 +154,26 @@ def month_statement(connection_id: str, period: BillingPeriod,
                 units=priced.units, lines=list(priced.lines), total=priced.total,
                 days_fraction=None if through == last else f"{through.day}/{period.days}")
         except TariffNotFound as error:
-            notes.append(f"No postpaid bill to compare: {error.message}.")
+            notes.append(StatementNote(code="no_postpaid_bill", reason=error.message,
+                                       text=f"No postpaid bill to compare: {error.message}."))
     difference = prepaid_total - postpaid.total if postpaid is not None else ZERO
     if through is None:
-        notes.append("Nothing debited this month yet." if mode_on(account, last)
-                     == MODE_PREPAID else "Postpaid this month: no daily debits.")
+        notes.append(StatementNote(code="nothing_debited", text="Nothing debited this month yet.")
+                     if mode_on(account, last) == MODE_PREPAID else
+                     StatementNote(code="postpaid_month",
+                                   text="Postpaid this month: no daily debits."))
     elif postpaid is not None and difference == 0:
-        notes.append(f"The debits to {through:%d %b} equal the postpaid bill of the same "
-                     "consumption and tariff to the paisa.")
+        notes.append(StatementNote(
+            code="equal", day=through.isoformat(),
+            text=f"The debits to {through:%d %b} equal the postpaid bill of the same "
+                 "consumption and tariff to the paisa."))
     elif postpaid is not None:
-        notes.append(f"They differ by {difference:.2f}: a debit was adjusted, or the tariff "
-                     "or the reads changed after it was posted.")
+        notes.append(StatementNote(
+            code="differ", amount=difference,
+            text=f"They differ by {difference:.2f}: a debit was adjusted, or the tariff "
+                 "or the reads changed after it was posted."))
     return Statement(connection_id=connection_id, period=str(period), days=days,
                      debits_total=debits, final_bill=final, prepaid_total=prepaid_total,
                      postpaid=postpaid, difference=difference,
                      equal=postpaid is not None and difference == 0,
-                     explanation=" ".join(notes))
+                     explanation=" ".join(n.text for n in notes), notes=notes)

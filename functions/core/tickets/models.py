@@ -95,6 +95,10 @@ class TicketCommentRecord(Model):
     author_name = UnicodeAttribute()
     body = UnicodeAttribute()  # plain text exactly as written; never rendered as HTML
     created_at = UTCDateTimeAttribute()
+    # A status event's facts (the body is their English wording), so a page can word it
+    # in its language; absent on events recorded before they were kept.
+    status = UnicodeAttribute(null=True)
+    note = UnicodeAttribute(null=True)  # the admin's note as written
 
 
 @registered

@@ -86,12 +86,13 @@ class TicketRepository:
 
 class CommentRepository:
     def add(self, ticket_id: str, *, kind: str, author_id: str, author_role: str,
-            author_name: str, body: str, at: datetime) -> TicketCommentRecord:
+            author_name: str, body: str, at: datetime, status: str | None = None,
+            note: str | None = None) -> TicketCommentRecord:
         record = TicketCommentRecord(
             ticket_id=ticket_id,
             comment_key=f"{at.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{secrets.token_hex(4)}",
             kind=kind, author_id=author_id, author_role=author_role,
-            author_name=author_name, body=body, created_at=at)
+            author_name=author_name, body=body, created_at=at, status=status, note=note)
         record.save()
         return record
 

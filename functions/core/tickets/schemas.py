@@ -74,8 +74,13 @@ class CommentView(BaseModel):
     kind: Literal["comment", "status"]
     author_role: str
     author_name: str
-    body: str
+    body: str = Field(description="A status event: its English wording (status and note "
+                                  "below are its facts)")
     created_at: datetime
+    status: str | None = Field(default=None, description="A status event: the new status; "
+                                                         "null on a comment or an older event")
+    note: str | None = Field(default=None, description="A status event: the admin's note as "
+                                                       "written (null: none, or an older event)")
 
 
 class TicketView(BaseModel):

@@ -144,7 +144,8 @@ class TicketService:
             TicketRecord.status.set(OPEN), TicketRecord.resolved_at.remove(),
             TicketRecord.reopened_at.set(now), TicketRecord.reopen_count.add(1)])
         customer = get_user(customer_id, self.users)
-        self._record_status(record, customer, OPEN, "Reopened by the customer.", now)
+        self._record_status(record, customer, OPEN, "Reopened by the customer.", now,
+                            keep_note=False)
         return customer_view(self._reload(record))
 
     # ---- anyone who may see the ticket --------------------------------------
@@ -236,13 +237,16 @@ class TicketService:
         return bill
 
     def _record_status(self, record: TicketRecord, author: UserRecord, status: str,
-                       note: str | None, now: datetime) -> None:
-        """History in the thread, and the email to the customer."""
+                       note: str | None, now: datetime, *, keep_note: bool = True) -> None:
+        """History in the thread, and the email to the customer. The event keeps the
+        status and the admin's note apart (keep_note=False: the note is our own English
+        wording, which a page words itself from the author and status)."""
         text = f"Status changed to {STATUS_LABELS[status]}."
         if note:
             text += f"\n\n{note}"
         self.comments.add(record.ticket_id, kind=STATUS_EVENT, author_id=author.user_id,
-                          author_role=author.role, author_name=author.name, body=text, at=now)
+                          author_role=author.role, author_name=author.name, body=text, at=now,
+                          status=status, note=(note or None) if keep_note else None)
         customer = get_user(record.customer_id, self.users)
         # Keyed by the status change (ticket, status, time): one email per change.
         self.notifications.queue_email(
@@ -278,7 +282,8 @@ def admin_view(record: TicketRecord, now: datetime) -> AdminTicketView:
 def comment_view(record: TicketCommentRecord) -> CommentView:
     return CommentView(comment_id=record.comment_key, kind=record.kind,
                        author_role=record.author_role, author_name=record.author_name,
-                       body=record.body, created_at=record.created_at)
+                       body=record.body, created_at=record.created_at,
+                       status=record.status, note=record.note)
 
 
 def _matches(record: TicketRecord, query: AdminTicketQuery, admin_id: str,

@@ -3,7 +3,7 @@
 // explained. Without ?c= it shows the first of the customer's prepaid connections.
 import { get, post, put } from "../api.js";
 import { boot, h, fill, facts, badge, table, emptyState, errorState, errorMessage, notify, onSubmit, param } from "../ui.js";
-import { dateIST, rupees, toPaise } from "../format.js";
+import { dateIST, rupees, toPaise, units } from "../format.js";
 import { consumptionChart } from "../consumption_chart.js";
 import { t } from "../i18n.js";
 
@@ -37,14 +37,51 @@ function chart(points) {
 // What a ledger entry's kind reads as, in the page's language.
 const ENTRY_KINDS = { recharge: t("recharge"), debit: t("debit"), adjustment: t("adjustment") };
 
+// An entry's explanation in the page's language from its facts; an admin's adjustment
+// keeps the reason as written, and an entry without the facts the API's English.
+function entryText(e) {
+  if (e.kind === "recharge" && e.payment_id) {
+    return t("Recharge {amount} (payment {payment})", { amount: rupees(e.amount), payment: e.payment_id });
+  }
+  if (e.kind === "debit" && e.charge_to_date != null && e.posted_before != null && e.units_to_date != null) {
+    const [year, month, day] = e.day.split("-").map(Number);
+    return t("{units} since {since}: charge to date {charge} ({days}/{month_days} of the month's fixed charges) less {before} already debited", {
+      units: units(e.units_to_date), since: dateIST(`${e.day.slice(0, 8)}01`), charge: rupees(e.charge_to_date),
+      days: day, month_days: new Date(Date.UTC(year, month, 0)).getUTCDate(), before: rupees(e.posted_before),
+    });
+  }
+  if (e.carried_balance != null) {
+    return t("Balance {amount} carried to the postpaid account from {day}", { amount: rupees(e.carried_balance), day: dateIST(e.day) });
+  }
+  return e.explanation;
+}
+
 function ledger(view) {
   if (!view.ledger.length) return emptyState(t("Nothing in the ledger yet."));
   return table([
     { label: t("Day"), cell: (e) => dateIST(e.day) },
     { label: t("Entry"), cell: (e) => badge(e.kind, ENTRY_KINDS[e.kind] || e.kind) },
     { label: t("Amount"), cell: (e) => h("span", { class: "amount", text: rupees(e.amount) }), numeric: true },
-    { label: t("Explanation"), cell: (e) => h("span", { class: "small", text: e.explanation }) },
+    { label: t("Explanation"), cell: (e) => h("span", { class: "small", text: entryText(e) }) },
   ], view.ledger, { caption: t("Ledger, newest first"), stack: true });
+}
+
+// The statement's notes in the page's language from their facts (else the API's English).
+function statementNote(n) {
+  switch (n.code) {
+    case "final_bill": return t("Postpaid until {day}: the final bill {bill} charged {amount} for those days; the debits start the day after, each less what was charged before.", { day: dateIST(n.day), bill: n.bill_id, amount: rupees(n.amount) });
+    case "to_postpaid": return t("Postpaid from {day}: the month's postpaid bill takes these debits ({amount}) off and carries the balance left.", { day: dateIST(n.day), amount: rupees(n.amount) });
+    case "no_postpaid_bill": return t("No postpaid bill to compare: {reason}.", { reason: n.reason || "" });
+    case "nothing_debited": return t("Nothing debited this month yet.");
+    case "postpaid_month": return t("Postpaid this month: no daily debits.");
+    case "equal": return t("The debits to {day} equal the postpaid bill of the same consumption and tariff to the paisa.", { day: dateIST(n.day) });
+    case "differ": return t("They differ by {amount}: a debit was adjusted, or the tariff or the reads changed after it was posted.", { amount: rupees(n.amount) });
+    default: return n.text;
+  }
+}
+
+function statementNotes(s) {
+  return s.notes && s.notes.length ? s.notes.map(statementNote).join(" ") : s.explanation;
 }
 
 // The month's statement: the daily debits (and a final postpaid bill of the days before a
@@ -67,7 +104,7 @@ function statement(s) {
   return h("div", {}, h("div", { class: "row g-4 mb-2" }, prepaid, postpaid),
     h("p", { class: "mb-0", id: "statement-verdict" },
       badge(s.equal ? "accepted" : "held", s.equal ? t("Equal to the paisa") : t("Differs by {amount}", { amount: rupees(s.difference) })), " ",
-      h("span", { class: "small", text: s.explanation })));
+      h("span", { class: "small", text: statementNotes(s) })));
 }
 
 async function showStatement(month) {

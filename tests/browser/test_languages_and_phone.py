@@ -6,6 +6,7 @@ scrolls sideways on a phone; a date field spells its day out."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -122,9 +123,11 @@ def test_pay_prepaid_and_support_pages_in_hindi_and_marathi(page, portal, stack)
     from tests.browser.test_prepaid import prepaid_customer
     from tests.integration.payments_support import make_bill
 
-    customer, _connection, _balance = prepaid_customer(stack)
+    customer, connection, _balance = prepaid_customer(stack)
     token = issue_session(customer)
     api = stack.api.as_(token)
+    ledger = api.get(f"/prepaid/{connection}").json()["ledger"]
+    last_debit = next(e for e in ledger if e["kind"] == "debit")
     assert api.put("/me/language", json={"language": "hi"}).status_code == 200
     bill = make_bill(customer.user_id, total="1234567.89", period="2026-11",
                      due=date(2026, 12, 7))
@@ -137,6 +140,10 @@ def test_pay_prepaid_and_support_pages_in_hindi_and_marathi(page, portal, stack)
     expect(page.locator("#prepaid-balance")).to_contain_text("₹")
     expect(page.locator("#ledger-title")).to_have_text("खाता-बही")
     expect(page.locator("#ledger").get_by_text("रिचार्ज", exact=True)).to_have_count(1)
+    # The entries' explanations too, from the API's facts: amounts in rupees, grouped.
+    expect(page.locator("#ledger")).to_contain_text("रिचार्ज ₹1,000.00 (भुगतान pay_")
+    expect(page.locator("#ledger")).to_contain_text(
+        f"अब तक का शुल्क ₹{Decimal(last_debit['charge_to_date']):,.2f}")
     expect(page.locator("#statement-verdict")).to_contain_text("पैसे-पैसे तक बराबर")
     expect(page.get_by_label("मुझे हर दिन मेरी शेष राशि और उस दिन का शुल्क SMS से भेजें")).to_be_visible()
     expect(page.get_by_role("button", name="अभी रिचार्ज करें")).to_be_visible()
@@ -159,6 +166,16 @@ def test_pay_prepaid_and_support_pages_in_hindi_and_marathi(page, portal, stack)
     expect(page.locator("#thread-title")).to_have_text("संभाषण")
     expect(page.locator("#ticket")).to_contain_text("उत्तराची प्रतीक्षा आहे")
     expect(page.get_by_role("button", name="टिप्पणी पाठवा")).to_be_visible()
+
+    # The support team completes it: the status change in the thread reads in Marathi,
+    # the admin's note as written.
+    admin = stack.api.as_(issue_session(create_user("admin")))
+    done = admin.post(f"/admin/tickets/{raised.json()['ticket_id']}/status", json={
+        "status": "completed", "resolution_note": "Meter replaced."})
+    assert done.status_code == 200, done.text
+    page.reload()
+    settled(page)
+    expect(page.locator("#ticket")).to_contain_text("स्थिती बदलली: पूर्ण. Meter replaced.")
 
 
 def test_no_page_scrolls_sideways_on_a_phone(context, portal, people):

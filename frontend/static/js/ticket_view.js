@@ -3,7 +3,7 @@
 import { get, post } from "./api.js";
 import { h, badge, facts, onSubmit, link } from "./ui.js";
 import { dateTimeIST, label } from "./format.js";
-import { t } from "./i18n.js";
+import { LANG, t } from "./i18n.js";
 
 // A request's category as the customer reads it (others: the code spelled out).
 const CATEGORIES = {
@@ -38,8 +38,8 @@ export function resolution(ticket) {
     h("h2", { class: "h6", text: t("Resolution") }), h("p", { class: "comment-body mb-0", text: ticket.resolution_note }));
 }
 
-// A status event in the page's language from its facts; older events (without them) keep
-// the English body the API wrote.
+// A status event in the page's language from its facts; an English page and older events
+// (without them) keep the English body the API wrote.
 const STATUS_CHANGES = {
   open: t("Status changed to Open."), in_progress: t("Status changed to In progress."),
   completed: t("Status changed to Completed."),
@@ -47,7 +47,7 @@ const STATUS_CHANGES = {
 
 function statusText(entry) {
   const sentence = STATUS_CHANGES[entry.status];
-  if (!sentence) return entry.body;
+  if (LANG === "en" || !sentence) return entry.body;
   const reopened = entry.status === "open" && entry.author_role === "customer" && !entry.note;
   const note = reopened ? t("Reopened by the customer.") : entry.note;
   return note ? `${sentence} ${note}` : sentence;

@@ -5,7 +5,7 @@ import { get, post, put } from "../api.js";
 import { boot, h, fill, facts, badge, table, emptyState, errorState, errorMessage, notify, onSubmit, param } from "../ui.js";
 import { dateIST, rupees, toPaise, units } from "../format.js";
 import { consumptionChart } from "../consumption_chart.js";
-import { t } from "../i18n.js";
+import { LANG, t } from "../i18n.js";
 
 await boot("customer");
 const form = document.getElementById("recharge-form");
@@ -38,8 +38,10 @@ function chart(points) {
 const ENTRY_KINDS = { recharge: t("recharge"), debit: t("debit"), adjustment: t("adjustment") };
 
 // An entry's explanation in the page's language from its facts; an admin's adjustment
-// keeps the reason as written, and an entry without the facts the API's English.
+// keeps the reason as written, and an English page (or an entry without the facts) the
+// API's own English.
 function entryText(e) {
+  if (LANG === "en") return e.explanation;
   if (e.kind === "recharge" && e.payment_id) {
     return t("Recharge {amount} (payment {payment})", { amount: rupees(e.amount), payment: e.payment_id });
   }
@@ -81,7 +83,7 @@ function statementNote(n) {
 }
 
 function statementNotes(s) {
-  return s.notes && s.notes.length ? s.notes.map(statementNote).join(" ") : s.explanation;
+  return LANG !== "en" && s.notes && s.notes.length ? s.notes.map(statementNote).join(" ") : s.explanation;
 }
 
 // The month's statement: the daily debits (and a final postpaid bill of the days before a

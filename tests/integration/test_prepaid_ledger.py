@@ -183,4 +183,12 @@ def test_the_ledger_lists_entries_newest_posted_first_across_kinds(emulator):
     assert [e.kind for e in first.ledger + second.ledger] == [
         "recharge", "adjustment", "debit", "recharge"]
     assert first.ledger[0].amount == Decimal("250.00")
+    # The facts behind each English explanation, for a page in another language.
+    recharge, adjustment, debit, _ = first.ledger + second.ledger
+    assert (recharge.payment_id, recharge.explanation) == ("pay_A1", "Recharge 250.00 (payment "
+                                                                     "pay_A1)")
+    assert debit.posted_before == Decimal("0.00") and debit.units_to_date == "9"
+    assert debit.charge_to_date == -debit.amount and debit.payment_id is None
+    assert (adjustment.explanation, adjustment.payment_id, adjustment.carried_balance) == \
+        ("Meter fault", None, None)
     assert second.next_cursor is None

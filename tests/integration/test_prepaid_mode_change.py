@@ -20,7 +20,7 @@ from functions.core.bills.service import BillingService
 from functions.core.clock import utcnow
 from functions.core.daily.models import MeterDayRecord
 from functions.core.errors import Conflict
-from functions.core.money import to_paise
+from functions.core.money import from_paise, to_paise
 from functions.core.prepaid.daily import month_to_date
 from functions.core.prepaid.service import PrepaidService
 from functions.core.prepaid.settlement import postpaid_part, with_lines
@@ -130,6 +130,8 @@ def test_to_prepaid_mid_month_final_bill_and_debits_make_the_months_bill(service
         == december_bill()
     assert {line["kind"] for line in statement["postpaid"]["lines"]} >= {"energy", "fixed"}
     assert "final bill" in statement["explanation"]
+    [note] = [n for n in statement["notes"] if n["code"] == "final_bill"]
+    assert (note["day"], note["bill_id"]) == ("2026-12-09", statement["final_bill"]["bill_id"])
     view = client.get(f"/prepaid/{connection}").json()
     assert view["mode_history"][0]["final_bill_id"] == final.bill_id
 
@@ -164,6 +166,12 @@ def test_to_postpaid_carries_the_balance_once_and_the_bill_covers_only_from_the_
     assert to_paise(bill.total) == to_paise(december_bill()) - 300000
     statement = month_statement(connection, DECEMBER)
     assert statement.equal and "Postpaid from 2026-12-16" in statement.explanation
+    assert [(n.code, n.day) for n in statement.notes] == [
+        ("to_postpaid", "2026-12-16"), ("equal", "2026-12-15")]
+    assert statement.notes[0].amount == from_paise(change["debits_paise"])
+    [carried] = [e for e in service.view(connection, limit=100).ledger if e.carried_balance]
+    assert to_paise(carried.carried_balance) == change["carried_paise"]
+    assert carried.day == "2026-12-16"
 
 
 def test_the_billing_run_skips_a_prepaid_month_and_bills_a_switch_month_from_its_start(

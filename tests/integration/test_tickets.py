@@ -114,6 +114,14 @@ def test_ticket_lifecycle_with_comments_and_reopen(stack, customer, admin):
         ("comment", "admin"), ("comment", "customer"), ("status", "admin"),
         ("status", "admin"), ("status", "customer"), ("status", "admin")]
     assert thread[0]["body"] == "Checking the meter data now."
+    # A status event keeps its facts apart (a page words them in its language); the
+    # body stays the English wording.
+    assert [(c["status"], c["note"]) for c in thread] == [
+        (None, None), (None, None), ("in_progress", None),
+        ("completed", "Register was misread; bill revised."), ("open", None),
+        ("completed", "Revised bill sent.")]
+    assert thread[3]["body"] == \
+        "Status changed to Completed.\n\nRegister was misread; bill revised."
     assert len(stack.wait_for_emails(user.email, f"{tid}: Completed", count=2)) == 2
 
 

@@ -29,6 +29,7 @@ from functions.core.crypto import (
     load_public_key_b64,
     seal,
 )
+from functions.core.daily.models import MeterDayRecord
 from functions.core.meters.commands import (
     AckRejected,
     MeterCommandRecord,
@@ -183,3 +184,30 @@ def test_one_command_at_a_time_per_connection(simulated, admin):
     account = service.accounts.get(simulated["connection"])
     assert account is not None and account.relay == "disconnected"
     assert not account.pending_command
+
+
+def test_turning_postpaid_reconnects_a_meter_the_prepaid_side_disconnected(simulated, admin):
+    """Postpaid supply does not hang on the prepaid balance: the change of mode carries the
+    debt to the postpaid account and closes the relay again, confirmed by the meter."""
+    meter, connection = simulated["meter"], simulated["connection"]
+    service = prepaid_connection(simulated, admin[1])
+    service.adjust("usr_admin", connection, "month", -20000, "a month of use")
+    account = service.accounts.get(connection)
+    assert account is not None and account.relay == "disconnected"
+
+    from_day = WEEKDAY_NOON.date()  # the change closes the prepaid days with D-1's read
+    MeterDayRecord(simulated["meter_id"], (from_day - timedelta(days=1)).isoformat(),
+                   import_wh=1_000_000, read_at=WEEKDAY_NOON, received_at=WEEKDAY_NOON).save()
+    service.set_mode("usr_admin", connection, "postpaid", from_day)
+
+    account = service.accounts.get(connection)
+    assert account is not None and account.mode == "postpaid"
+    assert int(account.balance_paise) == 0  # the debt went to the postpaid account
+    assert account.relay == "connected" and not account.pending_command
+    assert meter.state.relay == "connected"
+    log = admin[1].get(f"/admin/meters/{simulated['meter_id']}/commands").json()["commands"]
+    assert sorted((c["operation"], c["status"]) for c in log) == [
+        ("disconnect", "acked"), ("reconnect", "acked")]
+    # Sent again, the change is applied once and sends nothing more.
+    service.set_mode("usr_admin", connection, "postpaid", from_day)
+    assert len(MeterCommands().log(simulated["meter_id"])) == 2

@@ -156,7 +156,7 @@ class PrepaidService:
                 if e.entry_key < debit_key(from_day))
             change["carried_paise"] = self._carry(admin_id, connection_id, from_day)
         if repeat:  # applied before: its steps found done, the history already says so
-            return self._account(connection_id)
+            return self._changed(connection_id)
         now = self.clock()
         actions: list[Any] = [PrepaidAccountRecord.mode.set(mode),
                               PrepaidAccountRecord.mode_from.set(from_day.isoformat()),
@@ -177,7 +177,15 @@ class PrepaidService:
         if not self.accounts.update(connection_id, actions,
                                     PrepaidAccountRecord.mode == account.mode):
             raise Conflict("The payment mode was changed meanwhile; look again.")
-        return self._account(connection_id)
+        return self._changed(connection_id)
+
+    def _changed(self, connection_id: str) -> PrepaidAccountRecord:
+        """The account after a change of mode; turned postpaid, its meter is reconnected
+        if the prepaid side had disconnected it (a retried change tries again)."""
+        account = self._account(connection_id)
+        if account.mode == MODE_POSTPAID:
+            self._control_supply(account)
+        return account
 
     def _carry(self, admin_id: str, connection_id: str, from_day: date) -> int:
         """Bring the balance to 0 with one entry keyed by the day (a credit left goes to
@@ -341,14 +349,22 @@ class PrepaidService:
         self.accounts.rearm(connection_id, alerted - below)
         if balance >= 0 and account.negative_shard:  # back in credit: off the admin's list
             self.accounts.leave_negatives(connection_id)
-        for threshold in sorted(below - alerted, reverse=True):
-            if self.accounts.mark_alerted(connection_id, threshold):
-                self.alert(account, threshold, balance)
+        if account.mode == MODE_PREPAID:  # a postpaid account's balance warns nobody
+            for threshold in sorted(below - alerted, reverse=True):
+                if self.accounts.mark_alerted(connection_id, threshold):
+                    self.alert(account, threshold, balance)
         self._control_supply(account)
         return account
 
     def _control_supply(self, account: PrepaidAccountRecord) -> None:
-        if self.supply is None or account.mode != MODE_PREPAID:
+        if self.supply is None:
+            return
+        if account.mode != MODE_PREPAID:
+            # Postpaid supply never hangs on the prepaid balance: a relay the prepaid side
+            # opened closes again once the connection is postpaid. A command still pending
+            # goes first; its acknowledgement brings the account back here.
+            if account.relay == RELAY_DISCONNECTED and not account.pending_command:
+                self.supply.send(account, OP_RECONNECT)
             return
         if account.pending_command:  # one command at a time; retried until acknowledged
             self.supply.retry(account)

@@ -19,7 +19,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar
 
 from pynamodb.exceptions import QueryError
 from pynamodb.indexes import GlobalSecondaryIndex
@@ -113,73 +113,30 @@ def merged_page(index: GlobalSecondaryIndex[Any], partitions: Sequence[str], sor
                 prefix: str | None = None) -> Page[Any]:
     """Up to `limit` items of the index `partitions` (the shards of a list) in ONE order
     (by `sort_attr`, the index's range key, unique per item), optionally only those whose
-    key starts with `prefix`. Each partition is queried from the cursor on for `limit`
-    items and the answers merged: a request reads at most len(partitions) x limit items,
-    whatever the list's size. Only items up to the point every shard was read to are
-    given out, so nothing is skipped; the cursor is the sort key to go on after."""
-    limit = max(1, min(limit, MAX_PAGE))
-    after = _merge_cursor(cursor)
-    key = getattr(type(index), sort_attr)  # the attribute, not its value
-    low, high = (prefix, prefix + "\uffff") if prefix is not None else (None, None)
-    if after is not None:
-        if descending:
-            high = after if high is None else min(high, after)
-        else:
-            low = after if low is None else max(low, after)
-    condition = (key.between(low, high) if low is not None and high is not None
-                 else key > low if low is not None
-                 else key < high if high is not None else None)
-    found: list[tuple[str, Any]] = []
-    bound: str | None = None  # every shard was read at least this far
-    for partition in partitions:
-        if low is not None and high is not None and low > high:
-            break
-        result = index.query(partition, range_key_condition=condition,
-                             scan_index_forward=not descending, limit=limit)
-        read = [(getattr(item, sort_attr), item) for item in result]
-        found += [(k, item) for k, item in read if k != after]
-        if result.last_evaluated_key is not None and read:
-            last = read[-1][0]
-            bound = last if bound is None else max(bound, last) if descending \
-                else min(bound, last)
-    if bound is not None:
-        found = [f for f in found if (f[0] >= bound if descending else f[0] <= bound)]
-    found.sort(key=lambda f: f[0], reverse=descending)
-    page = found[:limit]
-    next_after = page[-1][0] if len(found) > limit else bound
-    return Page([item for _, item in page],
-                encode_cursor(0, {"after": next_after}) if next_after is not None else None)
-
-
-def _merged_cursor_after(cursor: str | None, valid: Callable[[Any], bool]) -> Any:
-    """The position (`after`) a merged list's cursor carries; None for the first page."""
-    _, key = decode_cursor(cursor)
-    if key is None:
-        if cursor:
-            raise InvalidInput("The cursor is not one this list gave out.")
-        return None
-    after = key.get("after")
-    if not valid(after):
-        raise InvalidInput("The cursor is not one this list gave out.")
-    return after
-
-
-def _merge_cursor(cursor: str | None) -> str | None:
-    return cast("str | None", _merged_cursor_after(
-        cursor, lambda after: isinstance(after, str) and 0 < len(after) <= 300))
+    key starts with `prefix`: merged_tied_page with no ties to break (each key is its own
+    tiebreak). A request reads at most len(partitions) x limit items."""
+    first, last = (prefix, prefix + "\uffff") if prefix is not None else (None, None)
+    if descending:
+        first, last = last, first
+    return merged_tied_page(index, partitions, sort_attr, cursor, limit,
+                            descending=descending, start_at=first, stop_at=last,
+                            tiebreak=lambda item: str(getattr(item, sort_attr)))
 
 
 def merged_tied_page(index: GlobalSecondaryIndex[Any], partitions: Sequence[str],
                      sort_attr: str, cursor: str | None, limit: int, *, descending: bool,
-                     tiebreak: Callable[[Any], str], stop_at: Any = None,
+                     tiebreak: Callable[[Any], str], start_at: Any = None,
+                     stop_at: Any = None,
                      keep: Callable[[Any], bool] = lambda _: True) -> Page[Any]:
-    """merged_page for an index whose range key is NOT unique per item (a time or an
-    amount two items may share): items are ranked by (sort key value, `tiebreak`), unique,
-    and a page only gives out items whose sort key every stopped partition was read past,
-    so ties are never split. `stop_at`: the last sort key value the list holds (inclusive;
-    a key condition, so items past it are never read). `keep` filters after reading: a
-    page reads about len(partitions) x limit items (more only to get past a run of ties)
-    and may hold fewer than `limit`, even none, while its cursor goes on."""
+    """Up to `limit` items of the index `partitions` (the shards of a list) in ONE order,
+    for a range key that need not be unique per item (a time or an amount two items may
+    share): items are ranked by (sort key value, `tiebreak`: a non-empty text, unique per
+    item), and a page only gives out items whose sort key every stopped partition was
+    read past, so nothing is skipped and ties are never split. `start_at` / `stop_at`:
+    the first and last sort key values the list holds (inclusive; key conditions, so
+    items outside are never read). `keep` filters after reading: a page reads about
+    len(partitions) x limit items (more only to get past a run of ties) and may hold
+    fewer than `limit`, even none, while its cursor goes on."""
     limit = max(1, min(limit, MAX_PAGE))
     attr = getattr(type(index), sort_attr)  # the attribute, not its value
     after: tuple[Any, str] | None = None
@@ -188,7 +145,13 @@ def merged_tied_page(index: GlobalSecondaryIndex[Any], partitions: Sequence[str]
             after = attr.deserialize(position[0]), position[1]
         except (ValueError, TypeError) as error:
             raise InvalidInput("The cursor is not one this list gave out.") from error
-    condition = _range_between(attr, after[0] if after else None, stop_at, descending)
+    start = after[0] if after else start_at
+    low, high = (stop_at, start) if descending else (start, stop_at)
+    if low is not None and high is not None and low > high:
+        return Page([], None)  # a cursor past the list's last key: nothing is left
+    condition = (attr.between(low, high) if low is not None and high is not None
+                 else attr >= low if low is not None
+                 else attr <= high if high is not None else None)
 
     def rank(item: Any) -> tuple[Any, str]:
         return getattr(item, sort_attr), tiebreak(item)
@@ -229,19 +192,16 @@ def merged_tied_page(index: GlobalSecondaryIndex[Any], partitions: Sequence[str]
         attr.serialize(next_after[0]), next_after[1]]}) if next_after else None)
 
 
-def _range_between(attr: Any, start: Any, stop: Any, descending: bool) -> Any:
-    """The key condition for sort keys from `start` to `stop` in the list's order (both
-    inclusive, either open): DynamoDB takes one condition on the range key."""
-    low, high = (stop, start) if descending else (start, stop)
-    if low is not None and high is not None:
-        return attr.between(low, high)
-    if low is not None:
-        return attr >= low
-    return attr <= high if high is not None else None
-
-
 def _tied_cursor(cursor: str | None) -> tuple[str, str] | None:
-    after = _merged_cursor_after(cursor, lambda after: (
-        isinstance(after, list) and len(after) == 2
-        and all(isinstance(a, str) and len(a) <= 600 for a in after) and bool(after[0])))
-    return None if after is None else (after[0], after[1])
+    """The position (sort key as stored, tiebreak) a merged list's cursor carries; None
+    for the first page."""
+    _, key = decode_cursor(cursor)
+    if key is None:
+        if cursor:
+            raise InvalidInput("The cursor is not one this list gave out.")
+        return None
+    after = key.get("after")
+    if not (isinstance(after, list) and len(after) == 2
+            and all(isinstance(a, str) and len(a) <= 600 for a in after) and after[0]):
+        raise InvalidInput("The cursor is not one this list gave out.")
+    return after[0], after[1]

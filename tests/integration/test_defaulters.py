@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from functions.core.paging import encode_cursor
 from tests.fixtures.stack import create_user
 from tests.integration.payments_support import (
     bill_status,
@@ -212,3 +213,11 @@ def test_defaulters_csv_export(stack, admin):
     assert meera["payer_name"] == "Meera, Iyer"  # quoted by the CSV writer, not split
     assert meera["late_surcharge_inr"] == "0.00" and meera["amount_due_inr"] == "99.99"
     assert meera["category"] == "commercial"
+
+
+def test_a_cursor_past_the_lists_end_gives_an_empty_last_page(stack, admin):
+    # Past the smallest amount listed (owed >= ₹0.01): no query, nothing left to give.
+    cursor = encode_cursor(0, {"after": ["0", "usr_past_the_end"]})
+    response = admin[1].get("/admin/defaulters", params={"cursor": cursor})
+    assert response.status_code == 200, response.text
+    assert response.json()["defaulters"] == [] and response.json()["cursor"] is None

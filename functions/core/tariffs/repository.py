@@ -38,10 +38,6 @@ class LockResult(Enum):
     CATALOG_CHANGED = "catalog_changed"  # a version of the category was written since
 
 
-def _failed(error: TransactWriteError, index: int) -> bool:
-    return failed_condition(error, index)
-
-
 def _equals_or_absent(attribute: NumberAttribute, value: int) -> Condition:
     """attribute == value; for 0, also an attribute (or item) not written yet."""
     if value == 0:
@@ -86,10 +82,10 @@ class TariffRepository:
                                    condition=_equals_or_absent(TariffCatalogRecord.locks,
                                                                expected_locks))
         except TransactWriteError as error:
-            if _failed(error, 0):
+            if failed_condition(error, 0):
                 raise Conflict(f"A {record.category} tariff taking effect on "
                                f"{record.effective_from} exists already.") from error
-            if _failed(error, 1):
+            if failed_condition(error, 1):
                 raise Conflict("A bill was priced with this category's tariff just now; "
                                "reload and try again.") from error
             raise
@@ -104,7 +100,7 @@ class TariffRepository:
                                  & (TariffRecord.revision == expected_revision))
                 transaction.update(catalog, actions=[TariffCatalogRecord.revision.add(1)])
         except TransactWriteError as error:
-            if _failed(error, 0):
+            if failed_condition(error, 0):
                 raise Conflict(_LOCKED_MESSAGE + " (Or someone else edited it just now: "
                                "reload and try again.)") from error
             raise
@@ -119,7 +115,7 @@ class TariffRepository:
                     & TariffRecord.locked_at.does_not_exist())
                 transaction.update(catalog, actions=[TariffCatalogRecord.revision.add(1)])
         except TransactWriteError as error:
-            if _failed(error, 0):
+            if failed_condition(error, 0):
                 raise Conflict(_LOCKED_MESSAGE) from error
             raise
 
@@ -147,9 +143,9 @@ class TariffRepository:
                     condition=_equals_or_absent(TariffCatalogRecord.revision,
                                                 catalog_revision))
         except TransactWriteError as error:
-            if _failed(error, 1):
+            if failed_condition(error, 1):
                 return LockResult.CATALOG_CHANGED
-            if not _failed(error, 0):
+            if not failed_condition(error, 0):
                 raise
             current = self.get(category, effective_from)
             # Already locked for this (or a later) period at the same revision: fine.

@@ -11,6 +11,7 @@ import requests
 from playwright.sync_api import expect
 
 from functions.core.accounts.sessions import issue_session
+from functions.core.payments.sandbox import sandbox
 from tests.browser.conftest import screenshot, start_session
 from tests.fixtures.stack import create_user
 from tests.integration.payments_support import make_bill, sandbox_url, today_ist, wait_for
@@ -55,8 +56,14 @@ def test_the_bill_page_shows_a_upi_qr_code_and_the_refund_of_a_payment(page, con
     form.get_by_role("button", name="Refund").click()
     expect(admin_page.locator("#page-alerts")).to_contain_text("Refund of ₹345.60")
 
+    # The gateway processes it a moment later and says so by webhook.
+    as_customer = stack.api.as_(issue_session(customer))
+    refunds = f"/bills/{bill.bill_id}/payments"
+    assert wait_for(lambda: [r for p in as_customer.get(refunds).json()
+                             for r in p["refunds"] if r["status"] == "processed"], timeout=90), (
+        f"the refund is not processed; the sandbox's last webhooks: {sandbox().deliveries[-5:]}")
+    page.reload()
     processed = page.locator('.refund[data-refund-status="processed"]')
-    wait_for(lambda: page.reload() or processed.count() == 1, timeout=90)
     expect(processed).to_contain_text("Refunded")
     expect(processed).to_contain_text("₹345.60: Meter misread in March")
     screenshot(page, "bill-refunded")

@@ -23,7 +23,9 @@ Basic auth with the key id and key secret, errors as
 - Webhooks to `API_BASE_URL/payments/webhook`: payment.captured and order.paid,
   payment.failed, refund.processed, each signed with `X-Razorpay-Signature`
   (HMAC-SHA256 of the body with the webhook secret) and carrying
-  `X-Razorpay-Event-Id`.
+  `X-Razorpay-Event-Id`. A delivery that gets no 2xx answer is sent again, the
+  same body and event id, with exponential backoff, as Razorpay does (for 24
+  hours there; about two minutes here, WEBHOOK_RETRY_SECONDS).
 
 It keeps its state in memory (a restart is a fresh account) and reads its keys
 from the same secret as the merchant (secrets.py), as a Razorpay account knows
@@ -60,6 +62,9 @@ ACCOUNT_ID = "acc_Sandbox0Discom1"
 FEE_PERCENT = 2  # of the amount; GST of 18% on the fee is included in `fee`
 MAX_COUNT = 100
 REFUND_PROCESSING_SECONDS = 0.3
+# Waits before each new attempt of a webhook that got no 2xx answer (Razorpay's own
+# backoff runs for 24 hours; a local stack needs the merchant back within minutes).
+WEBHOOK_RETRY_SECONDS = (1, 2, 4, 8, 16, 32, 64)
 
 _ALPHABET = string.ascii_letters + string.digits
 
@@ -390,14 +395,36 @@ class SandboxGateway:
 
     def deliver(self, event: str, entities: dict[str, dict[str, Any]],
                 timeout: float = 10) -> Delivery:
-        """POST a signed event to the merchant's webhook URL, as Razorpay's servers do."""
-        raw = self.event_body(event, entities)
-        url = self._webhook_url()
-        delivery = _post(url, raw, signed_headers(raw, self._keys().webhook_secret.encode()),
-                         event, timeout)
+        """POST a signed event to the merchant's webhook URL, as Razorpay's servers do:
+        the first attempt now, and again later while the merchant does not take it."""
+        raw, event_id = self.event_body(event, entities), new_id("evt")
+        delivery = self._attempt(event, raw, event_id, timeout)
+        if not delivery.accepted:
+            self._retry_later(event, raw, event_id, timeout, 0)
+        return delivery
+
+    def _attempt(self, event: str, raw: bytes, event_id: str, timeout: float) -> Delivery:
+        try:
+            headers = signed_headers(raw, self._keys().webhook_secret.encode(), event_id)
+            delivery = _post(self._webhook_url(), raw, headers, event, timeout)
+        except Exception as error:  # keys unreadable, a broken answer: a failed attempt
+            delivery = Delivery(event, None, f"could not send: {error!r}")
         with self.lock:
             self.deliveries.append(delivery)
         return delivery
+
+    def _retry_later(self, event: str, raw: bytes, event_id: str, timeout: float,
+                     retries: int) -> None:
+        if retries >= len(WEBHOOK_RETRY_SECONDS):
+            return  # given up on, as Razorpay gives up after 24 hours
+
+        def again() -> None:
+            if not self._attempt(event, raw, event_id, timeout).accepted:
+                self._retry_later(event, raw, event_id, timeout, retries + 1)
+
+        timer = threading.Timer(WEBHOOK_RETRY_SECONDS[retries], again)
+        timer.daemon = True  # a stopping stack does not wait for the merchant
+        timer.start()
 
 
 def signed_headers(raw_body: bytes, webhook_secret: bytes,

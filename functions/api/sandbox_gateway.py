@@ -362,6 +362,21 @@ def control_upi() -> Response:
     return _json({"payment": payment, "deliveries": [d.__dict__ for d in deliveries]})
 
 
+@route(bp, CONTROL + "/webhooks", methods=["POST"], access=Access.PUBLIC,
+       summary="Razorpay sandbox control: `enabled: false` turns the webhook off, as in the "
+               "Dashboard (events meanwhile are never delivered); `true` turns it on (local "
+               "only)")
+def control_webhooks() -> Response:
+    try:
+        enabled = _body().get("enabled")
+        if not isinstance(enabled, bool):
+            raise SandboxError("enabled (true or false) is required", field="enabled")
+    except SandboxError as error:
+        return _json(error.body, error.status)
+    sandbox().webhooks_enabled = enabled
+    return _json({"enabled": enabled})
+
+
 @route(bp, CONTROL + "/settle", methods=["POST"], access=Access.PUBLIC,
        summary="Razorpay sandbox control: settle what is captured so far (local only)")
 def control_settle() -> Response:

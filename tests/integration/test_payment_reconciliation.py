@@ -3,6 +3,7 @@ kind, the repair of a missed webhook (applied once), settlements and totals."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -76,6 +77,52 @@ def test_reconciliation_repairs_a_missed_webhook_once(stack, customer, admin):
     assert len([m for m in stack.emails_to(user.email)
                 if "Payment received" in m["subject"]]) == 1
     assert again["totals"]["repaired"] >= 1
+
+
+@pytest.fixture
+def webhook_off(stack):
+    """The sandbox's webhook turned off (as in Razorpay's Dashboard), and on again after."""
+    sandbox_control(stack.api.base_url, "webhooks", {"enabled": False})
+    yield
+    sandbox_control(stack.api.base_url, "webhooks", {"enabled": True})
+
+
+def test_reconciliation_marks_a_refund_whose_webhook_was_lost_processed(stack, customer, admin,
+                                                                        webhook_off):
+    user, client = customer
+    _, admin_client = admin
+    bill = make_bill(user.user_id, total="640.00")
+    paid = sandbox_control(stack.api.base_url, "payments",
+                           {"order_id": start_payment(client, bill.bill_id)["order_id"],
+                            "webhooks": False})["payment"]
+    reconcile(admin_client)  # the payment's own missed webhook, repaired
+    response = admin_client.post(f"/admin/payments/{paid['id']}/refunds",
+                                 json={"amount": "40.00", "reason": "Estimated units"})
+    assert response.status_code == 201, response.text
+
+    # Processed at the gateway a moment later; no webhook says so.
+    refunds = f"/bills/{bill.bill_id}/payments"
+    time.sleep(1)
+    [payment] = client.get(refunds).json()
+    assert [r["status"] for r in payment["refunds"]] == ["pending"]
+    assert sandbox_control(stack.api.base_url, "settle", {})["settlement"]
+
+    report = reconcile(admin_client)
+    [item] = [i for i in items_for(report, paid["id"])
+              if i["kind"] == "missed_refund_webhook_repaired"]
+    assert item["status"] == "repaired" and item["bill_id"] == bill.bill_id
+    assert item["gateway_amount"] == item["our_amount"] == "40.00"
+    assert item["our_status"] == "processed" and "rfnd_" in item["detail"]
+    [payment] = client.get(refunds).json()
+    assert [r["status"] for r in payment["refunds"]] == ["processed"]
+    assert payment["refunded"] == "40.00"
+    assert stack.wait_for_emails(user.email, "Refund processed")
+
+    # Again: the refund is done here, nothing more happens, and the repair stays listed.
+    again = reconcile(admin_client)
+    assert [i["kind"] for i in items_for(again, paid["id"])].count(
+        "missed_refund_webhook_repaired") == 1
+    assert client.get(refunds).json()[0]["refunded"] == "40.00"
 
 
 def test_reconciliation_marks_each_mismatch_kind(stack, customer, admin):

@@ -176,6 +176,7 @@ MISMATCH_UNKNOWN_HERE = "captured_unknown_here"  # captured at the gateway, unkn
 MISMATCH_NOT_CAPTURED = "applied_not_captured"  # captured/applied here, not at the gateway
 MISMATCH_AMOUNT = "amount_differs"
 REPAIRED_MISSED_WEBHOOK = "missed_webhook_repaired"
+REPAIRED_MISSED_REFUND_WEBHOOK = "missed_refund_webhook_repaired"
 
 ITEM_OPEN = "open"  # for an admin to look at
 ITEM_REPAIRED = "repaired"

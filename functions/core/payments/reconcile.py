@@ -21,6 +21,10 @@ and records, for admins, every mismatch:
   gateway. Open, for an admin.
 - `amount_differs`: the same payment with different amounts here and there.
   Open, for an admin.
+- `missed_refund_webhook_repaired`: a refund in the day's settlement report (so
+  processed at the gateway) that is still open here: its refund.processed webhook
+  never took effect. It is marked processed once, through the webhook's path (the
+  payer's email included).
 
 A day can be reconciled again: the report is replaced, and repairs already made
 stay listed. Applying a payment is idempotent, so a repair happens once.
@@ -45,12 +49,19 @@ from functions.core.payments.models import (
     MISMATCH_UNKNOWN_HERE,
     PAYMENT_CAPTURED,
     PROVIDER_OFFLINE,
+    REFUND_OPEN_STATUSES,
+    REPAIRED_MISSED_REFUND_WEBHOOK,
     REPAIRED_MISSED_WEBHOOK,
     SUMMARY_ENTRY,
     PaymentRecord,
     ReconciliationRecord,
 )
-from functions.core.payments.provider import GatewayFailure, GatewayPayment
+from functions.core.payments.provider import (
+    GatewayEvent,
+    GatewayFailure,
+    GatewayPayment,
+    SettledItem,
+)
 from functions.core.payments.razorpay_gateway import ist_day_window
 from functions.core.payments.repositories import ReconciliationRepository
 from functions.core.payments.schemas import (
@@ -73,6 +84,7 @@ class _Item:
     gateway_status: str | None = None
     our_status: str | None = None
     detail: str | None = None
+    refund_id: str | None = None  # an item about a refund (a payment can have several)
 
 
 def yesterday_ist(now: datetime) -> date:
@@ -126,13 +138,15 @@ def reconcile(day: date, service: PaymentService, now: datetime,
                            "applied" if ours.applied else ours.status,
                            "recorded as captured here; the gateway did not capture it"))
 
+    refunds = [s for s in settled if s.type == "refund"]
+    items += [item for item in (_refund_repair(service, line) for line in refunds) if item]
+
     # Repairs of an earlier run stay on the report (the payment is matched now).
     current = {_entry(i) for i in items}
     carried = [old for old in reports.entries(day.isoformat())
                if old.status == ITEM_REPAIRED and old.entry not in current]
     ours_now = [p for p in service.payments.on_day(day.isoformat())
                 if p.provider != PROVIDER_OFFLINE and p.status == PAYMENT_CAPTURED]
-    refunds = [s for s in settled if s.type == "refund"]
     totals = ReconciliationTotals(
         gateway_captured_count=len(gateway),
         gateway_captured=from_paise(sum(p.amount_paise for p in gateway)),
@@ -174,6 +188,33 @@ def _repair(service: PaymentService, payment: GatewayPayment,
                  stored.status if stored else None, f"missed webhook: {outcome}")
 
 
+def _refund_repair(service: PaymentService, line: SettledItem) -> _Item | None:
+    """A refund the gateway settled, so processed: mark it processed here if it is still
+    open (its webhook was lost). Refunds known here as done cost no gateway call."""
+    if not line.payment_id:
+        return None
+    ours = next((r for r in service.refunds.for_payment(line.payment_id)
+                 if r.gateway_refund_id == line.entity_id), None)
+    if ours is not None and ours.status not in REFUND_OPEN_STATUSES:
+        return None
+    refund = next((r for r in service.provider.refunds_of(line.payment_id)
+                   if r.refund_id == line.entity_id), None)
+    if refund is None:
+        return None
+    result = service.refund_update(GatewayEvent(None, "reconciliation", "refund",
+                                                refund=refund))
+    if result.result != "refund_updated":
+        return None  # not ours, or its webhook got there meanwhile
+    now = next((r for r in service.refunds.for_payment(line.payment_id)
+                if r.gateway_refund_id == refund.refund_id), None)
+    return _Item(REPAIRED_MISSED_REFUND_WEBHOOK, ITEM_REPAIRED, line.payment_id,
+                 now.bill_id if now else None, None, refund.amount_paise,
+                 int(now.amount_paise) if now else None, refund.status,
+                 now.status if now else None,
+                 f"missed webhook: refund {refund.refund_id} marked {refund.status}",
+                 refund_id=refund.refund_id)
+
+
 def _item(kind: str, payment: GatewayPayment, ours: PaymentRecord | None, detail: str) -> _Item:
     return _Item(kind, ITEM_OPEN, payment.payment_id, ours.bill_id if ours else None,
                  payment.order_id, payment.amount_paise,
@@ -182,7 +223,7 @@ def _item(kind: str, payment: GatewayPayment, ours: PaymentRecord | None, detail
 
 
 def _entry(item: _Item) -> str:
-    return f"item#{item.payment_id}#{item.kind}"
+    return f"item#{item.refund_id or item.payment_id}#{item.kind}"
 
 
 def _store(reports: ReconciliationRepository, day: date, now: datetime,

@@ -31,7 +31,8 @@ It keeps its state in memory (a restart is a fresh account) and reads its keys
 from the same secret as the merchant (secrets.py), as a Razorpay account knows
 its own keys. Controls that a real gateway does not have, for tests and
 developers, live under `/sandbox-razorpay/_sandbox/` (a payment without its
-webhook, a UPI payment from a bill's `upi://pay` link, a settlement).
+webhook, a UPI payment from a bill's `upi://pay` link, a settlement, the webhook
+turned off and on).
 """
 
 from __future__ import annotations
@@ -118,6 +119,7 @@ class SandboxGateway:
         self.settled: dict[str, str] = {}  # payment or refund id -> settlement id
         self.attempts: dict[tuple[str, str], str] = {}  # (order, attempt) -> payment id
         self.deliveries: list[Delivery] = []
+        self.webhooks_enabled = True  # off: events are dropped, as a disabled webhook's are
 
     # ---- authentication -----------------------------------------------------------
 
@@ -397,6 +399,8 @@ class SandboxGateway:
                 timeout: float = 10) -> Delivery:
         """POST a signed event to the merchant's webhook URL, as Razorpay's servers do:
         the first attempt now, and again later while the merchant does not take it."""
+        if not self.webhooks_enabled:
+            return Delivery(event, None, "the webhook is disabled")
         raw, event_id = self.event_body(event, entities), new_id("evt")
         delivery = self._attempt(event, raw, event_id, timeout)
         if not delivery.accepted:
@@ -419,6 +423,8 @@ class SandboxGateway:
             return  # given up on, as Razorpay gives up after 24 hours
 
         def again() -> None:
+            if not self.webhooks_enabled:
+                return  # turned off meanwhile: dropped
             if not self._attempt(event, raw, event_id, timeout).accepted:
                 self._retry_later(event, raw, event_id, timeout, retries + 1)
 

@@ -122,6 +122,7 @@ onSubmit(document.getElementById("refund-form"), async (body, form) => {
 
 const KINDS = {
   missed_webhook_repaired: "Missed notification, applied",
+  missed_refund_webhook_repaired: "Missed refund notification, marked processed",
   captured_unknown_here: "Captured at the gateway, unknown here",
   applied_not_captured: "Applied here, not captured at the gateway",
   amount_differs: "Amounts differ",

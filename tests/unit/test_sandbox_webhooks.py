@@ -112,3 +112,18 @@ def test_retries_stop_after_the_last_wait(quick_retries, merchant):
     merchant.wait_for(4)
     time.sleep(0.6)
     assert len(merchant.received) == 4  # the first attempt and three retries
+
+
+def test_events_while_the_webhook_is_off_are_dropped(quick_retries, merchant):
+    account = gateway(merchant.url)
+    account.webhooks_enabled = False
+    dropped = account.deliver("refund.processed", {"refund": {"id": "rfnd_3"}})
+    account.webhooks_enabled = True  # on again: what it missed is not sent
+
+    assert dropped.status_code is None and dropped.detail == "the webhook is disabled"
+    time.sleep(0.5)
+    assert merchant.received == []
+    account.deliver("refund.processed", {"refund": {"id": "rfnd_4"}})
+    merchant.wait_for(1)
+    assert [json.loads(body)["payload"]["refund"]["entity"]["id"]
+            for body, _, _ in merchant.received] == ["rfnd_4"]

@@ -399,8 +399,6 @@ class SandboxGateway:
                 timeout: float = 10) -> Delivery:
         """POST a signed event to the merchant's webhook URL, as Razorpay's servers do:
         the first attempt now, and again later while the merchant does not take it."""
-        if not self.webhooks_enabled:
-            return Delivery(event, None, "the webhook is disabled")
         raw, event_id = self.event_body(event, entities), new_id("evt")
         delivery = self._attempt(event, raw, event_id, timeout)
         if not delivery.accepted:
@@ -408,23 +406,24 @@ class SandboxGateway:
         return delivery
 
     def _attempt(self, event: str, raw: bytes, event_id: str, timeout: float) -> Delivery:
-        try:
-            headers = signed_headers(raw, self._keys().webhook_secret.encode(), event_id)
-            delivery = _post(self._webhook_url(), raw, headers, event, timeout)
-        except Exception as error:  # keys unreadable, a broken answer: a failed attempt
-            delivery = Delivery(event, None, f"could not send: {error!r}")
+        if not self.webhooks_enabled:
+            delivery = Delivery(event, None, "the webhook is disabled")
+        else:
+            try:
+                headers = signed_headers(raw, self._keys().webhook_secret.encode(), event_id)
+                delivery = _post(self._webhook_url(), raw, headers, event, timeout)
+            except Exception as error:  # keys unreadable, a broken answer: a failed attempt
+                delivery = Delivery(event, None, f"could not send: {error!r}")
         with self.lock:
             self.deliveries.append(delivery)
         return delivery
 
     def _retry_later(self, event: str, raw: bytes, event_id: str, timeout: float,
                      retries: int) -> None:
-        if retries >= len(WEBHOOK_RETRY_SECONDS):
-            return  # given up on, as Razorpay gives up after 24 hours
+        if retries >= len(WEBHOOK_RETRY_SECONDS) or not self.webhooks_enabled:
+            return  # given up on (as Razorpay gives up after 24 hours), or turned off
 
         def again() -> None:
-            if not self.webhooks_enabled:
-                return  # turned off meanwhile: dropped
             if not self._attempt(event, raw, event_id, timeout).accepted:
                 self._retry_later(event, raw, event_id, timeout, retries + 1)
 

@@ -3,19 +3,19 @@ kind, the repair of a missed webhook (applied once), settlements and totals."""
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
 
 from functions.core.clock import utcnow
 from functions.core.payments.models import PaymentRecord
-from functions.core.payments.sandbox import new_id
+from functions.core.payments.sandbox import new_id, sandbox
 from tests.integration.payments_support import (
     bill_status,
     make_bill,
     sandbox_control,
     today_ist,
+    wait_for,
 )
 
 pytestmark = pytest.mark.integration
@@ -101,8 +101,9 @@ def test_reconciliation_marks_a_refund_whose_webhook_was_lost_processed(stack, c
     assert response.status_code == 201, response.text
 
     # Processed at the gateway a moment later; no webhook says so.
+    assert wait_for(lambda: [r["status"] for r in sandbox().payment_refunds(paid["id"])["items"]]
+                    == ["processed"])
     refunds = f"/bills/{bill.bill_id}/payments"
-    time.sleep(1)
     [payment] = client.get(refunds).json()
     assert [r["status"] for r in payment["refunds"]] == ["pending"]
     assert sandbox_control(stack.api.base_url, "settle", {})["settlement"]

@@ -13,14 +13,20 @@
    costs time in proportion to the tables' size (about 0.1 s at a few thousand
    items): a billing run of 1,000 meters spent most of its time copying. With
    requests serialised, a transaction whose conditions all hold on the current
-   items cannot be cancelled by a condition, so it runs without the snapshot;
-   one that will be cancelled (or that we cannot check in advance) takes moto's
-   own path, snapshot and all.
+   items cannot be cancelled by a condition, so it runs without the snapshot.
+   One that will be cancelled keeps a copy of only the items it names (a
+   transaction writes nothing else) and puts them back if moto cancels it: on a
+   table of 30,000 items a cancelled transaction took 0.41 s with the whole-table
+   copy and 0.0005 s without. Late in a test run a worker's tables hold tens of
+   thousands of items, and the lock is held all that time: in one CI run a billing
+   run's close slices took 3 to 5 s each, a minute in all (five seconds alone).
+   Only a transaction we cannot read in advance still takes moto's own path.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import threading
 from collections.abc import Iterator
@@ -83,9 +89,55 @@ def _skip_snapshots_of_committing_transactions() -> None:
         if _conditions_hold(self, transact_items):
             with _no_table_copies(models):
                 return original(self, transact_items)
-        return original(self, transact_items)
+        before = _items_named(self, transact_items)
+        if before is None:
+            return original(self, transact_items)
+        with _no_table_copies(models):
+            try:
+                return original(self, transact_items)
+            except Exception:
+                _put_back(self, before)  # what the ops before the failed one wrote
+                raise
 
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def _key_of(backend: Any, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
+    if op_type != "Put":
+        return dict(op["Key"])
+    table = backend.get_table(op["TableName"])
+    key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+    if table.range_key_attr is not None:
+        key[table.range_key_attr] = op["Item"][table.range_key_attr]
+    return key
+
+
+def _items_named(backend: Any, transact_items: list[dict[str, Any]]
+                 ) -> list[tuple[str, dict[str, Any], Any]] | None:
+    """(table, key, a copy of the item or None) for each item the transaction names;
+    None if it cannot be read (moto's own path then decides)."""
+    named = []
+    try:
+        for entry in transact_items:
+            if len(entry) != 1:
+                return None
+            op_type, op = next(iter(entry.items()))
+            if op_type not in ("Put", "Update", "Delete", "ConditionCheck"):
+                return None
+            key = _key_of(backend, op_type, op)
+            item = backend.get_item(op["TableName"], key)
+            named.append((op["TableName"], key, copy.deepcopy(item)))
+    except Exception:
+        return None
+    return named
+
+
+def _put_back(backend: Any, items: list[tuple[str, dict[str, Any], Any]]) -> None:
+    for table_name, key, item in items:
+        if item is None:
+            backend.delete_item(table_name, key)
+        else:
+            backend.put_item(table_name, item.to_json()["Attributes"])
 
 
 def _conditions_hold(backend: Any, transact_items: list[dict[str, Any]]) -> bool:
@@ -103,13 +155,7 @@ def _conditions_hold(backend: Any, transact_items: list[dict[str, Any]]) -> bool
             if op_type not in ("Put", "Update", "Delete", "ConditionCheck"):
                 return False
             table_name = op["TableName"]
-            if op_type == "Put":
-                table = backend.get_table(table_name)
-                key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
-                if table.range_key_attr is not None:
-                    key[table.range_key_attr] = op["Item"][table.range_key_attr]
-            else:
-                key = op["Key"]
+            key = _key_of(backend, op_type, op)
             identity = (table_name, str(sorted(key.items())))
             if identity in seen:
                 return False

@@ -226,8 +226,9 @@ def test_a_billing_run_end_to_end(stack, admin, quick_redelivery,
 
         closed = as_admin.post(f"/admin/runs/{PERIOD}/close")
         assert closed.status_code == 202, closed.text
+        # 32 close slices, one after another, each billing its shard's silent meters.
         assert wait_for(lambda: as_admin.get(f"/admin/runs/{PERIOD}").json()["status"]
-                        == "closed", timeout=60)
+                        == "closed", timeout=120), as_admin.get(f"/admin/runs/{PERIOD}").json()
         run = as_admin.get(f"/admin/runs/{PERIOD}").json()
         silent_listed = _all(as_admin, f"/admin/runs/{PERIOD}/silent-meters", "meters")
     finally:

@@ -102,6 +102,19 @@ def _skip_snapshots_of_committing_transactions() -> None:
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
+def _operations(transact_items: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """Each item's one Put/Update/Delete/ConditionCheck; ValueError for anything else."""
+    operations = []
+    for entry in transact_items:
+        if len(entry) != 1:
+            raise ValueError("one operation per item")
+        op_type, op = next(iter(entry.items()))
+        if op_type not in ("Put", "Update", "Delete", "ConditionCheck"):
+            raise ValueError(f"unknown operation {op_type}")
+        operations.append((op_type, op))
+    return operations
+
+
 def _key_of(backend: Any, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
     if op_type != "Put":
         return dict(op["Key"])
@@ -118,12 +131,7 @@ def _items_named(backend: Any, transact_items: list[dict[str, Any]]
     None if it cannot be read (moto's own path then decides)."""
     named = []
     try:
-        for entry in transact_items:
-            if len(entry) != 1:
-                return None
-            op_type, op = next(iter(entry.items()))
-            if op_type not in ("Put", "Update", "Delete", "ConditionCheck"):
-                return None
+        for op_type, op in _operations(transact_items):
             key = _key_of(backend, op_type, op)
             item = backend.get_item(op["TableName"], key)
             named.append((op["TableName"], key, copy.deepcopy(item)))
@@ -148,12 +156,7 @@ def _conditions_hold(backend: Any, transact_items: list[dict[str, Any]]) -> bool
 
     seen: set[tuple[str, str]] = set()
     try:
-        for entry in transact_items:
-            if len(entry) != 1:
-                return False
-            op_type, op = next(iter(entry.items()))
-            if op_type not in ("Put", "Update", "Delete", "ConditionCheck"):
-                return False
+        for op_type, op in _operations(transact_items):
             table_name = op["TableName"]
             key = _key_of(backend, op_type, op)
             identity = (table_name, str(sorted(key.items())))

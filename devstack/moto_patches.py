@@ -151,7 +151,7 @@ def _put_back(backend: Any, items: list[tuple[str, dict[str, Any], Any]]) -> Non
 def _conditions_hold(backend: Any, transact_items: list[dict[str, Any]]) -> bool:
     """True if every item is a single, distinct Put/Update/Delete/ConditionCheck
     whose condition holds on the current item; False if any does not, or if in
-    doubt (moto's own path then decides, with its snapshot)."""
+    doubt (the transaction then runs with the copies of its own items)."""
     from moto.dynamodb.comparisons import get_filter_expression
 
     seen: set[tuple[str, str]] = set()

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from babel.dates import format_date
 
+from functions.core.billing_rules.periods import format_ist
 from functions.core.clock import IST
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
@@ -83,3 +84,11 @@ def format_date_ist(value: date | datetime, lang: str | None, *, month: str = "s
 def format_time_ist(moment: datetime, lang: str | None) -> str:
     """A moment in a message, the month named in the language: "7 दिस॰ 2026, 14:30 IST"."""
     return f"{format_date_ist(moment, lang)}, {moment.astimezone(IST):%H:%M} IST"
+
+
+def format_moment_ist(moment: datetime, lang: str | None) -> str:
+    """A moment in an email in the reader's language: English as bills write it ("05 Oct
+    2026, 02:30 PM IST"), other languages with the month named in them."""
+    if normalise(lang) == DEFAULT_LANGUAGE:
+        return format_ist(moment)
+    return format_time_ist(moment, lang)

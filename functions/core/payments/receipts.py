@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from functions.core.billing_rules.periods import BillingPeriod, format_ist, format_ist_date
-from functions.core.i18n import DEFAULT_LANGUAGE, format_date_ist, format_time_ist, normalise
+from functions.core.billing_rules.periods import BillingPeriod, format_ist_date
+from functions.core.i18n import DEFAULT_LANGUAGE, format_date_ist, format_moment_ist, normalise
 from functions.core.money import format_inr, from_paise
 from functions.core.payments.provider import METHOD_LABELS
 
@@ -29,9 +29,7 @@ def receipt_context(*, name: str, bill_id: str, period: str, amount_paise: int, 
                     payment_id: str, paid_at: datetime, reference: str | None,
                     lang: str | None = None) -> dict[str, Any]:
     """In the payer's language `lang`: month names in it (amounts as in every language)."""
-    month, paid_on = _month(period, lang), format_ist(paid_at)
-    if normalise(lang) != DEFAULT_LANGUAGE:
-        paid_on = format_time_ist(paid_at, lang)
+    month, paid_on = _month(period, lang), format_moment_ist(paid_at, lang)
     return {"name": name, "bill_id": bill_id, "month": month,
             "amount": format_inr(from_paise(amount_paise)), "paid_on": paid_on,
             "method": METHOD_LABELS.get(method, method), "payment_id": payment_id,

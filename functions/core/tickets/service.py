@@ -24,12 +24,12 @@ from functions.core.accounts.models import UserRecord
 from functions.core.accounts.service import get_user
 from functions.core.accounts.sessions import Caller
 from functions.core.accounts.users import UserRepository
-from functions.core.billing_rules.periods import format_ist, to_ist
+from functions.core.billing_rules.periods import to_ist
 from functions.core.bills.models import BillRecord
 from functions.core.bills.repository import BillRepository
 from functions.core.clock import utcnow
 from functions.core.errors import Conflict, InvalidInput, NotFound
-from functions.core.i18n import DEFAULT_LANGUAGE, format_time_ist, normalise
+from functions.core.i18n import format_moment_ist
 from functions.core.logs import logger
 from functions.core.notifications.service import Notifications
 from functions.core.properties.service import property_role
@@ -66,13 +66,6 @@ ADMIN_TRANSITIONS: dict[str, frozenset[str]] = {
     COMPLETED: frozenset({OPEN, IN_PROGRESS}),
 }
 STATUS_LABELS = {OPEN: "Open", IN_PROGRESS: "In progress", COMPLETED: "Completed"}
-
-
-def _at(moment: datetime, lang: str | None) -> str:
-    """A time in an email, the month named in the customer's language."""
-    if normalise(lang) == DEFAULT_LANGUAGE:
-        return format_ist(moment)
-    return format_time_ist(moment, lang)
 
 
 PropertyRoleLookup = Callable[[str, str], str | None]
@@ -125,7 +118,7 @@ class TicketService:
             "ticket_received", record.ticket_id, customer.email, topic="ticket",
             recipient_id=customer.user_id, ref=record.ticket_id, name=customer.name,
             lang=customer.language, ticket_id=record.ticket_id, subject=record.subject,
-            at=_at(now, customer.language),
+            at=format_moment_ist(now, customer.language),
             link=_ticket_url(record))
         return customer_view(record)
 
@@ -254,8 +247,9 @@ class TicketService:
             topic="ticket", recipient_id=customer.user_id, ref=record.ticket_id,
             name=customer.name, lang=customer.language, ticket_id=record.ticket_id,
             subject=record.subject, status=STATUS_LABELS[status],
-            at=_at(now, customer.language), completed=status == COMPLETED, note=note,
-            reopen_until=_at(now + REOPEN_WINDOW, customer.language), link=_ticket_url(record))
+            at=format_moment_ist(now, customer.language), completed=status == COMPLETED,
+            note=note, reopen_until=format_moment_ist(now + REOPEN_WINDOW, customer.language),
+            link=_ticket_url(record))
 
 
 def customer_view(record: TicketRecord) -> TicketView:
